@@ -1,0 +1,1 @@
+"""What every Mot Cua service shares."""

@@ -1,0 +1,222 @@
+"""A Kafka consumer loop that never skips a record and makes redelivery harmless.
+
+Each record is decoded, then handled inside one MongoDB transaction together with an inbox entry
+(its `ce_id`), so a redelivered event is a no-op. A handler that raises is retried with backoff a
+bounded number of times, then the record goes to the dead-letter topic with its error; offsets are
+committed only after a record is handled or dead-lettered. Database or broker outages are waited
+out, never dead-lettered: they are not the record's fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from motcua.common import kafka, mongo, topics
+from motcua.common.events import Envelope, InvalidEnvelope, decode
+from motcua.common.settings import ServiceSettings
+from pymongo import IndexModel
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Envelope, mongo.Session], Awaitable[None]]
+
+INBOX = "inbox"
+INDEXES: dict[str, list[IndexModel]] = {INBOX: []}
+
+_INFRASTRUCTURE_ERRORS = (ConnectionFailure, KafkaError, OSError)
+
+
+class Consumer:
+    """Consumes `topic_names` as consumer group `group`, dispatching each event type to its handler."""
+
+    def __init__(
+        self,
+        *,
+        client: mongo.Client,
+        db: mongo.Database,
+        settings: ServiceSettings,
+        group: str,
+        topic_names: Sequence[str],
+        handlers: Mapping[str, Handler],
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._inbox = db[INBOX]
+        self._settings = settings
+        self.group = f"{settings.kafka_topic_prefix}{group}"
+        self._topics = [settings.topic(t) for t in topic_names]
+        self._handlers = dict(handlers)
+        self._after_commit = after_commit
+        self._stopping = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+        self.last_poll = 0.0
+        self.handled = 0
+        self.dead_lettered = 0
+
+    @property
+    def healthy(self) -> bool:
+        """Polled the broker recently: the loop is alive and not stuck."""
+        return time.monotonic() - self.last_poll < 30
+
+    async def run(self) -> None:
+        """Consume until `stop()`."""
+        await self._start()
+        assert self._consumer is not None
+        log.info("consumer_started", group=self.group, topics=self._topics)
+        try:
+            while not self._stopping.is_set():
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
+                self.last_poll = time.monotonic()
+                for tp, records in batches.items():
+                    for record in records:
+                        if self._stopping.is_set():
+                            return  # uncommitted records are redelivered; the inbox makes them no-ops
+                        await self._process(record)
+                    await self._commit(tp, records[-1].offset + 1)
+        finally:
+            await self._consumer.stop()
+            if self._dlq is not None:
+                await self._dlq.stop()
+            log.info("consumer_stopped", group=self.group, handled=self.handled)
+
+    async def stop(self) -> None:
+        """Stop after the record in hand; what was not committed will be redelivered."""
+        self._stopping.set()
+
+    async def _start(self) -> None:
+        bootstrap = self._settings.kafka_bootstrap_servers
+        dead_letters = [topics.dead_letter(t) for t in self._topics]
+        while True:
+            try:
+                await kafka.ensure_topics(bootstrap, [*self._topics, *dead_letters])
+                break
+            except (KafkaError, OSError) as exc:
+                log.warning("consumer_broker_not_ready", group=self.group, error=str(exc))
+                await asyncio.sleep(1.0)
+        self._consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=bootstrap,
+            group_id=self.group,
+            client_id=f"motcua-{self._settings.service_name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            max_poll_interval_ms=300000,
+        )
+        while True:
+            try:
+                await self._consumer.start()
+                break
+            except KafkaError as exc:
+                log.warning("consumer_broker_not_ready", group=self.group, error=str(exc))
+                await asyncio.sleep(1.0)
+        self._dlq = kafka.producer(self._settings)
+        await kafka.start_with_retry(self._dlq)
+
+    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit({tp: offset})
+            if self._after_commit is not None:
+                self._after_commit()
+        except CommitFailedError as exc:
+            # The partition moved to another member during a rebalance; it will redeliver, harmlessly.
+            log.warning("consumer_commit_failed", group=self.group, error=str(exc))
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            envelope = decode(record.value, list(record.headers))
+        except InvalidEnvelope as exc:
+            await self._dead_letter(record, f"invalid event: {exc}")
+            return
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return  # another consumer's business
+        with structlog.contextvars.bound_contextvars(
+            event_id=envelope.id, event_type=envelope.type, request_id=envelope.request_id
+        ):
+            await self._handle_with_retries(record, envelope, handler)
+
+    async def _handle_with_retries(
+        self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler
+    ) -> None:
+        attempt = 0
+        outage = 0
+        while True:
+            try:
+                await mongo.in_transaction(self._client, lambda s: self._apply(s, envelope, handler))
+                self.handled += 1
+                return
+            except _INFRASTRUCTURE_ERRORS as exc:
+                if self._stopping.is_set():
+                    raise
+                outage += 1
+                log.warning("consumer_waiting_for_infrastructure", error=str(exc), attempt=outage)
+                await asyncio.sleep(min(0.5 * outage, 5.0))
+            except PyMongoError as exc:
+                if exc.has_error_label("TransientTransactionError"):
+                    continue
+                attempt += 1
+                if await self._give_up(record, exc, attempt):
+                    return
+            except Exception as exc:  # the handler's own failure: bounded retries, then dead letter
+                attempt += 1
+                if await self._give_up(record, exc, attempt):
+                    return
+
+    async def _give_up(self, record: ConsumerRecord[bytes, bytes], exc: BaseException, attempt: int) -> bool:
+        if attempt >= self._settings.consumer_max_attempts:
+            log.error("consumer_handler_gave_up", error=repr(exc), attempts=attempt)
+            await self._dead_letter(record, f"handler failed after {attempt} attempts: {exc!r}")
+            return True
+        log.warning("consumer_handler_failed", error=repr(exc), attempt=attempt)
+        await asyncio.sleep(self._settings.consumer_retry_backoff_seconds * 2 ** (attempt - 1))
+        return False
+
+    async def _apply(self, session: mongo.Session, envelope: Envelope, handler: Handler) -> None:
+        key = f"{self.group}:{envelope.id}"
+        if await self._inbox.find_one({"_id": key}, session=session) is not None:
+            log.info("consumer_duplicate_ignored")
+            return
+        await self._inbox.insert_one(
+            {"_id": key, "type": envelope.type, "processed_at": datetime.now(UTC)}, session=session
+        )
+        await handler(envelope, session)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        """Park the original record, its headers and the error; retried until the broker takes it."""
+        assert self._dlq is not None
+        headers = [
+            *list(record.headers),
+            ("dlq_error", error.encode()[:8000]),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_group", self.group.encode()),
+        ]
+        while True:
+            try:
+                await self._dlq.send_and_wait(
+                    topics.dead_letter(record.topic), value=record.value, key=record.key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                log.warning("dead_letter_broker_trouble", error=str(exc))
+                await asyncio.sleep(1.0)
+        self.dead_lettered += 1
+        log.error(
+            "event_dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=error,
+        )

@@ -1,0 +1,63 @@
+"""Events of the catalogue service, on `motcua.catalogue.procedure.v1` (keyed by procedure code)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from motcua.common import topics
+from motcua.common.events import Event, register
+from pydantic import BaseModel, ConfigDict
+
+ApplicantType = Literal["individual", "business", "organisation"]
+
+
+class RequiredDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    name: str
+    name_en: str = ""
+    required: bool
+    accepted_types: list[str]
+    max_size_mb: float
+
+
+class _ProcedureEvent(Event):
+    topic: ClassVar[str] = topics.CATALOGUE_PROCEDURE
+    subject_field: ClassVar[str] = "code"
+
+    code: str
+
+
+@register
+class ProcedurePublished(_ProcedureEvent):
+    """A new immutable version of a procedure: everything a consumer needs to serve and validate it."""
+
+    ce_type: ClassVar[str] = "motcua.catalogue.ProcedurePublished.v1"
+
+    version: int
+    name: str
+    name_en: str = ""
+    description: str = ""
+    description_en: str = ""
+    agency_code: str
+    applicant_types: list[ApplicantType]
+    online_level: Literal["full", "partial"]
+    processing_days: int
+    fee_vnd: int
+    legal_basis: list[str] = []
+    required_documents: list[RequiredDocument]
+    form_schema: dict[str, Any]
+    ui_schema: dict[str, Any] = {}
+    published_at: datetime
+
+
+@register
+class ProcedureRetired(_ProcedureEvent):
+    """The procedure no longer takes new applications; dossiers already started keep their version."""
+
+    ce_type: ClassVar[str] = "motcua.catalogue.ProcedureRetired.v1"
+
+    version: int
+    retired_at: datetime

@@ -1,0 +1,94 @@
+"""Events of the identity service, on `motcua.identity.account.v1` (read only by notification)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from motcua.common import topics
+from motcua.common.events import Event, register
+
+AccountType = Literal["individual", "business", "organisation", "officer", "admin"]
+Locale = Literal["vi", "en"]
+
+
+class _AccountEvent(Event):
+    topic: ClassVar[str] = topics.IDENTITY_ACCOUNT
+    subject_field: ClassVar[str] = "account_id"
+
+    account_id: str
+
+
+@register
+class AccountRegistered(_AccountEvent):
+    """A person or body registered; carries the contact details notification keeps."""
+
+    ce_type: ClassVar[str] = "motcua.identity.AccountRegistered.v1"
+
+    account_type: AccountType
+    full_name: str
+    email: str
+    phone: str
+    locale: Locale = "vi"
+
+
+@register
+class EmailVerificationRequested(_AccountEvent):
+    """Send this link to confirm the email address; useless after `expires_at`."""
+
+    ce_type: ClassVar[str] = "motcua.identity.EmailVerificationRequested.v1"
+
+    full_name: str
+    email: str
+    locale: Locale = "vi"
+    verification_url: str
+    expires_at: datetime
+
+
+@register
+class PhoneVerificationRequested(_AccountEvent):
+    """Send this 6-digit code by SMS; useless after `expires_at`."""
+
+    ce_type: ClassVar[str] = "motcua.identity.PhoneVerificationRequested.v1"
+
+    full_name: str
+    phone: str
+    locale: Locale = "vi"
+    code: str
+    expires_at: datetime
+
+
+@register
+class AccountActivated(_AccountEvent):
+    """Email and phone are both verified: the account can sign in."""
+
+    ce_type: ClassVar[str] = "motcua.identity.AccountActivated.v1"
+
+    account_type: AccountType
+    full_name: str
+    email: str
+    phone: str
+    locale: Locale = "vi"
+
+
+@register
+class PasswordResetRequested(_AccountEvent):
+    """Send this single-use reset link; useless after `expires_at`."""
+
+    ce_type: ClassVar[str] = "motcua.identity.PasswordResetRequested.v1"
+
+    full_name: str
+    email: str
+    locale: Locale = "vi"
+    reset_url: str
+    expires_at: datetime
+
+
+@register
+class AccountLocked(_AccountEvent):
+    """Too many failed sign-ins: the account is locked until `locked_until`."""
+
+    ce_type: ClassVar[str] = "motcua.identity.AccountLocked.v1"
+
+    locked_until: datetime
+    failed_attempts: int

@@ -1,0 +1,49 @@
+"""Events of the submission service, on `motcua.submission.application.v1` (agencies subscribe)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from motcua.common import topics
+from motcua.common.events import Event, register
+from pydantic import ConfigDict, Field
+
+
+class _ApplicationEvent(Event):
+    topic: ClassVar[str] = topics.SUBMISSION_APPLICATION
+    subject_field: ClassVar[str] = "application_id"
+
+    application_id: str
+    tracking_code: str
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    procedure_name_en: str = ""
+    agency_code: str
+    applicant_account_id: str
+    due_date: date
+
+
+@register
+class ApplicationReceived(_ApplicationEvent):
+    """A dossier was submitted: it has its tracking code and due date."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationReceived.v1"
+
+    submitted_at: datetime
+
+
+@register
+class ApplicationStatusChanged(_ApplicationEvent):
+    """A dossier moved in its workflow (`from` → `to`), by a citizen or an officer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationStatusChanged.v1"
+
+    from_status: str = Field(alias="from")
+    to_status: str = Field(alias="to")
+    comment: str = ""
+    by_role: str
+    changed_at: datetime

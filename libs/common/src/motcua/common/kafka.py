@@ -1,0 +1,98 @@
+"""Kafka clients (aiokafka): producer with acks=all, topic creation, retry until the broker answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+from motcua.common import topics
+from motcua.common.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+def producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """A producer as the reliability rules want it: every replica acknowledges, keys keep order."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"motcua-{settings.service_name}",
+        acks="all",
+        enable_idempotence=settings.kafka_idempotent_producer,
+        linger_ms=5,
+        request_timeout_ms=10000,
+        retry_backoff_ms=200,
+    )
+
+
+async def start_with_retry(client: AIOKafkaProducer, *, delay: float = 0.5) -> None:
+    """Start a client, retrying until the broker answers (services start in any order)."""
+    attempt = 0
+    while True:
+        try:
+            await client.start()
+            return
+        except KafkaError as exc:
+            attempt += 1
+            log.warning("kafka_not_ready", error=str(exc), attempt=attempt)
+            await asyncio.sleep(min(delay * attempt, 5.0))
+
+
+async def ensure_topics(bootstrap: str, names: Iterable[str], *, prefix: str = "") -> None:
+    """Create the named topics (with their declared partitions) when missing; existing ones are kept."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    try:
+        await admin.start()
+        wanted = []
+        for name in names:
+            base = name.removesuffix(topics.DEAD_LETTER_SUFFIX)
+            wanted.append(NewTopic(f"{prefix}{name}", topics.PARTITIONS.get(base, 3), 1))
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            response = await admin.create_topics(missing)
+            for topic_error in response.topic_errors:
+                name, code = topic_error[0], topic_error[1]
+                if code not in (0, TOPIC_ALREADY_EXISTS):
+                    raise KafkaError(f"cannot create topic {name}: error {code}")
+    finally:
+        await admin.close()
+
+
+async def existing_topics(bootstrap: str) -> set[str]:
+    """The topics the broker knows now (a metadata request that never auto-creates)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def ping(bootstrap: str, timeout: float = 2.0) -> bool:
+    """True when a broker answers a metadata request within `timeout` seconds."""
+    try:
+        await asyncio.wait_for(existing_topics(bootstrap), timeout)
+        return True
+    except (TimeoutError, KafkaError, OSError):
+        return False
+
+
+async def partition_counts(bootstrap: str, names: Iterable[str]) -> dict[str, int]:
+    """How many partitions each named topic has now; a missing topic is absent from the answer."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        present = set(await admin.list_topics())
+        wanted = [n for n in names if n in present]
+        if not wanted:
+            return {}
+        described = await admin.describe_topics(wanted)
+        return {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+    finally:
+        await admin.close()

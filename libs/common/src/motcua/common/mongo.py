@@ -1,0 +1,100 @@
+"""MongoDB client, start-up schema and transactions (PyMongo's async API)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import structlog
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid, ConnectionFailure, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+log = structlog.get_logger(__name__)
+
+Document = dict[str, Any]
+Client = AsyncMongoClient[Document]
+Database = AsyncDatabase[Document]
+Collection = AsyncCollection[Document]
+Session = AsyncClientSession
+T = TypeVar("T")
+
+
+def connect(uri: str) -> Client:
+    """A client that connects lazily; requests fail fast (503) rather than hang when the server is down."""
+    return AsyncMongoClient(
+        uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=3000,
+        timeoutMS=15000,
+        retryWrites=True,
+        uuidRepresentation="standard",
+    )
+
+
+async def wait_until_ready(client: Client, *, attempts: int | None = None, delay: float = 0.5) -> None:
+    """Retry `ping` until the server answers, so services start in any order."""
+    n = 0
+    while True:
+        try:
+            await client.admin.command("ping")
+            return
+        except PyMongoError as exc:
+            n += 1
+            if attempts is not None and n >= attempts:
+                raise
+            log.warning("mongodb_not_ready", error=str(exc), attempt=n)
+            await asyncio.sleep(min(delay * n, 5.0))
+
+
+async def ensure_collections(db: Database, indexes: dict[str, Sequence[IndexModel]]) -> None:
+    """Create collections and indexes at start-up, never implicitly inside a transaction."""
+    existing = set(await db.list_collection_names())
+    for name, models in indexes.items():
+        if name not in existing:
+            try:
+                await db.create_collection(name)
+            except CollectionInvalid:
+                pass  # another replica created it first
+        if models:
+            await db[name].create_indexes(list(models))
+
+
+async def in_transaction(client: Client, work: Callable[[Session], Awaitable[T]]) -> T:
+    """Run `work` in one transaction, retried on transient errors as MongoDB requires."""
+    async with client.start_session() as session:
+        return await session.with_transaction(
+            work,
+            read_concern=ReadConcern("snapshot"),
+            write_concern=WriteConcern("majority"),
+        )
+
+
+async def ping(client: Client, timeout: float = 2.0) -> bool:
+    """True when the server answers within `timeout` seconds."""
+    try:
+        await asyncio.wait_for(client.admin.command("ping"), timeout)
+        return True
+    except (TimeoutError, PyMongoError):
+        return False
+
+
+__all__ = [
+    "Client",
+    "Collection",
+    "ConnectionFailure",
+    "Database",
+    "Document",
+    "Session",
+    "connect",
+    "ensure_collections",
+    "in_transaction",
+    "ping",
+    "wait_until_ready",
+]

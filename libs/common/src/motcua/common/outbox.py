@@ -1,0 +1,312 @@
+"""Transactional outbox: a domain write and its events commit together; a relay publishes them.
+
+`Outbox.add` writes events inside the caller's MongoDB transaction. The `Relay` (one active per
+service, by lease) publishes pending events in write order with acks=all, marks them published and
+keeps them for a replay window. When it finds one of its topics missing or re-created by a fresh
+broker, it republishes the window; consumers deduplicate by `ce_id`, so effects still happen once.
+
+Operators: `python -m motcua.common.outbox replay --service submission [--since 2026-11-25T10:00:00Z]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from motcua.common import kafka, mongo, topics
+from motcua.common.events import Envelope, Event, encode
+from motcua.common.settings import ServiceSettings
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+log = structlog.get_logger(__name__)
+
+COLLECTION = "outbox"
+STATE = "outbox_state"
+
+_last_seq = 0
+
+
+def _next_seq() -> int:
+    """Write order: wall-clock nanoseconds, strictly increasing within the process."""
+    global _last_seq
+    _last_seq = max(_last_seq + 1, time.time_ns())
+    return _last_seq
+
+
+INDEXES: dict[str, list[IndexModel]] = {
+    COLLECTION: [
+        IndexModel([("published_at", ASCENDING), ("seq", ASCENDING)], name="pending_in_order"),
+        IndexModel([("topic", ASCENDING), ("created_at", ASCENDING)], name="replay_window"),
+    ],
+    STATE: [],
+}
+
+
+class Outbox:
+    """Writes a service's events in the same transaction as the state they describe."""
+
+    def __init__(self, db: mongo.Database, settings: ServiceSettings) -> None:
+        self._events = db[COLLECTION]
+        self._settings = settings
+        self._source = f"/motcua/{settings.service_name}"
+        self.written = asyncio.Event()
+
+    async def add(
+        self, session: mongo.Session, events: Iterable[Event], *, request_id: str | None = None
+    ) -> list[Envelope]:
+        """Stage events inside the caller's transaction; they are published only if it commits."""
+        envelopes = [Envelope(data=e, source=self._source, request_id=request_id) for e in events]
+        if not envelopes:
+            return []
+        now = datetime.now(UTC)
+        docs = []
+        for env in envelopes:
+            record = encode(env)
+            docs.append(
+                {
+                    "_id": env.id,
+                    "seq": _next_seq(),
+                    "type": env.type,
+                    "topic": self._settings.topic(env.data.topic),
+                    "key": record.key,
+                    "value": record.value,
+                    "headers": [[k, v] for k, v in record.headers],
+                    "created_at": now,
+                    "published_at": None,
+                }
+            )
+        await self._events.insert_many(docs, session=session, ordered=True)
+        return envelopes
+
+    def notify(self) -> None:
+        """Tell this process's relay there is something to publish (call after the commit)."""
+        self.written.set()
+
+
+class Relay:
+    """Publishes pending outbox events in order; one relay per service holds the lease at a time."""
+
+    def __init__(
+        self,
+        db: mongo.Database,
+        settings: ServiceSettings,
+        outbox: Outbox,
+        *,
+        batch_size: int = 500,
+        idle_poll_seconds: float = 0.2,
+        lease_seconds: float = 10.0,
+        topic_check_seconds: float = 2.0,
+    ) -> None:
+        self._db = db
+        self._events = db[COLLECTION]
+        self._state = db[STATE]
+        self._settings = settings
+        self._outbox = outbox
+        self._batch_size = batch_size
+        self._idle_poll = idle_poll_seconds
+        self._lease_seconds = lease_seconds
+        self._topic_check_seconds = topic_check_seconds
+        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._producer: AIOKafkaProducer | None = None
+        self._stopping = asyncio.Event()
+        self._last_topic_check = 0.0
+        self._lease_until = 0.0
+        self.published = 0
+        self.healthy = False
+
+    async def run(self) -> None:
+        """Publish until `stop()`; survives broker and database outages by waiting and retrying."""
+        self._producer = kafka.producer(self._settings)
+        await kafka.start_with_retry(self._producer)
+        log.info("relay_started", owner=self._owner)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if not await self._hold_lease():
+                        await self._sleep(self._lease_seconds / 3)
+                        continue
+                    if time.monotonic() - self._last_topic_check > self._topic_check_seconds:
+                        await self._check_topics()
+                    sent = await self._publish_batch()
+                    if sent == 0:
+                        await self._prune()
+                        await self._sleep(self._idle_poll)
+                except (KafkaError, OSError) as exc:
+                    self.healthy = False
+                    log.warning("relay_broker_trouble", error=str(exc))
+                    self._last_topic_check = 0.0  # the broker may be a fresh one: look before sending
+                    await self._sleep(1.0)
+                except PyMongoError as exc:
+                    self.healthy = False
+                    log.warning("relay_database_trouble", error=str(exc))
+                    await self._sleep(1.0)
+        finally:
+            await self._release_lease()
+            await self._producer.stop()
+            log.info("relay_stopped", published=self.published)
+
+    async def stop(self, *, drain_seconds: float = 5.0) -> None:
+        """Publish what is pending (for at most `drain_seconds`), then stop."""
+        deadline = time.monotonic() + drain_seconds
+        while time.monotonic() < deadline and self.healthy:
+            if await self._events.count_documents({"published_at": None}, limit=1) == 0:
+                break
+            await asyncio.sleep(0.05)
+        self._stopping.set()
+        self._outbox.written.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._outbox.written.wait(), seconds)
+        except TimeoutError:
+            pass
+        self._outbox.written.clear()
+
+    async def _hold_lease(self) -> bool:
+        now = time.time()
+        if self._lease_until - now > self._lease_seconds / 2:
+            return True
+        until = now + self._lease_seconds
+        try:
+            doc = await self._state.find_one_and_update(
+                {"_id": "relay_lease", "$or": [{"owner": self._owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": self._owner, "until": until}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            doc = None  # held by another live relay
+        held = doc is not None and doc.get("owner") == self._owner
+        self._lease_until = until if held else 0.0
+        return held
+
+    async def _release_lease(self) -> None:
+        try:
+            await self._state.update_one({"_id": "relay_lease", "owner": self._owner}, {"$set": {"until": 0}})
+        except PyMongoError:
+            pass
+
+    async def _publish_batch(self) -> int:
+        assert self._producer is not None
+        pending = (
+            await self._events.find({"published_at": None})
+            .sort("seq", ASCENDING)
+            .limit(self._batch_size)
+            .to_list()
+        )
+        if not pending:
+            self.healthy = True
+            return 0
+        new_topics = {d["topic"] for d in pending} - set(await self._known_topics())
+        if new_topics:
+            await kafka.ensure_topics(self._settings.kafka_bootstrap_servers, sorted(new_topics))
+            await self._state.update_one(
+                {"_id": "topics"}, {"$addToSet": {"names": {"$each": sorted(new_topics)}}}, upsert=True
+            )
+        futures = [
+            await self._producer.send(
+                d["topic"], value=d["value"], key=d["key"], headers=[(k, v) for k, v in d["headers"]]
+            )
+            for d in pending
+        ]
+        done: list[str] = []
+        error: BaseException | None = None
+        for doc, fut in zip(pending, futures, strict=True):
+            try:
+                await fut
+            except KafkaError as exc:
+                error = exc
+                break  # later ones are republished next round, in order
+            done.append(doc["_id"])
+        if done:
+            await self._events.update_many(
+                {"_id": {"$in": done}}, {"$set": {"published_at": datetime.now(UTC)}}
+            )
+            self.published += len(done)
+        if error is not None:
+            raise error
+        self.healthy = True
+        return len(done)
+
+    async def _known_topics(self) -> list[str]:
+        doc = await self._state.find_one({"_id": "topics"})
+        return list(doc["names"]) if doc else []
+
+    async def _check_topics(self) -> None:
+        """A topic we published to is gone (or was auto-created anew): republish the replay window."""
+        known = await self._known_topics()
+        self._last_topic_check = time.monotonic()
+        if not known:
+            return
+        counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known)
+        lost = [
+            t for t in known
+            if counts.get(t) != topics.PARTITIONS.get(t.removeprefix(self._settings.kafka_topic_prefix), 3)
+        ]
+        if not lost:
+            return
+        await kafka.ensure_topics(self._settings.kafka_bootstrap_servers, lost)
+        since = datetime.now(UTC) - timedelta(hours=self._settings.outbox_replay_window_hours)
+        result = await self._events.update_many(
+            {"topic": {"$in": lost}, "created_at": {"$gte": since}, "published_at": {"$ne": None}},
+            {"$set": {"published_at": None}},
+        )
+        log.warning("relay_topics_missing_replaying", topics=lost, events=result.modified_count)
+
+    async def _prune(self) -> None:
+        """Forget published events older than the replay window (at most once a minute)."""
+        now = time.monotonic()
+        if now - getattr(self, "_last_prune", 0.0) < 60:
+            return
+        self._last_prune = now
+        cutoff = datetime.now(UTC) - timedelta(hours=self._settings.outbox_replay_window_hours)
+        await self._events.delete_many({"published_at": {"$ne": None, "$lt": cutoff}})
+
+
+async def replay(db: mongo.Database, *, since: datetime, topic: str | None = None) -> int:
+    """Mark published events since `since` as pending again; the running relay republishes them."""
+    query: dict[str, Any] = {"created_at": {"$gte": since}, "published_at": {"$ne": None}}
+    if topic:
+        query["topic"] = topic
+    result = await db[COLLECTION].update_many(query, {"$set": {"published_at": None}})
+    return int(result.modified_count)
+
+
+def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m motcua.common.outbox")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rp = sub.add_parser("replay", help="republish a service's events from its replay window")
+    rp.add_argument("--service", required=True, choices=["identity", "catalogue", "submission", "notification"])
+    rp.add_argument("--since", help="ISO time; default: the whole window")
+    rp.add_argument("--topic", help="only this topic (with its prefix)")
+    args = parser.parse_args(argv)
+    settings = ServiceSettings(service_name=args.service)
+    since = (
+        datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+        if args.since
+        else datetime.now(UTC) - timedelta(hours=settings.outbox_replay_window_hours)
+    )
+
+    async def run() -> int:
+        client = mongo.connect(settings.mongodb_uri)
+        try:
+            return await replay(client[settings.database_name], since=since, topic=args.topic)
+        finally:
+            await client.close()
+
+    count = asyncio.run(run())
+    print(f"{count} events of {args.service} marked for republishing since {since.isoformat()}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    _main()

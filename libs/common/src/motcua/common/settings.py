@@ -1,0 +1,40 @@
+"""The configuration every service reads (CONTRACT.md), on one pydantic-settings base."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Shared settings; each service subclasses it, sets `service_name` and adds its own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    service_name: str = "service"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mongodb_uri: str = "mongodb://127.0.0.1:27017"
+    mongodb_db: str = ""
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = ""
+    kafka_idempotent_producer: bool = False
+    log_format: Literal["json", "console"] = "json"
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:8000"
+    identity_url: str = "http://127.0.0.1:8001"
+    token_issuer: str = "motcua-identity"
+    token_audience: str = "motcua"
+    outbox_replay_window_hours: float = Field(default=24.0, gt=0)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_db or f"motcua_{self.service_name}"
+
+    def topic(self, name: str) -> str:
+        """A topic's name on the broker, after `KAFKA_TOPIC_PREFIX`."""
+        return f"{self.kafka_topic_prefix}{name}"

@@ -1,0 +1,280 @@
+"""Pytest plugin shared by every service's tests: real servers, isolation, tokens, running apps.
+
+A test session starts its own MongoDB- and Kafka-protocol servers on free ports and stops them by
+PID; `MONGODB_URI` / `KAFKA_BOOTSTRAP_SERVERS` point the tests at external servers instead, and
+testcontainers is used when a Docker engine answers. Each test gets its own database and topic prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import uvicorn
+from aiokafka import AIOKafkaConsumer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+from motcua.common import devservers, mongo
+from motcua.common.events import Envelope, InvalidEnvelope, decode
+
+
+@dataclass
+class Stack:
+    """The servers a test run talks to; the processes are None when they are external."""
+
+    mongodb_uri: str
+    kafka_bootstrap: str
+    mongodb: devservers.ServerProcess | None = None
+    kafka: devservers.ServerProcess | None = None
+    closers: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for server in (self.kafka, self.mongodb):
+            if server is not None:
+                server.stop()
+        for close in self.closers:
+            with contextlib.suppress(Exception):
+                close()
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:
+        return False
+
+
+def start_local_stack(workdir: Path) -> Stack:
+    """Start both pinned servers as processes on free ports under `workdir`."""
+    mongodb = devservers.mongodb_server(devservers.free_port(), workdir / "mongodb", workdir)
+    kafka = devservers.kafka_server(devservers.free_port(), workdir)
+    mongodb.start()
+    try:
+        kafka.start()
+    except Exception:
+        mongodb.stop()
+        raise
+    return Stack(
+        mongodb_uri=f"mongodb://127.0.0.1:{mongodb.port}",
+        kafka_bootstrap=f"127.0.0.1:{kafka.port}",
+        mongodb=mongodb,
+        kafka=kafka,
+    )
+
+
+def _start_stack(workdir: Path) -> Stack:
+    external_mongo = os.environ.get("MONGODB_URI")
+    external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external_mongo and external_kafka:
+        return Stack(mongodb_uri=external_mongo, kafka_bootstrap=external_kafka)
+    if _docker_answers() and not os.environ.get("MOTCUA_NO_DOCKER"):
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.mongodb import MongoDbContainer
+
+        mongo_c = MongoDbContainer("mongo:8").with_command("--replSet rs0 --bind_ip_all")
+        kafka_c = KafkaContainer().with_kraft()
+        mongo_c.start()
+        kafka_c.start()
+        stack = Stack(
+            mongodb_uri=external_mongo or mongo_c.get_connection_url() + "/?directConnection=true",
+            kafka_bootstrap=external_kafka or kafka_c.get_bootstrap_server(),
+        )
+        stack.closers = [mongo_c.stop, kafka_c.stop]
+        return stack
+    stack = start_local_stack(workdir)
+    if external_mongo:
+        assert stack.mongodb is not None
+        stack.mongodb.stop()
+        stack.mongodb, stack.mongodb_uri = None, external_mongo
+    if external_kafka:
+        assert stack.kafka is not None
+        stack.kafka.stop()
+        stack.kafka, stack.kafka_bootstrap = None, external_kafka
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The session's MongoDB- and Kafka-protocol servers."""
+    running = _start_stack(tmp_path_factory.mktemp("servers"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def private_stack(tmp_path: Path) -> Iterator[Stack]:
+    """Servers of this test alone, for tests that stop, kill or restart them."""
+    running = start_local_stack(tmp_path / "servers")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(stack: Stack) -> str:
+    return stack.mongodb_uri
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(stack: Stack) -> str:
+    return stack.kafka_bootstrap
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """A database name and topic prefix no other test uses."""
+
+    db_name: str
+    topic_prefix: str
+
+
+@pytest.fixture
+def isolation() -> Isolation:
+    tag = uuid.uuid4().hex[:10]
+    return Isolation(db_name=f"test_{tag}", topic_prefix=f"t{tag}.")
+
+
+@pytest.fixture
+async def mongo_client(mongodb_uri: str) -> AsyncIterator[mongo.Client]:
+    client = mongo.connect(mongodb_uri)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+class TokenMinter:
+    """Signs access tokens the way identity does, with a key the test makes."""
+
+    issuer = "motcua-identity"
+    audience = "motcua"
+
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        self.kid = f"test-{uuid.uuid4().hex[:8]}"
+        public = jwt.algorithms.OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        self.jwks: dict[str, Any] = {"keys": [{**public, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+
+    def mint(
+        self,
+        sub: str | None = None,
+        *,
+        roles: list[str] | None = None,
+        agency: str | None = None,
+        account_type: str = "individual",
+        locale: str = "vi",
+        ttl: timedelta = timedelta(minutes=15),
+        **extra: Any,
+    ) -> str:
+        now = datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "sub": sub or uuid.uuid4().hex,
+            "roles": roles if roles is not None else ["citizen"],
+            "account_type": account_type,
+            "locale": locale,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + ttl,
+            "typ": "access",
+            **extra,
+        }
+        if agency is not None:
+            claims["agency"] = agency
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, sub: str | None = None, **kwargs: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.mint(sub, **kwargs)}"}
+
+
+@pytest.fixture(scope="session")
+def token_minter() -> TokenMinter:
+    return TokenMinter()
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: FastAPI, *, wait_started: bool = True) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP on a free port; yields its base URL; shuts it down gracefully."""
+    port = devservers.free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if task.done():
+            await task
+            raise RuntimeError("the app stopped while starting")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        await asyncio.sleep(0.02)
+    if wait_started and getattr(app.state, "runtime", None) is not None:
+        await asyncio.wait_for(app.state.runtime.started.wait(), 30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+async def read_events(
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int,
+    timeout: float = 20.0,
+    types: set[str] | None = None,
+) -> list[Envelope]:
+    """Read a topic from its beginning with a fresh consumer group until `count` events (of `types`)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[Envelope] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=300)
+            for records in batches.values():
+                for record in records:
+                    try:
+                        envelope = decode(record.value, list(record.headers))
+                    except InvalidEnvelope:
+                        continue
+                    if types is None or envelope.type in types:
+                        found.append(envelope)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def eventually(check: Any, *, timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Await `check()` until it returns something truthy; that value, or AssertionError at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")

@@ -1,0 +1,1 @@
+"""Mot Cua notification service."""
