@@ -25,7 +25,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
     identity_url: str = "http://127.0.0.1:8001"
-    token_issuer: str = "motcua-identity"
+    token_issuer: str = ""
     token_audience: str = "motcua"
     outbox_replay_window_hours: float = Field(default=24.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
@@ -34,6 +34,11 @@ class ServiceSettings(BaseSettings):
     @property
     def database_name(self) -> str:
         return self.mongodb_db or f"motcua_{self.service_name}"
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of access tokens: `TOKEN_ISSUER`, or the public address (discovery lives there)."""
+        return self.token_issuer or self.public_base_url.rstrip("/")
 
     def topic(self, name: str) -> str:
         """A topic's name on the broker, after `KAFKA_TOPIC_PREFIX`."""

@@ -162,7 +162,7 @@ async def mongo_client(mongodb_uri: str) -> AsyncIterator[mongo.Client]:
 class TokenMinter:
     """Signs access tokens the way identity does, with a key the test makes."""
 
-    issuer = "motcua-identity"
+    issuer = "http://127.0.0.1:8000"  # the default PUBLIC_BASE_URL, which is the default issuer
     audience = "motcua"
 
     def __init__(self) -> None:

@@ -322,7 +322,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.token_verifier = verifier or TokenVerifier(
-        issuer=settings.token_issuer,
+        issuer=settings.issuer,
         audience=settings.token_audience,
         jwks_url=f"{settings.identity_url.rstrip('/')}/.well-known/jwks.json",
     )
