@@ -58,6 +58,7 @@ class Consumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self.last_poll = 0.0
+        self._in_hand: str | None = None
         self.handled = 0
         self.dead_lettered = 0
 
@@ -76,11 +77,13 @@ class Consumer:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
                 self.last_poll = time.monotonic()
                 for tp, records in batches.items():
-                    for record in records:
-                        if self._stopping.is_set():
-                            return  # uncommitted records are redelivered; the inbox makes them no-ops
-                        await self._process(record)
+                    if self._stopping.is_set():
+                        return  # uncommitted records are redelivered; the inbox makes them no-ops
+                    await self._process_batch(records)
                     await self._commit(tp, records[-1].offset + 1)
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise  # killed: leave without committing
         finally:
             await self._consumer.stop()
             if self._dlq is not None:
@@ -96,7 +99,9 @@ class Consumer:
         dead_letters = [topics.dead_letter(t) for t in self._topics]
         while True:
             try:
-                await kafka.ensure_topics(bootstrap, [*self._topics, *dead_letters])
+                await kafka.ensure_topics(
+                    bootstrap, [*self._topics, *dead_letters], prefix=self._settings.kafka_topic_prefix
+                )
                 break
             except (KafkaError, OSError) as exc:
                 log.warning("consumer_broker_not_ready", group=self.group, error=str(exc))
@@ -132,7 +137,55 @@ class Consumer:
             # The partition moved to another member during a rebalance; it will redeliver, harmlessly.
             log.warning("consumer_commit_failed", group=self.group, error=str(exc))
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Handle a partition's batch in one transaction; on any trouble, one record at a time.
+
+        The common case (no redelivery, no failing handler) pays one commit for the whole batch;
+        the record-by-record path keeps the exact retry, dead-letter and duplicate rules.
+        """
+        work: list[tuple[Envelope, Handler]] = []
+        for record in records:
+            try:
+                envelope = decode(record.value, list(record.headers))
+            except InvalidEnvelope:
+                work = []
+                break
+            handler = self._handlers.get(envelope.type)
+            if handler is not None:
+                work.append((envelope, handler))
+        else:
+            if not work:
+                return
+            self._in_hand = None
+            try:
+                await mongo.in_transaction(self._client, lambda s: self._apply_all(s, work))
+                self.handled += len(work)
+                return
+            except Exception as exc:  # noqa: BLE001 - any trouble: fall back to the careful path
+                log.info("consumer_batch_fallback", error=repr(exc), records=len(records))
+        # the handler that failed inside the batch has had its first attempt
+        failed_once = self._in_hand
+        for record in records:
+            if self._stopping.is_set():
+                raise asyncio.CancelledError
+            await self._process(record, failed_once)
+
+    async def _apply_all(self, session: mongo.Session, work: list[tuple[Envelope, Handler]]) -> None:
+        now = datetime.now(UTC)
+        await self._inbox.insert_many(
+            [{"_id": f"{self.group}:{e.id}", "type": e.type, "processed_at": now} for e, _ in work],
+            session=session,
+            ordered=True,
+        )
+        for envelope, handler in work:
+            self._in_hand = envelope.id
+            with structlog.contextvars.bound_contextvars(
+                event_id=envelope.id, event_type=envelope.type, request_id=envelope.request_id
+            ):
+                await handler(envelope, session)
+        self._in_hand = None
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes], failed_once: str | None = None) -> None:
         try:
             envelope = decode(record.value, list(record.headers))
         except InvalidEnvelope as exc:
@@ -144,12 +197,11 @@ class Consumer:
         with structlog.contextvars.bound_contextvars(
             event_id=envelope.id, event_type=envelope.type, request_id=envelope.request_id
         ):
-            await self._handle_with_retries(record, envelope, handler)
+            await self._handle_with_retries(record, envelope, handler, 1 if envelope.id == failed_once else 0)
 
     async def _handle_with_retries(
-        self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler
+        self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler, attempt: int
     ) -> None:
-        attempt = 0
         outage = 0
         while True:
             try:

@@ -44,14 +44,11 @@ async def start_with_retry(client: AIOKafkaProducer, *, delay: float = 0.5) -> N
 
 
 async def ensure_topics(bootstrap: str, names: Iterable[str], *, prefix: str = "") -> None:
-    """Create the named topics (with their declared partitions) when missing; existing ones are kept."""
+    """Create the named topics (as named on the broker, carrying `prefix`) with their declared partitions."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
     try:
         await admin.start()
-        wanted = []
-        for name in names:
-            base = name.removesuffix(topics.DEAD_LETTER_SUFFIX)
-            wanted.append(NewTopic(f"{prefix}{name}", topics.PARTITIONS.get(base, 3), 1))
+        wanted = [NewTopic(name, topics.declared_partitions(name, prefix), 1) for name in names]
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t.name not in existing]
         if missing:

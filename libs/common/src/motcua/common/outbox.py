@@ -209,7 +209,9 @@ class Relay:
             return 0
         new_topics = {d["topic"] for d in pending} - set(await self._known_topics())
         if new_topics:
-            await kafka.ensure_topics(self._settings.kafka_bootstrap_servers, sorted(new_topics))
+            await kafka.ensure_topics(
+                self._settings.kafka_bootstrap_servers, sorted(new_topics), prefix=self._settings.kafka_topic_prefix
+            )
             await self._state.update_one(
                 {"_id": "topics"}, {"$addToSet": {"names": {"$each": sorted(new_topics)}}}, upsert=True
             )
@@ -219,7 +221,7 @@ class Relay:
             )
             for d in pending
         ]
-        done: list[str] = []
+        done: list[dict[str, Any]] = []
         error: BaseException | None = None
         for doc, fut in zip(pending, futures, strict=True):
             try:
@@ -227,39 +229,66 @@ class Relay:
             except KafkaError as exc:
                 error = exc
                 break  # later ones are republished next round, in order
-            done.append(doc["_id"])
+            done.append(doc)
         if done:
-            await self._events.update_many(
-                {"_id": {"$in": done}}, {"$set": {"published_at": datetime.now(UTC)}}
-            )
+            await self._mark_published(done)
             self.published += len(done)
         if error is not None:
             raise error
         self.healthy = True
         return len(done)
 
+    async def _mark_published(self, done: list[dict[str, Any]]) -> None:
+        """Mark by `seq` range (cheap), then un-mark anything in the range we did not send.
+
+        A transaction that took its `seq` before ours but committed after our read lands inside
+        the range unsent; the batch token finds exactly those, so they stay pending.
+        """
+        token = uuid.uuid4().hex
+        result = await self._events.update_many(
+            {"published_at": None, "seq": {"$gte": done[0]["seq"], "$lte": done[-1]["seq"]}},
+            {"$set": {"published_at": datetime.now(UTC), "batch": token}},
+        )
+        if result.modified_count != len(done):
+            sent = [d["_id"] for d in done]
+            await self._events.update_many(
+                {"batch": token, "_id": {"$nin": sent}}, {"$set": {"published_at": None, "batch": None}}
+            )
+
     async def _known_topics(self) -> list[str]:
         doc = await self._state.find_one({"_id": "topics"})
         return list(doc["names"]) if doc else []
 
     async def _check_topics(self) -> None:
-        """A topic we published to is gone (or was auto-created anew): republish the replay window."""
+        """A topic we published to is gone or was re-created by a fresh broker: republish the window.
+
+        A fresh broker may auto-create the topic (with its default partitions) before we look, so a
+        topic counts as lost when it is absent or its partition count differs from the one we last
+        saw; after a replay the new count is remembered, so one loss causes one replay.
+        """
         known = await self._known_topics()
         self._last_topic_check = time.monotonic()
         if not known:
             return
+        prefix = self._settings.kafka_topic_prefix
+        state = await self._state.find_one({"_id": "topics"}) or {}
+        seen = {f["topic"]: f["partitions"] for f in state.get("fingerprints", [])}
         counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known)
-        lost = [
-            t for t in known
-            if counts.get(t) != topics.PARTITIONS.get(t.removeprefix(self._settings.kafka_topic_prefix), 3)
-        ]
+        lost = [t for t in known if counts.get(t) != seen.get(t, topics.declared_partitions(t, prefix))]
         if not lost:
             return
-        await kafka.ensure_topics(self._settings.kafka_bootstrap_servers, lost)
+        await kafka.ensure_topics(self._settings.kafka_bootstrap_servers, lost, prefix=prefix)
+        if self._producer is not None:
+            await self._producer.client.force_metadata_update()  # partitions may differ now
+        counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known)
         since = datetime.now(UTC) - timedelta(hours=self._settings.outbox_replay_window_hours)
         result = await self._events.update_many(
             {"topic": {"$in": lost}, "created_at": {"$gte": since}, "published_at": {"$ne": None}},
             {"$set": {"published_at": None}},
+        )
+        await self._state.update_one(
+            {"_id": "topics"},
+            {"$set": {"fingerprints": [{"topic": t, "partitions": counts.get(t, 0)} for t in known]}},
         )
         log.warning("relay_topics_missing_replaying", topics=lost, events=result.modified_count)
 

@@ -23,6 +23,12 @@ PARTITIONS: dict[str, int] = {
 COMPACTED: frozenset[str] = frozenset({CATALOGUE_PROCEDURE})
 
 
+def declared_partitions(name: str, prefix: str = "") -> int:
+    """The partition count declared for a topic as named on the broker (prefix and `.dlq` allowed)."""
+    base = name.removeprefix(prefix).removesuffix(DEAD_LETTER_SUFFIX)
+    return PARTITIONS.get(base, 3)
+
+
 def prefixed(prefix: str, topic: str) -> str:
     """The topic's name on the broker, after the stack's prefix."""
     return f"{prefix}{topic}"

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from motcua.common import topics
 from motcua.common.events import Event, register
+from pydantic import Field
 
 Channel = Literal["email", "sms", "in_app"]
 
@@ -40,3 +41,11 @@ class NotificationFailed(_DeliveryEvent):
 
     reason: str
     failed_at: datetime
+    status: Literal["failed", "expired", "unknown", "rate_limited"] = Field(
+        default="failed",
+        description=(
+            "The delivery's final status: `failed` (refused by the provider, or retries ran out), `expired` "
+            "(a code or link past its expiry, not sent), `unknown` (the send was interrupted and is never "
+            "repeated: at most once), `rate_limited` (too many secret-bearing messages to one recipient)."
+        ),
+    )

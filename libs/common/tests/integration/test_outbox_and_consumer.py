@@ -1,0 +1,330 @@
+"""The event backbone under failure: relay killed, consumer killed, handler failing, topic lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from motcua.common import mongo, topics
+from motcua.common.consumer import INDEXES as INBOX_INDEXES
+from motcua.common.consumer import Consumer, Handler
+from motcua.common.contracts.identity import AccountLocked
+from motcua.common.events import Envelope, encode
+from motcua.common.outbox import INDEXES as OUTBOX_INDEXES
+from motcua.common.outbox import Outbox, Relay
+from motcua.common.settings import ServiceSettings
+from motcua.common.testing import Isolation, Stack, eventually
+
+TOPIC = topics.IDENTITY_ACCOUNT
+
+
+def _settings(stack: Stack, isolation: Isolation, **overrides: object) -> ServiceSettings:
+    values: dict[str, object] = {
+        "service_name": "identity",
+        "mongodb_uri": stack.mongodb_uri,
+        "mongodb_db": isolation.db_name,
+        "kafka_bootstrap_servers": stack.kafka_bootstrap,
+        "kafka_topic_prefix": isolation.topic_prefix,
+        "consumer_max_attempts": 3,
+        "consumer_retry_backoff_seconds": 0.01,
+        **overrides,
+    }
+    return ServiceSettings.model_validate(values)
+
+
+def _locked(account_id: str, n: int) -> AccountLocked:
+    return AccountLocked(account_id=account_id, locked_until=datetime.now(UTC), failed_attempts=n)
+
+
+async def _schema(db: mongo.Database) -> None:
+    await mongo.ensure_collections(db, {**OUTBOX_INDEXES, **INBOX_INDEXES, "effects": [], "accounts": [], "order": []})
+
+
+@contextlib.asynccontextmanager
+async def _running(coro: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.ensure_future(coro)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def _counting_handler(db: mongo.Database) -> Handler:
+    """The handler's effect: one document per (event id), with the per-key order it saw."""
+
+    async def handle(envelope: Envelope, session: mongo.Session) -> None:
+        data = envelope.data
+        assert isinstance(data, AccountLocked)
+        await db["effects"].insert_one(
+            {"event_id": envelope.id, "key": data.account_id, "n": data.failed_attempts}, session=session
+        )
+        await db["effects"].database["order"].update_one(
+            {"_id": data.account_id}, {"$push": {"seen": data.failed_attempts}}, upsert=True, session=session
+        )
+
+    return handle
+
+
+async def _write_events(client: mongo.Client, outbox: Outbox, keys: list[str], per_key: int) -> None:
+    """Write events in transactions of 50, as a busy service would."""
+    events = [_locked(k, n) for n in range(per_key) for k in keys]
+    for start in range(0, len(events), 50):
+        chunk = events[start : start + 50]
+
+        async def work(session: mongo.Session, chunk: list[AccountLocked] = chunk) -> None:
+            await outbox.add(session, chunk)
+
+        await mongo.in_transaction(client, work)
+        outbox.notify()
+
+
+@pytest.mark.timeout(600)
+async def test_ten_thousand_events_survive_a_relay_killed_mid_stream_and_reach_a_group_of_two_once_each(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+    keys = [f"acc-{i}" for i in range(40)]
+    per_key = 250
+    total = len(keys) * per_key
+    consumers = [
+        Consumer(client=mongo_client, db=db, settings=settings, group="effects", topic_names=[TOPIC],
+                 handlers={AccountLocked.ce_type: _counting_handler(db)})
+        for _ in range(2)
+    ]
+    first_relay = Relay(db, settings, outbox, lease_seconds=2.0)
+    async with _running(consumers[0].run()), _running(consumers[1].run()):
+        async with _running(first_relay.run()) as relay_task:
+            writer = asyncio.create_task(_write_events(mongo_client, outbox, keys, per_key))
+            await eventually(lambda: _published_at_least(db, 1500), timeout=60)
+            relay_task.cancel()  # killed mid-stream: no drain, lease not released
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+            await writer
+        assert await db["outbox"].count_documents({"published_at": None}) > 0
+        async with _running(Relay(db, settings, outbox, lease_seconds=2.0).run()):
+            await eventually(lambda: _effects_at_least(db, total), timeout=400)
+            await asyncio.sleep(1.0)  # anything duplicated would show up now
+    assert await db["effects"].count_documents({}) == total
+    assert len(await db["effects"].distinct("event_id")) == total
+    async for doc in db["order"].find():
+        assert doc["seen"] == list(range(per_key)), f"out of order for {doc['_id']}"
+    assert consumers[0].handled > 0
+    assert consumers[1].handled > 0
+
+
+async def _published_at_least(db: mongo.Database, n: int) -> bool:
+    return await db["outbox"].count_documents({"published_at": {"$ne": None}}) >= n
+
+
+async def _effects_at_least(db: mongo.Database, n: int) -> bool:
+    return await db["effects"].count_documents({}) >= n
+
+
+async def test_a_failing_handler_is_retried_then_its_record_is_dead_lettered_and_consumption_goes_on(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    calls: dict[str, int] = {}
+
+    async def handle(envelope: Envelope, session: mongo.Session) -> None:
+        data = envelope.data
+        assert isinstance(data, AccountLocked)
+        calls[data.account_id] = calls.get(data.account_id, 0) + 1
+        if data.account_id == "poison":
+            raise ValueError("cannot handle the poison account")
+        await db["effects"].insert_one({"key": data.account_id}, session=session)
+
+    outbox = Outbox(db, settings)
+
+    async def work(session: mongo.Session) -> None:
+        await outbox.add(session, [_locked("a", 1), _locked("poison", 1), _locked("b", 1)])
+
+    await mongo.in_transaction(mongo_client, work)
+    consumer = Consumer(client=mongo_client, db=db, settings=settings, group="g", topic_names=[TOPIC],
+                        handlers={AccountLocked.ce_type: handle})
+    async with _running(Relay(db, settings, outbox).run()), _running(consumer.run()):
+        await eventually(lambda: _effects_at_least(db, 2))
+        dead = await _read_raw(stack.kafka_bootstrap, topics.dead_letter(settings.topic(TOPIC)), 1)
+    assert calls["poison"] == 3
+    assert sorted([d["key"] async for d in db["effects"].find()]) == ["a", "b"]
+    headers = dict(dead[0][1])
+    assert b"cannot handle the poison account" in headers["dlq_error"]
+    assert headers["ce_type"] == AccountLocked.ce_type.encode()
+    assert b'"account_id":"poison"' in dead[0][0]
+
+
+async def _read_raw(bootstrap: str, topic: str, count: int) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"r-{uuid.uuid4().hex[:6]}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    found: list[tuple[bytes, list[tuple[str, bytes]]]] = []
+    try:
+        async def enough() -> bool:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend((r.value or b"", list(r.headers)) for r in records)
+            return len(found) >= count
+
+        await eventually(enough, timeout=20)
+    finally:
+        await consumer.stop()
+    return found
+
+
+_BAD_RECORDS = [
+    # (value, how to spoil the headers, the reason that must reach the dead-letter topic)
+    (b"{}", "only_type", b"missing CloudEvents headers"),
+    (b"{}", "unknown_type", b"unknown event type"),
+    (b"{oops", "keep", b"not JSON"),
+    (b'{"account_id": 7}', "keep", b"does not match"),
+]
+
+
+async def test_bad_records_go_to_the_dead_letter_topic_and_never_stop_the_consumer(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    good = encode(Envelope(_locked("after", 1), source="/motcua/identity"))
+    spoilers = {
+        "only_type": lambda h: [(k, v) for k, v in h if k == "ce_type"],
+        "unknown_type": lambda h: [(k, b"motcua.nobody.Unknown.v1" if k == "ce_type" else v) for k, v in h],
+        "keep": lambda h: h,
+    }
+    topic = settings.topic(TOPIC)
+    consumer = Consumer(client=mongo_client, db=db, settings=settings, group="g", topic_names=[TOPIC],
+                        handlers={AccountLocked.ce_type: _counting_handler(db)})
+    async with _running(consumer.run()):
+        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+        await producer.start()
+        try:
+            for value, spoil, _ in _BAD_RECORDS:
+                await producer.send_and_wait(topic, value=value, key=b"k", headers=spoilers[spoil](good.headers))
+            await producer.send_and_wait(topic, value=good.value, key=b"k", headers=good.headers)
+        finally:
+            await producer.stop()
+        await eventually(lambda: _effects_at_least(db, 1))
+        dead = await _read_raw(stack.kafka_bootstrap, topics.dead_letter(topic), len(_BAD_RECORDS))
+    assert [v for v, _ in dead] == [v for v, _, _ in _BAD_RECORDS]
+    for (_, headers), (_, _, reason) in zip(dead, _BAD_RECORDS, strict=True):
+        assert reason in dict(headers)["dlq_error"]
+    assert consumer.dead_lettered == len(_BAD_RECORDS)
+
+
+class _DiesBeforeCommit(Consumer):
+    """A consumer process that dies after handling a record but before committing its offset."""
+
+    async def _commit(self, tp: object, offset: int) -> None:  # type: ignore[override]
+        raise asyncio.CancelledError
+
+
+async def test_a_consumer_killed_before_committing_gets_the_event_again_and_the_inbox_makes_it_a_no_op(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+
+    async def work(session: mongo.Session) -> None:
+        await outbox.add(session, [_locked("only", 1)])
+
+    await mongo.in_transaction(mongo_client, work)
+    async with _running(Relay(db, settings, outbox).run()):
+        dying = _DiesBeforeCommit(client=mongo_client, db=db, settings=settings, group="g", topic_names=[TOPIC],
+                                  handlers={AccountLocked.ce_type: _counting_handler(db)})
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(dying.run(), 30)
+        assert dying.handled == 1
+        again = Consumer(client=mongo_client, db=db, settings=settings, group="g", topic_names=[TOPIC],
+                         handlers={AccountLocked.ce_type: _counting_handler(db)})
+        async with _running(again.run()):
+            await eventually(lambda: _inbox_saw_duplicate(again), timeout=30)
+    assert await db["effects"].count_documents({}) == 1
+
+
+async def _inbox_saw_duplicate(consumer: Consumer) -> bool:
+    return consumer.last_poll > 0 and consumer.handled == 1
+
+
+async def test_a_failure_between_the_domain_write_and_the_outbox_write_leaves_neither(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+
+    async def work(session: mongo.Session) -> None:
+        await db["accounts"].insert_one({"_id": "acc-1", "status": "locked"}, session=session)
+        raise RuntimeError("crash between the two writes")
+        await outbox.add(session, [_locked("acc-1", 5)])  # pragma: no cover
+
+    with pytest.raises(RuntimeError):
+        await mongo.in_transaction(mongo_client, work)
+
+    async def outbox_fails(session: mongo.Session) -> None:
+        await db["accounts"].insert_one({"_id": "acc-2", "status": "locked"}, session=session)
+        await outbox.add(session, [_locked("acc-2", 5)])
+        await db["outbox"].insert_one({"_id": (await db["outbox"].find_one({}, session=session) or {})["_id"]},
+                                      session=session)  # duplicate key: the outbox write fails
+
+    with pytest.raises(Exception, match="duplicate key"):
+        await mongo.in_transaction(mongo_client, outbox_fails)
+    assert await db["accounts"].count_documents({}) == 0
+    assert await db["outbox"].count_documents({}) == 0
+
+
+async def test_a_relay_that_finds_its_topic_missing_republishes_the_window_and_effects_still_happen_once(
+    private_stack: Stack, isolation: Isolation
+) -> None:
+    settings = _settings(private_stack, isolation)
+    client = mongo.connect(private_stack.mongodb_uri)
+    db = client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+    assert private_stack.kafka is not None
+    try:
+        relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
+        async with _running(relay.run()):
+            await _write_events(client, outbox, ["x", "y"], 10)
+            await eventually(lambda: _published_at_least(db, 20))
+            consumer = Consumer(client=client, db=db, settings=settings, group="g", topic_names=[TOPIC],
+                                handlers={AccountLocked.ce_type: _counting_handler(db)})
+            async with _running(consumer.run()):
+                await eventually(lambda: _effects_at_least(db, 20))
+            await asyncio.to_thread(private_stack.kafka.restart)  # a fresh, empty broker
+            # the relay notices, recreates the topic and republishes its window
+            await eventually(lambda: _relay_published(relay, 40), timeout=30)
+            check = await _read_raw(private_stack.kafka_bootstrap, settings.topic(TOPIC), 20)
+            assert len(check) == 20
+            again = Consumer(client=client, db=db, settings=settings, group="g", topic_names=[TOPIC],
+                             handlers={AccountLocked.ce_type: _counting_handler(db)})
+            async with _running(again.run()):
+                await eventually(lambda: _handled_at_least(again, 20), timeout=30)
+                await asyncio.sleep(1.0)
+        assert await db["effects"].count_documents({}) == 20
+    finally:
+        await client.close()
+
+
+async def _relay_published(relay: Relay, n: int) -> bool:
+    return relay.published >= n
+
+
+async def _handled_at_least(consumer: Consumer, n: int) -> bool:
+    return consumer.handled >= n
+

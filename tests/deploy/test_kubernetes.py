@@ -1,0 +1,401 @@
+"""The Kubernetes manifests: valid, complete, locked down, and in step with motcua.common.topics."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from motcua.common import topics
+from motcua.common.asyncapi import CONSUMER_GROUPS, build
+
+Manifest = dict[str, Any]
+
+SERVICES = ("gateway", "identity", "catalogue", "submission", "notification")
+PORTS = {"gateway": 8000, "identity": 8001, "catalogue": 8002, "submission": 8003, "notification": 8004}
+RENDERS = ("base", "dev", "production")
+OVERLAYS = ("dev", "production")
+
+EVERY_SERVICE_READS = {
+    "HOST",
+    "MONGODB_URI",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_TOPIC_PREFIX",
+    "KAFKA_IDEMPOTENT_PRODUCER",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "PUBLIC_BASE_URL",
+    "IDENTITY_URL",
+}
+SERVICE_READS = {
+    "gateway": {"CATALOGUE_URL", "SUBMISSION_URL", "NOTIFICATION_URL"},
+    "identity": {"IDENTITY_SIGNING_KEY_FILE", "IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"},
+    "catalogue": set(),
+    "submission": set(),
+    "notification": {
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_USERNAME",
+        "SMTP_PASSWORD",
+        "SMTP_STARTTLS",
+        "MAIL_FROM",
+        "SMS_PROVIDER",
+        "SMS_WEBHOOK_URL",
+    },
+}
+CONSUMED = {topic for consumed in CONSUMER_GROUPS.values() for topic in consumed}
+
+
+def find(manifests: list[Manifest], kind: str, name: str | None = None) -> list[Manifest]:
+    return [m for m in manifests if m["kind"] == kind and (name is None or m["metadata"]["name"] == name)]
+
+
+def one(manifests: list[Manifest], kind: str, name: str) -> Manifest:
+    found = find(manifests, kind, name)
+    assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def container(manifests: list[Manifest], service: str) -> Manifest:
+    spec = one(manifests, "Deployment", service)["spec"]["template"]["spec"]
+    assert len(spec["containers"]) == 1
+    result: Manifest = spec["containers"][0]
+    return result
+
+
+def env_names(manifests: list[Manifest], service: str) -> set[str]:
+    """Every variable the service's container gets: its `env`, and the keys of what `envFrom` names."""
+    c = container(manifests, service)
+    names = {e["name"] for e in c.get("env", [])}
+    for source in c.get("envFrom", []):
+        if "configMapRef" in source:
+            names |= set(one(manifests, "ConfigMap", source["configMapRef"]["name"])["data"])
+        if "secretRef" in source:
+            secret = find(manifests, "Secret", source["secretRef"]["name"])
+            # Production Secrets are made by the operator, not the manifests: the guide lists their keys.
+            names |= set(secret[0].get("data", {})) if secret else SERVICE_READS[service]
+    return names
+
+
+def config(manifests: list[Manifest]) -> dict[str, str]:
+    maps = [m for m in find(manifests, "ConfigMap") if m["metadata"]["name"].startswith("motcua-config")]
+    assert len(maps) == 1
+    data: dict[str, str] = maps[0]["data"]
+    return data
+
+
+# --- validity ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("render", RENDERS)
+def test_every_manifest_validates_against_kubernetes_and_strimzi_schemas(
+    rendered: dict[str, list[Manifest]], validate: Callable[[Manifest], list[str]], render: str
+) -> None:
+    problems = [p for m in rendered[render] for p in validate(m)]
+    assert problems == []
+
+
+def test_the_validator_refuses_what_a_cluster_would_refuse(
+    rendered: dict[str, list[Manifest]], validate: Callable[[Manifest], list[str]]
+) -> None:
+    deployment = copy.deepcopy(one(rendered["production"], "Deployment", "gateway"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFileSystem"] = True
+    topic = copy.deepcopy(find(rendered["production"], "KafkaTopic")[0])
+    topic["spec"]["partitions"] = 0
+    user = copy.deepcopy(one(rendered["production"], "KafkaUser", "agency-example"))
+    user["spec"]["authorization"]["acls"][0]["operation"] = "Read"  # the field v1 removed
+    assert validate(deployment)
+    assert validate(topic)
+    assert validate(user)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlays_put_everything_in_their_namespace(rendered: dict[str, list[Manifest]], overlay: str) -> None:
+    namespace = one(rendered[overlay], "Namespace", "motcua" if overlay == "production" else "motcua-dev")
+    name = namespace["metadata"]["name"]
+    assert {m["metadata"].get("namespace") for m in rendered[overlay] if m["kind"] != "Namespace"} == {name}
+
+
+# --- topics and ACLs --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("render", RENDERS)
+def test_kafka_topics_are_exactly_the_platforms_topics_and_dead_letter_topics(
+    rendered: dict[str, list[Manifest]], render: str
+) -> None:
+    declared = {m["metadata"]["name"]: m["spec"] for m in find(rendered[render], "KafkaTopic")}
+    expected = set(topics.ALL) | {topics.dead_letter(t) for t in CONSUMED}
+    assert set(declared) == expected
+    for topic in topics.ALL:
+        assert declared[topic]["partitions"] == topics.PARTITIONS[topic]
+    for topic in CONSUMED:
+        # A dead-lettered record can keep its partition and its order.
+        assert declared[topics.dead_letter(topic)]["partitions"] == topics.PARTITIONS[topic]
+        assert declared[topics.dead_letter(topic)]["config"]["cleanup.policy"] == "delete"
+    for topic in topics.ALL:
+        policy = declared[topic]["config"]["cleanup.policy"]
+        assert policy == ("compact" if topic in topics.COMPACTED else "delete"), topic
+    assert topics.CATALOGUE_PROCEDURE in topics.COMPACTED
+
+
+def test_production_topics_survive_losing_a_broker(rendered: dict[str, list[Manifest]]) -> None:
+    for topic in find(rendered["production"], "KafkaTopic"):
+        assert topic["spec"]["replicas"] == 3
+        assert topic["spec"]["config"]["min.insync.replicas"] == 2
+
+
+def test_topic_settings_match_the_asyncapi_document(rendered: dict[str, list[Manifest]]) -> None:
+    declared = {m["metadata"]["name"]: m["spec"] for m in find(rendered["production"], "KafkaTopic")}
+    for channel in build()["channels"].values():
+        binding = channel["bindings"]["kafka"]
+        spec = declared[binding["topic"]]
+        assert spec["partitions"] == binding["partitions"]
+        assert spec["replicas"] == binding["replicas"]
+        for key, value in binding["topicConfiguration"].items():
+            assert spec["config"][key] == (",".join(value) if isinstance(value, list) else value)
+
+
+def acl_grants(manifests: list[Manifest]) -> dict[str, set[tuple[str, str, str]]]:
+    """user → {(resource type, resource name, operation)}"""
+    grants: dict[str, set[tuple[str, str, str]]] = {}
+    for user in find(manifests, "KafkaUser"):
+        spec = user["spec"]
+        assert spec["authentication"]["type"] == "scram-sha-512"
+        rules = grants.setdefault(user["metadata"]["name"], set())
+        for acl in spec["authorization"]["acls"]:
+            assert acl["resource"].get("patternType", "literal") == "literal"
+            assert acl.get("type", "allow") == "allow"
+            for op in acl["operations"]:
+                rules.add((acl["resource"]["type"], acl["resource"]["name"], op))
+    return grants
+
+
+@pytest.mark.parametrize("render", RENDERS)
+def test_each_service_has_exactly_the_kafka_access_it_needs(rendered: dict[str, list[Manifest]], render: str) -> None:
+    grants = acl_grants(rendered[render])
+    producers = {topic: f"motcua-{topic.split('.')[1]}" for topic in topics.ALL}
+    expected: dict[str, set[tuple[str, str, str]]] = {f"motcua-{s}": set() for s in SERVICES}
+    for topic, user in producers.items():
+        expected[user] |= {("topic", topic, "Describe"), ("topic", topic, "Write")}
+    for group, consumed in CONSUMER_GROUPS.items():
+        user = f"motcua-{group}"
+        expected[user].add(("group", group, "Read"))
+        for topic in consumed:
+            expected[user] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}
+            dlq = topics.dead_letter(topic)
+            expected[user] |= {("topic", dlq, "Describe"), ("topic", dlq, "Write")}
+    expected["agency-example"] = {
+        ("topic", topics.SUBMISSION_APPLICATION, "Describe"),
+        ("topic", topics.SUBMISSION_APPLICATION, "Read"),
+        ("group", "agency-example", "Read"),
+    }
+    assert grants == expected
+
+
+def test_only_notification_reads_the_identity_topic(rendered: dict[str, list[Manifest]]) -> None:
+    grants = acl_grants(rendered["production"])
+    readers = {user for user, rules in grants.items() if ("topic", topics.IDENTITY_ACCOUNT, "Read") in rules}
+    assert readers == {"motcua-notification"}
+
+
+def test_services_authenticate_as_their_own_kafka_user(rendered: dict[str, list[Manifest]]) -> None:
+    for service in SERVICES:
+        env = {e["name"]: e for e in container(rendered["production"], service)["env"]}
+        assert env["KAFKA_SASL_USERNAME"]["value"] == f"motcua-{service}"
+        assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": f"motcua-{service}",
+            "key": "password",
+        }
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_gets_every_variable_it_reads(
+    rendered: dict[str, list[Manifest]], overlay: str, service: str
+) -> None:
+    names = env_names(rendered[overlay], service)
+    missing = (EVERY_SERVICE_READS | SERVICE_READS[service] | {f"{service.upper()}_PORT"}) - names
+    assert missing == set()
+    port = next(e["value"] for e in container(rendered[overlay], service)["env"] if e["name"].endswith("_PORT"))
+    assert int(port) == PORTS[service]
+
+
+def test_only_production_turns_on_the_idempotent_producer(rendered: dict[str, list[Manifest]]) -> None:
+    assert config(rendered["production"])["KAFKA_IDEMPOTENT_PRODUCER"] == "true"
+    assert config(rendered["dev"])["KAFKA_IDEMPOTENT_PRODUCER"] == "false"
+
+
+def test_the_public_address_is_the_ingress_host(rendered: dict[str, list[Manifest]]) -> None:
+    url = urlsplit(config(rendered["production"])["PUBLIC_BASE_URL"])
+    ingress = one(rendered["production"], "Ingress", "gateway")["spec"]
+    assert url.scheme == "https"
+    assert [r["host"] for r in ingress["rules"]] == [url.hostname]
+    assert ingress["tls"] == [{"hosts": [url.hostname], "secretName": "motcua-tls"}]
+
+
+def test_secrets_come_from_secrets_not_config_maps(rendered: dict[str, list[Manifest]]) -> None:
+    for service in SERVICES:
+        env = {e["name"]: e for e in container(rendered["production"], service)["env"]}
+        for name in ("MONGODB_URI", "KAFKA_SASL_PASSWORD"):
+            assert "secretKeyRef" in env[name]["valueFrom"]
+    identity = container(rendered["production"], "identity")
+    env = {e["name"]: e for e in identity["env"]}
+    assert "secretKeyRef" in env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]
+    mount = next(m for m in identity["volumeMounts"] if m["name"] == "signing-key")
+    assert env["IDENTITY_SIGNING_KEY_FILE"]["value"].startswith(mount["mountPath"] + "/")
+    volumes = one(rendered["production"], "Deployment", "identity")["spec"]["template"]["spec"]["volumes"]
+    assert next(v for v in volumes if v["name"] == "signing-key")["secret"]["secretName"] == (
+        "motcua-identity-signing-key"
+    )
+    assert {"configMapRef": {"name": config_name(rendered["production"])}} in container(
+        rendered["production"], "notification"
+    )["envFrom"]
+    assert {"secretRef": {"name": "motcua-notification-providers"}} in container(
+        rendered["production"], "notification"
+    )["envFrom"]
+
+
+def config_name(manifests: list[Manifest]) -> str:
+    names = [str(m["metadata"]["name"]) for m in find(manifests, "ConfigMap")]
+    return next(n for n in names if n.startswith("motcua-config"))
+
+
+# --- workloads --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("render", RENDERS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_runs_locked_down_with_probes_and_resources(
+    rendered: dict[str, list[Manifest]], render: str, service: str
+) -> None:
+    deployment = one(rendered[render], "Deployment", service)
+    pod = deployment["spec"]["template"]["spec"]
+    c = container(rendered[render], service)
+    assert c["command"] == ["python", "-m", f"motcua.{service}"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    # A Service named `identity` would otherwise inject IDENTITY_PORT=tcp://… into every pod.
+    assert pod["enableServiceLinks"] is False
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["allowPrivilegeEscalation"] is False
+    assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    tmp = next(m for m in c["volumeMounts"] if m["mountPath"] == "/tmp")
+    assert "emptyDir" in next(v for v in pod["volumes"] if v["name"] == tmp["name"])
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert c["ports"] == [{"name": "http", "containerPort": PORTS[service]}]
+    assert {"cpu", "memory"} <= set(c["resources"]["requests"])
+    assert "memory" in c["resources"]["limits"]
+    service_spec = one(rendered[render], "Service", service)["spec"]
+    assert service_spec["ports"][0]["port"] == PORTS[service]
+
+
+@pytest.mark.parametrize("render", RENDERS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_scales_and_survives_node_drains(
+    rendered: dict[str, list[Manifest]], render: str, service: str
+) -> None:
+    hpa = one(rendered[render], "HorizontalPodAutoscaler", service)["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": service}
+    assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+    assert one(rendered[render], "Deployment", service)["spec"]["replicas"] == hpa["minReplicas"]
+    pdb = one(rendered[render], "PodDisruptionBudget", service)["spec"]
+    assert pdb["selector"]["matchLabels"] == {"app.kubernetes.io/name": service}
+
+
+@pytest.mark.parametrize("render", RENDERS)
+def test_a_consumer_does_not_scale_past_its_topics_partitions(rendered: dict[str, list[Manifest]], render: str) -> None:
+    # The notification service is mostly a consumer: replicas beyond the partitions would idle.
+    hpa = one(rendered[render], "HorizontalPodAutoscaler", "notification")["spec"]
+    assert hpa["maxReplicas"] <= max(topics.PARTITIONS[t] for t in CONSUMER_GROUPS["notification"])
+
+
+def test_production_runs_several_replicas_of_each_service(rendered: dict[str, list[Manifest]]) -> None:
+    for service in SERVICES:
+        assert one(rendered["production"], "HorizontalPodAutoscaler", service)["spec"]["minReplicas"] >= 2
+
+
+# --- network ----------------------------------------------------------------------------------
+
+
+def selects(policy: Manifest, labels: dict[str, str]) -> bool:
+    selector = policy["spec"]["podSelector"]
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        assert expr["operator"] == "In"
+        if labels.get(expr["key"]) not in expr["values"]:
+            return False
+    return True
+
+
+def pod_labels(manifests: list[Manifest], service: str) -> dict[str, str]:
+    labels: dict[str, str] = one(manifests, "Deployment", service)["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def ports_of(rule: Manifest) -> set[int]:
+    found: set[int] = set()
+    for p in rule.get("ports", []):
+        found |= set(range(p["port"], p.get("endPort", p["port"]) + 1))
+    return found
+
+
+@pytest.mark.parametrize("render", RENDERS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_only_the_gateway_is_reachable_from_outside(
+    rendered: dict[str, list[Manifest]], render: str, service: str
+) -> None:
+    labels = pod_labels(rendered[render], service)
+    policies = [p for p in find(rendered[render], "NetworkPolicy") if selects(p, labels)]
+    assert any("Ingress" in p["spec"]["policyTypes"] and not p["spec"].get("ingress") for p in policies), (
+        "no default deny"
+    )
+    for policy in policies:
+        for rule in policy["spec"].get("ingress", []):
+            peers = rule.get("from")
+            if service == "gateway" and not peers:
+                assert ports_of(rule) == {PORTS["gateway"]}
+                continue
+            assert peers, f"{policy['metadata']['name']} admits anyone to {service}"
+            for peer in peers:
+                assert "ipBlock" not in peer
+                if "namespaceSelector" in peer:  # Prometheus, scraping /metrics
+                    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+                    assert ports_of(rule) <= set(PORTS.values())
+
+
+@pytest.mark.parametrize("render", RENDERS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_services_reach_only_mongodb_kafka_and_identity(
+    rendered: dict[str, list[Manifest]], render: str, service: str
+) -> None:
+    labels = pod_labels(rendered[render], service)
+    policies = [p for p in find(rendered[render], "NetworkPolicy") if selects(p, labels)]
+    assert any("Egress" in p["spec"]["policyTypes"] and not p["spec"].get("egress") for p in policies)
+    allowed = {53, 27017, 9093, PORTS["identity"]}
+    if service == "gateway":
+        allowed |= {PORTS["catalogue"], PORTS["submission"], PORTS["notification"]}
+    if service == "notification":
+        allowed |= {25, 465, 587, 443} | ({1025} if render == "dev" else set())
+    reached = set()
+    for policy in policies:
+        for rule in policy["spec"].get("egress", []):
+            assert rule.get("ports"), f"{policy['metadata']['name']} opens every port"
+            reached |= ports_of(rule)
+    assert reached == allowed
+
+
+def test_the_gateway_is_behind_the_ingress(rendered: dict[str, list[Manifest]]) -> None:
+    for render in RENDERS:
+        ingresses = find(rendered[render], "Ingress")
+        assert [i["metadata"]["name"] for i in ingresses] == ["gateway"]
+        backends = {p["backend"]["service"]["name"] for r in ingresses[0]["spec"]["rules"] for p in r["http"]["paths"]}
+        assert backends == {"gateway"}
