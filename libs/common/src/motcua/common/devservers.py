@@ -129,3 +129,127 @@ def mongodb_server(port: int, data_dir: Path, log_dir: Path) -> ServerProcess:
 
 def kafka_server(port: int, log_dir: Path) -> ServerProcess:
     return ServerProcess("kafka (tansu)", tansu_command(port), port, log_dir / "kafka.log")
+
+
+# --- the whole platform, as `make run` starts it -------------------------------------------------
+
+SERVICES: tuple[tuple[str, int, str], ...] = (
+    ("identity", 8001, "IDENTITY_PORT"),
+    ("catalogue", 8002, "CATALOGUE_PORT"),
+    ("submission", 8003, "SUBMISSION_PORT"),
+    ("notification", 8004, "NOTIFICATION_PORT"),
+    ("gateway", 8000, "GATEWAY_PORT"),
+)
+DEV_ADMIN_EMAIL = "admin@motcua.local"
+DEV_ADMIN_PASSWORD = "Quản-trị-Một-Cửa-2026"
+
+
+def available_services() -> list[str]:
+    """The services whose package exists in this checkout (the platform grows one service at a time)."""
+    return [name for name, _, _ in SERVICES if importlib.util.find_spec(f"motcua.{name}") is not None
+            and importlib.util.find_spec(f"motcua.{name}.__main__") is not None]
+
+
+@dataclass
+class Platform:
+    """Local servers and service processes, each stopped by PID."""
+
+    env: dict[str, str]
+    servers: dict[str, ServerProcess] = field(default_factory=dict)
+    services: dict[str, ServerProcess] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        port = next(self.env[var] for name, _, var in SERVICES if name == service)
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        for process in reversed(list(self.services.values())):
+            process.stop()
+        for process in reversed(list(self.servers.values())):
+            process.stop()
+
+
+def _wait_ready(url: str, timeout: float) -> None:
+    import httpx  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=3)
+            if response.status_code == 200:
+                return
+            last = response.text[:300]
+        except httpx.HTTPError as exc:
+            last = str(exc)
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} not ready after {timeout}s: {last}")
+
+
+def platform_env(var: Path, overrides: dict[str, str], *, free_ports: bool) -> dict[str, str]:
+    """The variables every process gets: CONTRACT.md's defaults, or free ports, under `overrides`."""
+    env: dict[str, str] = {}
+    for _, port, variable in SERVICES:
+        env[variable] = overrides.get(variable) or str(free_port() if free_ports else port)
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{env['GATEWAY_PORT']}")
+    for name, _, variable in SERVICES:
+        if name != "gateway":
+            env[f"{name.upper()}_URL"] = f"http://127.0.0.1:{env[variable]}"
+    env.update(
+        {
+            "IDENTITY_SIGNING_KEY_FILE": str(var / "identity" / "signing-key.pem"),
+            "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": DEV_ADMIN_EMAIL,
+            "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
+            "SMS_PROVIDER": "log",
+            "MAIL_FROM": "Một Cửa <no-reply@motcua.local>",
+            "LOG_FORMAT": "json",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def start_platform(
+    var: Path,
+    overrides: dict[str, str] | None = None,
+    *,
+    free_ports: bool = False,
+    services: list[str] | None = None,
+    ready_timeout: float = 120.0,
+) -> Platform:
+    """Start the local servers (unless overridden by their variables) and every service; wait until ready."""
+    overrides = dict(overrides or {})
+    env = platform_env(var, overrides, free_ports=free_ports)
+    platform = Platform(env=env)
+    logs = var / "log"
+    try:
+        if "MONGODB_URI" not in overrides:
+            port = free_port() if free_ports else 27017
+            platform.servers["mongodb"] = mongodb_server(port, var / "mongodb", logs)
+            env["MONGODB_URI"] = f"mongodb://127.0.0.1:{port}"
+        if "KAFKA_BOOTSTRAP_SERVERS" not in overrides:
+            port = free_port() if free_ports else 9092
+            platform.servers["kafka"] = kafka_server(port, logs)
+            env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
+        if "SMTP_HOST" not in overrides and "SMTP_PORT" not in overrides:
+            port = free_port() if free_ports else 1025
+            platform.servers["smtp"] = ServerProcess(
+                "smtp sink",
+                [sys.executable, "-m", "motcua.common.mailsink", "--port", str(port), "--dir", str(var / "mail")],
+                port,
+                logs / "smtp.log",
+            )
+            env["SMTP_HOST"], env["SMTP_PORT"] = "127.0.0.1", str(port)
+        for server in platform.servers.values():
+            server.start()
+        for name in services if services is not None else available_services():
+            port = int(next(env[v] for n, _, v in SERVICES if n == name))
+            process = ServerProcess(name, [sys.executable, "-m", f"motcua.{name}"], port, logs / f"{name}.log", env=env)
+            platform.services[name] = process
+            process.start(timeout=60)
+        for name in platform.services:
+            _wait_ready(f"{platform.url(name)}/readyz", ready_timeout)
+    except BaseException:
+        platform.stop()
+        raise
+    return platform

@@ -1,0 +1,44 @@
+# Mot Cua — the two commands: `make run` and `make test`. Both install everything first.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+.PHONY: run test lint bench install clean help
+
+help:
+	@echo "make run    install everything and start the whole platform (Ctrl-C stops it)"
+	@echo "make test   install everything, lint, and run every test"
+	@echo "make lint   ruff and mypy --strict"
+	@echo "make bench  benchmarks (numbers printed, never asserted)"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(PY) deploy/local/run.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: install lint
+	$(VENV)/bin/pytest -q -ra --durations=15
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf var .venv .tools
