@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
 from motcua.common import mongo, topics
 from motcua.common.consumer import INDEXES as INBOX_INDEXES
 from motcua.common.consumer import Consumer, Handler

@@ -10,6 +10,7 @@ out, never dead-lettered: they are not the record's fault.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -99,9 +100,8 @@ class Consumer:
         dead_letters = [topics.dead_letter(t) for t in self._topics]
         while True:
             try:
-                await kafka.ensure_topics(
-                    bootstrap, [*self._topics, *dead_letters], prefix=self._settings.kafka_topic_prefix
-                )
+                names = [*self._topics, *dead_letters]
+                await kafka.ensure_topics(bootstrap, names, **kafka.topic_options(self._settings))
                 break
             except (KafkaError, OSError) as exc:
                 log.warning("consumer_broker_not_ready", group=self.group, error=str(exc))
@@ -116,6 +116,7 @@ class Consumer:
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             max_poll_interval_ms=300000,
+            **kafka.client_options(self._settings),
         )
         while True:
             try:
@@ -158,10 +159,10 @@ class Consumer:
                 return
             self._in_hand = None
             try:
-                await mongo.in_transaction(self._client, lambda s: self._apply_all(s, work))
+                await mongo.in_transaction(self._client, functools.partial(self._apply_all, work=work))
                 self.handled += len(work)
                 return
-            except Exception as exc:  # noqa: BLE001 - any trouble: fall back to the careful path
+            except Exception as exc:
                 log.info("consumer_batch_fallback", error=repr(exc), records=len(records))
         # the handler that failed inside the batch has had its first attempt
         failed_once = self._in_hand

@@ -170,7 +170,7 @@ class Platform:
 
 
 def _wait_ready(url: str, timeout: float) -> None:
-    import httpx  # noqa: PLC0415
+    import httpx
 
     deadline = time.monotonic() + timeout
     last = ""

@@ -59,6 +59,8 @@ def event_types() -> dict[str, type[Event]]:
 def json_schema(cls: type[Event]) -> dict[str, Any]:
     """The published JSON Schema of one event type's `data`."""
     schema = cls.model_json_schema(mode="serialization")
+    # consumers must accept fields added later (new optional fields are not a new version)
+    schema.pop("additionalProperties", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"urn:motcua:event:{cls.ce_type}"
     return schema

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterable
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -15,6 +17,30 @@ from motcua.common.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+NOT_AUTHORISED = (29, 31)  # topic / cluster authorisation failed: topics are managed elsewhere (Strimzi)
+
+
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """Connection options shared by every client: TLS and SASL when the deployment asks for them."""
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka_ssl_ca_file)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism or "SCRAM-SHA-512"
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+        )
+    return options
+
+
+def topic_options(settings: ServiceSettings) -> dict[str, Any]:
+    """What `ensure_topics` needs besides the bootstrap address."""
+    return {
+        "prefix": settings.kafka_topic_prefix,
+        "replication": settings.kafka_topic_replication,
+        **client_options(settings),
+    }
 
 
 def producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -27,6 +53,7 @@ def producer(settings: ServiceSettings) -> AIOKafkaProducer:
         linger_ms=5,
         request_timeout_ms=10000,
         retry_backoff_ms=200,
+        **client_options(settings),
     )
 
 
@@ -43,27 +70,35 @@ async def start_with_retry(client: AIOKafkaProducer, *, delay: float = 0.5) -> N
             await asyncio.sleep(min(delay * attempt, 5.0))
 
 
-async def ensure_topics(bootstrap: str, names: Iterable[str], *, prefix: str = "") -> None:
-    """Create the named topics (as named on the broker, carrying `prefix`) with their declared partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+async def ensure_topics(
+    bootstrap: str, names: Iterable[str], *, prefix: str = "", replication: int = 1, **options: Any
+) -> None:
+    """Create the named topics (as named on the broker, carrying `prefix`) with their declared partitions.
+
+    Where the broker refuses (ACLs: topics are declared by the operator, e.g. Strimzi KafkaTopic),
+    the refusal is logged and the caller goes on.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **options)
     try:
         await admin.start()
-        wanted = [NewTopic(name, topics.declared_partitions(name, prefix), 1) for name in names]
+        wanted = [NewTopic(name, topics.declared_partitions(name, prefix), replication) for name in names]
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t.name not in existing]
         if missing:
             response = await admin.create_topics(missing)
             for topic_error in response.topic_errors:
                 name, code = topic_error[0], topic_error[1]
-                if code not in (0, TOPIC_ALREADY_EXISTS):
+                if code in NOT_AUTHORISED:
+                    log.warning("kafka_topic_creation_refused", topic=name, error_code=code)
+                elif code not in (0, TOPIC_ALREADY_EXISTS):
                     raise KafkaError(f"cannot create topic {name}: error {code}")
     finally:
         await admin.close()
 
 
-async def existing_topics(bootstrap: str) -> set[str]:
+async def existing_topics(bootstrap: str, **options: Any) -> set[str]:
     """The topics the broker knows now (a metadata request that never auto-creates)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **options)
     try:
         await admin.start()
         return set(await admin.list_topics())
@@ -71,18 +106,18 @@ async def existing_topics(bootstrap: str) -> set[str]:
         await admin.close()
 
 
-async def ping(bootstrap: str, timeout: float = 2.0) -> bool:
+async def ping(bootstrap: str, timeout: float = 2.0, **options: Any) -> bool:
     """True when a broker answers a metadata request within `timeout` seconds."""
     try:
-        await asyncio.wait_for(existing_topics(bootstrap), timeout)
+        await asyncio.wait_for(existing_topics(bootstrap, **options), timeout)
         return True
     except (TimeoutError, KafkaError, OSError):
         return False
 
 
-async def partition_counts(bootstrap: str, names: Iterable[str]) -> dict[str, int]:
+async def partition_counts(bootstrap: str, names: Iterable[str], **options: Any) -> dict[str, int]:
     """How many partitions each named topic has now; a missing topic is absent from the answer."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **options)
     try:
         await admin.start()
         present = set(await admin.list_topics())

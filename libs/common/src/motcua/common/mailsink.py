@@ -25,7 +25,7 @@ class KeepAsFiles:
         folder.mkdir(parents=True, exist_ok=True)
         self.count = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.count += 1
         stamp = time.strftime("%Y%m%dT%H%M%S")
         path = self.folder / f"{stamp}-{self.count:05d}.eml"

@@ -210,7 +210,7 @@ class Relay:
         new_topics = {d["topic"] for d in pending} - set(await self._known_topics())
         if new_topics:
             await kafka.ensure_topics(
-                self._settings.kafka_bootstrap_servers, sorted(new_topics), prefix=self._settings.kafka_topic_prefix
+                self._settings.kafka_bootstrap_servers, sorted(new_topics), **kafka.topic_options(self._settings)
             )
             await self._state.update_one(
                 {"_id": "topics"}, {"$addToSet": {"names": {"$each": sorted(new_topics)}}}, upsert=True
@@ -273,14 +273,15 @@ class Relay:
         prefix = self._settings.kafka_topic_prefix
         state = await self._state.find_one({"_id": "topics"}) or {}
         seen = {f["topic"]: f["partitions"] for f in state.get("fingerprints", [])}
-        counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known)
+        options = kafka.client_options(self._settings)
+        counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known, **options)
         lost = [t for t in known if counts.get(t) != seen.get(t, topics.declared_partitions(t, prefix))]
         if not lost:
             return
-        await kafka.ensure_topics(self._settings.kafka_bootstrap_servers, lost, prefix=prefix)
+        await kafka.ensure_topics(self._settings.kafka_bootstrap_servers, lost, **kafka.topic_options(self._settings))
         if self._producer is not None:
             await self._producer.client.force_metadata_update()  # partitions may differ now
-        counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known)
+        counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known, **options)
         since = datetime.now(UTC) - timedelta(hours=self._settings.outbox_replay_window_hours)
         result = await self._events.update_many(
             {"topic": {"$in": lost}, "created_at": {"$gte": since}, "published_at": {"$ne": None}},

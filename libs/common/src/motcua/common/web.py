@@ -340,7 +340,8 @@ def create_app(
         """200 only when the database and the broker answer and the background loops are alive."""
         runtime: Runtime = request.app.state.runtime
         mongo_ok, kafka_ok = await asyncio.gather(
-            mongo.ping(runtime.client), kafka.ping(settings.kafka_bootstrap_servers)
+            mongo.ping(runtime.client),
+            kafka.ping(settings.kafka_bootstrap_servers, **kafka.client_options(settings)),
         )
         checks = {"started": runtime.started.is_set(), "mongodb": mongo_ok, "kafka": kafka_ok}
         for c in runtime.consumers:
