@@ -16,8 +16,9 @@ from pathlib import Path
 from motcua.common import devservers
 
 ROOT = Path(__file__).resolve().parents[2]
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("MOTCUA_VAR") or ROOT / "var")  # tests run a second platform elsewhere
 PIDFILE = VAR / "run" / "platform.pid"
+FREE_PORTS = os.environ.get("MOTCUA_FREE_PORTS") == "1"
 OVERRIDABLE = (
     "MONGODB_URI", "KAFKA_BOOTSTRAP_SERVERS", "SMTP_HOST", "SMTP_PORT", "GATEWAY_PORT", "IDENTITY_PORT",
     "CATALOGUE_PORT", "SUBMISSION_PORT", "NOTIFICATION_PORT", "PUBLIC_BASE_URL", "KAFKA_TOPIC_PREFIX",
@@ -39,14 +40,14 @@ def _already_running() -> int | None:
 def main() -> int:
     running = _already_running()
     if running is not None:
-        print(f"Mot Cua is already running (pid {running}): open http://127.0.0.1:8000/ "
+        print(f"Mot Cua is already running (pid {running}): open its gateway (http://127.0.0.1:8000/ by default) "
               f"or stop it with Ctrl-C in its terminal (or `kill {running}`).")
         return 0
     overrides = {k: v for k, v in os.environ.items() if k in OVERRIDABLE and v}
     busy = [
         f"{name} port {port}"
         for name, port, var in devservers.SERVICES
-        if devservers.port_open("127.0.0.1", int(overrides.get(var, port)))
+        if not FREE_PORTS and devservers.port_open("127.0.0.1", int(overrides.get(var, port)))
     ]
     if busy:
         print("Cannot start: something else already listens on " + ", ".join(busy) +
@@ -63,7 +64,7 @@ def main() -> int:
     print("Starting Mot Cua (logs in var/log/) …", flush=True)
     platform = None
     try:
-        platform = devservers.start_platform(VAR, overrides)
+        platform = devservers.start_platform(VAR, overrides, free_ports=FREE_PORTS)
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         env = platform.env
