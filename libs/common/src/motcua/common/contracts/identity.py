@@ -19,17 +19,21 @@ class _AccountEvent(Event):
     account_id: str
 
 
-@register
-class AccountRegistered(_AccountEvent):
-    """A person or body registered; carries the contact details notification keeps."""
-
-    ce_type: ClassVar[str] = "motcua.identity.AccountRegistered.v1"
+class _ContactDetails(_AccountEvent):
+    """The contact details notification keeps for an account."""
 
     account_type: AccountType
     full_name: str
     email: str
     phone: str
     locale: Locale = "vi"
+
+
+@register
+class AccountRegistered(_ContactDetails):
+    """A person or body registered; carries the contact details notification keeps."""
+
+    ce_type: ClassVar[str] = "motcua.identity.AccountRegistered.v1"
 
 
 @register
@@ -59,16 +63,10 @@ class PhoneVerificationRequested(_AccountEvent):
 
 
 @register
-class AccountActivated(_AccountEvent):
+class AccountActivated(_ContactDetails):
     """Email and phone are both verified: the account can sign in."""
 
     ce_type: ClassVar[str] = "motcua.identity.AccountActivated.v1"
-
-    account_type: AccountType
-    full_name: str
-    email: str
-    phone: str
-    locale: Locale = "vi"
 
 
 @register
