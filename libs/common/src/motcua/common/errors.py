@@ -59,6 +59,12 @@ class Gone(DomainError):
     title = "Gone"
 
 
+class Unavailable(DomainError):
+    """The service cannot serve this just now (starting, or a dependency is down); try again shortly."""
+
+    title = "Service unavailable"
+
+
 class TooManyRequests(DomainError):
     title = "Too many requests"
 

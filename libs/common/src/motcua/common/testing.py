@@ -21,7 +21,7 @@ from typing import Any
 import jwt
 import pytest
 import uvicorn
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from motcua.common import devservers, mongo
@@ -241,20 +241,25 @@ async def read_events(
     timeout: float = 20.0,
     types: set[str] | None = None,
 ) -> list[Envelope]:
-    """Read a topic from its beginning with a fresh consumer group until `count` events (of `types`)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    """Read a topic from its beginning (every partition, no consumer group) until `count` events of `types`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     found: list[Envelope] = []
     try:
         deadline = time.monotonic() + timeout
+        partitions: set[int] | None = None
+        while not partitions and time.monotonic() < deadline:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                await consumer._client.force_metadata_update()
+                await asyncio.sleep(0.1)
+        if not partitions:
+            return found
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
         while len(found) < count and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=300)
+            batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
                 for record in records:
                     try:

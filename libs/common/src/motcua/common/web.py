@@ -49,6 +49,7 @@ _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.UnsupportedMediaType, 415),
     (errors.Gone, 410),
     (errors.TooManyRequests, 429),
+    (errors.Unavailable, 503),
 ]
 
 
@@ -98,6 +99,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers: dict[str, str] = {}
         if isinstance(exc, errors.TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, errors.Unavailable):
+            headers["Retry-After"] = "5"
         if isinstance(exc, errors.Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="motcua"'
         found = exc.problems if isinstance(exc, errors.InvalidInput) else ()
