@@ -1,0 +1,189 @@
+"""HTTP routes of identity: parse, authorise, call the use case, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Response, status
+from motcua.common.auth import Admin, CurrentPrincipal
+from motcua.common.errors import InvalidInput, NotFound
+from motcua.identity import recovery, registration, sessions, signin, twofactor, verification
+from motcua.identity.deps import ClientIp, IdentityDep, RequestId
+from motcua.identity.details import normalise_email
+from motcua.identity.model import AccountNotFound
+from motcua.identity.schemas import (
+    AcceptedOut,
+    AccountOut,
+    CodeIn,
+    LoginIn,
+    MfaIn,
+    MfaRequiredOut,
+    OfficerIn,
+    PasswordChangedOut,
+    RecoveryCodesOut,
+    RefreshIn,
+    RegistrationIn,
+    ResendIn,
+    ResendOut,
+    ResetConfirmIn,
+    ResetIn,
+    TokensOut,
+    TotpStartOut,
+    VerificationOut,
+    VerifyEmailIn,
+    VerifyPhoneIn,
+)
+from motcua.identity.store import account_of
+
+router = APIRouter()
+_WHY = {
+    401: "Not signed in, or the credentials are wrong",
+    403: "Signed in without the role this needs",
+    404: "No such account or session (someone else's answers the same)",
+    409: "Conflicts with the account's state, or the detail is already registered",
+    422: "A field breaks a rule; `errors` names each one",
+    429: "Too many attempts or messages; see Retry-After",
+}
+
+
+def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Problem-details answers of a route, for the OpenAPI document."""
+    return {s: {"description": _WHY[s], "content": {"application/problem+json": {}}} for s in statuses}
+
+
+def _tokens(tokens: sessions.Tokens) -> TokensOut:
+    return TokensOut(access_token=tokens.access_token, refresh_token=tokens.refresh_token, expires_in=tokens.expires_in)
+
+
+@router.post("/v1/accounts", status_code=201, tags=["accounts"], responses=_answers(409, 422, 429))
+async def register(body: RegistrationIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> AccountOut:
+    """Register an individual, business or organisation. The account stays `pending_verification` until
+    the emailed link and the SMS code are both used. 409 names the email, phone or citizen ID taken."""
+    account = await registration.register(
+        idn,
+        account_type=body.account_type,
+        full_name=body.full_name,
+        email=body.email,
+        phone=body.phone,
+        password=body.password,
+        locale=body.locale,
+        national_id=body.national_id,
+        tax_code=body.tax_code,
+        organisation_name=body.organisation_name,
+        address=address,
+        request_id=rid,
+    )
+    return AccountOut.of(account)
+
+
+@router.post("/v1/accounts/verify-email", tags=["accounts"], responses=_answers(409, 422, 429))
+async def verify_email(body: VerifyEmailIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> VerificationOut:
+    """Confirm the email address with the token of the link `PUBLIC_BASE_URL/verify-email?token=…` (24 h)."""
+    return VerificationOut.of(await verification.verify_email(idn, body.token, address=address, request_id=rid))
+
+
+@router.post("/v1/accounts/verify-phone", tags=["accounts"], responses=_answers(404, 409, 422, 429))
+async def verify_phone(body: VerifyPhoneIn, idn: IdentityDep, rid: RequestId) -> VerificationOut:
+    """Confirm the phone with the 6-digit SMS code (10 minutes, 5 tries)."""
+    return VerificationOut.of(await verification.verify_phone(idn, body.account_id, body.code, rid))
+
+
+@router.post("/v1/accounts/resend-verification", status_code=202, tags=["accounts"], responses=_answers(404, 409, 429))
+async def resend_verification(body: ResendIn, idn: IdentityDep, rid: RequestId) -> ResendOut:
+    """Send a new link (`email`) or code (`sms`), replacing the previous one. At most one a minute and
+    five an hour per channel; 429 with Retry-After beyond that."""
+    expires_at = await verification.resend(idn, body.account_id, body.channel, rid)
+    return ResendOut(channel=body.channel, expires_at=expires_at)
+
+
+@router.get("/v1/accounts/me", tags=["accounts"], responses=_answers(401))
+async def me(principal: CurrentPrincipal, idn: IdentityDep) -> AccountOut:
+    """The signed-in account, without secrets."""
+    doc = await idn.store.account(principal.sub)
+    if doc is None:
+        raise AccountNotFound()
+    return AccountOut.of(account_of(doc))
+
+
+@router.post("/v1/accounts/me/mfa/totp", tags=["two-factor"], responses=_answers(401, 409))
+async def start_totp(principal: CurrentPrincipal, idn: IdentityDep) -> TotpStartOut:
+    """Start turning on two-factor sign-in: add the secret to an authenticator app, then confirm."""
+    enrolment = await twofactor.start(idn, principal.sub)
+    return TotpStartOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+@router.post("/v1/accounts/me/mfa/totp/confirm", tags=["two-factor"], responses=_answers(401, 409, 422))
+async def confirm_totp(body: CodeIn, principal: CurrentPrincipal, idn: IdentityDep) -> RecoveryCodesOut:
+    """Confirm with the app's current code: two-factor is on from now, and the ten single-use recovery
+    codes are shown this once."""
+    return RecoveryCodesOut(recovery_codes=await twofactor.confirm(idn, principal.sub, body.code))
+
+
+@router.post("/v1/auth/login", tags=["auth"], responses=_answers(401, 429))
+async def login(body: LoginIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> TokensOut | MfaRequiredOut:
+    """Sign in with an email address or phone number and the password. With two-factor on, the answer is
+    `{"mfa_required": true, "mfa_token"}` for POST /v1/auth/mfa. Five failures in 15 minutes lock the
+    account for 15 minutes (429 with Retry-After)."""
+    outcome = await signin.login(idn, body.username, body.password, address=address, request_id=rid)
+    if isinstance(outcome, signin.SecondFactorNeeded):
+        return MfaRequiredOut(mfa_token=outcome.mfa_token, expires_in=outcome.expires_in)
+    return _tokens(outcome)
+
+
+@router.post("/v1/auth/mfa", tags=["auth"], responses=_answers(401, 429))
+async def second_factor(body: MfaIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> TokensOut:
+    """Finish signing in with the authenticator app's code or a recovery code (each recovery code works once)."""
+    tokens = await signin.second_factor(idn, body.mfa_token, body.code, address=address, request_id=rid)
+    return _tokens(tokens)
+
+
+@router.post("/v1/auth/refresh", tags=["auth"], responses=_answers(401, 429))
+async def refresh(body: RefreshIn, idn: IdentityDep, address: ClientIp) -> TokensOut:
+    """New tokens for a refresh token, which stops working. Presenting a used one again signs out the
+    whole session it belongs to."""
+    return _tokens(await sessions.refresh(idn, body.refresh_token, address=address))
+
+
+@router.post("/v1/auth/logout", status_code=204, tags=["auth"], responses=_answers(401, 404))
+async def logout(body: RefreshIn, principal: CurrentPrincipal, idn: IdentityDep) -> Response:
+    """Sign out: the session of this refresh token ends (its access tokens lapse within 15 minutes)."""
+    if not await sessions.end(idn, principal.sub, body.refresh_token):
+        raise NotFound("No session of yours has this refresh token.")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/v1/auth/password-reset", status_code=202, tags=["auth"], responses=_answers(422, 429))
+async def password_reset(
+    body: ResetIn, idn: IdentityDep, address: ClientIp, rid: RequestId, background: BackgroundTasks
+) -> AcceptedOut:
+    """Email a reset link (valid 1 hour) if an account has this address. Always 202, whether or not it does."""
+    try:
+        email = normalise_email(body.email)
+    except ValueError as exc:
+        raise InvalidInput.one("/email", str(exc)) from exc
+    await registration.limit_per_address(idn, "reset", address, idn.settings.identity_resets_per_ip_per_hour)
+    background.add_task(recovery.send_link, idn, email, rid)
+    return AcceptedOut(detail="If an account uses this address, a reset link is on its way.")
+
+
+@router.post("/v1/auth/password-reset/confirm", tags=["auth"], responses=_answers(422, 429))
+async def password_reset_confirm(body: ResetConfirmIn, idn: IdentityDep, address: ClientIp) -> PasswordChangedOut:
+    """Set a new password with the emailed link's token; every session of the account is signed out."""
+    await recovery.set_password(idn, body.token, body.new_password, address=address)
+    return PasswordChangedOut()
+
+
+@router.post("/v1/admin/officers", status_code=201, tags=["admin"], responses=_answers(401, 403, 409, 422))
+async def create_officer(body: OfficerIn, admin: Admin, idn: IdentityDep, rid: RequestId) -> AccountOut:
+    """Create an active officer account bound to an agency code (capitals, such as BTP)."""
+    account = await registration.create_officer(
+        idn,
+        full_name=body.full_name,
+        email=body.email,
+        phone=body.phone,
+        password=body.password,
+        agency_code=body.agency_code,
+        admin_id=admin.sub,
+        request_id=rid,
+    )
+    return AccountOut.of(account)

@@ -1,0 +1,69 @@
+"""Build the identity app: routes, collections, the signing key, and the start-up work."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from motcua.common.auth import TokenVerifier
+from motcua.common.web import Runtime, create_app
+from motcua.identity import api, discovery, keys, registration
+from motcua.identity.deps import Identity
+from motcua.identity.passwords import Hasher
+from motcua.identity.settings import Settings
+from motcua.identity.store import INDEXES, Store
+
+DESCRIPTION = (
+    "Accounts of citizens, businesses, organisations, officers and admins: registration confirmed by an "
+    "email link and an SMS code, sign-in with optional two-factor, rotating sessions, and the keys every "
+    "service verifies access tokens with."
+)
+
+
+async def _keep_key_listed(idn: Identity) -> None:
+    """Record now and then that this replica still signs with its key, so the JWKS keeps listing it."""
+    while True:
+        await asyncio.sleep(idn.settings.identity_key_heartbeat_seconds)
+        await idn.store.record_key(idn.keyring.current.jwk, datetime.now(UTC))
+
+
+def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
+    """The identity service; the signing key file is read (or created) now, so a bad one fails fast."""
+    settings = settings or Settings()
+    keyring = keys.Keyring(
+        keys.SigningKey(keys.load_or_create(settings.identity_signing_key_file)),
+        issuer=settings.issuer,
+        audience=settings.token_audience,
+    )
+    hasher = Hasher(
+        time_cost=settings.identity_argon2_time_cost,
+        memory_kib=settings.identity_argon2_memory_kib,
+        parallelism=settings.identity_argon2_parallelism,
+        concurrency=settings.identity_hash_concurrency,
+    )
+
+    async def on_startup(runtime: Runtime) -> None:
+        store = Store(runtime.db)
+        idn = Identity(settings, runtime.client, store, runtime.outbox, hasher, keyring)
+        await store.record_key(keyring.current.jwk, datetime.now(UTC))
+        retention = timedelta(hours=settings.identity_key_retention_hours)
+        keyring.attach(lambda: store.keys_used_since(datetime.now(UTC) - retention))
+        await keyring.reload(force=True)
+        await registration.ensure_bootstrap_admin(idn)
+        runtime.extras["identity"] = idn
+        runtime.spawn(_keep_key_listed(idn), "signing-key-heartbeat")
+
+    app = create_app(
+        settings,
+        title="Mot Cua identity",
+        description=DESCRIPTION,
+        routers=[api.router, discovery.router],
+        indexes=INDEXES,
+        on_startup=on_startup,
+        verifier=verifier,
+    )
+    if verifier is None:
+        # Our own routes verify tokens against the key set in our database, not over HTTP to ourselves.
+        app.state.token_verifier = keyring
+    return app

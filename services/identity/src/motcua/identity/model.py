@@ -1,0 +1,166 @@
+"""The identity domain: accounts, their roles and states, and the errors of its rules. No I/O."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+from motcua.common.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
+
+AccountType = Literal["individual", "business", "organisation", "officer", "admin"]
+CitizenType = Literal["individual", "business", "organisation"]
+Status = Literal["pending_verification", "active"]
+Locale = Literal["vi", "en"]
+Channel = Literal["email", "sms"]
+
+CITIZEN_TYPES: frozenset[str] = frozenset(get_args(CitizenType))
+
+
+class AccountNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No account with that id.")
+
+
+class AlreadyRegistered(Conflict):
+    """Another account holds this email, phone or citizen ID."""
+
+    title = "Already registered"
+
+    def __init__(self, fields: list[str]) -> None:
+        names = {"email": "email address", "phone": "phone number", "national_id": "citizen ID"}
+        said = " and ".join(names.get(f, f) for f in fields)
+        super().__init__(f"An account with this {said} already exists. Sign in, or reset your password.")
+        self.fields = fields
+
+
+class AlreadyVerified(Conflict):
+    title = "Already verified"
+
+    @classmethod
+    def proof(cls, proof: str) -> AlreadyVerified:
+        return cls(f"This {'email address' if proof == 'email' else 'phone number'} is already verified.")
+
+
+class InvalidCredentials(Unauthenticated):
+    title = "Sign-in failed"
+
+    def __init__(self, detail: str = "The username or password is incorrect.") -> None:
+        super().__init__(detail)
+
+
+class VerificationPending(Unauthenticated):
+    title = "Account not verified"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Verify your account first: open the link we emailed you and enter the code we sent by SMS "
+            "(POST /v1/accounts/resend-verification sends them again)."
+        )
+
+
+class SessionEnded(Unauthenticated):
+    title = "Session ended"
+
+
+class LockedOut(TooManyRequests):
+    title = "Temporarily locked"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(
+            f"Too many failed sign-ins. Try again in {minutes} minute(s), or reset your password.",
+            retry_after=retry_after,
+        )
+
+
+class SendLimited(TooManyRequests):
+    title = "Too many messages"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"A message was sent recently; you can ask for another in {retry_after} second(s).",
+            retry_after=retry_after,
+        )
+
+
+class TwoFactorState(Conflict):
+    title = "Two-factor state"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a person or body registers with, validated and normalised."""
+
+    account_type: AccountType
+    full_name: str
+    email: str
+    phone: str
+    locale: Locale = "vi"
+    national_id: str | None = None
+    tax_code: str | None = None
+    organisation_name: str | None = None
+    agency_code: str | None = None
+
+    def personal_words(self) -> list[str]:
+        """What a password must not be built from: the person's own details."""
+        return personal_words(
+            self.full_name, self.email, self.phone, self.national_id, self.tax_code, self.organisation_name
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the domain sees it (no secrets)."""
+
+    id: str
+    account_type: AccountType
+    status: Status
+    full_name: str
+    email: str
+    phone: str | None
+    locale: Locale
+    created_at: datetime
+    national_id: str | None = None
+    tax_code: str | None = None
+    organisation_name: str | None = None
+    agency_code: str | None = None
+    email_verified_at: datetime | None = None
+    phone_verified_at: datetime | None = None
+    mfa_enabled: bool = False
+
+    @property
+    def roles(self) -> list[str]:
+        return roles_for(self.account_type)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def personal_words(self) -> list[str]:
+        return personal_words(
+            self.full_name, self.email, self.phone, self.national_id, self.tax_code, self.organisation_name
+        )
+
+
+def personal_words(full_name: str, email: str, phone: str | None, *others: str | None) -> list[str]:
+    """A person's own details, which their password must not be built from."""
+    words = [full_name, *full_name.split(), email, email.split("@")[0]]
+    if phone:
+        words += [phone, phone.lstrip("+"), "0" + phone[3:]]
+    return words + [w for w in others if w]
+
+
+def roles_for(account_type: str) -> list[str]:
+    """Citizens (individuals, businesses, organisations), officers and admins."""
+    if account_type in CITIZEN_TYPES:
+        return ["citizen"]
+    if account_type == "officer":
+        return ["officer"]
+    return ["admin"]
+
+
+def becomes_active(*, email_verified: bool, phone_verified: bool) -> bool:
+    """An account is active once both its email and its phone are verified."""
+    return email_verified and phone_verified

@@ -1,0 +1,83 @@
+"""Forgotten passwords: an emailed link (1 h, single use) sets a new password and signs out every session.
+
+Asking for a link answers the same whatever the address: the work happens after the answer is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+from motcua.common import mongo
+from motcua.common.errors import InvalidInput
+from motcua.identity import codes, events, lockout, passwords
+from motcua.identity.deps import Identity
+from motcua.identity.store import account_of
+
+log = structlog.get_logger(__name__)
+
+
+async def send_link(idn: Identity, email: str, request_id: str | None) -> None:
+    """Email a reset link when an account has this address and none was sent too recently."""
+    now = idn.now()
+
+    async def work(session: mongo.Session) -> str | None:
+        doc = await idn.store.accounts.find_one({"email": email}, session=session)
+        if doc is None:
+            return None
+        sent = list((doc.get("reset") or {}).get("sent", []))
+        if idn.sending.wait(sent, now):
+            log.info("password_reset_not_sent", account_id=doc["_id"], reason="sent recently")
+            return None
+        token = codes.new_token()
+        expires_at = now + timedelta(seconds=idn.settings.identity_reset_link_ttl_seconds)
+        reset = {"digest": codes.digest(token), "expires_at": expires_at, "sent": idn.sending.record(sent, now)}
+        await idn.store.accounts.update_one({"_id": doc["_id"]}, {"$set": {"reset": reset}}, session=session)
+        url = f"{idn.settings.public_base}/reset-password?token={token}"
+        await idn.outbox.add(session, [events.reset_link(account_of(doc), url, expires_at)], request_id=request_id)
+        account_id: str = doc["_id"]
+        return account_id
+
+    account_id = await idn.write(work)
+    if account_id is not None:
+        log.info("password_reset_sent", account_id=account_id)
+
+
+async def set_password(idn: Identity, token: str, new_password: str, *, address: str) -> None:
+    """Use the link once: new password, every session and pending two-factor sign-in ended, lockout lifted."""
+    await lockout.refuse_if_locked(idn, [lockout.address_key(address)])
+    digest = codes.digest(token)
+    doc = await idn.store.account_by("reset.digest", digest)
+    now = idn.now()
+    if doc is None:
+        await lockout.count_guess(idn, address)
+    if doc is None or doc["reset"]["expires_at"] <= now:
+        raise InvalidInput.one("/token", "This reset link is not valid, was used or has expired; ask for a new one.")
+    account = account_of(doc)
+    weak = await asyncio.to_thread(
+        passwords.weakness,
+        new_password,
+        personal=account.personal_words(),
+        min_score=idn.settings.identity_password_min_score,
+    )
+    if weak is not None:
+        raise InvalidInput.one("/new_password", weak)
+    password_hash = await idn.hasher.hash(new_password)
+
+    async def work(session: mongo.Session) -> None:
+        changed = await idn.store.accounts.update_one(
+            {"_id": account.id, "reset.digest": digest},
+            {
+                "$set": {"password_hash": password_hash, "password_changed_at": now, "updated_at": now},
+                "$unset": {"reset.digest": "", "reset.expires_at": ""},
+            },
+            session=session,
+        )
+        if changed.modified_count != 1:
+            raise InvalidInput.one("/token", "This reset link was already used; ask for a new one.")
+        await idn.store.revoke_all(account.id, now, session=session)
+        await idn.store.clear_lockout(f"account:{account.id}", session=session)
+
+    await idn.write(work)
+    log.info("password_reset_done", account_id=account.id)

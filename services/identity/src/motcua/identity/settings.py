@@ -1,0 +1,62 @@
+"""Configuration of the identity service: the shared variables plus its keys, windows and limits.
+
+Every time window is a setting so that tests (and operators) can shrink or stretch it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from motcua.common.settings import ServiceSettings
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+
+class Settings(ServiceSettings):
+    """`IDENTITY_*` variables; the contract's three plus the tunables documented in docs/identity.md."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True, populate_by_name=True)
+
+    service_name: str = "identity"
+    port: int = Field(default=8001, validation_alias=AliasChoices("IDENTITY_PORT", "port"))
+
+    identity_signing_key_file: Path = Path("var/identity/signing-key.pem")
+    identity_bootstrap_admin_email: str = ""
+    identity_bootstrap_admin_password: SecretStr = SecretStr("")
+
+    # tokens
+    identity_access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)
+    identity_refresh_token_ttl_seconds: int = Field(default=7 * 86400, ge=60)
+    identity_session_max_seconds: int = Field(default=30 * 86400, ge=60)
+    identity_mfa_challenge_ttl_seconds: int = Field(default=300, ge=10)
+    identity_key_retention_hours: float = Field(default=24.0, gt=0)
+    identity_key_heartbeat_seconds: float = Field(default=300.0, gt=0)
+
+    # verification, reset and two-factor enrolment
+    identity_email_link_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+    identity_phone_code_ttl_seconds: int = Field(default=600, ge=1)
+    identity_reset_link_ttl_seconds: int = Field(default=3600, ge=1)
+    identity_totp_enrolment_ttl_seconds: int = Field(default=900, ge=1)
+    identity_code_max_attempts: int = Field(default=5, ge=1)
+    identity_resend_interval_seconds: int = Field(default=60, ge=0)
+    identity_sends_per_hour: int = Field(default=5, ge=1)
+
+    # sign-in lockout and per-address limits
+    identity_lockout_threshold: int = Field(default=5, ge=1)
+    identity_lockout_window_seconds: int = Field(default=900, ge=1)
+    identity_lockout_seconds: int = Field(default=900, ge=1)
+    identity_ip_lockout_threshold: int = Field(default=30, ge=1)
+    identity_registrations_per_ip_per_hour: int = Field(default=20, ge=1)
+    identity_resets_per_ip_per_hour: int = Field(default=20, ge=1)
+
+    # passwords (argon2id: OWASP's 19 MiB / 2 passes / 1 lane by default)
+    identity_password_min_score: int = Field(default=3, ge=0, le=4)
+    identity_argon2_time_cost: int = Field(default=2, ge=1)
+    identity_argon2_memory_kib: int = Field(default=19456, ge=8)
+    identity_argon2_parallelism: int = Field(default=1, ge=1)
+    identity_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+
+    @property
+    def public_base(self) -> str:
+        return self.public_base_url.rstrip("/")

@@ -1,0 +1,137 @@
+"""Signing in: password (then a second factor when it is on), with lockouts per account and per address.
+
+Nothing here tells an attacker whether an account exists: a missing account costs the same argon2
+work, fails with the same words, and locks out the same way (keyed by the username it was tried with).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import NoReturn
+
+import structlog
+from motcua.identity import codes, lockout, sessions, twofactor
+from motcua.identity.deps import Identity
+from motcua.identity.details import normalise_email, normalise_phone
+from motcua.identity.model import InvalidCredentials, LockedOut, SessionEnded, VerificationPending
+from motcua.identity.sessions import Tokens
+from motcua.identity.store import account_of
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SecondFactorNeeded:
+    mfa_token: str
+    expires_in: int
+
+
+def _username(username: str) -> tuple[str | None, str | None, str]:
+    """(email, phone, canonical form): an address is lower-cased, a number put in E.164."""
+    typed = username.strip()
+    if "@" in typed:
+        try:
+            email = normalise_email(typed)  # the form registration stored
+        except ValueError:
+            email = typed.lower()
+        return email, None, email
+    try:
+        phone = normalise_phone(typed)
+    except ValueError:
+        return None, None, typed
+    return None, phone, phone
+
+
+async def _failed(
+    idn: Identity, account_key: str, address: str, account_id: str | None, request_id: str | None, detail: str
+) -> NoReturn:
+    """401, or 429 once this failure locked the account (or username) or the address."""
+    wait = await lockout.record_failure(
+        idn, address, account_key=account_key, account_id=account_id, request_id=request_id
+    )
+    if wait is not None:
+        raise LockedOut(wait)
+    raise InvalidCredentials(detail)
+
+
+async def login(
+    idn: Identity, username: str, password: str, *, address: str, request_id: str | None
+) -> Tokens | SecondFactorNeeded:
+    """Check the password; an active account gets tokens, or a challenge when two-factor is on."""
+    email, phone, canonical = _username(username)
+    doc = await idn.store.account_by_username(email=email, phone=phone)
+    account_key = f"account:{doc['_id']}" if doc else f"username:{codes.digest(canonical)}"
+    lockouts = await lockout.refuse_if_locked(idn, [account_key, lockout.address_key(address)])
+    if not await idn.hasher.verify(doc["password_hash"] if doc else None, password):
+        log.info("sign_in_failed", account_id=doc["_id"] if doc else None)
+        await _failed(
+            idn,
+            account_key,
+            address,
+            doc["_id"] if doc else None,
+            request_id,
+            "The username or password is incorrect.",
+        )
+    assert doc is not None
+    account = account_of(doc)
+    if not account.active:
+        raise VerificationPending()
+    if lockouts[account_key].failures:
+        await idn.store.clear_lockout(account_key)
+    if idn.hasher.needs_rehash(doc["password_hash"]):
+        await idn.store.accounts.update_one(
+            {"_id": account.id, "password_hash": doc["password_hash"]},
+            {"$set": {"password_hash": await idn.hasher.hash(password)}},
+        )
+    if account.mfa_enabled:
+        return await _challenge(idn, account.id)
+    return await sessions.start(idn, account, ["pwd"])
+
+
+async def _challenge(idn: Identity, account_id: str) -> SecondFactorNeeded:
+    token = codes.new_token()
+    now = idn.now()
+    ttl = idn.settings.identity_mfa_challenge_ttl_seconds
+    await idn.store.add_challenge(
+        {
+            "_id": codes.digest(token),
+            "account_id": account_id,
+            "attempts": 0,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=ttl),
+        }
+    )
+    return SecondFactorNeeded(mfa_token=token, expires_in=ttl)
+
+
+async def second_factor(idn: Identity, mfa_token: str, code: str, *, address: str, request_id: str | None) -> Tokens:
+    """Finish a sign-in with a TOTP code or a recovery code; wrong codes count towards the lockout."""
+    digest = codes.digest(mfa_token)
+    challenge = await idn.store.use_challenge_attempt(digest, idn.now(), idn.settings.identity_code_max_attempts)
+    if challenge is None:
+        await lockout.refuse_if_locked(idn, [lockout.address_key(address)])
+        await lockout.count_guess(idn, address)
+        raise SessionEnded("This sign-in has expired or had too many wrong codes; sign in again with your password.")
+    account_id = challenge["account_id"]
+    account_key = f"account:{account_id}"
+    lockouts = await lockout.refuse_if_locked(idn, [account_key, lockout.address_key(address)])
+    doc = await idn.store.account(account_id)
+    if doc is None or doc["status"] != "active":
+        raise SessionEnded("This account can no longer sign in.")
+    kind = await twofactor.check(idn, doc, code)
+    if kind is None:
+        await _failed(
+            idn,
+            account_key,
+            address,
+            account_id,
+            request_id,
+            "The code is not valid: use the current code of your authenticator app, or a recovery code.",
+        )
+    if not await idn.store.end_challenge(digest):
+        raise SessionEnded("This sign-in was already completed; sign in again.")
+    if lockouts[account_key].failures:
+        await idn.store.clear_lockout(account_key)
+    amr = ["pwd", "otp", "mfa"] if kind == "otp" else ["pwd", "mfa"]
+    return await sessions.start(idn, account_of(doc), amr)

@@ -1,0 +1,231 @@
+"""MongoDB access for identity: accounts, sessions (refresh tokens), two-factor challenges, counters, keys.
+
+Secrets are stored only as digests (see `codes`). Counters live here, not in process memory, so
+every replica sees the same lockouts and limits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from motcua.common import mongo
+from motcua.identity.limits import Lockout
+from motcua.identity.model import Account
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+ACCOUNTS = "accounts"
+SESSIONS = "refresh_tokens"
+CHALLENGES = "mfa_challenges"
+THROTTLES = "throttles"
+COUNTERS = "rate_limits"
+KEYS = "signing_keys"
+
+_STRING = {"$type": "string"}
+
+INDEXES: dict[str, list[IndexModel]] = {
+    ACCOUNTS: [
+        IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),
+        IndexModel(
+            [("phone", ASCENDING)], unique=True, name="phone_unique", partialFilterExpression={"phone": _STRING}
+        ),
+        IndexModel(
+            [("national_id", ASCENDING)],
+            unique=True,
+            name="national_id_unique",
+            partialFilterExpression={"national_id": _STRING},
+        ),
+        IndexModel([("email_check.digest", ASCENDING)], name="email_link", sparse=True),
+        IndexModel([("reset.digest", ASCENDING)], name="reset_link", sparse=True),
+        IndexModel([("account_type", ASCENDING)], name="by_type"),
+    ],
+    SESSIONS: [
+        IndexModel([("family_id", ASCENDING)], name="by_family"),
+        IndexModel([("account_id", ASCENDING)], name="by_account"),
+        IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0),
+    ],
+    CHALLENGES: [
+        IndexModel([("account_id", ASCENDING)], name="by_account"),
+        IndexModel([("expires_at", ASCENDING)], name="purge", expireAfterSeconds=0),
+    ],
+    THROTTLES: [IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0)],
+    COUNTERS: [IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0)],
+    KEYS: [IndexModel([("last_used_at", ASCENDING)], name="by_use")],
+}
+
+
+def account_of(doc: mongo.Document) -> Account:
+    """The domain's view of a stored account (no secrets)."""
+    return Account(
+        id=doc["_id"],
+        account_type=doc["account_type"],
+        status=doc["status"],
+        full_name=doc["full_name"],
+        email=doc["email"],
+        phone=doc.get("phone"),
+        locale=doc.get("locale", "vi"),
+        created_at=doc["created_at"],
+        national_id=doc.get("national_id"),
+        tax_code=doc.get("tax_code"),
+        organisation_name=doc.get("organisation_name"),
+        agency_code=doc.get("agency_code"),
+        email_verified_at=doc.get("email_verified_at"),
+        phone_verified_at=doc.get("phone_verified_at"),
+        mfa_enabled=bool(doc.get("mfa", {}).get("enabled_at")),
+    )
+
+
+def duplicated_field(exc: DuplicateKeyError) -> str | None:
+    """Which unique field a failed insert collided on."""
+    pattern = (exc.details or {}).get("keyPattern") or {}
+    for name in ("email", "phone", "national_id"):
+        if name in pattern or f"{name}_unique" in str(exc):
+            return name
+    return None
+
+
+class Store:
+    """This service's collections and the queries its use cases make."""
+
+    def __init__(self, db: mongo.Database) -> None:
+        self.accounts = db[ACCOUNTS]
+        self.sessions = db[SESSIONS]
+        self.challenges = db[CHALLENGES]
+        self.throttles = db[THROTTLES]
+        self.counters = db[COUNTERS]
+        self.keys = db[KEYS]
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    async def account(self, account_id: str, session: mongo.Session | None = None) -> mongo.Document | None:
+        return await self.accounts.find_one({"_id": account_id}, session=session)
+
+    async def account_by_username(self, *, email: str | None, phone: str | None) -> mongo.Document | None:
+        if email is not None:
+            return await self.accounts.find_one({"email": email})
+        if phone is not None:
+            return await self.accounts.find_one({"phone": phone})
+        return None
+
+    async def account_by(self, field: str, digest: str) -> mongo.Document | None:
+        """The account holding this link digest (`email_check.digest` or `reset.digest`)."""
+        return await self.accounts.find_one({field: digest})
+
+    async def taken(self, *, email: str, phone: str | None, national_id: str | None) -> list[str]:
+        """Which of these unique details another account already holds."""
+        wanted: list[dict[str, Any]] = [{"email": email}]
+        if phone:
+            wanted.append({"phone": phone})
+        if national_id:
+            wanted.append({"national_id": national_id})
+        found: set[str] = set()
+        async for doc in self.accounts.find({"$or": wanted}, {"email": 1, "phone": 1, "national_id": 1}):
+            for name, value in (("email", email), ("phone", phone), ("national_id", national_id)):
+                if value is not None and doc.get(name) == value:
+                    found.add(name)
+        return [f for f in ("email", "phone", "national_id") if f in found]
+
+    async def admin_exists(self) -> bool:
+        return await self.accounts.count_documents({"account_type": "admin"}, limit=1) > 0
+
+    async def count_attempt(self, account_id: str, field: str, mac_field: str, mac: str, limit: int) -> int | None:
+        """Count one guess at a stored code; the guesses so far, or None when none are left."""
+        doc = await self.accounts.find_one_and_update(
+            {"_id": account_id, mac_field: mac, f"{field}.attempts": {"$lt": limit}},
+            {"$inc": {f"{field}.attempts": 1}},
+            projection={field: 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else int(doc[field]["attempts"])
+
+    # --- sessions: refresh tokens, one family per sign-in --------------------------------------
+
+    async def add_refresh(self, doc: mongo.Document) -> None:
+        await self.sessions.insert_one(doc)
+
+    async def refresh(self, digest: str) -> mongo.Document | None:
+        return await self.sessions.find_one({"_id": digest})
+
+    async def rotate(self, digest: str, now: datetime) -> bool:
+        """Mark a refresh token used; False when it was already used or revoked (a replay)."""
+        result = await self.sessions.update_one(
+            {"_id": digest, "rotated_at": None, "revoked_at": None}, {"$set": {"rotated_at": now}}
+        )
+        return result.modified_count == 1
+
+    async def revoke_family(self, family_id: str, now: datetime) -> None:
+        await self.sessions.update_many({"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}})
+
+    async def revoke_all(self, account_id: str, now: datetime, session: mongo.Session | None = None) -> None:
+        await self.sessions.update_many(
+            {"account_id": account_id, "revoked_at": None}, {"$set": {"revoked_at": now}}, session=session
+        )
+        await self.challenges.delete_many({"account_id": account_id}, session=session)
+
+    # --- two-factor challenges between the password and the code -------------------------------
+
+    async def add_challenge(self, doc: mongo.Document) -> None:
+        await self.challenges.insert_one(doc)
+
+    async def use_challenge_attempt(self, digest: str, now: datetime, limit: int) -> mongo.Document | None:
+        """Count a guess against a live challenge; None when it is unknown, expired or spent."""
+        return await self.challenges.find_one_and_update(
+            {"_id": digest, "expires_at": {"$gt": now}, "attempts": {"$lt": limit}},
+            {"$inc": {"attempts": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def end_challenge(self, digest: str) -> bool:
+        return (await self.challenges.delete_one({"_id": digest})).deleted_count == 1
+
+    # --- lockouts and counters -------------------------------------------------------------------
+
+    async def lockouts(self, keys: list[str], session: mongo.Session | None = None) -> dict[str, Lockout]:
+        found = {key: Lockout() for key in keys}
+        async for doc in self.throttles.find({"_id": {"$in": keys}}, session=session):
+            found[doc["_id"]] = Lockout(failures=tuple(doc.get("failures", ())), locked_until=doc.get("locked_until"))
+        return found
+
+    async def save_lockout(self, key: str, lockout: Lockout, purge_at: datetime, session: mongo.Session) -> None:
+        await self.throttles.replace_one(
+            {"_id": key},
+            {"failures": list(lockout.failures), "locked_until": lockout.locked_until, "purge_at": purge_at},
+            upsert=True,
+            session=session,
+        )
+
+    async def clear_lockout(self, key: str, session: mongo.Session | None = None) -> None:
+        await self.throttles.delete_one({"_id": key}, session=session)
+
+    async def hit(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        """Count one event in the fixed window containing `now`: the count so far and the window's end."""
+        span = window.total_seconds()
+        bucket = int(now.timestamp() // span)
+        ends = datetime.fromtimestamp((bucket + 1) * span, tz=now.tzinfo)
+        for _ in range(3):
+            try:
+                doc = await self.counters.find_one_and_update(
+                    {"_id": f"{key}:{bucket}"},
+                    {"$inc": {"count": 1}, "$setOnInsert": {"purge_at": ends}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:  # two first hits raced to create the window
+                continue
+            assert doc is not None
+            return int(doc["count"]), ends
+        raise RuntimeError("rate-limit counter kept colliding")
+
+    # --- signing keys ----------------------------------------------------------------------------
+
+    async def record_key(self, jwk: dict[str, Any], now: datetime) -> None:
+        await self.keys.update_one(
+            {"_id": jwk["kid"]},
+            {"$set": {"jwk": jwk, "last_used_at": now}, "$setOnInsert": {"first_used_at": now}},
+            upsert=True,
+        )
+
+    async def keys_used_since(self, since: datetime) -> list[dict[str, Any]]:
+        cursor = self.keys.find({"last_used_at": {"$gte": since}}).sort("first_used_at", ASCENDING)
+        return [doc["jwk"] async for doc in cursor]
