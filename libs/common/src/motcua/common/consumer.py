@@ -70,10 +70,10 @@ class Consumer:
 
     async def run(self) -> None:
         """Consume until `stop()`."""
-        await self._start()
-        assert self._consumer is not None
-        log.info("consumer_started", group=self.group, topics=self._topics)
         try:
+            await self._start()
+            assert self._consumer is not None
+            log.info("consumer_started", group=self.group, topics=self._topics)
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
                 self.last_poll = time.monotonic()
@@ -86,7 +86,8 @@ class Consumer:
             if not self._stopping.is_set():
                 raise  # killed: leave without committing
         finally:
-            await self._consumer.stop()
+            if self._consumer is not None:
+                await self._consumer.stop()
             if self._dlq is not None:
                 await self._dlq.stop()
             log.info("consumer_stopped", group=self.group, handled=self.handled)

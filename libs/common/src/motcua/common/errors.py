@@ -47,6 +47,12 @@ class PreconditionFailed(DomainError):
     title = "Precondition failed"
 
 
+class PreconditionRequired(DomainError):
+    """A conditional request was needed (e.g. If-Match) and none was sent."""
+
+    title = "Precondition required"
+
+
 class PayloadTooLarge(DomainError):
     title = "Payload too large"
 

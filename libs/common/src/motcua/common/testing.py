@@ -213,7 +213,9 @@ async def running_app(app: FastAPI, *, wait_started: bool = True) -> AsyncIterat
     """Serve `app` over real HTTP on a free port; yields its base URL; shuts it down gracefully."""
     port = devservers.free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on", timeout_keep_alive=75
+        )
     )
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 30

@@ -45,6 +45,7 @@ _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.Forbidden, 403),
     (errors.Unauthenticated, 401),
     (errors.PreconditionFailed, 412),
+    (errors.PreconditionRequired, 428),
     (errors.PayloadTooLarge, 413),
     (errors.UnsupportedMediaType, 415),
     (errors.Gone, 410),
@@ -380,5 +381,6 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=75,  # longer than clients' idle pools, so the client always closes first
         proxy_headers=True,
     )

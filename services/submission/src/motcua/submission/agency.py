@@ -1,0 +1,56 @@
+"""Officers' routes: their agency's queue and the actions that move a dossier through its workflow."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from motcua.common.auth import Officer
+from motcua.common.errors import Forbidden
+from motcua.submission import applications
+from motcua.submission.deps import OutboxDep, RequestId, SettingsDep, StoreDep
+from motcua.submission.model import etag
+from motcua.submission.schemas import AgencyApplicationPublic, ApplicationPage, ApplicationSummary, OfficerAction
+from motcua.submission.workflow import Action, Status
+
+router = APIRouter(prefix="/v1/agency", tags=["agency"])
+
+
+def _agency_of(officer: Officer) -> str:
+    if not officer.agency:
+        raise Forbidden("This officer account is not attached to an agency.")
+    return officer.agency
+
+
+@router.get("/applications", summary="My agency's queue")
+async def queue(officer: Officer, store: StoreDep, settings: SettingsDep, response: Response,
+                status: Status | None = None, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+                page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> ApplicationPage:
+    """Submitted applications of the officer's own agency, the earliest due first; drafts never show."""
+    query: dict[str, Any] = {"agency_code": _agency_of(officer)}
+    if status == Status.DRAFT:
+        query["status"] = {"$in": []}
+    elif status is not None:
+        query["status"] = status.value
+    else:
+        query["status"] = {"$ne": Status.DRAFT.value}
+    size = min(page_size, settings.max_page_size)
+    found, total = await store.page(
+        query, [("due_date", 1), ("submitted_at", 1)], skip=(page - 1) * size, limit=size
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
+
+
+@router.post("/applications/{application_id}/actions", summary="Act on an application")
+async def act(application_id: Annotated[str, Path(max_length=64)], body: OfficerAction, officer: Officer,
+              store: StoreDep, outbox: OutboxDep, rid: RequestId, response: Response) -> AgencyApplicationPublic:
+    """`accept`, `request_supplement` (comment required), `approve`, `reject` (comment required) or
+    `issue_result`. 409 when the workflow does not allow it from the current status; the applicant is
+    told through ApplicationStatusChanged."""
+    _agency_of(officer)
+    moved = await applications.move(store, outbox, application_id, officer, Action(body.action),
+                                    comment=body.comment, request_id=rid)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["ETag"] = etag(moved)
+    return AgencyApplicationPublic.of(moved)

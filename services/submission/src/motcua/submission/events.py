@@ -1,0 +1,106 @@
+"""The events submission emits (built from an application) and the handlers of those it consumes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import structlog
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from motcua.common import mongo, topics
+from motcua.common.consumer import Consumer, Handler
+from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
+from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.events import Envelope
+from motcua.common.settings import ServiceSettings
+from motcua.submission.model import Application
+from motcua.submission.store import Store
+
+log = structlog.get_logger(__name__)
+
+GROUP = "submission"
+# Document keys become MongoDB field names in an application: refuse what would break a path.
+_DOCUMENT_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
+
+
+def _common(app: Application) -> dict[str, object]:
+    assert app.tracking_code is not None
+    assert app.due_date is not None
+    return {
+        "application_id": app.id,
+        "tracking_code": app.tracking_code,
+        "procedure_code": app.procedure_code,
+        "procedure_version": app.procedure_version,
+        "procedure_name": app.procedure_name,
+        "procedure_name_en": app.procedure_name_en,
+        "agency_code": app.agency_code,
+        "applicant_account_id": app.owner_id,
+        "due_date": app.due_date,
+    }
+
+
+def received(app: Application) -> ApplicationReceived:
+    assert app.submitted_at is not None
+    return ApplicationReceived(**_common(app), submitted_at=app.submitted_at)
+
+
+def status_changed(app: Application) -> ApplicationStatusChanged:
+    """The last move in `app`'s history, as agencies and notification read it."""
+    entry = app.history[-1]
+    return ApplicationStatusChanged(
+        **_common(app),
+        from_status=entry.from_status.value,
+        to_status=entry.to_status.value,
+        comment=entry.comment,
+        by_role=entry.by_role,
+        changed_at=entry.at,
+    )
+
+
+class InvalidProcedure(Exception):
+    """A published procedure submission cannot validate against: it goes to the dead-letter topic."""
+
+
+def procedure_handlers(store: Store) -> Mapping[str, Handler]:
+    """Keep the read model of published procedures; each version is stored as published."""
+
+    async def published(envelope: Envelope, session: mongo.Session) -> None:
+        event = envelope.data
+        assert isinstance(event, ProcedurePublished)
+        try:
+            Draft202012Validator.check_schema(event.form_schema)
+        except SchemaError as exc:
+            raise InvalidProcedure(
+                f"form_schema of {event.code} v{event.version} is not JSON Schema: {exc.message}"
+            ) from exc
+        bad = [d.key for d in event.required_documents if not _DOCUMENT_KEY.match(d.key)]
+        if bad:
+            raise InvalidProcedure(f"document keys of {event.code} v{event.version} are not usable: {bad}")
+        fields = event.model_dump(include={
+            "code", "version", "name", "name_en", "agency_code", "applicant_types", "processing_days",
+            "required_documents", "form_schema", "published_at",
+        })
+        await store.save_procedure(session, fields)
+        log.info("procedure_version_stored", procedure_code=event.code, version=event.version)
+
+    async def retired(envelope: Envelope, session: mongo.Session) -> None:
+        event = envelope.data
+        assert isinstance(event, ProcedureRetired)
+        await store.retire_procedure(session, event.code, event.version)
+        log.info("procedure_retired", procedure_code=event.code, version=event.version)
+
+    return {ProcedurePublished.ce_type: published, ProcedureRetired.ce_type: retired}
+
+
+def consumers(client: mongo.Client, db: mongo.Database, settings: ServiceSettings, store: Store) -> list[Consumer]:
+    return [
+        Consumer(
+            client=client,
+            db=db,
+            settings=settings,
+            group=GROUP,
+            topic_names=[topics.CATALOGUE_PROCEDURE],
+            handlers=procedure_handlers(store),
+        )
+    ]

@@ -1,0 +1,207 @@
+"""The domain: procedures as submission sees them, applications and their documents — pure, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from motcua.common.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from motcua.submission.workflow import EDITABLE, Status
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProcedureUnavailable(NotFound):
+    title = "Procedure not found"
+
+
+class ApplicantTypeNotAllowed(Forbidden):
+    title = "Applicant type not allowed"
+
+
+class ApplicationNotFound(NotFound):
+    title = "Application not found"
+
+
+class DocumentNotFound(NotFound):
+    title = "Document not found"
+
+
+class NotEditable(Conflict):
+    title = "Application not editable"
+
+
+class AlreadySubmitted(Conflict):
+    title = "Already submitted"
+
+
+class StaleRevision(PreconditionFailed):
+    title = "Precondition failed"
+
+
+class MissingPrecondition(PreconditionFailed):
+    """No If-Match at all: answered 428 by the API."""
+
+    title = "Precondition required"
+
+
+class RequiredDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    name: str
+    name_en: str = ""
+    required: bool
+    accepted_types: list[str]
+    max_size_mb: float
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_size_mb * 1024 * 1024)
+
+
+class Procedure(BaseModel):
+    """One published version of a procedure, as the catalogue announced it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    version: int
+    name: str
+    name_en: str = ""
+    agency_code: str
+    applicant_types: list[str]
+    processing_days: int
+    required_documents: list[RequiredDocument]
+    form_schema: dict[str, Any]
+    retired: bool = False
+
+    def document(self, key: str) -> RequiredDocument | None:
+        return next((d for d in self.required_documents if d.key == key), None)
+
+    @property
+    def largest_document_bytes(self) -> int:
+        return max((d.max_bytes for d in self.required_documents), default=0)
+
+
+class DocumentRef(BaseModel):
+    """An uploaded file attached to an application (the file itself lives in GridFS under `id`)."""
+
+    id: str
+    document_key: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    at: datetime
+    from_status: Status = Field(alias="from")
+    to_status: Status = Field(alias="to")
+    by_role: str
+    comment: str = ""
+
+
+class SubmitReceipt(BaseModel):
+    """The first successful answer to a submit, returned again for the same Idempotency-Key."""
+
+    idempotency_key: str
+    status: Status
+    tracking_code: str
+    submitted_at: datetime
+    due_date: date
+
+    def answer(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"idempotency_key"})
+
+
+class Application(BaseModel):
+    """A citizen's dossier for one pinned procedure version."""
+
+    id: str
+    owner_id: str
+    applicant_type: str
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    procedure_name_en: str = ""
+    agency_code: str
+    status: Status = Status.DRAFT
+    revision: int = 1
+    data: dict[str, Any] = {}
+    documents: dict[str, DocumentRef] = {}
+    history: list[HistoryEntry] = []
+    tracking_code: str | None = None
+    submitted_at: datetime | None = None
+    due_date: date | None = None
+    receipt: SubmitReceipt | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def editable(self) -> bool:
+        return self.status in EDITABLE
+
+    def ensure_editable(self) -> None:
+        if not self.editable:
+            raise NotEditable(f"The application is {self.status}; only drafts and applications awaiting a "
+                              "supplement can be changed.")
+
+    def visible_to_agency(self, agency: str | None) -> bool:
+        return agency is not None and agency == self.agency_code and self.status != Status.DRAFT
+
+
+def now() -> datetime:
+    """The domain's clock, at MongoDB's millisecond precision so a stored time reads back equal."""
+    t = datetime.now(UTC)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def start_draft(
+    procedure: Procedure, *, application_id: str, owner_id: str, account_type: str | None, at: datetime
+) -> Application:
+    """A new draft pinned to `procedure`'s version, if the procedure takes this kind of applicant."""
+    if procedure.retired:
+        raise ProcedureUnavailable(f"The procedure {procedure.code} no longer takes applications.")
+    if account_type not in procedure.applicant_types:
+        allowed = ", ".join(procedure.applicant_types)
+        raise ApplicantTypeNotAllowed(
+            f"The procedure {procedure.code} is for {allowed} applicants; this account is {account_type or 'unknown'}."
+        )
+    return Application(
+        id=application_id,
+        owner_id=owner_id,
+        applicant_type=account_type,
+        procedure_code=procedure.code,
+        procedure_version=procedure.version,
+        procedure_name=procedure.name,
+        procedure_name_en=procedure.name_en,
+        agency_code=procedure.agency_code,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def check_revision(app: Application, if_match: str | None) -> None:
+    """If-Match must name the current revision (`*` matches any); weak tags never match (RFC 9110)."""
+    if if_match is None:
+        raise MissingPrecondition("Send If-Match with the ETag of the application you last read.")
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags or etag(app) in tags:
+        return
+    raise StaleRevision(
+        f"The application changed since you read it (it is now at {etag(app)}); read it again and reapply."
+    )
+
+
+def etag(app: Application) -> str:
+    return f'"{app.revision}"'
+
+
+def changed(app: Application, to: Status, *, by_role: str, comment: str, at: datetime) -> Application:
+    """`app` moved to `to`, with the move appended to its history."""
+    entry = HistoryEntry(at=at, from_status=app.status, to_status=to, by_role=by_role, comment=comment)
+    return app.model_copy(update={"status": to, "history": [*app.history, entry], "updated_at": at})

@@ -1,0 +1,139 @@
+"""What the HTTP API accepts and answers (`XCreate` in, `XPublic` out), shaped from the domain."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from motcua.submission.model import Application, DocumentRef, HistoryEntry
+from motcua.submission.workflow import Status
+from pydantic import BaseModel, ConfigDict, Field
+
+_IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
+
+
+class DraftCreate(BaseModel):
+    model_config = _IN
+
+    procedure_code: str = Field(min_length=1, max_length=64, pattern=CODE_PATTERN, examples=["HT-KS-01"])
+
+
+class FormPatch(BaseModel):
+    """A JSON merge patch (RFC 7396) of the application: only `data` can be changed; `null` clears it."""
+
+    model_config = _IN
+
+    data: dict[str, Any] | None = Field(examples=[{"child_full_name": "Nguyễn Văn An", "child_sex": "male"}])
+
+
+class Comment(BaseModel):
+    model_config = _IN
+
+    comment: str = Field(default="", max_length=2000)
+
+
+class OfficerAction(BaseModel):
+    model_config = _IN
+
+    action: Literal["accept", "request_supplement", "approve", "reject", "issue_result"]
+    comment: str = Field(default="", max_length=2000, examples=["Bổ sung bản sao giấy chứng nhận kết hôn."])
+
+
+class DocumentPublic(BaseModel):
+    id: str
+    document_key: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+    @classmethod
+    def of(cls, ref: DocumentRef) -> DocumentPublic:
+        return cls.model_validate(ref.model_dump())
+
+
+class HistoryPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    at: datetime
+    from_status: Status = Field(alias="from")
+    to_status: Status = Field(alias="to")
+    by_role: str
+    comment: str
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryPublic:
+        return cls(at=entry.at, from_status=entry.from_status, to_status=entry.to_status,
+                   by_role=entry.by_role, comment=entry.comment)
+
+
+class ApplicationSummary(BaseModel):
+    id: str
+    status: Status
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    procedure_name_en: str
+    agency_code: str
+    tracking_code: str | None
+    submitted_at: datetime | None
+    due_date: date | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, app: Application) -> ApplicationSummary:
+        return cls.model_validate(app.model_dump(include=set(cls.model_fields)))
+
+
+class ApplicationPublic(ApplicationSummary):
+    revision: int = Field(description="what the ETag names; it changes when the form data changes")
+    data: dict[str, Any]
+    documents: list[DocumentPublic]
+    history: list[HistoryPublic]
+
+    @classmethod
+    def of(cls, app: Application) -> ApplicationPublic:
+        base = app.model_dump(include=set(ApplicationSummary.model_fields) | {"revision", "data"})
+        return cls(
+            **base,
+            documents=[DocumentPublic.of(d) for d in sorted(app.documents.values(), key=lambda d: d.document_key)],
+            history=[HistoryPublic.of(h) for h in app.history],
+        )
+
+
+class AgencyApplicationPublic(ApplicationPublic):
+    applicant_account_id: str
+    applicant_type: str
+
+    @classmethod
+    def of(cls, app: Application) -> AgencyApplicationPublic:
+        return cls(**ApplicationPublic.of(app).model_dump(), applicant_account_id=app.owner_id,
+                   applicant_type=app.applicant_type)
+
+
+class ApplicationPage(BaseModel):
+    items: list[ApplicationSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class SubmitAnswer(BaseModel):
+    status: Status
+    tracking_code: str
+    submitted_at: datetime
+    due_date: date
+
+
+class LookupPublic(BaseModel):
+    """Where a dossier stands, without anything about the person who filed it."""
+
+    tracking_code: str
+    procedure_code: str
+    status: Status
+    submitted_at: datetime
+    due_date: date
+    updated_at: datetime

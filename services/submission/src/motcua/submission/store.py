@@ -1,0 +1,185 @@
+"""MongoDB access of the submission service: its collections, their indexes, and the queries it runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from gridfs import AsyncGridFSBucket
+from motcua.common import mongo
+from motcua.submission.model import Application, DocumentRef, HistoryEntry, Procedure
+from motcua.submission.workflow import EDITABLE
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+PROCEDURES = "procedures"
+APPLICATIONS = "applications"
+RATE_LIMITS = "rate_limits"
+BUCKET = "documents"
+
+INDEXES: dict[str, list[IndexModel]] = {
+    PROCEDURES: [IndexModel([("code", ASCENDING), ("version", DESCENDING)], name="code_version", unique=True)],
+    APPLICATIONS: [
+        IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="by_owner"),
+        IndexModel(
+            [("agency_code", ASCENDING), ("status", ASCENDING), ("due_date", ASCENDING), ("submitted_at", ASCENDING)],
+            name="agency_queue",
+        ),
+        IndexModel([("tracking_code", ASCENDING)], name="tracking_code", unique=True, sparse=True),
+    ],
+    RATE_LIMITS: [IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0)],
+    # GridFS's own indexes, made at start-up rather than on the first upload.
+    f"{BUCKET}.files": [
+        IndexModel([("filename", ASCENDING), ("uploadDate", ASCENDING)], name="filename_1_uploadDate_1"),
+        IndexModel([("metadata.application_id", ASCENDING)], name="by_application"),
+        IndexModel([("metadata.attached", ASCENDING), ("uploadDate", ASCENDING)], name="unattached"),
+    ],
+    f"{BUCKET}.chunks": [IndexModel([("files_id", ASCENDING), ("n", ASCENDING)], name="files_id_1_n_1", unique=True)],
+}
+
+_EDITABLE = [s.value for s in EDITABLE]
+
+
+def _bson(value: Any) -> Any:
+    """Pydantic's python dump, made storable: enums as values, calendar days as ISO strings."""
+    if isinstance(value, dict):
+        return {k: _bson(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bson(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def to_doc(app: Application) -> dict[str, Any]:
+    doc: dict[str, Any] = _bson(app.model_dump(by_alias=True))
+    doc["_id"] = doc.pop("id")
+    # Absent, not null: the sparse unique index on tracking_code skips only missing fields.
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def from_doc(doc: dict[str, Any]) -> Application:
+    return Application.model_validate({**doc, "id": doc["_id"]})
+
+
+class Store:
+    """The service's collections, for one database."""
+
+    def __init__(self, client: mongo.Client, db: mongo.Database) -> None:
+        self.client = client
+        self.procedures = db[PROCEDURES]
+        self.applications = db[APPLICATIONS]
+        self.rate_limits = db[RATE_LIMITS]
+        self.files = AsyncGridFSBucket(db, bucket_name=BUCKET)
+        self.file_records = db[f"{BUCKET}.files"]
+        self._pinned: dict[tuple[str, int], Procedure] = {}
+
+    # -- the read model of published procedures --
+
+    async def current_procedure(self, code: str) -> Procedure | None:
+        doc = await self.procedures.find_one({"code": code}, sort=[("version", DESCENDING)])
+        return Procedure.model_validate(doc) if doc else None
+
+    async def pinned_procedure(self, code: str, version: int) -> Procedure | None:
+        """A version as published: immutable, so kept in memory once read (its `retired` flag is not used)."""
+        found = self._pinned.get((code, version))
+        if found is None:
+            doc = await self.procedures.find_one({"_id": f"{code}@{version}"})
+            if doc is None:
+                return None
+            found = Procedure.model_validate(doc)
+            if len(self._pinned) > 512:
+                self._pinned.clear()
+            self._pinned[(code, version)] = found
+        return found
+
+    async def save_procedure(self, session: mongo.Session, fields: dict[str, Any]) -> None:
+        key = f"{fields['code']}@{fields['version']}"
+        later_retired = await self.procedures.find_one(
+            {"code": fields["code"], "version": {"$gte": fields["version"]}, "retired": True}, session=session
+        )
+        doc = {**fields, "_id": key, "retired": later_retired is not None}
+        await self.procedures.replace_one({"_id": key}, doc, upsert=True, session=session)
+
+    async def retire_procedure(self, session: mongo.Session, code: str, version: int) -> None:
+        await self.procedures.update_many(
+            {"code": code, "version": {"$lte": version}}, {"$set": {"retired": True}}, session=session
+        )
+
+    # -- applications --
+
+    async def insert(self, app: Application) -> None:
+        await self.applications.insert_one(to_doc(app))
+
+    async def get(self, application_id: str, *, session: mongo.Session | None = None) -> Application | None:
+        doc = await self.applications.find_one({"_id": application_id}, session=session)
+        return from_doc(doc) if doc else None
+
+    async def by_tracking_code(self, code: str) -> Application | None:
+        doc = await self.applications.find_one({"tracking_code": code})
+        return from_doc(doc) if doc else None
+
+    async def page(
+        self, query: dict[str, Any], sort: list[tuple[str, int]], *, skip: int, limit: int
+    ) -> tuple[list[Application], int]:
+        docs = await self.applications.find(query).sort(sort).skip(skip).limit(limit).to_list()
+        total = await self.applications.count_documents(query)
+        return [from_doc(d) for d in docs], total
+
+    async def save_data(self, app: Application, data: dict[str, Any], at: datetime) -> bool:
+        """Store the form if nobody changed it meanwhile (same revision, still editable)."""
+        result = await self.applications.update_one(
+            {"_id": app.id, "revision": app.revision, "status": {"$in": _EDITABLE}},
+            {"$set": {"data": data, "updated_at": at}, "$inc": {"revision": 1}},
+        )
+        return result.modified_count == 1
+
+    async def attach(self, app: Application, ref: DocumentRef) -> tuple[bool, DocumentRef | None]:
+        """Put `ref` under its key while the application is editable; (attached, the file it replaced)."""
+        before = await self.applications.find_one_and_update(
+            {"_id": app.id, "status": {"$in": _EDITABLE}},
+            {"$set": {f"documents.{ref.document_key}": _bson(ref.model_dump()), "updated_at": ref.uploaded_at}},
+            projection={f"documents.{ref.document_key}": 1},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            return False, None
+        old = before.get("documents", {}).get(ref.document_key)
+        return True, DocumentRef.model_validate(old) if old else None
+
+    async def mark_attached(self, file_id: str) -> None:
+        await self.file_records.update_one({"_id": file_id}, {"$set": {"metadata.attached": True}})
+
+    async def unattached_files(self, uploaded_before: datetime, limit: int) -> list[dict[str, Any]]:
+        return await self.file_records.find(
+            {"metadata.attached": {"$ne": True}, "uploadDate": {"$lt": uploaded_before}},
+            projection={"metadata": 1},
+        ).limit(limit).to_list()
+
+    async def detach(self, app: Application, ref: DocumentRef, at: datetime) -> bool:
+        result = await self.applications.update_one(
+            {"_id": app.id, "status": {"$in": _EDITABLE}, f"documents.{ref.document_key}.id": ref.id},
+            {"$unset": {f"documents.{ref.document_key}": ""}, "$set": {"updated_at": at}},
+        )
+        return result.modified_count == 1
+
+    async def save_transition(self, session: mongo.Session, before: Application, after: Application) -> bool:
+        """Write a status change if the application is still where `before` saw it."""
+        entry: HistoryEntry = after.history[-1]
+        changes = {
+            "status": after.status.value,
+            "updated_at": after.updated_at,
+            "tracking_code": after.tracking_code,
+            "submitted_at": after.submitted_at,
+            "due_date": after.due_date,
+            "receipt": after.receipt.model_dump() if after.receipt else None,
+        }
+        result = await self.applications.update_one(
+            {"_id": before.id, "status": before.status.value},
+            {"$set": _bson({k: v for k, v in changes.items() if v is not None}),
+             "$push": {"history": _bson(entry.model_dump(by_alias=True))}},
+            session=session,
+        )
+        return result.modified_count == 1

@@ -1,0 +1,235 @@
+"""Factories and a running submission service against the run's real MongoDB and Kafka servers."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from motcua.common import kafka, mongo, topics
+from motcua.common.auth import TokenVerifier
+from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
+from motcua.common.events import Envelope, Event, decode, encode
+from motcua.common.testing import Isolation, Stack, TokenMinter, eventually, running_app
+from motcua.submission.app import build_app
+from motcua.submission.settings import Settings
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
+
+BIRTH_FORM = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "child_full_name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "child_date_of_birth": {"type": "string", "format": "date"},
+        "child_sex": {"type": "string", "enum": ["male", "female"]},
+        "place_of_birth": {"type": "string", "minLength": 1, "maxLength": 200},
+        "father_full_name": {"type": "string", "maxLength": 100},
+        "mother_full_name": {"type": "string", "maxLength": 100},
+    },
+    "required": ["child_full_name", "child_date_of_birth", "child_sex", "place_of_birth"],
+    "additionalProperties": False,
+}
+BIRTH_DATA = {"child_full_name": "Nguyễn Minh Anh", "child_date_of_birth": "2026-11-20", "child_sex": "female",
+              "place_of_birth": "Bệnh viện Phụ sản Hà Nội"}
+
+
+def birth_registration(code: str | None = None, *, version: int = 1, agency: str = "UBND-XA",
+                       applicant_types: list[str] | None = None, max_size_mb: float = 5,
+                       processing_days: int = 1) -> ProcedurePublished:
+    """HT-KS-01 as the catalogue publishes it (under a random code unless one is given)."""
+    return ProcedurePublished(
+        code=code or f"HT-KS-{uuid.uuid4().hex[:6].upper()}",
+        version=version,
+        name="Đăng ký khai sinh",
+        name_en="Birth registration",
+        agency_code=agency,
+        applicant_types=applicant_types or ["individual"],  # type: ignore[arg-type]
+        online_level="full",
+        processing_days=processing_days,
+        fee_vnd=0,
+        required_documents=[
+            {"key": "birth_certificate_medical", "name": "Giấy chứng sinh", "name_en": "Medical birth certificate",
+             "required": True, "accepted_types": ["application/pdf", "image/jpeg", "image/png"],
+             "max_size_mb": max_size_mb},
+            {"key": "marriage_certificate", "name": "Giấy chứng nhận kết hôn", "name_en": "Marriage certificate",
+             "required": False, "accepted_types": ["application/pdf", "image/jpeg", "image/png"],
+             "max_size_mb": max_size_mb},
+        ],  # type: ignore[list-item]
+        form_schema=BIRTH_FORM,
+        published_at=datetime.now(UTC),
+    )
+
+
+def retirement(published: ProcedurePublished) -> ProcedureRetired:
+    return ProcedureRetired(code=published.code, version=published.version, retired_at=datetime.now(UTC))
+
+
+@dataclass
+class Service:
+    """A running submission service, its database, and ways to act as citizens, officers and the catalogue."""
+
+    url: str
+    http: httpx.AsyncClient
+    settings: Settings
+    db: mongo.Database
+    minter: TokenMinter
+    producer: AIOKafkaProducer
+
+    def topic(self, name: str) -> str:
+        return self.settings.topic(name)
+
+    async def publish(self, *events: Event) -> None:
+        for event in events:
+            record = encode(Envelope(data=event, source="/motcua/catalogue"))
+            await self.producer.send_and_wait(self.topic(event.topic), value=record.value, key=record.key,
+                                              headers=record.headers)
+
+    async def catalogue_publishes(self, *published: ProcedurePublished) -> None:
+        """Publish on the catalogue's topic and wait until submission's read model has every version."""
+        await self.publish(*published)
+        wanted = {f"{p.code}@{p.version}" for p in published}
+
+        async def stored() -> bool:
+            return await self.db["procedures"].count_documents({"_id": {"$in": sorted(wanted)}}) == len(wanted)
+
+        await eventually(stored)
+
+    async def application_events(self, application_id: str, count: int, *, settle: float = 0.0,
+                                 timeout: float = 20.0) -> list[Envelope]:
+        """The application's events on submission's topic, from the start: at least `count`, then whatever
+        more arrives within `settle` seconds (to show nothing else was sent)."""
+        # Assigned partitions, not a consumer group: joining a group costs seconds on the local broker.
+        topic = self.topic(topics.SUBMISSION_APPLICATION)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None,
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        await consumer.start()
+        await kafka.ensure_topics(self.settings.kafka_bootstrap_servers, [topic],
+                                  prefix=self.settings.kafka_topic_prefix)
+        await consumer.topics()
+        consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()])
+        await consumer.seek_to_beginning()
+        found: list[Envelope] = []
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                batches = await consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for record in records:
+                        envelope = decode(record.value, list(record.headers))
+                        if envelope.subject == application_id:
+                            found.append(envelope)
+                if len(found) >= count:
+                    deadline = min(deadline, time.monotonic() + settle)
+                    if settle == 0:
+                        break
+        finally:
+            await consumer.stop()
+        return found
+
+    def citizen(self, sub: str | None = None, *, account_type: str = "individual") -> dict[str, str]:
+        return self.minter.headers(sub or f"citizen-{uuid.uuid4().hex[:8]}", account_type=account_type)
+
+    def officer(self, agency: str) -> dict[str, str]:
+        return self.minter.headers(f"officer-{uuid.uuid4().hex[:8]}", roles=["officer"], agency=agency,
+                                   account_type="officer")
+
+    async def draft(self, who: dict[str, str], code: str) -> tuple[dict[str, Any], str]:
+        response = await self.http.post("/v1/applications", json={"procedure_code": code}, headers=who)
+        assert response.status_code == 201, response.text
+        return response.json(), response.headers["etag"]
+
+    async def autosave(self, who: dict[str, str], app_id: str, data: dict[str, Any], tag: str) -> httpx.Response:
+        return await self.http.patch(f"/v1/applications/{app_id}", json={"data": data},
+                                     headers={**who, "If-Match": tag, "Content-Type": "application/merge-patch+json"})
+
+    async def upload(self, who: dict[str, str], app_id: str, key: str, content: bytes,
+                     filename: str = "scan.pdf", declared: str = "application/pdf") -> httpx.Response:
+        return await self.http.post(f"/v1/applications/{app_id}/documents", headers=who,
+                                    data={"document_key": key}, files={"file": (filename, content, declared)})
+
+    async def submit(self, who: dict[str, str], app_id: str, key: str | None = None) -> httpx.Response:
+        return await self.http.post(f"/v1/applications/{app_id}/submit",
+                                    headers={**who, "Idempotency-Key": key or uuid.uuid4().hex})
+
+    async def act(self, officer: dict[str, str], app_id: str, action: str, comment: str = "") -> httpx.Response:
+        return await self.http.post(f"/v1/agency/applications/{app_id}/actions", headers=officer,
+                                    json={"action": action, "comment": comment})
+
+    async def ready_to_submit(self, who: dict[str, str], code: str) -> str:
+        """A complete draft of a birth registration: its form filled and its certificate uploaded."""
+        app, tag = await self.draft(who, code)
+        assert (await self.autosave(who, app["id"], BIRTH_DATA, tag)).status_code == 200
+        assert (await self.upload(who, app["id"], "birth_certificate_medical", PDF)).status_code == 201
+        return str(app["id"])
+
+
+class Samples:
+    """Files and factories for tests (conftest cannot be imported under --import-mode=importlib)."""
+
+    PDF = PDF
+    JPEG = JPEG
+    PNG = PNG
+    EXE = EXE
+    BIRTH_DATA = BIRTH_DATA
+    birth_registration = staticmethod(birth_registration)
+    retirement = staticmethod(retirement)
+
+
+@pytest.fixture
+def samples() -> type[Samples]:
+    return Samples
+
+
+Launcher = Callable[..., contextlib.AbstractAsyncContextManager[Service]]
+
+
+@contextlib.asynccontextmanager
+async def _running(stack: Stack, isolation: Isolation, minter: TokenMinter, **overrides: Any) -> AsyncIterator[Service]:
+    fields: dict[str, Any] = {"log_format": "console", "log_level": "WARNING", **overrides}
+    settings = Settings(mongodb_uri=stack.mongodb_uri, mongodb_db=isolation.db_name,
+                        kafka_bootstrap_servers=stack.kafka_bootstrap, kafka_topic_prefix=isolation.topic_prefix,
+                        **fields)
+    verifier = TokenVerifier(issuer=minter.issuer, audience=minter.audience, jwks=minter.jwks)
+    app = build_app(settings, verifier=verifier)
+    client = mongo.connect(stack.mongodb_uri)
+    await kafka.ensure_topics(stack.kafka_bootstrap, [settings.topic(topics.CATALOGUE_PROCEDURE)],
+                              prefix=isolation.topic_prefix)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+            yield Service(url=url, http=http, settings=settings, db=client[isolation.db_name],
+                          minter=minter, producer=producer)
+    finally:
+        await producer.stop()
+        await client.close()
+
+
+@pytest.fixture
+def launch(stack: Stack, isolation: Isolation, token_minter: TokenMinter) -> Launcher:
+    """Start the service for one test, with settings overridden (small limits, say)."""
+
+    def start(**overrides: Any) -> contextlib.AbstractAsyncContextManager[Service]:
+        return _running(stack, isolation, token_minter, **overrides)
+
+    return start
+
+
+@pytest.fixture(scope="session")
+async def service(stack: Stack, token_minter: TokenMinter) -> AsyncIterator[Service]:
+    """One service for the run (each start costs seconds of consumer-group join on the local broker);
+    every test uses its own procedures, people and agencies, so they do not see each other's data."""
+    tag = uuid.uuid4().hex[:10]
+    async with _running(stack, Isolation(db_name=f"test_{tag}", topic_prefix=f"t{tag}."), token_minter) as running:
+        yield running
