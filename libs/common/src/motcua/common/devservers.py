@@ -140,7 +140,7 @@ SERVICES: tuple[tuple[str, int, str], ...] = (
     ("notification", 8004, "NOTIFICATION_PORT"),
     ("gateway", 8000, "GATEWAY_PORT"),
 )
-DEV_ADMIN_EMAIL = "admin@motcua.local"
+DEV_ADMIN_EMAIL = "admin@motcua.example.vn"
 DEV_ADMIN_PASSWORD = "Quản-trị-Một-Cửa-2026"
 
 

@@ -1,0 +1,25 @@
+"""`python -m motcua.gateway`: serve the gateway with settings from the environment."""
+
+import uvicorn
+from motcua.gateway.app import build_app
+from motcua.gateway.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    trusted = settings.gateway_trusted_proxies.strip()
+    uvicorn.run(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        # X-Forwarded-For / -Proto are believed only from the proxies named in GATEWAY_TRUSTED_PROXIES.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
+
+
+if __name__ == "__main__":
+    main()

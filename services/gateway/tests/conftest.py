@@ -1,0 +1,138 @@
+"""Small upstream apps served over real HTTP, standing where the four services stand, and a gateway in front."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from motcua.common.devservers import free_port
+from motcua.common.testing import running_app
+from motcua.gateway.app import build_app
+from motcua.gateway.settings import Settings
+
+SERVICES = ("identity", "catalogue", "submission", "notification")
+
+
+@dataclass
+class Upstream:
+    """What one upstream app saw: the sizes of the bodies it read to the end."""
+
+    name: str
+    url: str = ""
+    completed_bodies: list[int] = field(default_factory=list)
+
+
+def upstream_app(seen: Upstream) -> FastAPI:
+    app = FastAPI(title=f"fake {seen.name}")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(f"{seen.name}_internal_metric 1\n", media_type="text/plain")
+
+    @app.get("/v1/agencies/slow")
+    async def slow(seconds: float = 1.0) -> dict[str, str]:
+        await asyncio.sleep(seconds)
+        return {"status": "late"}
+
+    @app.get("/v1/procedures/download")
+    async def download(size: int) -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            block = bytes(range(256)) * 256  # 64 KiB
+            left = size
+            while left > 0:
+                yield block[: min(left, len(block))]
+                left -= len(block)
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+    @app.get("/v1/accounts/cookies")
+    async def cookies() -> Response:
+        response = JSONResponse({"ok": True}, status_code=201)
+        response.set_cookie("a", "1")
+        response.set_cookie("b", "2")
+        response.headers["X-Request-ID"] = "set-by-upstream"
+        response.headers["Content-Security-Policy"] = "default-src *"
+        return response
+
+    @app.api_route(
+        "/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+    )
+    async def echo(request: Request, path: str) -> JSONResponse:
+        digest = hashlib.sha256()
+        size = 0
+        async for chunk in request.stream():
+            digest.update(chunk)
+            size += len(chunk)
+        seen.completed_bodies.append(size)
+        return JSONResponse(
+            {
+                "service": seen.name,
+                "method": request.method,
+                "path": request.url.path,
+                "raw_path": request.scope["raw_path"].decode("latin-1"),
+                "query": request.scope["query_string"].decode("latin-1"),
+                "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in request.scope["headers"]],
+                "size": size,
+                "sha256": digest.hexdigest(),
+            }
+        )
+
+    return app
+
+
+@pytest.fixture(scope="module")
+async def upstreams() -> AsyncIterator[dict[str, Upstream]]:
+    async with AsyncExitStack() as stack:
+        found: dict[str, Upstream] = {}
+        for name in SERVICES:
+            seen = Upstream(name)
+            seen.url = await stack.enter_async_context(running_app(upstream_app(seen)))
+            found[name] = seen
+        yield found
+
+
+@pytest.fixture
+def gateway_settings(upstreams: dict[str, Upstream], tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "identity_url": upstreams["identity"].url,
+            "catalogue_url": upstreams["catalogue"].url,
+            "submission_url": upstreams["submission"].url,
+            "notification_url": upstreams["notification"].url,
+            "gateway_static_dir": tmp_path / "static",
+            "log_format": "console",
+            **overrides,
+        }
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def start_gateway(gateway_settings: Callable[..., Settings]) -> Callable[..., Any]:
+    """`async with start_gateway(**settings) as url`: a gateway over real HTTP in front of the upstreams."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[str]:
+        async with running_app(build_app(gateway_settings(**overrides))) as url:
+            yield url
+
+    return start
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """An address where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}"
