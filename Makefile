@@ -9,7 +9,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: run test lint bench install clean help
+.PHONY: run test lint bench install test-tools clean help
 
 help:
 	@echo "make run    install everything and start the whole platform (Ctrl-C stops it)"
@@ -27,6 +27,18 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock libs/common/pyproject.toml $(wildc
 
 install: $(VENV)/.synced
 
+# The browser tests drive Debian's Chromium (installed once) and run axe-core from the portal's lockfile.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
+
+portal/node_modules/.package-lock.json: portal/package.json portal/package-lock.json
+	cd portal && npm ci --no-audit --no-fund
+	@touch $@
+
+test-tools: $(CHROMIUM) portal/node_modules/.package-lock.json
+
 run: install
 	$(PY) deploy/local/run.py
 
@@ -34,7 +46,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: install lint
+test: install test-tools lint
 	$(VENV)/bin/pytest -q -ra --durations=15
 
 bench: install

@@ -66,6 +66,11 @@ class ServerProcess:
         return self.process.pid if self.process else None
 
     def start(self, timeout: float = 30.0) -> None:
+        self.launch()
+        self.wait_listening(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to listen (start several, then wait for each)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own pinned binaries
@@ -75,6 +80,10 @@ class ServerProcess:
             env={**os.environ, **self.env},
             start_new_session=True,
         )
+
+    def wait_listening(self, timeout: float = 30.0) -> None:
+        """Wait until the process accepts connections on its port."""
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -241,12 +250,16 @@ def start_platform(
             )
             env["SMTP_HOST"], env["SMTP_PORT"] = "127.0.0.1", str(port)
         for server in platform.servers.values():
-            server.start()
+            server.launch()
+        for server in platform.servers.values():
+            server.wait_listening()
         for name in services if services is not None else available_services():
             port = int(next(env[v] for n, _, v in SERVICES if n == name))
             process = ServerProcess(name, [sys.executable, "-m", f"motcua.{name}"], port, logs / f"{name}.log", env=env)
             platform.services[name] = process
-            process.start(timeout=60)
+            process.launch()  # all at once: each takes seconds to import and start
+        for process in platform.services.values():
+            process.wait_listening(timeout=120)
         for name in platform.services:
             _wait_ready(f"{platform.url(name)}/readyz", ready_timeout)
     except BaseException:

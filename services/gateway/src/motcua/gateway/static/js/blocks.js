@@ -1,0 +1,83 @@
+// Pieces that many pages share: the page frame, notices, status badges, a sign-in guard.
+import { NetworkError } from './api.js';
+import { fill, h } from './dom.js';
+import { formatDate, statusText, t } from './i18n.js';
+import { navigate, setTitle } from './router.js';
+import { hasRole, session } from './session.js';
+
+/** Fill <main> with a page: its h1 (also the document title) and its content. */
+export function page(ctx, title, ...content) {
+  setTitle(title);
+  fill(ctx.main, h('h1', { tabindex: '-1' }, title), content);
+}
+
+/** kind: info | success | warning | error. Errors are alerts; the rest are polite statuses. */
+export function notice(kind, ...content) {
+  const role = kind === 'error' ? 'alert' : 'status';
+  return h('div', { class: `notice notice-${kind}`, role }, content);
+}
+
+export function statusBadge(status) {
+  return h('span', { class: `badge status-${status}`, 'data-status': status }, statusText(status));
+}
+
+const FINAL = new Set(['completed', 'rejected', 'withdrawn']);
+
+/** Past its due date and not finished: officers see it marked (in words, not only colour). */
+export function isOverdue(item) {
+  if (!item.due_date || FINAL.has(item.status)) return false;
+  const today = new Date();
+  const stamp = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`;
+  return item.due_date < stamp;
+}
+
+export function dueText(item) {
+  return item.due_date ? formatDate(item.due_date) : '—';
+}
+
+/** Send a visitor who is not signed in (or lacks the role) to the sign-in page, then back here. */
+export function requireRole(ctx, role) {
+  if (session() && hasRole(role)) return true;
+  const next = window.location.pathname + window.location.search;
+  if (session()) {
+    page(ctx, t('guard.wrong_role_title'), notice('warning', t('guard.wrong_role')));
+    return false;
+  }
+  navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+  return false;
+}
+
+/** A sentence for an error that is not about one field. */
+export function failure(error) {
+  if (error instanceof NetworkError) return t('error.network');
+  if (error?.status === 429) {
+    const wait = error.retryAfter;
+    return wait ? t('error.too_many_wait', { seconds: wait }) : t('error.too_many');
+  }
+  if (error?.status === 404) return t('error.not_found');
+  if (error?.status >= 500) return t('error.server');
+  return error?.problem?.detail || t('error.generic');
+}
+
+/** A definition list from [[term, description], …], skipping empty descriptions. */
+export function facts(rows, className = 'facts') {
+  return h('dl', { class: className }, rows.filter(([, d]) => d !== null && d !== undefined && d !== '')
+    .map(([term, description]) => h('div', {}, h('dt', {}, term), h('dd', {}, description))));
+}
+
+export function backLink(href, label) {
+  return h('p', { class: 'back' }, h('a', { href }, `← ${label}`));
+}
+
+/** A button that shows it is busy and cannot be pressed twice while its work runs. */
+export async function busy(button, work) {
+  if (button.getAttribute('aria-disabled') === 'true') return undefined;
+  button.setAttribute('aria-disabled', 'true');
+  button.classList.add('is-busy');
+  try {
+    return await work();
+  } finally {
+    button.removeAttribute('aria-disabled');
+    button.classList.remove('is-busy');
+  }
+}

@@ -1,0 +1,134 @@
+// Officers: the agency's inbox (earliest due first, overdue marked in words) and a dossier with
+// the actions its status allows, each with a comment the applicant reads.
+import { api } from '../api.js';
+import { backLink, busy, dueText, facts, failure, isOverdue, notice, page, requireRole, statusBadge } from '../blocks.js';
+import { fill, h } from '../dom.js';
+import { errorSummary, radios, showProblems } from '../fields.js';
+import { formatDateTime, pick, statusText, t } from '../i18n.js';
+import { navigate } from '../router.js';
+import { loadDossier } from './apply.js';
+import { agencyList, agencyName } from './catalogue.js';
+import { answersOf, documentsOf, timeline } from './dossiers.js';
+
+const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
+const ACTIONS = {
+  submitted: ['accept', 'request_supplement', 'reject'],
+  processing: ['approve', 'request_supplement', 'reject'],
+  approved: ['issue_result'],
+};
+const NEEDS_COMMENT = new Set(['request_supplement', 'reject']);
+
+export async function inbox(ctx) {
+  if (!requireRole(ctx, 'officer')) return;
+  const status = QUEUE.includes(ctx.query.get('status')) ? ctx.query.get('status') : '';
+  const [{ body }] = await Promise.all([api(`/v1/agency/applications?page_size=100${status ? `&status=${status}` : ''}`), agencyList()]);
+  const filter = h('form', { class: 'filters', onsubmit: (event) => {
+    event.preventDefault();
+    const value = event.target.elements.status.value;
+    navigate(`/officer${value ? `?status=${value}` : ''}`);
+  } },
+  h('div', { class: 'field' }, h('label', { for: 'queue-status' }, t('dossiers.filter')),
+    h('select', { id: 'queue-status', name: 'status' }, h('option', { value: '' }, t('dossiers.all')),
+      QUEUE.map((s) => h('option', { value: s, selected: s === status }, statusText(s))))),
+  h('button', { type: 'submit', class: 'button button-secondary' }, t('dossiers.apply_filter')));
+  const rows = body.items.map((a) => {
+    const late = isOverdue(a);
+    return h('tr', { class: late ? 'overdue' : null, 'data-application': a.id },
+      h('th', { scope: 'row' }, h('a', { href: `/officer/applications/${encodeURIComponent(a.id)}` }, a.tracking_code || a.id)),
+      h('td', {}, pick({ name: a.procedure_name, name_en: a.procedure_name_en }, 'name')),
+      h('td', {}, statusBadge(a.status)),
+      h('td', {}, a.submitted_at ? formatDateTime(a.submitted_at) : '—'),
+      h('td', {}, dueText(a), late ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null));
+  });
+  const agency = (await api('/v1/accounts/me').catch(() => ({ body: {} }))).body.agency_code;
+  page(ctx, t('officer.title'),
+    agency ? h('p', { class: 'lead' }, agencyName(agency)) : null,
+    filter,
+    h('p', { role: 'status' }, t('officer.count', { count: body.total })),
+    rows.length ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('officer.title') },
+      h('table', { class: 'queue' },
+        h('caption', { class: 'visually-hidden' }, t('officer.caption')),
+        h('thead', {}, h('tr', {}, [t('receipt.tracking_code'), t('receipt.procedure'), t('officer.status'), t('receipt.submitted_at'),
+          t('receipt.due_date')].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, rows))) : notice('info', t('officer.empty')));
+}
+
+export async function agencyDossier(ctx) {
+  if (!requireRole(ctx, 'officer')) return;
+  const { id } = ctx.params;
+  const [{ application, version }] = await Promise.all([loadDossier(id), agencyList()]);
+  const result = h('div', { class: 'status-area', id: 'action-result' });
+  page(ctx, `${t('officer.dossier')} ${application.tracking_code || ''}`.trim(),
+    backLink('/officer', t('officer.title')),
+    h('p', { class: 'lead' }, pick({ name: application.procedure_name, name_en: application.procedure_name_en }, 'name')),
+    h('p', {}, statusBadge(application.status), isOverdue(application) ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null),
+    facts([
+      [t('officer.applicant_type'), application.applicant_type ? t(`account_type.${application.applicant_type}`) : null],
+      [t('receipt.submitted_at'), formatDateTime(application.submitted_at)],
+      [t('receipt.due_date'), dueText(application)],
+      [t('procedure.agency'), agencyName(application.agency_code)],
+    ]),
+    result,
+    actionForm(application, result),
+    h('h2', {}, t('apply.form_title')),
+    answersOf(version, application),
+    h('h2', {}, t('procedure.documents')),
+    documentsOf(version, application),
+    h('h2', {}, t('dossier.timeline')),
+    timeline(application));
+}
+
+function actionForm(application, result) {
+  // the outcome of the previous action, announced on the redrawn page
+  const done = JSON.parse(sessionStorage.getItem('motcua.officer-done') || 'null');
+  if (done && done.id === application.id) {
+    sessionStorage.removeItem('motcua.officer-done');
+    fill(result, notice('success', t('officer.done', { status: statusText(done.status) })));
+  }
+  const allowed = ACTIONS[application.status] || [];
+  if (!allowed.length) return h('p', { class: 'hint' }, t('officer.no_actions'));
+  const summary = errorSummary();
+  const choice = radios({ name: 'action', legend: t('officer.action'),
+    options: allowed.map((a) => ({ value: a, label: t(`action.${a}`) })), value: allowed[0] });
+  const commentId = 'action-comment';
+  const commentError = h('p', { class: 'field-error', id: `${commentId}-error`, hidden: true });
+  const comment = h('textarea', { id: commentId, name: 'comment', rows: '3', maxlength: '2000', 'aria-describedby': `${commentId}-hint` });
+  const commentField = {
+    input: comment,
+    setError: (message) => {
+      commentError.hidden = !message;
+      commentError.textContent = message || '';
+      if (message) comment.setAttribute('aria-invalid', 'true');
+      else comment.removeAttribute('aria-invalid');
+    },
+  };
+  const submit = h('button', { type: 'submit', class: 'button', id: 'do-action' }, t('officer.do'));
+  const form = h('form', { novalidate: true, class: 'stack panel', 'aria-labelledby': 'action-title' },
+    h('h2', { id: 'action-title' }, t('officer.actions')),
+    summary.element, choice.element,
+    h('div', { class: 'field' }, h('label', { for: commentId }, t('officer.comment')),
+      h('p', { class: 'hint', id: `${commentId}-hint` }, t('officer.comment_hint')), commentError, comment),
+    submit);
+  const fields = { '/action': choice, '/comment': commentField };
+  const labels = { '/action': t('officer.action'), '/comment': t('officer.comment') };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      const action = choice.value;
+      if (NEEDS_COMMENT.has(action) && !comment.value.trim()) {
+        showProblems(summary, fields, { said: { '/comment': t('officer.comment_required') } }, labels);
+        return;
+      }
+      try {
+        const { body } = await api(`/v1/agency/applications/${encodeURIComponent(application.id)}/actions`, {
+          method: 'POST', body: { action, comment: comment.value.trim() } });
+        sessionStorage.setItem('motcua.officer-done', JSON.stringify({ id: application.id, status: body.status }));
+        await navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true });
+      } catch (error) {
+        if (error.status === 422) showProblems(summary, fields, error, labels);
+        else summary.show([{ text: error.status === 409 ? t('officer.not_allowed') : failure(error) }]);
+      }
+    });
+  });
+  return form;
+}
