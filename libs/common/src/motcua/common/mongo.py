@@ -32,7 +32,7 @@ def connect(uri: str) -> Client:
         tz_aware=True,
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=3000,
-        timeoutMS=15000,
+        timeoutMS=5000,
         retryWrites=True,
         uuidRepresentation="standard",
     )

@@ -137,8 +137,16 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PyMongoError)
+        if exc.timeout:
+            return await database_down(request, exc)
+        log.error("database_error", error=str(exc))
+        return problem(500, "Internal error", "Something went wrong on our side; it has been logged.", request=request)
+
     app.add_exception_handler(ConnectionFailure, database_down)
     app.add_exception_handler(ServerSelectionTimeoutError, database_down)
+    app.add_exception_handler(PyMongoError, database_error)
 
 
 class RequestContext:
@@ -255,8 +263,13 @@ class Runtime:
             except PyMongoError as exc:
                 log.warning("schema_not_ready", error=str(exc))
                 await asyncio.sleep(1.0)
-        if on_startup is not None:
-            await on_startup(self)
+        while on_startup is not None:
+            try:
+                await on_startup(self)
+                break
+            except PyMongoError as exc:
+                log.warning("startup_waiting_for_database", error=str(exc))
+                await asyncio.sleep(1.0)
         if emits_events:
             self.relay = outbox_module.Relay(self.db, self.settings, self.outbox)
             self.spawn(self.relay.run(), "relay")

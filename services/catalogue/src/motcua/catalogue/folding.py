@@ -1,0 +1,41 @@
+"""Vietnamese text folded for search: no case, no diacritics, đ as d, and one spelling of i/y.
+
+Citizens type "dang ky kinh doanh", "ĐĂNG KÝ KINH DOANH" or "đăng kí"; all must meet the same
+stored words, so queries and stored fields go through the same `fold`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"[a-z0-9]+")
+_MARKS = re.compile("[\u0300-\u036f]")  # combining diacritics: Vietnamese tones and vowel marks
+_VOWELS = frozenset("aeiouy")
+
+
+def _strip_marks(text: str) -> str:
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text))
+
+
+def _one_i(word: str) -> str:
+    """`ký`/`kí`, `lý`/`lí`, `sỹ`/`sĩ`, `quý`/`quí`: a final y after consonants is written either way.
+
+    Only that position is folded, so `tuyến`, `huy` or `may` keep their y (and stay apart from `mai`)."""
+    if len(word) < 2 or not word.endswith("y"):
+        return word
+    head = word[:-1]
+    if head == "qu" or not any(ch in _VOWELS for ch in head):
+        return head + "i"
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The folded words of `text`, in order (letters and digits; everything else separates)."""
+    plain = _strip_marks(text.lower().replace("đ", "d").replace("ð", "d"))
+    return [_one_i(w) for w in _WORD.findall(plain)]
+
+
+def fold(text: str) -> str:
+    """`text` as one folded, single-spaced string: "Đăng ký khai sinh" -> "dang ki khai sinh"."""
+    return " ".join(words(text))
