@@ -60,6 +60,6 @@ async def test_publishing_waits_out_a_broker_outage_and_a_database_outage_answer
             current = await http.get("/v1/procedures/TEST-05")
             return search.status_code == current.status_code == 200 and (search.json(), current.json())
 
-        found, current = await eventually(back, timeout=30)
+        found, current = await eventually(back, timeout=60)
         assert [item["code"] for item in found["items"]] == ["TEST-05"]
         assert current["version"] == 1

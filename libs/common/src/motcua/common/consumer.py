@@ -114,7 +114,7 @@ class Consumer:
             client_id=f"motcua-{self._settings.service_name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            session_timeout_ms=10000,
+            session_timeout_ms=self._settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=1000,
             max_poll_interval_ms=300000,
             **kafka.client_options(self._settings),

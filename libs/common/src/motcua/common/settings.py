@@ -36,6 +36,7 @@ class ServiceSettings(BaseSettings):
     outbox_replay_window_hours: float = Field(default=24.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    consumer_session_timeout_ms: int = Field(default=10000, ge=1000)
 
     @property
     def database_name(self) -> str:

@@ -281,16 +281,20 @@ class Runtime:
         log.info("service_started", port=self.settings.port)
 
     async def shutdown(self, on_shutdown: StartupHook | None) -> None:
-        """Stop consuming, flush the relay, stop background tasks, close the client."""
+        """Stop consuming, run the service's hook, flush the relay, let loops finish, close the client."""
         for c in self.consumers:
             await c.stop()
-        if self.relay is not None:
-            await self.relay.stop()
         if on_shutdown is not None:
             try:
                 await on_shutdown(self)
             except Exception:
                 log.exception("shutdown_hook_failed")
+        if self.relay is not None:
+            await self.relay.stop()
+        # the loops told to stop finish their record or batch; other background tasks are cancelled
+        running = [t for t in self.tasks if not t.done() and t.get_name().startswith(("relay", "consumer-"))]
+        if running:
+            await asyncio.wait(running, timeout=5)
         await asyncio.sleep(0)
         for task in self.tasks:
             task.cancel()
@@ -344,6 +348,7 @@ def create_app(
         jwks_url=f"{settings.identity_url.rstrip('/')}/.well-known/jwks.json",
     )
     app.state.settings = settings
+    app.state.metrics_registry = registry  # services add their own metrics here
     install_error_handlers(app)
     app.add_middleware(RequestContext, registry=registry, service=settings.service_name)
 

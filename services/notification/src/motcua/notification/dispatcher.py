@@ -1,0 +1,299 @@
+"""The dispatcher: claims pending deliveries, sends them outside any transaction, settles them.
+
+One lane per channel (a slow SMS gateway never holds up email). A lane claims a batch (pending →
+sending, attempts + 1, under a lease), sends, then settles the whole batch in one transaction with
+the NotificationSent / NotificationFailed events. A delivery found `sending` with its lease run out
+was interrupted mid-send by a crash: it may have gone out, so it is settled `unknown`, never resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+from motcua.common import mongo
+from motcua.common.events import Event
+from motcua.common.outbox import Outbox
+from motcua.notification import model, store
+from motcua.notification.events import final_event
+from motcua.notification.model import (
+    FINAL,
+    AmbiguousSendError,
+    ExpiredBeforeSending,
+    ProviderDown,
+    SendError,
+    Status,
+)
+from motcua.notification.settings import Settings
+from pymongo.errors import PyMongoError
+
+log = structlog.get_logger(__name__)
+
+
+class Sender(Protocol):
+    """A provider adapter: answers what the provider said, or raises a classified SendError."""
+
+    channel: str
+    concurrency: int
+
+    async def send(self, delivery: dict[str, Any], *, now: datetime) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+class _Contended(Exception):
+    """A delivery of the batch was taken over meanwhile: settle one by one instead."""
+
+
+@dataclass
+class Attempt:
+    delivery: dict[str, Any]
+    error: SendError | None = None
+    answer: str = ""
+    tried: bool = True
+
+
+class Dispatcher:
+    """Runs one lane per sender and the recovery of abandoned sends."""
+
+    def __init__(self, client: mongo.Client, db: mongo.Database, outbox: Outbox, settings: Settings,
+                 senders: list[Sender]) -> None:
+        self._client = client
+        self._db = db
+        self._outbox = outbox
+        self._settings = settings
+        self._policy = model.RetryPolicy(
+            settings.delivery_max_attempts,
+            settings.delivery_retry_backoff_seconds,
+            settings.delivery_retry_backoff_max_seconds,
+        )
+        self.senders = senders
+        self._wake = {s.channel: asyncio.Event() for s in senders}
+        self._stopping = asyncio.Event()
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._beats: dict[str, float] = {}
+
+    @property
+    def healthy(self) -> bool:
+        """Every lane went round recently (a lane waits at most the idle poll between rounds)."""
+        horizon = max(30.0, 3 * self._settings.delivery_lease_seconds)
+        now = time.monotonic()
+        return bool(self._beats) and all(now - beat < horizon for beat in self._beats.values())
+
+    def wake(self) -> None:
+        """New deliveries were committed: look now rather than at the next poll."""
+        for event in self._wake.values():
+            event.set()
+
+    async def run(self) -> None:
+        """Until `stop()`: the lanes and the recovery of abandoned sends."""
+        self._running = len(self.senders) + 1
+        self._idle.clear()
+        await asyncio.gather(self._recovery(), *(self._lane(s) for s in self.senders))
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish and settle the batches in hand (for at most `timeout` seconds), then close the providers."""
+        self._stopping.set()
+        self.wake()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("dispatcher_stopped_mid_batch")  # what is in flight stays `sending`, then `unknown`
+        for sender in self.senders:
+            try:
+                await sender.close()
+            except Exception:
+                log.exception("sender_close_failed", channel=sender.channel)
+
+    async def _lane(self, sender: Sender) -> None:
+        try:
+            while not self._stopping.is_set():
+                self._beats[sender.channel] = time.monotonic()
+                try:
+                    done = await self._round(sender)
+                except PyMongoError as exc:
+                    log.warning("dispatch_database_trouble", channel=sender.channel, error=str(exc))
+                    done = 0
+                    await self._pause(sender.channel, 1.0)
+                except Exception:  # keep the lane alive; a claimed batch left unsettled ends `unknown`
+                    log.exception("dispatch_round_crashed", channel=sender.channel)
+                    done = 0
+                    await self._pause(sender.channel, 1.0)
+                if done == 0:
+                    await self._pause(sender.channel, self._settings.dispatch_idle_poll_seconds)
+                elif done < self._settings.dispatch_batch_size:
+                    # let work gather: each round costs a claim and a settling transaction, whatever its size
+                    await asyncio.sleep(self._settings.dispatch_linger_seconds)
+        finally:
+            self._left()
+
+    async def _pause(self, channel: str, seconds: float) -> None:
+        wake = self._wake[channel]
+        try:
+            await asyncio.wait_for(wake.wait(), seconds)
+        except TimeoutError:
+            pass
+        wake.clear()
+
+    async def _round(self, sender: Sender) -> int:
+        token = uuid.uuid4().hex
+        s = self._settings
+        batch = await store.claim(
+            self._db, channel=sender.channel, token=token, limit=s.dispatch_batch_size,
+            lease_seconds=s.delivery_lease_seconds, now=datetime.now(UTC),
+        )
+        if not batch:
+            return 0
+        attempts = await self._send_all(sender, batch, token)
+        await self._settle(attempts)
+        return len(batch)
+
+    async def _send_all(self, sender: Sender, batch: list[dict[str, Any]], token: str) -> list[Attempt]:
+        lease = self._settings.delivery_lease_seconds
+        held = {d["_id"] for d in batch}
+        renewed = time.monotonic()
+        down: ProviderDown | None = None
+        gate = asyncio.Semaphore(sender.concurrency)
+        lock = asyncio.Lock()
+
+        async def one(delivery: dict[str, Any]) -> Attempt:
+            nonlocal renewed, held, down
+            async with gate:
+                async with lock:
+                    if time.monotonic() - renewed > lease / 3:  # a long batch keeps its claim alive
+                        held = await store.extend_lease(self._db, token=token, lease_seconds=lease)
+                        renewed = time.monotonic()
+                if delivery["_id"] not in held:
+                    return Attempt(delivery, tried=False)  # taken over meanwhile: not ours to send
+                if down is not None:
+                    return Attempt(delivery, ProviderDown(down.answer))
+                now = datetime.now(UTC)
+                if model.is_expired(delivery.get("expires_at"), now):
+                    return Attempt(delivery, ExpiredBeforeSending("expired before it could be sent"))
+                try:
+                    return Attempt(delivery, answer=await sender.send(delivery, now=now))
+                except ProviderDown as exc:
+                    down = exc
+                    return Attempt(delivery, exc)
+                except SendError as exc:
+                    return Attempt(delivery, exc)
+                except Exception as exc:  # a bug, not the provider: whether it went out is unknown
+                    log.exception("delivery_send_crashed", delivery_id=delivery["_id"], channel=sender.channel)
+                    return Attempt(delivery, AmbiguousSendError(f"unexpected error: {type(exc).__name__}"))
+
+        return list(await asyncio.gather(*(one(d) for d in batch)))
+
+    async def _settle(self, attempts: list[Attempt]) -> None:
+        """Record every outcome of a batch and its final events in one transaction (retried while the
+        database is away: the messages went out, their records must say so)."""
+        mine = [a for a in attempts if a.tried]
+        moves = [self._move(a) for a in mine]
+        for wait in (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, None):
+            try:
+                await self._commit(moves)
+                break
+            except PyMongoError as exc:
+                if wait is None or self._stopping.is_set():
+                    ids = [m.delivery["_id"] for m in moves]
+                    log.error("dispatch_settle_abandoned", deliveries=ids, error=str(exc))
+                    return
+                log.warning("dispatch_settle_retrying", error=str(exc))
+                await asyncio.sleep(wait)
+        self._outbox.notify()
+        for a in mine:
+            self._log(a)
+
+    def _move(self, a: Attempt) -> store.Move:
+        d = a.delivery
+        now = datetime.now(UTC)
+        outcome = model.settle(a.error, attempts=d["attempts"], policy=self._policy, now=now)
+        change: dict[str, Any] = {"status": outcome.status, "updated_at": now, "lease_until": None}
+        if outcome.status == Status.SENT:
+            change.update(sent_at=now, provider_answer=a.answer)
+        elif outcome.status == Status.PENDING:
+            change.update(next_attempt_at=outcome.next_attempt_at, last_error=outcome.reason, claim=None)
+        else:
+            change.update(failed_at=now, reason=outcome.reason)
+        attempt = {"at": now, "outcome": outcome.status, "answer": a.answer or (a.error.answer if a.error else "")}
+        final = outcome.status in FINAL
+        return store.Move(d, change, attempt, scrub=final and bool(d.get("secret")))
+
+    async def _commit(self, moves: list[store.Move]) -> None:
+        """The fast way (one bulk write) when every delivery is still ours, as it nearly always is;
+        otherwise one by one, so only the moves that happened announce anything."""
+
+        async def at_once(session: mongo.Session) -> None:
+            if not await store.move_all(self._db, session, moves):
+                raise _Contended
+            await self._announce(session, moves)
+
+        async def one_by_one(session: mongo.Session) -> None:
+            done = await store.move_each(self._db, session, moves)
+            await self._announce(session, [m for m, ok in zip(moves, done, strict=True) if ok])
+
+        try:
+            await mongo.in_transaction(self._client, at_once)
+        except _Contended:
+            await mongo.in_transaction(self._client, one_by_one)
+
+    async def _announce(self, session: mongo.Session, moves: list[store.Move]) -> None:
+        """The final events, each carrying the request id of the request that caused its message."""
+        by_request: dict[str | None, list[Event]] = {}
+        for m in moves:
+            if m.change["status"] in FINAL:
+                event = final_event(m.delivery, m.change["status"], m.change.get("reason", ""), m.change["updated_at"])
+                by_request.setdefault(m.delivery.get("request_id"), []).append(event)
+        for request_id, events in by_request.items():
+            await self._outbox.add(session, events, request_id=request_id)
+
+    async def _recovery(self) -> None:
+        every = min(self._settings.delivery_lease_seconds / 2, 30.0)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._recover_abandoned()
+                except PyMongoError as exc:
+                    log.warning("recovery_database_trouble", error=str(exc))
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), every)
+                except TimeoutError:
+                    pass
+        finally:
+            self._left()
+
+    async def _recover_abandoned(self) -> None:
+        stuck = await store.abandoned(self._db, now=datetime.now(UTC))
+        if not stuck:
+            return
+        now = datetime.now(UTC)
+        reason = "outcome unknown: the send was interrupted (the service stopped); not resent"
+        change = {"status": Status.UNKNOWN, "updated_at": now, "failed_at": now, "reason": reason, "lease_until": None}
+        attempt = {"at": now, "outcome": Status.UNKNOWN, "answer": "lease ran out while sending"}
+        await self._commit([store.Move(d, change, attempt, scrub=bool(d.get("secret"))) for d in stuck])
+        self._outbox.notify()
+        for d in stuck:
+            log.warning("delivery_outcome_unknown", delivery_id=d["_id"], channel=d["channel"],
+                        event_id=d["cause_event_id"])
+
+    def _left(self) -> None:
+        self._running -= 1
+        if self._running == 0:
+            self._idle.set()
+
+    @staticmethod
+    def _log(a: Attempt) -> None:
+        d = a.delivery
+        fields = {"delivery_id": d["_id"], "channel": d["channel"], "event_id": d["cause_event_id"],
+                  "attempts": d["attempts"]}
+        if a.error is None:
+            log.info("delivery_sent", **fields)
+        else:
+            log.warning("delivery_attempt_failed", error_kind=type(a.error).__name__, answer=a.error.answer, **fields)
+

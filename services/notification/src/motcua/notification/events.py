@@ -1,0 +1,221 @@
+"""The events notification consumes, each turned into deliveries in the consumer's transaction.
+
+A handler records what is to be sent (one delivery per event and channel, `pending`), never sends:
+the dispatcher does that outside any transaction. In-app notifications are stored here and are done.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from motcua.common import mongo
+from motcua.common.consumer import Handler
+from motcua.common.contracts.identity import (
+    AccountActivated,
+    AccountRegistered,
+    EmailVerificationRequested,
+    PasswordResetRequested,
+    PhoneVerificationRequested,
+)
+from motcua.common.contracts.notification import NotificationFailed, NotificationSent
+from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.events import Envelope, Event, event_types
+from motcua.common.outbox import Outbox
+from motcua.notification import model, store
+from motcua.notification.messages import ApplicationEvent, Composer, Contact, Outgoing
+from motcua.notification.model import Status
+from motcua.notification.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class Desk:
+    """Where events arrive: keeps the contacts read model and records the messages each event causes."""
+
+    def __init__(self, db: mongo.Database, outbox: Outbox, composer: Composer, settings: Settings) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._composer = composer
+        self._settings = settings
+
+    def handlers(self) -> dict[str, Handler]:
+        """Every consumed event type and its handler, in one place."""
+        return {
+            AccountRegistered.ce_type: self.contact_changed,
+            AccountActivated.ce_type: self.contact_changed,
+            EmailVerificationRequested.ce_type: self.email_verification,
+            PhoneVerificationRequested.ce_type: self.phone_verification,
+            PasswordResetRequested.ce_type: self.password_reset,
+            ApplicationReceived.ce_type: self.application,
+            ApplicationStatusChanged.ce_type: self.application,
+        }
+
+    async def contact_changed(self, envelope: Envelope, session: mongo.Session) -> None:
+        data = envelope.data
+        assert isinstance(data, AccountRegistered | AccountActivated)
+        contact = Contact(data.account_id, data.full_name, data.email, data.phone, data.locale)
+        await store.save_contact(self._db, session, contact, data.account_type)
+        for parked in await store.take_parked(self._db, session, data.account_id):
+            waiting = _unpark(parked)
+            assert isinstance(waiting.data, ApplicationReceived | ApplicationStatusChanged)
+            log.info("parked_event_released", parked_event_id=waiting.id, account_id=data.account_id)
+            messages = self._composer.application(waiting.data, contact)
+            await self._record(session, waiting, messages, data.account_id, waiting.data)
+
+    async def email_verification(self, envelope: Envelope, session: mongo.Session) -> None:
+        assert isinstance(envelope.data, EmailVerificationRequested)
+        message = self._composer.email_verification(envelope.data)
+        await self._record(session, envelope, [message], envelope.data.account_id)
+
+    async def phone_verification(self, envelope: Envelope, session: mongo.Session) -> None:
+        assert isinstance(envelope.data, PhoneVerificationRequested)
+        message = self._composer.phone_verification(envelope.data)
+        await self._record(session, envelope, [message], envelope.data.account_id)
+
+    async def password_reset(self, envelope: Envelope, session: mongo.Session) -> None:
+        assert isinstance(envelope.data, PasswordResetRequested)
+        message = self._composer.password_reset(envelope.data)
+        await self._record(session, envelope, [message], envelope.data.account_id)
+
+    async def application(self, envelope: Envelope, session: mongo.Session) -> None:
+        data = envelope.data
+        assert isinstance(data, ApplicationReceived | ApplicationStatusChanged)
+        contact = await store.find_contact(self._db, session, data.applicant_account_id)
+        if contact is None:
+            # Identity's events travel on another topic and may come later; waiting here by retrying
+            # would block the records behind this one (identity's among them), so the event waits aside.
+            log.warning("contact_unknown_event_parked", account_id=data.applicant_account_id)
+            await store.park(self._db, session, _parked(envelope, data.applicant_account_id))
+            return
+        await self._record(session, envelope, self._composer.application(data, contact), contact.account_id, data)
+
+    async def _record(
+        self,
+        session: mongo.Session,
+        envelope: Envelope,
+        messages: list[Outgoing],
+        account_id: str,
+        application: ApplicationEvent | None = None,
+    ) -> None:
+        """One delivery per message (unique per event and channel), its in-app copy, and final events."""
+        now = datetime.now(UTC)
+        deliveries: list[dict[str, Any]] = []
+        events: list[Event] = []
+        for message in messages:
+            doc = _delivery(envelope, message, account_id, now, application)
+            status, reason = await self._first_status(session, message, now)
+            doc["status"] = status
+            if status == Status.SENT:
+                doc.update(attempts=1, sent_at=now, provider_answer="stored in-app")
+                await store.add_notification(self._db, session, _in_app(envelope, message, account_id, application))
+                events.append(final_event(doc, Status.SENT, "", now))
+            elif status != Status.PENDING:
+                doc.update(reason=reason, failed_at=now)
+                if message.secret:
+                    doc.pop("message")
+                events.append(final_event(doc, status, reason, now))
+                log.warning("delivery_not_sent", delivery_id=doc["_id"], channel=message.channel, status=status)
+            deliveries.append(doc)
+        await store.add_deliveries(self._db, session, deliveries)
+        await self._outbox.add(session, events, request_id=envelope.request_id)
+
+    async def _first_status(self, session: mongo.Session, message: Outgoing, now: datetime) -> tuple[Status, str]:
+        if message.problem:
+            return Status.FAILED, message.problem
+        if model.is_expired(message.expires_at, now):
+            return Status.EXPIRED, "expired before it could be sent"
+        if message.channel == "in_app":
+            return Status.SENT, ""
+        if message.secret and self._settings.secret_messages_per_recipient:
+            count = await store.count_send(
+                self._db,
+                session,
+                f"{message.channel}:{message.recipient.lower()}",
+                window_seconds=self._settings.secret_message_window_seconds,
+                now=now,
+            )
+            if not model.within_limit(count, self._settings.secret_messages_per_recipient):
+                return Status.RATE_LIMITED, "too many verification or reset messages to this recipient; try later"
+        return Status.PENDING, ""
+
+
+def _delivery(
+    envelope: Envelope, message: Outgoing, account_id: str, now: datetime, application: ApplicationEvent | None
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_id": uuid.uuid4().hex,
+        "cause_event_id": envelope.id,
+        "cause_event_type": envelope.type,
+        "channel": message.channel,
+        "account_id": account_id,
+        "recipient": message.recipient,
+        "message": message.content,
+        "secret": message.secret,
+        "expires_at": message.expires_at,
+        "attempts": 0,
+        "attempt_log": [],
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "request_id": envelope.request_id,
+    }
+    if application is not None:
+        doc.update(application_id=application.application_id, tracking_code=application.tracking_code)
+    return doc
+
+
+def _in_app(
+    envelope: Envelope, message: Outgoing, account_id: str, application: ApplicationEvent | None
+) -> dict[str, Any]:
+    changed = isinstance(application, ApplicationStatusChanged)
+    status = application.to_status if isinstance(application, ApplicationStatusChanged) else "submitted"
+    return {
+        "_id": uuid.uuid4().hex,
+        "account_id": account_id,
+        "cause_event_id": envelope.id,
+        "kind": "application_status_changed" if changed else "application_received",
+        "title": message.content["title"],
+        "body": message.content["body"],
+        "link": message.content["link"],
+        "application_id": application.application_id if application else None,
+        "tracking_code": application.tracking_code if application else None,
+        "status": status,
+        "created_at": envelope.time,
+        "read_at": None,
+    }
+
+
+def _parked(envelope: Envelope, account_id: str) -> dict[str, Any]:
+    return {
+        "_id": envelope.id,
+        "account_id": account_id,
+        "type": envelope.type,
+        "data": envelope.data.model_dump(mode="json"),
+        "source": envelope.source,
+        "time": envelope.time,
+        "request_id": envelope.request_id,
+        "parked_at": datetime.now(UTC),
+    }
+
+
+def _unpark(doc: dict[str, Any]) -> Envelope:
+    data = event_types()[doc["type"]].model_validate(doc["data"])
+    return Envelope(data=data, source=doc["source"], id=doc["_id"], time=doc["time"], request_id=doc.get("request_id"))
+
+
+def final_event(delivery: dict[str, Any], status: Status, reason: str, at: datetime) -> Event:
+    """NotificationSent or NotificationFailed for a delivery that reached a final status."""
+    common = {
+        "delivery_id": delivery["_id"],
+        "cause_event_id": delivery["cause_event_id"],
+        "cause_event_type": delivery["cause_event_type"],
+        "channel": delivery["channel"],
+        "account_id": delivery.get("account_id"),
+        "attempts": delivery["attempts"],
+    }
+    if status == Status.SENT:
+        return NotificationSent(**common, sent_at=at)
+    return NotificationFailed(**common, reason=reason, failed_at=at, status=status.value)

@@ -1,0 +1,204 @@
+"""Email over SMTP (aiosmtplib): one connection, reused and re-opened when dropped; STARTTLS and login
+when configured; each failure classified as retryable, permanent or ambiguous (never resent).
+
+The SMTP transaction is driven step by step so a failure can be placed: before the message was handed
+over (MAIL, RCPT: safe to retry), or after (DATA: a broken connection then may hide an accepted message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from email import policy
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any, cast
+
+import structlog
+from aiosmtplib import SMTP, SMTPException, SMTPResponseException
+from motcua.notification.model import (
+    AmbiguousSendError,
+    PermanentSendError,
+    ProviderDown,
+    RetryableSendError,
+    SendError,
+    usable_email,
+)
+from motcua.notification.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP  # 7-bit clean bodies that any server relays
+
+
+def _header(text: str) -> str | Header:
+    return text if text.isascii() else Header(text, "utf-8")
+
+
+def _address(name: str, address: str) -> str | Header:
+    """A name and address; a Vietnamese name as RFC 2047 encoded-words (split at characters, never dropping spaces)."""
+    if not name or name.isascii():
+        return formataddr((name, address))
+    header = Header(name, "utf-8")
+    header.append(f" <{address}>", "us-ascii")
+    return header
+
+
+def build_email(delivery: dict[str, Any], settings: Settings, *, now: datetime) -> bytes:
+    """The MIME message of an email delivery: UTF-8 text and HTML alternatives, encoded-word headers.
+
+    Python's own header folder drops the space between two encoded-words on some Vietnamese subjects, so
+    headers go through `email.header.Header`, which folds correctly. A non-ASCII address (which needs a
+    server with SMTPUTF8 anyway) is written with raw UTF-8 headers instead.
+    """
+    content = delivery["message"]
+    recipient: str = delivery["recipient"]
+    if not usable_email(recipient):
+        raise PermanentSendError("the email address cannot be used")
+    sender_name, sender = parseaddr(settings.mail_from)
+    identity = {
+        "Date": format_datetime(now),
+        "Message-ID": f"<{delivery['_id']}@{sender.rpartition('@')[2]}>",
+        "Auto-Submitted": "auto-generated",
+        "X-Motcua-Delivery-Id": delivery["_id"],
+    }
+    if not recipient.isascii():
+        modern = EmailMessage(policy=policy.SMTPUTF8)
+        modern["Subject"] = content["subject"]
+        modern["From"] = settings.mail_from
+        modern["To"] = formataddr((content.get("to_name", ""), recipient))
+        for name, value in identity.items():
+            modern[name] = value
+        modern.set_content(content["text"], charset="utf-8", cte="quoted-printable")
+        modern.add_alternative(content["html"], subtype="html", charset="utf-8", cte="quoted-printable")
+        return modern.as_bytes()
+    message = MIMEMultipart("alternative")
+    headers = cast("Message[str, str | Header]", message)  # compat32 takes Header objects as values
+    headers["Subject"] = _header(content["subject"])
+    headers["From"] = _address(sender_name, sender)
+    headers["To"] = _address(content.get("to_name", ""), recipient)
+    for name, value in identity.items():
+        message[name] = value
+    message.attach(MIMEText(content["text"], "plain", _UTF8))  # type: ignore[arg-type]
+    message.attach(MIMEText(content["html"], "html", _UTF8))  # type: ignore[arg-type]
+    return message.as_bytes(policy=policy.compat32.clone(linesep="\r\n"))
+
+
+def _refused(exc: SMTPResponseException) -> SendError:
+    answer = f"{exc.code} {' '.join(exc.message.split())}"[:300]
+    return RetryableSendError(answer) if 400 <= exc.code < 500 else PermanentSendError(answer)
+
+
+class Mailer:
+    """Sends email deliveries one at a time over one SMTP connection."""
+
+    channel = "email"
+    concurrency = 1
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: SMTP | None = None
+        self._lock = asyncio.Lock()
+        self._last_used = 0.0
+
+    async def send(self, delivery: dict[str, Any], *, now: datetime) -> str:
+        """Hand the message to the SMTP server; its answer, or a classified SendError."""
+        message = build_email(delivery, self._settings, now=now)
+        recipient: str = delivery["recipient"]
+        timeout = self._settings.smtp_timeout_seconds
+        async with self._lock:
+            client = await self._connected()
+            options: list[str] = []
+            if not recipient.isascii():
+                if not client.supports_extension("smtputf8"):
+                    raise PermanentSendError("the server cannot take a non-ASCII address (no SMTPUTF8)")
+                options = ["SMTPUTF8"]
+            encoding = "utf-8" if options else "ascii"
+            try:
+                async with asyncio.timeout(timeout):
+                    await client.mail(self._settings.envelope_sender, options=options, encoding=encoding)
+                    await client.rcpt(recipient, encoding=encoding)
+            except SMTPResponseException as exc:
+                await self._reset()
+                raise _refused(exc) from exc
+            except (SMTPException, OSError, TimeoutError) as exc:
+                self._drop()
+                raise RetryableSendError(f"connection lost before sending: {type(exc).__name__}") from exc
+            try:
+                response = await client.data(message, timeout=timeout)
+            except SMTPResponseException as exc:
+                await self._reset()
+                raise _refused(exc) from exc
+            except (SMTPException, OSError, TimeoutError) as exc:
+                self._drop()
+                raise AmbiguousSendError(f"connection lost during DATA: {type(exc).__name__}") from exc
+            self._last_used = time.monotonic()
+            return f"{response.code} {' '.join(response.message.split())}"[:300]
+
+    async def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await asyncio.wait_for(client.quit(), 2.0)
+            except (SMTPException, OSError, TimeoutError):
+                client.close()
+
+    async def _connected(self) -> SMTP:
+        client = self._client
+        idle = time.monotonic() - self._last_used
+        if client is not None and client.is_connected and idle > self._settings.smtp_idle_check_seconds:
+            try:  # an idle connection may have been closed by the server: find out before a message is at stake
+                await client.noop(timeout=self._settings.smtp_timeout_seconds)
+            except (SMTPException, OSError, TimeoutError):
+                self._drop()
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        self._drop()
+        s = self._settings
+        client = SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password.get_secret_value() or None,
+            local_hostname=s.smtp_local_hostname or None,
+            timeout=s.smtp_timeout_seconds,
+            start_tls=s.smtp_starttls,
+            validate_certs=s.smtp_validate_certs,
+            cert_bundle=s.smtp_ca_file or None,
+        )
+        try:
+            await client.connect()
+        except SMTPResponseException as exc:
+            client.close()
+            log.warning("smtp_connect_refused", code=exc.code)
+            raise ProviderDown(f"SMTP server refused the session: {exc.code}") from exc
+        except (SMTPException, OSError, TimeoutError) as exc:
+            client.close()
+            log.warning("smtp_unreachable", host=s.smtp_host, port=s.smtp_port, error=type(exc).__name__)
+            raise ProviderDown(f"SMTP server unreachable: {type(exc).__name__}") from exc
+        self._client = client
+        self._last_used = time.monotonic()
+        log.info("smtp_connected", host=s.smtp_host, port=s.smtp_port, starttls=s.smtp_starttls)
+        return client
+
+    async def _reset(self) -> None:
+        """After a refused MAIL/RCPT/DATA the session needs RSET before the next message."""
+        if self._client is None:
+            return
+        try:
+            await self._client.rset(timeout=self._settings.smtp_timeout_seconds)
+        except (SMTPException, OSError, TimeoutError):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

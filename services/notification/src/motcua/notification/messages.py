@@ -1,0 +1,163 @@
+"""What each event says to whom: messages rendered from the Jinja2 templates, in the reader's language.
+
+Templates live in `templates/{vi,en}/<kind>.txt` (blocks `subject`, `text`, `sms`, `title`, `body`) and
+`<kind>.html` (autoescaped). Everything that comes from an event is data in the template, never markup.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+from motcua.common.contracts.identity import (
+    EmailVerificationRequested,
+    PasswordResetRequested,
+    PhoneVerificationRequested,
+)
+from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.notification import model
+from motcua.notification.model import Channel, Locale
+
+ApplicationEvent = ApplicationReceived | ApplicationStatusChanged
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach an account, as identity last told us."""
+
+    account_id: str
+    full_name: str
+    email: str
+    phone: str
+    locale: Locale = "vi"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for one channel. `problem` set: the recipient is unusable, record it failed, never send."""
+
+    channel: Channel
+    recipient: str
+    content: dict[str, str] = field(default_factory=dict)
+    secret: bool = False
+    expires_at: datetime | None = None
+    problem: str = ""
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+class Composer:
+    """Renders messages; built once per app (the templates are read on first use and cached)."""
+
+    def __init__(self, *, public_base_url: str, sms_without_diacritics: bool = False) -> None:
+        self._base = public_base_url.rstrip("/")
+        self._sms_ascii = sms_without_diacritics
+        self._env = Environment(
+            loader=PackageLoader("motcua.notification", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def email_verification(self, event: EmailVerificationRequested) -> Outgoing:
+        """The email with the link that confirms an address."""
+        ctx = {
+            "full_name": model.one_line(event.full_name),
+            "verification_url": event.verification_url,
+            "expires_at": model.format_moment(event.expires_at, event.locale),
+        }
+        return self._email("email_verification", event.locale, event.email, ctx, secret=True, expires=event.expires_at)
+
+    def password_reset(self, event: PasswordResetRequested) -> Outgoing:
+        """The email with the single-use reset link."""
+        ctx = {
+            "full_name": model.one_line(event.full_name),
+            "reset_url": event.reset_url,
+            "expires_at": model.format_moment(event.expires_at, event.locale),
+        }
+        return self._email("password_reset", event.locale, event.email, ctx, secret=True, expires=event.expires_at)
+
+    def phone_verification(self, event: PhoneVerificationRequested) -> Outgoing:
+        """The SMS with the 6-digit code."""
+        local = event.expires_at.astimezone(model.VIETNAM_TIME)
+        ctx = {"code": event.code, "expires_time": f"{local:%H:%M}"}
+        template = self._template("phone_verification", event.locale, "txt")
+        return self._sms(event.phone, self._block(template, "sms", ctx), secret=True, expires=event.expires_at)
+
+    def application(self, event: ApplicationEvent, contact: Contact) -> list[Outgoing]:
+        """Email, SMS and in-app notification about a dossier, in the applicant's language."""
+        locale = contact.locale
+        status = event.to_status if isinstance(event, ApplicationStatusChanged) else "submitted"
+        name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
+        ctx: dict[str, Any] = {
+            "full_name": model.one_line(contact.full_name),
+            "procedure_name": model.one_line(name),
+            "tracking_code": model.one_line(event.tracking_code, 64),
+            "due_date": model.format_date(event.due_date, locale),
+            "status": status,
+            "status_words": model.status_words(status, locale),
+            "next_step": model.next_step(status, locale),
+            "application_url": f"{self._base}/applications/{quote(event.application_id, safe='')}",
+            "lookup_url": f"{self._base}/lookup/{quote(event.tracking_code, safe='')}",
+            "comment": "",
+            "submitted_at": "",
+        }
+        if isinstance(event, ApplicationReceived):
+            kind = "application_received"
+            ctx["submitted_at"] = model.format_moment(event.submitted_at, locale)
+        else:
+            kind = "application_status_changed"
+            ctx["comment"] = model.one_line(event.comment, 1000)
+        text = self._template(kind, locale, "txt")
+        email = self._email(kind, locale, contact.email, ctx, to_name=contact.full_name)
+        sms = self._sms(contact.phone, self._block(text, "sms", ctx))
+        in_app = Outgoing(
+            channel="in_app",
+            recipient=contact.account_id,
+            content={
+                "title": self._block(text, "title", ctx),
+                "body": self._block(text, "body", ctx),
+                "link": ctx["application_url"],
+            },
+        )
+        return [email, sms, in_app]
+
+    def _email(
+        self,
+        kind: str,
+        locale: Locale,
+        address: str,
+        ctx: dict[str, Any],
+        *,
+        to_name: str = "",
+        secret: bool = False,
+        expires: datetime | None = None,
+    ) -> Outgoing:
+        text = self._template(kind, locale, "txt")
+        subject = model.one_line(self._block(text, "subject", ctx), 250)
+        body = _BLANK_LINES.sub("\n\n", self._block(text, "text", ctx)) + "\n"
+        html = self._template(kind, locale, "html").render({**ctx, "subject": subject})
+        name = model.one_line(to_name or ctx["full_name"])
+        content = {"subject": subject, "text": body, "html": html, "to_name": name}
+        problem = "" if model.usable_email(address) else "the email address cannot be used"
+        return Outgoing("email", address, content, secret=secret, expires_at=expires, problem=problem)
+
+    def _sms(self, phone: str, text: str, *, secret: bool = False, expires: datetime | None = None) -> Outgoing:
+        number = model.international_phone(phone)
+        if self._sms_ascii:
+            text = model.without_diacritics(text)
+        problem = "" if number else "the phone number cannot be used"
+        return Outgoing("sms", number or phone, {"text": text}, secret=secret, expires_at=expires, problem=problem)
+
+    def _template(self, kind: str, locale: Locale, ext: str) -> Template:
+        return self._env.get_template(f"{locale}/{kind}.{ext}")
+
+    @staticmethod
+    def _block(template: Template, name: str, ctx: dict[str, Any]) -> str:
+        return "".join(template.blocks[name](template.new_context(ctx))).strip()

@@ -1,0 +1,132 @@
+import asyncio
+from typing import Any
+
+from motcua.common.contracts.notification import NotificationSent
+from motcua.common.testing import eventually
+
+
+async def test_an_application_received_sends_one_email_one_sms_and_one_in_app_notification_even_when_redelivered(
+    kit: Any, service: Any
+) -> None:
+    citizen = kit.account(full_name="Nguyễn Thị Hồng Nhung", phone="0912 345 678")
+    received = kit.received(citizen, tracking_code="HS-7KQ2-9XPA")
+    await kit.send(citizen)
+    [envelope] = await kit.send(received)
+
+    async def delivered() -> bool:
+        return len(kit.smtp.mailbox.to(citizen.email)) == 1 and len(kit.sms.to("+84912345678")) == 1
+
+    await eventually(delivered)
+    sent = await kit.delivery_events(envelope.id, count=3)
+    assert sorted(e.data.channel for e in sent) == ["email", "in_app", "sms"]
+    assert all(isinstance(e.data, NotificationSent) and e.data.cause_event_id == envelope.id for e in sent)
+
+    # the same event again (same ce_id), then a later one on the same key to know the first was handled
+    await kit.send(envelope)
+    later = kit.changed(received, "processing")
+    await kit.send(later)
+
+    async def later_delivered() -> bool:
+        return len(kit.smtp.mailbox.to(citizen.email)) >= 2
+
+    await eventually(later_delivered)
+    await asyncio.sleep(0.3)
+    mails = kit.smtp.mailbox.to(citizen.email)
+    assert len(mails) == 2
+    assert len(kit.sms.to("+84912345678")) == 2
+    assert len(await kit.delivery_events(envelope.id, count=3)) == 3  # nothing more about the redelivered one
+
+    mail = mails[0]
+    assert mail["Subject"] == "[Một cửa] Đã nộp hồ sơ HS-7KQ2-9XPA – Đăng ký khai sinh"
+    assert mail["To"].addresses[0].display_name == "Nguyễn Thị Hồng Nhung"
+    assert mail["To"].addresses[0].addr_spec == citizen.email
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "HS-7KQ2-9XPA" in body
+        assert "04/12/2026" in body
+        assert f"http://127.0.0.1:8000/applications/{received.application_id}" in body
+        assert "http://127.0.0.1:8000/lookup/HS-7KQ2-9XPA" in body
+    assert "Ngày hẹn trả kết quả: 04/12/2026" in text
+    assert mails[1]["Subject"] == "[Một cửa] Hồ sơ HS-7KQ2-9XPA: Đang xử lý"
+    sms = kit.sms.to("+84912345678")[0]
+    assert "HS-7KQ2-9XPA" in sms["text"]
+    assert "04/12/2026" in sms["text"]
+
+
+async def test_a_citizen_reads_and_marks_read_their_notifications_in_their_language_and_no_one_else_sees_them(
+    kit: Any, service: Any
+) -> None:
+    english = kit.account(locale="en", full_name="Trần Văn Bình")
+    other = kit.account()
+    received = kit.received(english, tracking_code="HS-ENGL-0001")
+    supplement = kit.changed(received, "supplement_requested", comment="Please attach the <b>original</b> certificate")
+    await kit.send(english, other, received, supplement)
+
+    async def both_in_app() -> Any:
+        page = await service.http.get("/v1/notifications", headers=kit.minter.headers(english.account_id))
+        return page.json() if page.status_code == 200 and page.json()["total"] == 2 else None
+
+    page = await eventually(both_in_app)
+    newest, first = page["items"]
+    assert page["unread"] == 2
+    assert newest["title"] == "Application HS-ENGL-0001: More documents needed"
+    assert "original" in newest["body"]
+    assert newest["link"] == f"http://127.0.0.1:8000/applications/{received.application_id}"
+    assert newest["status"] == "supplement_requested"
+    assert first["title"] == "Application HS-ENGL-0001 submitted"
+    assert first["body"] == (
+        'Your application "Birth registration" has been submitted. Result due by 4 December 2026.'
+    )
+    assert not first["read"]
+
+    owner = kit.minter.headers(english.account_id)
+    stranger = kit.minter.headers(other.account_id)
+    one = await service.http.get("/v1/notifications?page=2&page_size=1", headers=owner)
+    assert [i["id"] for i in one.json()["items"]] == [first["id"]]
+
+    assert (await service.http.post(f"/v1/notifications/{first['id']}/read", headers=stranger)).status_code == 404
+    read = await service.http.post(f"/v1/notifications/{first['id']}/read", headers=owner)
+    assert read.status_code == 200
+    assert read.json()["read"] is True
+    again = await service.http.post(f"/v1/notifications/{first['id']}/read", headers=owner)
+    assert again.json()["read_at"] == read.json()["read_at"]
+    after = (await service.http.get("/v1/notifications", headers=owner)).json()
+    assert after["unread"] == 1
+    unread_only = (await service.http.get("/v1/notifications?unread=true", headers=owner)).json()
+    assert [i["id"] for i in unread_only["items"]] == [newest["id"]]
+
+    theirs = (await service.http.get("/v1/notifications", headers=stranger)).json()
+    assert theirs == {"items": [], "total": 0, "unread": 0, "page": 1, "page_size": 20}
+
+    assert (await service.http.get("/v1/notifications")).status_code == 401
+    bad_page = await service.http.get("/v1/notifications?page=0&page_size=500", headers=owner)
+    assert bad_page.status_code == 422
+    assert {e["pointer"] for e in bad_page.json()["errors"]} == {"/page", "/page_size"}
+    bad_id = await service.http.post("/v1/notifications/not-an-id/read", headers=owner)
+    assert bad_id.status_code == 422
+    assert bad_id.json()["errors"][0]["pointer"] == "/notification_id"
+    ready = await service.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["dispatcher"] is True
+    missing = await service.http.post(f"/v1/notifications/{'0' * 32}/read", headers=owner)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+    async def two_emails() -> list[Any]:
+        mails = kit.smtp.mailbox.to(english.email)
+        return mails if len(mails) == 2 else []
+
+    mails = await eventually(two_emails)
+    subjects = sorted(m["Subject"] for m in mails)
+    assert subjects == [
+        "[Mot Cua] Application HS-ENGL-0001 submitted – Birth registration",
+        "[Mot Cua] Application HS-ENGL-0001: More documents needed",
+    ]
+    change = next(m for m in mails if "More documents" in m["Subject"])
+    assert change["To"].addresses[0].display_name == "Trần Văn Bình"
+    html = change.get_body(("html",)).get_content()
+    assert "&lt;b&gt;original&lt;/b&gt;" in html
+    assert "<b>original</b>" not in html
+    text = change.get_body(("plain",)).get_content()
+    assert "Please sign in, add the documents the note asks for and resubmit." in text

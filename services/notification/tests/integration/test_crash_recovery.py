@@ -1,0 +1,109 @@
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from motcua.common.contracts.notification import NotificationFailed, NotificationSent
+from motcua.common.devservers import free_port
+from motcua.common.testing import eventually
+from pymongo import AsyncMongoClient
+
+
+@contextmanager
+def service_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m motcua.notification` as a real process, stopped by its PID."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "motcua.notification"], env={**os.environ, **env}, stdout=out, stderr=out
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+
+
+async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_message_twice(
+    kit: Any, tmp_path: Path
+) -> None:
+    env = {
+        "NOTIFICATION_PORT": str(free_port()),
+        "MONGODB_URI": kit.stack.mongodb_uri,
+        "MONGODB_DB": kit.isolation.db_name,
+        "KAFKA_BOOTSTRAP_SERVERS": kit.stack.kafka_bootstrap,
+        "KAFKA_TOPIC_PREFIX": kit.isolation.topic_prefix,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(kit.smtp.port),
+        "SMTP_TIMEOUT_SECONDS": "10",
+        "SMS_PROVIDER": "webhook",
+        "SMS_WEBHOOK_URL": kit.sms.url,
+        "SMS_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "DELIVERY_LEASE_SECONDS": "90",
+        "DISPATCH_IDLE_POLL_SECONDS": "0.1",
+        "LOG_FORMAT": "json",
+    }
+    citizen = kit.account()
+    first = kit.received(citizen, tracking_code="HS-KILL-0001")
+    kit.smtp.mailbox.hold_replies = True  # the server takes the message but keeps its reply
+    with service_process(env, tmp_path / "service.log") as process:
+        [_, envelope] = await kit.send(citizen, first)
+
+        async def message_in() -> bool:
+            return len(kit.smtp.mailbox.messages) == 1
+
+        await eventually(message_in)
+        # SMS and in-app are settled (their events are out); only the email is in flight, awaiting its reply
+        settled = await kit.delivery_events(envelope.id, count=2)
+        assert {e.data.channel for e in settled} == {"sms", "in_app"}
+        process.kill()  # SIGKILL: no chance to settle the delivery it was sending
+        process.wait(5)
+    kit.smtp.mailbox.hold_replies = False
+    kit.smtp.mailbox.release.set()
+
+    # Let the lease of the interrupted send run out now rather than in 90 seconds.
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(kit.stack.mongodb_uri, tz_aware=True)
+    try:
+        moved = await mongo[kit.isolation.db_name]["deliveries"].update_many(
+            {"status": "sending", "channel": "email"}, {"$set": {"lease_until": datetime(2000, 1, 1, tzinfo=UTC)}}
+        )
+        assert moved.modified_count == 1
+    finally:
+        await mongo.close()
+
+    second = kit.received(citizen, tracking_code="HS-KILL-0002")
+    async with kit.service(smtp_timeout_seconds=10, delivery_lease_seconds=90):  # restarted (in-process)
+        [_, again] = await kit.send(envelope, second)  # the interrupted event redelivered, and a new one
+
+        async def second_in() -> bool:
+            return len(kit.smtp.mailbox.messages) == 2
+
+        await eventually(second_in)
+        events = await kit.delivery_events(envelope.id, again.id, count=6)
+        await asyncio.sleep(0.5)
+
+    subjects = [m["Subject"] for m in kit.smtp.mailbox.to(citizen.email)]
+    assert len(subjects) == 2
+    assert sum("HS-KILL-0001" in s for s in subjects) == 1
+    assert sum("HS-KILL-0002" in s for s in subjects) == 1
+    texts = [r["text"] for r in kit.sms.to(f"+84{citizen.phone[1:]}")]
+    assert sum("HS-KILL-0001" in t for t in texts) == 1
+    assert sum("HS-KILL-0002" in t for t in texts) == 1
+
+    about_first = {e.data.channel: e.data for e in events if e.data.cause_event_id == envelope.id}
+    assert isinstance(about_first["email"], NotificationFailed)
+    assert about_first["email"].status == "unknown"
+    assert "interrupted" in about_first["email"].reason
+    assert isinstance(about_first["in_app"], NotificationSent)
+    emails = [e for e in events if e.data.channel == "email"]
+    assert len(emails) == 2  # one final word per (event, channel), nothing for the redelivery

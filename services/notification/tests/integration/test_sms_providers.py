@@ -1,0 +1,59 @@
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from motcua.notification.model import PermanentSendError, ProviderDown, RetryableSendError
+from motcua.notification.settings import Settings
+from motcua.notification.sms import LogSms, WebhookSms
+from structlog.testing import capture_logs
+
+NOW = datetime.now(UTC)
+
+
+def _sms(text: str = "Mã xác thực Một cửa: 654321") -> dict[str, Any]:
+    return {"_id": uuid.uuid4().hex, "recipient": "+84912000111", "message": {"text": text}}
+
+
+async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_answer(kit: Any) -> None:
+    gateway = kit.sms
+    webhook = WebhookSms(
+        Settings(
+            sms_provider="webhook", sms_webhook_url=gateway.url, sms_webhook_token="gw-token",  # type: ignore[arg-type]
+            sms_webhook_timeout_seconds=0.3,
+        )
+    )
+    try:
+        gateway.script = [200, 429, 408, 503, 404, 422]
+        sms = _sms()
+        assert await webhook.send(sms, now=NOW) == "HTTP 200"
+        for _ in range(3):
+            with pytest.raises(RetryableSendError):
+                await webhook.send(sms, now=NOW)
+        for _ in range(2):
+            with pytest.raises(PermanentSendError):
+                await webhook.send(sms, now=NOW)
+        sent = gateway.tried("+84912000111")
+        assert sent[0]["text"] == "Mã xác thực Một cửa: 654321"
+        assert {r["key"] for r in sent} == {sms["_id"]}
+        assert {r["auth"] for r in sent} == {"Bearer gw-token"}
+
+        gateway.delay = 1.0
+        with pytest.raises(RetryableSendError, match="timed out"):
+            await webhook.send(_sms(), now=NOW)
+        gateway.delay = 0.0
+    finally:
+        await webhook.close()
+
+    down = WebhookSms(Settings(sms_provider="webhook", sms_webhook_url="http://127.0.0.1:9/sms"))
+    try:
+        with pytest.raises(ProviderDown):
+            await down.send(_sms(), now=NOW)
+    finally:
+        await down.close()
+
+
+async def test_the_development_provider_shows_the_code_in_the_log_and_says_so() -> None:
+    with capture_logs() as logs:
+        assert "SMS_PROVIDER=log" in await LogSms().send(_sms("Mã xác thực Một cửa: 777888"), now=NOW)
+    assert logs[0]["sms_text"] == "Mã xác thực Một cửa: 777888"

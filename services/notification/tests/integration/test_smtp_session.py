@@ -1,0 +1,133 @@
+import asyncio
+import datetime as dt
+import ipaddress
+import ssl
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from motcua.common.devservers import free_port
+from motcua.notification.mail import Mailer
+from motcua.notification.model import AmbiguousSendError, PermanentSendError, ProviderDown, RetryableSendError
+from motcua.notification.settings import Settings
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp.crt", folder / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+class Relay:
+    """A submission server: STARTTLS required, then AUTH; refuses and misbehaves on chosen recipients."""
+
+    def __init__(self) -> None:
+        self.accepted: list[tuple[str, bool, Any]] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address.startswith("busy"):
+            return "451 4.3.0 try again later"
+        if address.startswith("nobody"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if envelope.rcpt_tos[0].startswith("cut"):
+            server.transport.close()  # the message is in, the reply never comes
+        self.accepted.append((envelope.rcpt_tos[0], session.authenticated, session.peer))
+        return "250 2.0.0 queued"
+
+
+def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"motcua", b"s3cret-pw")
+    return AuthResult(success=ok, handled=False)
+
+
+def _delivery(to: str) -> dict[str, Any]:
+    return {
+        "_id": uuid.uuid4().hex,
+        "recipient": to,
+        "message": {"subject": "Thử nghiệm", "text": "Xin chào", "html": "<p>Xin chào</p>", "to_name": "Bạn"},
+    }
+
+
+async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_failures_are_classified(
+    tmp_path: Path,
+) -> None:
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    relay, port = Relay(), free_port()
+
+    def start() -> Controller:
+        controller = Controller(
+            relay, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+            authenticator=_authenticate, auth_required=True, ready_timeout=10,
+        )
+        controller.start()
+        return controller
+
+    controller = start()
+    settings = Settings(
+        smtp_port=port, smtp_starttls=True, smtp_ca_file=str(cert), smtp_username="motcua",
+        smtp_password="s3cret-pw", smtp_timeout_seconds=3, smtp_idle_check_seconds=0,  # type: ignore[arg-type]
+    )
+    mailer = Mailer(settings)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        assert (await mailer.send(_delivery("an@example.vn"), now=now)).startswith("250")
+        assert (await mailer.send(_delivery("binh@example.vn"), now=now)).startswith("250")
+        [(_, authenticated, first_peer), (_, _, second_peer)] = relay.accepted
+        assert authenticated
+        assert first_peer == second_peer  # one connection, reused
+
+        with pytest.raises(PermanentSendError, match=r"^550"):
+            await mailer.send(_delivery("nobody@example.vn"), now=now)
+        with pytest.raises(RetryableSendError, match=r"^451"):
+            await mailer.send(_delivery("busy@example.vn"), now=now)
+        assert (await mailer.send(_delivery("chi@example.vn"), now=now)).startswith("250")  # still usable
+        assert relay.accepted[-1][2] == first_peer
+
+        with pytest.raises(AmbiguousSendError):
+            await mailer.send(_delivery("cut@example.vn"), now=now)
+
+        await asyncio.to_thread(controller.stop)
+        with pytest.raises(ProviderDown):
+            await mailer.send(_delivery("dung@example.vn"), now=now)
+        controller = start()
+        assert (await mailer.send(_delivery("dung@example.vn"), now=now)).startswith("250")  # reconnected
+        assert relay.accepted[-1][2] != first_peer
+
+        wrong = Mailer(Settings(**{**settings.model_dump(), "smtp_password": "wrong"}))
+        with pytest.raises(ProviderDown):
+            await wrong.send(_delivery("em@example.vn"), now=now)
+        await wrong.close()
+    finally:
+        await mailer.close()
+        await asyncio.to_thread(controller.stop)
