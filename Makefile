@@ -9,13 +9,14 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: run test lint bench install test-tools clean help
+.PHONY: run test lint bench bench-e2e fuzz install test-tools clean help
 
 help:
 	@echo "make run    install everything and start the whole platform (Ctrl-C stops it)"
 	@echo "make test   install everything, lint, and run every test"
 	@echo "make lint   ruff and mypy --strict"
 	@echo "make bench  benchmarks (numbers printed, never asserted)"
+	@echo "make bench-e2e  the end-to-end load benchmark alone;  make fuzz  a longer fuzzing run"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -51,6 +52,12 @@ test: install test-tools lint
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+bench-e2e: install
+	$(PY) bench/e2e.py
+
+fuzz: install
+	FUZZ_EXAMPLES=150 FUZZ_RANDOM=1 $(VENV)/bin/pytest -q -s tests/pressure/test_fuzz.py
 
 clean:
 	rm -rf var .venv .tools

@@ -160,7 +160,7 @@ class Consumer:
                 return
             self._in_hand = None
             try:
-                await mongo.in_transaction(self._client, functools.partial(self._apply_all, work=work))
+                await mongo.in_transaction(self._client, functools.partial(self._apply_all, work=work), seconds=60)
                 self.handled += len(work)
                 return
             except Exception as exc:
@@ -207,7 +207,7 @@ class Consumer:
         outage = 0
         while True:
             try:
-                await mongo.in_transaction(self._client, lambda s: self._apply(s, envelope, handler))
+                await mongo.in_transaction(self._client, lambda s: self._apply(s, envelope, handler), seconds=30)
                 self.handled += 1
                 return
             except _INFRASTRUCTURE_ERRORS as exc:
@@ -217,6 +217,13 @@ class Consumer:
                 log.warning("consumer_waiting_for_infrastructure", error=str(exc), attempt=outage)
                 await asyncio.sleep(min(0.5 * outage, 5.0))
             except PyMongoError as exc:
+                if exc.timeout:  # the database did not answer in time: an outage, not the record's fault
+                    if self._stopping.is_set():
+                        raise
+                    outage += 1
+                    log.warning("consumer_waiting_for_infrastructure", error=str(exc), attempt=outage)
+                    await asyncio.sleep(min(0.5 * outage, 5.0))
+                    continue
                 if exc.has_error_label("TransientTransactionError"):
                     continue
                 attempt += 1

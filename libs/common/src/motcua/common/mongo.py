@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import pymongo
 import structlog
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -66,14 +67,19 @@ async def ensure_collections(db: Database, indexes: dict[str, Sequence[IndexMode
             await db[name].create_indexes(list(models))
 
 
-async def in_transaction(client: Client, work: Callable[[Session], Awaitable[T]]) -> T:
-    """Run `work` in one transaction, retried on transient errors as MongoDB requires."""
-    async with client.start_session() as session:
-        return await session.with_transaction(
-            work,
-            read_concern=ReadConcern("snapshot"),
-            write_concern=WriteConcern("majority"),
-        )
+async def in_transaction(client: Client, work: Callable[[Session], Awaitable[T]], *, seconds: float = 10.0) -> T:
+    """Run `work` in one transaction, retried on transient errors as MongoDB requires, for at most `seconds`.
+
+    `with_transaction` alone retries for 120 s whatever the client's timeout; bounding it makes a
+    request during a database outage fail promptly (503) instead of outliving every caller's patience.
+    """
+    with pymongo.timeout(seconds):
+        async with client.start_session() as session:
+            return await session.with_transaction(
+                work,
+                read_concern=ReadConcern("snapshot"),
+                write_concern=WriteConcern("majority"),
+            )
 
 
 async def ping(client: Client, timeout: float = 2.0) -> bool:

@@ -92,7 +92,8 @@ class Forwarder:
         await self.client.aclose()
 
     def _headers(self, request: Request) -> list[tuple[bytes, bytes]]:
-        headers = _kept(list(request.scope["headers"]), NOT_FORWARDED)
+        # HTTP ignores whitespace around a field value (RFC 9110 §5.5) and httpx refuses to send it
+        headers = [(name, value.strip()) for name, value in _kept(list(request.scope["headers"]), NOT_FORWARDED)]
         client = request.client.host if request.client else "unknown"
         headers += [
             (b"x-forwarded-for", client.encode("latin-1")),

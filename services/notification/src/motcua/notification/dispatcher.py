@@ -178,6 +178,12 @@ class Dispatcher:
                 if model.is_expired(delivery.get("expires_at"), now):
                     return Attempt(delivery, ExpiredBeforeSending("expired before it could be sent"))
                 try:
+                    if not await store.mark_tried(self._db, delivery_id=delivery["_id"], token=token, now=now):
+                        return Attempt(delivery, tried=False)  # no longer ours
+                except PyMongoError as exc:  # not tried: recovery will send it again, safely
+                    log.warning("delivery_not_tried", delivery_id=delivery["_id"], error=str(exc))
+                    return Attempt(delivery, tried=False)
+                try:
                     return Attempt(delivery, answer=await sender.send(delivery, now=now))
                 except ProviderDown as exc:
                     down = exc
@@ -276,7 +282,17 @@ class Dispatcher:
         reason = "outcome unknown: the send was interrupted (the service stopped); not resent"
         change = {"status": Status.UNKNOWN, "updated_at": now, "failed_at": now, "reason": reason, "lease_until": None}
         attempt = {"at": now, "outcome": Status.UNKNOWN, "answer": "lease ran out while sending"}
-        await self._commit([store.Move(d, change, attempt, scrub=bool(d.get("secret"))) for d in stuck])
+        # never tried: nothing can have gone out, so it is simply due again
+        retry = {"status": Status.PENDING, "updated_at": now, "next_attempt_at": now, "lease_until": None,
+                 "claim": None}
+        not_tried = {"at": now, "outcome": Status.PENDING, "answer": "lease ran out before the send was tried"}
+        moves = [
+            store.Move(d, change, attempt, scrub=bool(d.get("secret"))) if d.get("tried_at")
+            else store.Move(d, retry, not_tried, scrub=False)
+            for d in stuck
+        ]
+        await self._commit(moves)
+        stuck = [d for d in stuck if d.get("tried_at")]
         self._outbox.notify()
         for d in stuck:
             log.warning("delivery_outcome_unknown", delivery_id=d["_id"], channel=d["channel"],

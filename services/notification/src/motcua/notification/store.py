@@ -124,6 +124,18 @@ async def claim(
     return claimed
 
 
+async def mark_tried(db: mongo.Database, *, delivery_id: str, token: str, now: datetime) -> bool:
+    """Record, just before a send, that it is being tried: only a tried delivery can have gone out.
+
+    A delivery left `sending` without this mark (the process died or the database went away between
+    the claim and the send) is safe to send again; one with it is `unknown`.
+    """
+    result = await db[DELIVERIES].update_one(
+        {"_id": delivery_id, "claim": token, "status": Status.SENDING}, {"$set": {"tried_at": now}}
+    )
+    return result.modified_count == 1
+
+
 async def extend_lease(db: mongo.Database, *, token: str, lease_seconds: float) -> set[str]:
     """Keep holding a batch still being sent; answers the ids still held under the claim."""
     mine = {"claim": token, "status": Status.SENDING}
