@@ -24,7 +24,6 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -278,12 +277,14 @@ class Pressure:
         await self.until(check, timeout=timeout)
 
     async def stranded_emails(self, tracking_codes: list[str]) -> list[str]:
-        """Of these dossiers, those whose email delivery notification claimed but never tried to send."""
+        """Of these dossiers, those whose email was being handed to the SMTP server when notification was
+        killed: recorded `unknown` and, at most once by design, never resent (a never-tried delivery is
+        due again after its lease and must arrive)."""
         client = mongo.connect(self.platform.env["MONGODB_URI"])
         try:
             found = client["motcua_notification"]["deliveries"].find(
-                {"tracking_code": {"$in": tracking_codes}, "channel": "email", "status": "sending",
-                 "attempt_log": [], "updated_at": {"$lt": datetime.now(UTC) - timedelta(seconds=10)}},
+                {"tracking_code": {"$in": tracking_codes}, "channel": "email", "status": "unknown",
+                 "tried_at": {"$exists": True}},
                 {"tracking_code": 1},
             )
             return [doc["tracking_code"] async for doc in found]
