@@ -8,13 +8,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from motcua.common import topics
+from motcua.common import devservers, topics
 from motcua.common.asyncapi import CONSUMER_GROUPS, build
 
 Manifest = dict[str, Any]
 
-SERVICES = ("gateway", "identity", "catalogue", "submission", "notification")
-PORTS = {"gateway": 8000, "identity": 8001, "catalogue": 8002, "submission": 8003, "notification": 8004}
+PORTS = {name: port for name, port, _ in devservers.SERVICES}  # CONTRACT.md's ports, named once
+SERVICES = tuple(sorted(PORTS, key=lambda name: PORTS[name]))
 RENDERS = ("base", "dev", "production")
 OVERLAYS = ("dev", "production")
 

@@ -57,6 +57,13 @@ async def _running(coro: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
             await task
 
 
+def _counting_consumer(
+    client: mongo.Client, db: mongo.Database, settings: ServiceSettings, group: str = "g"
+) -> Consumer:
+    return Consumer(client=client, db=db, settings=settings, group=group, topic_names=[TOPIC],
+                    handlers={AccountLocked.ce_type: _counting_handler(db)})
+
+
 def _counting_handler(db: mongo.Database) -> Handler:
     """The handler's effect: one document per (event id), with the per-key order it saw."""
 
@@ -96,8 +103,7 @@ async def test_ten_thousand_events_survive_a_relay_killed_mid_stream_and_reach_a
     per_key = 250
     total = len(keys) * per_key
     consumers = [
-        Consumer(client=mongo_client, db=db, settings=settings, group="effects", topic_names=[TOPIC],
-                 handlers={AccountLocked.ce_type: _counting_handler(db)})
+        _counting_consumer(mongo_client, db, settings, "effects")
         for _ in range(2)
     ]
     first_relay = Relay(db, settings, outbox, lease_seconds=2.0)
@@ -206,8 +212,7 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_never_stop_the_consum
         "keep": lambda h: h,
     }
     topic = settings.topic(TOPIC)
-    consumer = Consumer(client=mongo_client, db=db, settings=settings, group="g", topic_names=[TOPIC],
-                        handlers={AccountLocked.ce_type: _counting_handler(db)})
+    consumer = _counting_consumer(mongo_client, db, settings)
     async with _running(consumer.run()):
         producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
         await producer.start()
@@ -250,8 +255,7 @@ async def test_a_consumer_killed_before_committing_gets_the_event_again_and_the_
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(dying.run(), 30)
         assert dying.handled == 1
-        again = Consumer(client=mongo_client, db=db, settings=settings, group="g", topic_names=[TOPIC],
-                         handlers={AccountLocked.ce_type: _counting_handler(db)})
+        again = _counting_consumer(mongo_client, db, settings)
         async with _running(again.run()):
             await eventually(lambda: _inbox_saw_duplicate(again), timeout=30)
     assert await db["effects"].count_documents({}) == 1
@@ -303,8 +307,7 @@ async def test_a_relay_that_finds_its_topic_missing_republishes_the_window_and_e
         async with _running(relay.run()):
             await _write_events(client, outbox, ["x", "y"], 10)
             await eventually(lambda: _published_at_least(db, 20))
-            consumer = Consumer(client=client, db=db, settings=settings, group="g", topic_names=[TOPIC],
-                                handlers={AccountLocked.ce_type: _counting_handler(db)})
+            consumer = _counting_consumer(client, db, settings)
             async with _running(consumer.run()):
                 await eventually(lambda: _effects_at_least(db, 20))
             await asyncio.to_thread(private_stack.kafka.restart)  # a fresh, empty broker
@@ -312,8 +315,7 @@ async def test_a_relay_that_finds_its_topic_missing_republishes_the_window_and_e
             await eventually(lambda: _relay_published(relay, 40), timeout=30)
             check = await _read_raw(private_stack.kafka_bootstrap, settings.topic(TOPIC), 20)
             assert len(check) == 20
-            again = Consumer(client=client, db=db, settings=settings, group="g", topic_names=[TOPIC],
-                             handlers={AccountLocked.ce_type: _counting_handler(db)})
+            again = _counting_consumer(client, db, settings)
             async with _running(again.run()):
                 await eventually(lambda: _handled_at_least(again, 20), timeout=30)
                 await asyncio.sleep(1.0)

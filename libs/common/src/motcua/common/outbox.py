@@ -120,6 +120,7 @@ class Relay:
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self._last_topic_check = 0.0
+        self._last_prune = 0.0
         self._lease_until = 0.0
         self.published = 0
         self.healthy = False
@@ -296,7 +297,7 @@ class Relay:
     async def _prune(self) -> None:
         """Forget published events older than the replay window (at most once a minute)."""
         now = time.monotonic()
-        if now - getattr(self, "_last_prune", 0.0) < 60:
+        if now - self._last_prune < 60:
             return
         self._last_prune = now
         cutoff = datetime.now(UTC) - timedelta(hours=self._settings.outbox_replay_window_hours)
