@@ -276,18 +276,18 @@ class Pressure:
 
         await self.until(check, timeout=timeout)
 
-    async def stranded_emails(self, tracking_codes: list[str]) -> list[str]:
-        """Of these dossiers, those whose email was being handed to the SMTP server when notification was
-        killed: recorded `unknown` and, at most once by design, never resent (a never-tried delivery is
-        due again after its lease and must arrive)."""
+    async def email_deliveries(self, tracking_codes: list[str]) -> dict[str, str]:
+        """tracking code → the status of its ApplicationReceived email's delivery (to say why one is missing)."""
         client = mongo.connect(self.platform.env["MONGODB_URI"])
         try:
             found = client["motcua_notification"]["deliveries"].find(
-                {"tracking_code": {"$in": tracking_codes}, "channel": "email", "status": "unknown",
-                 "tried_at": {"$exists": True}},
-                {"tracking_code": 1},
+                {"tracking_code": {"$in": tracking_codes}, "channel": "email"},
+                {"tracking_code": 1, "status": 1, "handed_over_at": 1, "reason": 1},
             )
-            return [doc["tracking_code"] async for doc in found]
+            return {
+                doc["tracking_code"]: f"{doc['status']}, handed over: {'handed_over_at' in doc}, {doc.get('reason')}"
+                async for doc in found
+            }
         finally:
             await client.close()
 

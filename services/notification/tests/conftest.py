@@ -29,15 +29,19 @@ from motcua.common.devservers import free_port
 from motcua.common.events import Envelope, Event, decode, encode
 from motcua.common.testing import Isolation, Stack, TokenMinter, running_app
 from motcua.notification.app import build_app
+from motcua.notification.model import RetryableSendError
 from motcua.notification.settings import Settings
 
 
 class Mailbox:
-    """An aiosmtpd handler that keeps what it accepts; can refuse recipients and hold DATA replies."""
+    """An aiosmtpd handler that keeps what it accepts; can refuse recipients, hold its answer to a
+    recipient (the message not yet handed over) or to the end of data (the message in)."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refuse: dict[str, str] = {}
+        self.hold_recipients = False
+        self.held_recipients = 0
         self.hold_replies = False
         self.release = threading.Event()
         self.received_at: list[float] = []
@@ -45,6 +49,9 @@ class Mailbox:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address in self.refuse:
             return self.refuse[address]
+        if self.hold_recipients:  # the envelope is being given; the sender may die before the message is handed over
+            self.held_recipients += 1
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -115,6 +122,20 @@ class SmsGateway:
         return app
 
 
+class HandOvers:
+    """Stands where the dispatcher's hand-over mark goes: counts the marks, or refuses them (the
+    database away) so the sender must abandon the message."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.count = 0
+        self.refuse = refuse
+
+    async def __call__(self) -> None:
+        if self.refuse:
+            raise RetryableSendError("not handed over, the database is away")
+        self.count += 1
+
+
 class Publisher:
     """Publishes events as identity and submission would (binary-mode CloudEvents, keyed by aggregate)."""
 
@@ -154,7 +175,7 @@ def new_account(
         full_name=full_name,
         email=f"citizen.{tag}@example.vn",
         phone=phone or f"09{int(tag, 16) % 100_000_000:08d}",
-        locale=locale,  # type: ignore[arg-type]
+        locale=locale,
     )
 
 
@@ -298,3 +319,8 @@ async def service(kit: Kit) -> AsyncIterator[Service]:
     """The notification service of a test module, started once."""
     async with kit.service() as running:
         yield running
+
+
+@pytest.fixture
+def hand_overs() -> HandOvers:
+    return HandOvers()

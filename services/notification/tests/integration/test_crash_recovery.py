@@ -34,10 +34,10 @@ def service_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen
                     process.wait(5)
 
 
-async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_message_twice(
-    kit: Any, tmp_path: Path
-) -> None:
-    env = {
+def process_env(kit: Any) -> dict[str, str]:
+    """The service as a process of its own, on the test's servers; a lease long enough that only the
+    test decides when an interrupted send counts as abandoned."""
+    return {
         "NOTIFICATION_PORT": str(free_port()),
         "MONGODB_URI": kit.stack.mongodb_uri,
         "MONGODB_DB": kit.isolation.db_name,
@@ -53,8 +53,27 @@ async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_mess
         "DISPATCH_IDLE_POLL_SECONDS": "0.1",
         "LOG_FORMAT": "json",
     }
+
+
+async def expire_interrupted_email(kit: Any) -> None:
+    """Let the lease of the interrupted email run out now rather than in 90 seconds."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(kit.stack.mongodb_uri, tz_aware=True)
+    try:
+        moved = await mongo[kit.isolation.db_name]["deliveries"].update_many(
+            {"status": "sending", "channel": "email"}, {"$set": {"lease_until": datetime(2000, 1, 1, tzinfo=UTC)}}
+        )
+        assert moved.modified_count == 1
+    finally:
+        await mongo.close()
+
+
+async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_message_twice(
+    kit: Any, tmp_path: Path
+) -> None:
+    env = process_env(kit)
     citizen = kit.account()
     first = kit.received(citizen, tracking_code="HS-KILL-0001")
+    kit.smtp.mailbox.release.clear()
     kit.smtp.mailbox.hold_replies = True  # the server takes the message but keeps its reply
     with service_process(env, tmp_path / "service.log") as process:
         [_, envelope] = await kit.send(citizen, first)
@@ -71,15 +90,7 @@ async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_mess
     kit.smtp.mailbox.hold_replies = False
     kit.smtp.mailbox.release.set()
 
-    # Let the lease of the interrupted send run out now rather than in 90 seconds.
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(kit.stack.mongodb_uri, tz_aware=True)
-    try:
-        moved = await mongo[kit.isolation.db_name]["deliveries"].update_many(
-            {"status": "sending", "channel": "email"}, {"$set": {"lease_until": datetime(2000, 1, 1, tzinfo=UTC)}}
-        )
-        assert moved.modified_count == 1
-    finally:
-        await mongo.close()
+    await expire_interrupted_email(kit)
 
     second = kit.received(citizen, tracking_code="HS-KILL-0002")
     async with kit.service(smtp_timeout_seconds=10, delivery_lease_seconds=90):  # restarted (in-process)
@@ -103,7 +114,45 @@ async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_mess
     about_first = {e.data.channel: e.data for e in events if e.data.cause_event_id == envelope.id}
     assert isinstance(about_first["email"], NotificationFailed)
     assert about_first["email"].status == "unknown"
-    assert "interrupted" in about_first["email"].reason
+    assert "handed over" in about_first["email"].reason
     assert isinstance(about_first["in_app"], NotificationSent)
     emails = [e for e in events if e.data.channel == "email"]
     assert len(emails) == 2  # one final word per (event, channel), nothing for the redelivery
+
+
+async def test_a_service_killed_before_the_message_was_handed_over_sends_it_after_the_restart(
+    kit: Any, tmp_path: Path
+) -> None:
+    citizen = kit.account()
+    first = kit.received(citizen, tracking_code="HS-KILL-0003")
+    mailbox = kit.smtp.mailbox
+    mailbox.release.clear()
+    mailbox.held_recipients = 0
+    mailbox.hold_recipients = True  # the server keeps its answer to RCPT: the message is not yet given
+    with service_process(process_env(kit), tmp_path / "service.log") as process:
+        [_, envelope] = await kit.send(citizen, first)
+
+        async def envelope_begun() -> bool:
+            return mailbox.held_recipients == 1
+
+        await eventually(envelope_begun)
+        process.kill()  # SIGKILL in the middle of the SMTP transaction, before its end-of-data line
+        process.wait(5)
+    mailbox.hold_recipients = False
+    mailbox.release.set()
+    await expire_interrupted_email(kit)
+
+    async with kit.service(smtp_timeout_seconds=10, delivery_lease_seconds=90):  # restarted (in-process)
+        await kit.send(envelope)  # redelivered too: still once
+
+        async def arrived() -> bool:
+            return any("HS-KILL-0003" in m["Subject"] for m in mailbox.to(citizen.email))
+
+        await eventually(arrived)
+        events = await kit.delivery_events(envelope.id, count=3)
+        await asyncio.sleep(0.5)
+
+    assert sum("HS-KILL-0003" in m["Subject"] for m in mailbox.to(citizen.email)) == 1
+    email = [e.data for e in events if e.data.channel == "email"]
+    assert len(email) == 1
+    assert isinstance(email[0], NotificationSent)

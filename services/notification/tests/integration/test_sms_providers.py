@@ -15,8 +15,11 @@ def _sms(text: str = "Mã xác thực Một cửa: 654321") -> dict[str, Any]:
     return {"_id": uuid.uuid4().hex, "recipient": "+84912000111", "message": {"text": text}}
 
 
-async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_answer(kit: Any) -> None:
+async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_answer(
+    kit: Any, hand_overs: Any
+) -> None:
     gateway = kit.sms
+    marks = hand_overs
     webhook = WebhookSms(
         Settings(
             sms_provider="webhook", sms_webhook_url=gateway.url, sms_webhook_token="gw-token",  # type: ignore[arg-type]
@@ -26,34 +29,47 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
     try:
         gateway.script = [200, 429, 408, 503, 404, 422]
         sms = _sms()
-        assert await webhook.send(sms, now=NOW) == "HTTP 200"
+        assert await webhook.send(sms, now=NOW, hand_over=marks) == "HTTP 200"
         for _ in range(3):
             with pytest.raises(RetryableSendError):
-                await webhook.send(sms, now=NOW)
+                await webhook.send(sms, now=NOW, hand_over=marks)
         for _ in range(2):
             with pytest.raises(PermanentSendError):
-                await webhook.send(sms, now=NOW)
+                await webhook.send(sms, now=NOW, hand_over=marks)
         sent = gateway.tried("+84912000111")
         assert sent[0]["text"] == "Mã xác thực Một cửa: 654321"
         assert {r["key"] for r in sent} == {sms["_id"]}
         assert {r["auth"] for r in sent} == {"Bearer gw-token"}
+        assert marks.count == len(gateway.requests) == 6  # each marked handed over just before its POST
 
         gateway.delay = 1.0
         with pytest.raises(RetryableSendError, match="timed out"):
-            await webhook.send(_sms(), now=NOW)
+            await webhook.send(_sms(), now=NOW, hand_over=marks)
         gateway.delay = 0.0
     finally:
         await webhook.close()
 
+    refused = WebhookSms(Settings(sms_provider="webhook", sms_webhook_url=gateway.url))
+    try:
+        before = len(gateway.requests)
+        marks.refuse = True
+        with pytest.raises(RetryableSendError, match="not handed over"):
+            await refused.send(_sms(), now=NOW, hand_over=marks)
+        marks.refuse = False
+        assert len(gateway.requests) == before  # no mark, no request
+    finally:
+        await refused.close()
+
     down = WebhookSms(Settings(sms_provider="webhook", sms_webhook_url="http://127.0.0.1:9/sms"))
     try:
         with pytest.raises(ProviderDown):
-            await down.send(_sms(), now=NOW)
+            await down.send(_sms(), now=NOW, hand_over=marks)
     finally:
         await down.close()
 
 
-async def test_the_development_provider_shows_the_code_in_the_log_and_says_so() -> None:
+async def test_the_development_provider_shows_the_code_in_the_log_and_says_so(hand_overs: Any) -> None:
     with capture_logs() as logs:
-        assert "SMS_PROVIDER=log" in await LogSms().send(_sms("Mã xác thực Một cửa: 777888"), now=NOW)
+        assert "SMS_PROVIDER=log" in await LogSms().send(_sms("Mã xác thực Một cửa: 777888"), now=NOW,
+                                                         hand_over=hand_overs)
     assert logs[0]["sms_text"] == "Mã xác thực Một cửa: 777888"

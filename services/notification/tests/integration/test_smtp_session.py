@@ -1,8 +1,11 @@
 import asyncio
 import datetime as dt
+import email
+import email.policy
 import ipaddress
 import ssl
 import uuid
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,7 @@ class Relay:
 
     def __init__(self) -> None:
         self.accepted: list[tuple[str, bool, Any]] = []
+        self.contents: list[bytes] = []
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address.startswith("busy"):
@@ -61,6 +65,7 @@ class Relay:
         if envelope.rcpt_tos[0].startswith("cut"):
             server.transport.close()  # the message is in, the reply never comes
         self.accepted.append((envelope.rcpt_tos[0], session.authenticated, session.peer))
+        self.contents.append(envelope.original_content)
         return "250 2.0.0 queued"
 
 
@@ -78,7 +83,7 @@ def _delivery(to: str) -> dict[str, Any]:
 
 
 async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_failures_are_classified(
-    tmp_path: Path,
+    tmp_path: Path, hand_overs: Any
 ) -> None:
     cert, key = _certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -101,33 +106,67 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
     mailer = Mailer(settings)
     now = dt.datetime.now(dt.UTC)
     try:
-        assert (await mailer.send(_delivery("an@example.vn"), now=now)).startswith("250")
-        assert (await mailer.send(_delivery("binh@example.vn"), now=now)).startswith("250")
+        assert (await mailer.send(_delivery("an@example.vn"), now=now, hand_over=hand_overs)).startswith("250")
+        assert (await mailer.send(_delivery("binh@example.vn"), now=now, hand_over=hand_overs)).startswith("250")
         [(_, authenticated, first_peer), (_, _, second_peer)] = relay.accepted
         assert authenticated
         assert first_peer == second_peer  # one connection, reused
+        assert hand_overs.count == 2
 
         with pytest.raises(PermanentSendError, match=r"^550"):
-            await mailer.send(_delivery("nobody@example.vn"), now=now)
+            await mailer.send(_delivery("nobody@example.vn"), now=now, hand_over=hand_overs)
         with pytest.raises(RetryableSendError, match=r"^451"):
-            await mailer.send(_delivery("busy@example.vn"), now=now)
-        assert (await mailer.send(_delivery("chi@example.vn"), now=now)).startswith("250")  # still usable
+            await mailer.send(_delivery("busy@example.vn"), now=now, hand_over=hand_overs)
+        still_usable = await mailer.send(_delivery("chi@example.vn"), now=now, hand_over=hand_overs)
+        assert still_usable.startswith("250")
         assert relay.accepted[-1][2] == first_peer
+        assert hand_overs.count == 3  # refused at RCPT: never handed over
 
         with pytest.raises(AmbiguousSendError):
-            await mailer.send(_delivery("cut@example.vn"), now=now)
+            await mailer.send(_delivery("cut@example.vn"), now=now, hand_over=hand_overs)
+        assert hand_overs.count == 4  # the server had it all when the connection broke
 
         await asyncio.to_thread(controller.stop)
         with pytest.raises(ProviderDown):
-            await mailer.send(_delivery("dung@example.vn"), now=now)
+            await mailer.send(_delivery("dung@example.vn"), now=now, hand_over=hand_overs)
         controller = start()
-        assert (await mailer.send(_delivery("dung@example.vn"), now=now)).startswith("250")  # reconnected
+        reconnected = await mailer.send(_delivery("dung@example.vn"), now=now, hand_over=hand_overs)
+        assert reconnected.startswith("250")
         assert relay.accepted[-1][2] != first_peer
 
         wrong = Mailer(Settings(**{**settings.model_dump(), "smtp_password": "wrong"}))
         with pytest.raises(ProviderDown):
-            await wrong.send(_delivery("em@example.vn"), now=now)
+            await wrong.send(_delivery("em@example.vn"), now=now, hand_over=hand_overs)
         await wrong.close()
+    finally:
+        await mailer.close()
+        await asyncio.to_thread(controller.stop)
+
+
+async def test_a_message_whose_hand_over_was_refused_never_reaches_the_server(hand_overs: Any) -> None:
+    relay, port = Relay(), free_port()
+    controller = Controller(relay, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller.start()
+    mailer = Mailer(Settings(smtp_port=port, smtp_timeout_seconds=3))
+    now = dt.datetime.now(dt.UTC)
+    try:
+        hand_overs.refuse = True  # the mark could not be written: the whole message but its "." is with the server
+        with pytest.raises(RetryableSendError, match="not handed over"):
+            await mailer.send(_delivery("an@example.vn"), now=now, hand_over=hand_overs)
+        await asyncio.sleep(0.2)
+        assert relay.accepted == []  # without the end-of-data line the server kept nothing
+
+        hand_overs.refuse = False
+        dotted = _delivery("an@example.vn")
+        dotted["message"]["text"] = "Xin chào\n.\n.. hai chấm\nHết"
+        assert (await mailer.send(dotted, now=now, hand_over=hand_overs)).startswith("250")
+        assert [to for to, _, _ in relay.accepted] == ["an@example.vn"]
+        assert hand_overs.count == 1
+        received = email.message_from_bytes(relay.contents[0], policy=email.policy.default)
+        assert isinstance(received, EmailMessage)
+        text = received.get_body(("plain",))
+        assert text is not None
+        assert text.get_content().replace("\r\n", "\n").startswith("Xin chào\n.\n.. hai chấm\nHết")
     finally:
         await mailer.close()
         await asyncio.to_thread(controller.stop)

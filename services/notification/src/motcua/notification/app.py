@@ -41,7 +41,8 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
     async def on_startup(runtime: Runtime) -> None:
         if settings.sms_provider == "log":
             log.warning("sms_provider_log_is_for_development", detail="SMS texts, codes included, go to this log")
-        dispatcher = Dispatcher(runtime.client, runtime.db, runtime.outbox, settings, _senders(settings))
+        hand_overs = store.HandOvers(settings.mongodb_uri, settings.database_name)
+        dispatcher = Dispatcher(runtime.client, runtime.db, runtime.outbox, settings, _senders(settings), hand_overs)
         runtime.extras["dispatcher"] = dispatcher
         runtime.spawn(dispatcher.run(), "dispatcher")
 

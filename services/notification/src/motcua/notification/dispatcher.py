@@ -3,7 +3,8 @@
 One lane per channel (a slow SMS gateway never holds up email). A lane claims a batch (pending →
 sending, attempts + 1, under a lease), sends, then settles the whole batch in one transaction with
 the NotificationSent / NotificationFailed events. A delivery found `sending` with its lease run out
-was interrupted mid-send by a crash: it may have gone out, so it is settled `unknown`, never resent.
+was interrupted by a crash: if it was marked handed over, it may have gone out, so it is settled
+`unknown`, never resent; if not, nothing of it reached the provider and it is simply due again.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -26,6 +28,7 @@ from motcua.notification.model import (
     AmbiguousSendError,
     ExpiredBeforeSending,
     ProviderDown,
+    RetryableSendError,
     SendError,
     Status,
 )
@@ -35,13 +38,21 @@ from pymongo.errors import PyMongoError
 log = structlog.get_logger(__name__)
 
 
+HandOver = Callable[[], Awaitable[None]]
+
+
 class Sender(Protocol):
-    """A provider adapter: answers what the provider said, or raises a classified SendError."""
+    """A provider adapter: answers what the provider said, or raises a classified SendError.
+
+    It calls `hand_over()` once, immediately before the step after which the provider may have the
+    message (nothing awaited in between), and not at all when it fails earlier. If `hand_over()`
+    raises, the sender abandons the message so the provider never gets it, and lets the error through.
+    """
 
     channel: str
     concurrency: int
 
-    async def send(self, delivery: dict[str, Any], *, now: datetime) -> str: ...
+    async def send(self, delivery: dict[str, Any], *, now: datetime, hand_over: HandOver) -> str: ...
 
     async def close(self) -> None: ...
 
@@ -55,16 +66,17 @@ class Attempt:
     delivery: dict[str, Any]
     error: SendError | None = None
     answer: str = ""
-    tried: bool = True
+    ours: bool = True  # False: taken over by another claim meanwhile, not ours to settle
 
 
 class Dispatcher:
     """Runs one lane per sender and the recovery of abandoned sends."""
 
     def __init__(self, client: mongo.Client, db: mongo.Database, outbox: Outbox, settings: Settings,
-                 senders: list[Sender]) -> None:
+                 senders: list[Sender], hand_overs: store.HandOvers) -> None:
         self._client = client
         self._db = db
+        self._hand_overs = hand_overs
         self._outbox = outbox
         self._settings = settings
         self._policy = model.RetryPolicy(
@@ -111,6 +123,7 @@ class Dispatcher:
                 await sender.close()
             except Exception:
                 log.exception("sender_close_failed", channel=sender.channel)
+        await self._hand_overs.close()
 
     async def _lane(self, sender: Sender) -> None:
         try:
@@ -171,20 +184,22 @@ class Dispatcher:
                         held = await store.extend_lease(self._db, token=token, lease_seconds=lease)
                         renewed = time.monotonic()
                 if delivery["_id"] not in held:
-                    return Attempt(delivery, tried=False)  # taken over meanwhile: not ours to send
+                    return Attempt(delivery, ours=False)
                 if down is not None:
                     return Attempt(delivery, ProviderDown(down.answer))
                 now = datetime.now(UTC)
                 if model.is_expired(delivery.get("expires_at"), now):
                     return Attempt(delivery, ExpiredBeforeSending("expired before it could be sent"))
+
+                async def hand_over() -> None:
+                    try:
+                        await self._hand_overs.record(delivery_id=delivery["_id"], token=token, now=now)
+                    except PyMongoError as exc:  # unmarked, so the provider must not get it: tried again later
+                        reason = f"not handed over, the database is away: {type(exc).__name__}"
+                        raise RetryableSendError(reason) from exc
+
                 try:
-                    if not await store.mark_tried(self._db, delivery_id=delivery["_id"], token=token, now=now):
-                        return Attempt(delivery, tried=False)  # no longer ours
-                except PyMongoError as exc:  # not tried: recovery will send it again, safely
-                    log.warning("delivery_not_tried", delivery_id=delivery["_id"], error=str(exc))
-                    return Attempt(delivery, tried=False)
-                try:
-                    return Attempt(delivery, answer=await sender.send(delivery, now=now))
+                    return Attempt(delivery, answer=await sender.send(delivery, now=now, hand_over=hand_over))
                 except ProviderDown as exc:
                     down = exc
                     return Attempt(delivery, exc)
@@ -199,7 +214,7 @@ class Dispatcher:
     async def _settle(self, attempts: list[Attempt]) -> None:
         """Record every outcome of a batch and its final events in one transaction (retried while the
         database is away: the messages went out, their records must say so)."""
-        mine = [a for a in attempts if a.tried]
+        mine = [a for a in attempts if a.ours]
         moves = [self._move(a) for a in mine]
         for wait in (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, None):
             try:
@@ -279,20 +294,20 @@ class Dispatcher:
         if not stuck:
             return
         now = datetime.now(UTC)
-        reason = "outcome unknown: the send was interrupted (the service stopped); not resent"
+        reason = "outcome unknown: the service stopped just as the message was handed over; not resent"
         change = {"status": Status.UNKNOWN, "updated_at": now, "failed_at": now, "reason": reason, "lease_until": None}
         attempt = {"at": now, "outcome": Status.UNKNOWN, "answer": "lease ran out while sending"}
-        # never tried: nothing can have gone out, so it is simply due again
+        # never handed over: nothing of it reached the provider, so it is simply due again
         retry = {"status": Status.PENDING, "updated_at": now, "next_attempt_at": now, "lease_until": None,
                  "claim": None}
-        not_tried = {"at": now, "outcome": Status.PENDING, "answer": "lease ran out before the send was tried"}
+        not_handed = {"at": now, "outcome": Status.PENDING, "answer": "lease ran out before it was handed over"}
         moves = [
-            store.Move(d, change, attempt, scrub=bool(d.get("secret"))) if d.get("tried_at")
-            else store.Move(d, retry, not_tried, scrub=False)
+            store.Move(d, change, attempt, scrub=bool(d.get("secret"))) if d.get("handed_over_at")
+            else store.Move(d, retry, not_handed, scrub=False)
             for d in stuck
         ]
         await self._commit(moves)
-        stuck = [d for d in stuck if d.get("tried_at")]
+        stuck = [d for d in stuck if d.get("handed_over_at")]
         self._outbox.notify()
         for d in stuck:
             log.warning("delivery_outcome_unknown", delivery_id=d["_id"], channel=d["channel"],

@@ -2,7 +2,10 @@
 when configured; each failure classified as retryable, permanent or ambiguous (never resent).
 
 The SMTP transaction is driven step by step so a failure can be placed: before the message was handed
-over (MAIL, RCPT: safe to retry), or after (DATA: a broken connection then may hide an accepted message).
+over (safe to retry), or after (a broken connection then may hide an accepted message). The hand-over
+is the end-of-data line: a server keeps nothing of a message whose "." never came (RFC 5321 §4.1.1.4),
+so everything up to it (MAIL, RCPT, DATA and the whole content) is sent first, the delivery is marked
+handed over, and only then does the "." follow.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, cast
 
 import structlog
-from aiosmtplib import SMTP, SMTPException, SMTPResponseException
+from aiosmtplib import SMTP, SMTPDataError, SMTPException, SMTPResponseException
+from aiosmtplib.protocol import PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
+from motcua.notification.dispatcher import HandOver
 from motcua.notification.model import (
     AmbiguousSendError,
     PermanentSendError,
@@ -91,6 +96,15 @@ def build_email(delivery: dict[str, Any], settings: Settings, *, now: datetime) 
     return message.as_bytes(policy=policy.compat32.clone(linesep="\r\n"))
 
 
+_END_OF_DATA = b".\r\n"
+
+
+def data_lines(message: bytes) -> bytes:
+    """The message as DATA carries it, all but the end-of-data line: CRLF line ends, a leading "." doubled
+    (as aiosmtplib's own `data()` prepares it)."""
+    return PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message))
+
+
 def _refused(exc: SMTPResponseException) -> SendError:
     answer = f"{exc.code} {' '.join(exc.message.split())}"[:300]
     return RetryableSendError(answer) if 400 <= exc.code < 500 else PermanentSendError(answer)
@@ -108,9 +122,9 @@ class Mailer:
         self._lock = asyncio.Lock()
         self._last_used = 0.0
 
-    async def send(self, delivery: dict[str, Any], *, now: datetime) -> str:
+    async def send(self, delivery: dict[str, Any], *, now: datetime, hand_over: HandOver) -> str:
         """Hand the message to the SMTP server; its answer, or a classified SendError."""
-        message = build_email(delivery, self._settings, now=now)
+        content = data_lines(build_email(delivery, self._settings, now=now))
         recipient: str = delivery["recipient"]
         timeout = self._settings.smtp_timeout_seconds
         async with self._lock:
@@ -125,22 +139,52 @@ class Mailer:
                 async with asyncio.timeout(timeout):
                     await client.mail(self._settings.envelope_sender, options=options, encoding=encoding)
                     await client.rcpt(recipient, encoding=encoding)
+                    started = await client.execute_command(b"DATA")
+                    if started.code != 354:
+                        raise SMTPDataError(started.code, started.message)
+                    protocol = self._protocol(client)
+                    protocol.write(content)
+                    await self._flushed(protocol)
             except SMTPResponseException as exc:
                 await self._reset()
                 raise _refused(exc) from exc
             except (SMTPException, OSError, TimeoutError) as exc:
                 self._drop()
-                raise RetryableSendError(f"connection lost before sending: {type(exc).__name__}") from exc
+                reason = f"connection lost before the message was handed over: {type(exc).__name__}"
+                raise RetryableSendError(reason) from exc
             try:
-                response = await client.data(message, timeout=timeout)
-            except SMTPResponseException as exc:
-                await self._reset()
-                raise _refused(exc) from exc
+                await hand_over()
+            except BaseException:
+                self._drop()  # the "." never comes: the server drops what it has of this message
+                raise
+            try:
+                protocol.write(_END_OF_DATA)  # straight after the mark, nothing awaited in between
+                response = await protocol.read_response(timeout=timeout)
             except (SMTPException, OSError, TimeoutError) as exc:
                 self._drop()
-                raise AmbiguousSendError(f"connection lost during DATA: {type(exc).__name__}") from exc
+                reason = f"connection lost after the message was handed over: {type(exc).__name__}"
+                raise AmbiguousSendError(reason) from exc
+            if response.code != 250:
+                await self._reset()
+                raise _refused(SMTPDataError(response.code, response.message))
             self._last_used = time.monotonic()
             return f"{response.code} {' '.join(response.message.split())}"[:300]
+
+    @staticmethod
+    def _protocol(client: SMTP) -> SMTPProtocol:
+        if client.protocol is None:
+            raise SMTPException("the connection closed")
+        return client.protocol
+
+    async def _flushed(self, protocol: SMTPProtocol) -> None:
+        """Wait until the content has left the process: what is still in its buffer when it dies is lost,
+        and then the "." after the mark would be too."""
+        transport = cast("asyncio.WriteTransport | None", protocol.transport)
+        # asyncio signals only a buffer below its low-water mark, not an empty one: look every millisecond
+        while transport is not None and not transport.is_closing() and transport.get_write_buffer_size():  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        if transport is None or transport.is_closing():
+            raise SMTPException("the connection closed while the message was being written")
 
     async def close(self) -> None:
         """Say goodbye to the server, if connected."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import structlog
+from motcua.notification.dispatcher import HandOver
 from motcua.notification.model import PermanentSendError, ProviderDown, RetryableSendError
 from motcua.notification.settings import Settings
 
@@ -23,7 +24,8 @@ class LogSms:
     channel = "sms"
     concurrency = 1
 
-    async def send(self, delivery: dict[str, Any], *, now: datetime) -> str:
+    async def send(self, delivery: dict[str, Any], *, now: datetime, hand_over: HandOver) -> str:
+        await hand_over()
         log.info("sms_logged_for_development", delivery_id=delivery["_id"], to=delivery["recipient"],
                  sms_text=delivery["message"]["text"])
         return "written to the log (SMS_PROVIDER=log)"
@@ -47,8 +49,9 @@ class WebhookSms:
         self._url = settings.sms_webhook_url
         self._http = httpx.AsyncClient(timeout=settings.sms_webhook_timeout_seconds, headers=headers)
 
-    async def send(self, delivery: dict[str, Any], *, now: datetime) -> str:
+    async def send(self, delivery: dict[str, Any], *, now: datetime, hand_over: HandOver) -> str:
         body = {"to": delivery["recipient"], "text": delivery["message"]["text"]}
+        await hand_over()  # from here the gateway may have it (HTTP has no end-of-data to hold back)
         try:
             response = await self._http.post(self._url, json=body, headers={"Idempotency-Key": delivery["_id"]})
         except httpx.ConnectError as exc:

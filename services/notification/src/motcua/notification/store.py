@@ -10,7 +10,8 @@ from typing import Any
 from motcua.common import mongo
 from motcua.notification.messages import Contact
 from motcua.notification.model import Status
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
+from pymongo.write_concern import WriteConcern
 
 CONTACTS = "contacts"
 DELIVERIES = "deliveries"
@@ -115,6 +116,7 @@ async def claim(
             "$set": {"status": Status.SENDING, "claim": token, "lease_until": now + timedelta(seconds=lease_seconds),
                      "updated_at": now},
             "$inc": {"attempts": 1},
+            "$unset": {"handed_over_at": ""},  # an earlier attempt's mark says nothing about this one
         },
     )
     if result.modified_count == 0:
@@ -124,16 +126,32 @@ async def claim(
     return claimed
 
 
-async def mark_tried(db: mongo.Database, *, delivery_id: str, token: str, now: datetime) -> bool:
-    """Record, just before a send, that it is being tried: only a tried delivery can have gone out.
+class HandOvers:
+    """Marks a delivery `handed_over_at` at the instant its message leaves for the provider.
 
-    A delivery left `sending` without this mark (the process died or the database went away between
-    the claim and the send) is safe to send again; one with it is `unknown`.
+    The mark is an unacknowledged write (w=0) on a client with no operation timeout: PyMongo then puts
+    its bytes on the socket and returns without letting any other task run, so the caller can hand the
+    message over (the SMTP end-of-data line, the SMS request) in the same breath. The kernel keeps the
+    two in that order and delivers both even if the process is killed right after: a delivery without
+    the mark was never handed over (safe to send again); one with it may have been (never resent).
+    Waiting for the database's answer here would open a gap of a round trip and a disk flush in which a
+    kill leaves the mark without the message.
     """
-    result = await db[DELIVERIES].update_one(
-        {"_id": delivery_id, "claim": token, "status": Status.SENDING}, {"$set": {"tried_at": now}}
-    )
-    return result.modified_count == 1
+
+    def __init__(self, uri: str, db_name: str) -> None:
+        self._client: mongo.Client = AsyncMongoClient(
+            uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, uuidRepresentation="standard"
+        )
+        self._deliveries = self._client[db_name][DELIVERIES].with_options(write_concern=WriteConcern(w=0))
+
+    async def record(self, *, delivery_id: str, token: str, now: datetime) -> None:
+        """Sent, not acknowledged: raises only when the database cannot be reached at all."""
+        await self._deliveries.update_one(
+            {"_id": delivery_id, "claim": token, "status": Status.SENDING}, {"$set": {"handed_over_at": now}}
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
 
 
 async def extend_lease(db: mongo.Database, *, token: str, lease_seconds: float) -> set[str]:
