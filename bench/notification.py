@@ -7,6 +7,12 @@ event from its publication to the SMTP server accepting its email. Each event al
 provider) and an in-app notification. Anchor: GOV.UK Notify's target of 1,000,000 messages an hour,
 about 278 a second.
 
+It also times the hand-over of each email: from the moment the `handed_over_at` mark's bytes leave for
+the database to the moment the SMTP end-of-data line leaves for the server — the only instant in which
+a killed service loses an email — against an acknowledged write of the same mark on the same server
+(how long that instant would last if the mark waited for the database's answer). The two writes are
+timed by wrapping PyMongo's and aiosmtplib's protocol `write` with a clock (nothing else changes).
+
 Run: .venv/bin/python bench/notification.py [--events 400] [--paced-rate 10] [--paced-seconds 5]
 """
 
@@ -25,6 +31,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
+from aiosmtplib.protocol import SMTPProtocol
 from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.identity import AccountRegistered
@@ -34,6 +41,8 @@ from motcua.common.events import Envelope, Event, encode
 from motcua.common.testing import running_app, start_local_stack
 from motcua.notification.app import build_app
 from motcua.notification.settings import Settings
+from motcua.notification.store import HandOvers
+from pymongo.network_layer import PyMongoProtocol
 
 ANCHOR_PER_SECOND = 1_000_000 / 3600  # GOV.UK Notify
 CONTACTS = 50  # registered accounts; the dossiers are spread over them
@@ -54,6 +63,53 @@ class Sink:
         if found:
             self.accepted[found.group().decode()] = time.monotonic()
         return "250 2.0.0 queued"
+
+
+class HandOverClock:
+    """Times mark-sent → end-of-data-sent for every email, by wrapping the two protocol writes."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self._marking = False
+        self._mark_sent: float | None = None
+
+    def install(self) -> None:
+        clock = self
+        record, db_write, smtp_write = HandOvers.record, PyMongoProtocol.write, SMTPProtocol.write
+
+        async def timed_record(hand_overs: HandOvers, **kwargs: Any) -> None:
+            clock._marking = True
+            try:
+                await record(hand_overs, **kwargs)
+            finally:
+                clock._marking = False
+
+        async def timed_db_write(protocol: PyMongoProtocol, message: bytes) -> None:
+            await db_write(protocol, message)
+            if clock._marking:  # the last write while marking is the mark's own
+                clock._mark_sent = time.perf_counter()
+
+        def timed_smtp_write(protocol: SMTPProtocol, data: bytes) -> None:
+            smtp_write(protocol, data)
+            if data == b".\r\n" and clock._mark_sent is not None:
+                clock.gaps.append(time.perf_counter() - clock._mark_sent)
+                clock._mark_sent = None
+
+        HandOvers.record = timed_record  # type: ignore[method-assign]
+        PyMongoProtocol.write = timed_db_write  # type: ignore[method-assign]
+        SMTPProtocol.write = timed_smtp_write  # type: ignore[method-assign]
+
+
+async def acknowledged_marks(client: mongo.Client, db_name: str, n: int = 200) -> list[float]:
+    """Seconds per acknowledged update of one delivery's mark (the old way: wait for the answer)."""
+    deliveries = client[db_name]["bench_marks"]
+    await deliveries.insert_one({"_id": "d", "status": "sending"})
+    took = []
+    for _ in range(n):
+        began = time.perf_counter()
+        await deliveries.update_one({"_id": "d", "status": "sending"}, {"$set": {"handed_over_at": datetime.now(UTC)}})
+        took.append(time.perf_counter() - began)
+    return took
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -107,7 +163,9 @@ def accounts(n: int) -> list[AccountRegistered]:
 Result = tuple[str, int, float, list[float]]
 
 
-async def run(mongodb_uri: str, bootstrap: str, n: int, paced_rate: float, paced_seconds: float) -> list[Result]:
+async def run(
+    mongodb_uri: str, bootstrap: str, n: int, paced_rate: float, paced_seconds: float, clock: HandOverClock
+) -> tuple[list[Result], list[float]]:
     sink = Sink()
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port(), ready_timeout=10)
     smtp.start()
@@ -149,11 +207,12 @@ async def run(mongodb_uri: str, bootstrap: str, n: int, paced_rate: float, paced
                     paced_sent.update(await publish(producer, prefix, [event]))
                 await wait_for(sink, [a.tracking_code for a in paced], 60)
                 results.append(measure(f"paced {paced_rate:g}/s", paced, paced_sent, sink, began))
+        acknowledged = await acknowledged_marks(client, settings.database_name)
     finally:
         await producer.stop()
         await client.close()
         smtp.stop()
-    return results
+    return results, acknowledged
 
 
 def measure(name: str, events: list[ApplicationReceived], sent: dict[str, float], sink: Sink, began: float) -> Result:
@@ -167,11 +226,13 @@ def main() -> None:
     parser.add_argument("--paced-rate", type=float, default=10.0, help="events per second of the paced run (0: skip)")
     parser.add_argument("--paced-seconds", type=float, default=5.0)
     args = parser.parse_args()
+    clock = HandOverClock()
+    clock.install()
     with tempfile.TemporaryDirectory() as tmp:
         stack = start_local_stack(Path(tmp))
         try:
-            results = asyncio.run(
-                run(stack.mongodb_uri, stack.kafka_bootstrap, args.events, args.paced_rate, args.paced_seconds)
+            results, acknowledged = asyncio.run(
+                run(stack.mongodb_uri, stack.kafka_bootstrap, args.events, args.paced_rate, args.paced_seconds, clock)
             )
         finally:
             stack.stop()
@@ -186,6 +247,13 @@ def main() -> None:
     burst_rate = results[0][1] / results[0][2]
     print(f"\nanchor: GOV.UK Notify, 1,000,000 messages/hour ≈ {ANCHOR_PER_SECOND:.0f}/s")
     print(f"ratio (burst emails/s ÷ anchor): {burst_rate / ANCHOR_PER_SECOND:.2f}")
+    gaps = [g * 1e6 for g in clock.gaps]
+    waited = [a * 1e6 for a in acknowledged]
+    print(f"\nhand-over: mark sent → end-of-data sent, {len(gaps)} emails: median {statistics.median(gaps):.0f} µs, "
+          f"p99 {percentile(gaps, 0.99):.0f} µs, max {max(gaps):.0f} µs")
+    print(f"an acknowledged mark on the same server: median {statistics.median(waited):.0f} µs, "
+          f"p99 {percentile(waited, 0.99):.0f} µs")
+    print(f"ratio (acknowledged ÷ hand-over gap, medians): {statistics.median(waited) / statistics.median(gaps):.0f}×")
 
 
 if __name__ == "__main__":
