@@ -7,6 +7,7 @@ from motcua.common.auth import CurrentPrincipal, Officer, TokenVerifier
 from motcua.common.settings import ServiceSettings
 from motcua.common.testing import Isolation, Stack, TokenMinter, eventually, running_app
 from motcua.common.web import create_app
+from pydantic import BaseModel
 from structlog.testing import capture_logs
 
 
@@ -24,6 +25,13 @@ def _demo_app(mongodb_uri: str, kafka: str, isolation: Isolation, minter: TokenM
     @router.get("/demo/limited")
     async def limited() -> dict[str, str]:
         raise errors.TooManyRequests("Slow down.", retry_after=42)
+
+    class Greeting(BaseModel):
+        name: str
+
+    @router.post("/demo/greetings")
+    async def greet(greeting: Greeting) -> dict[str, str]:
+        return {"hello": greeting.name}
 
     @router.get("/demo/me")
     async def me(principal: CurrentPrincipal) -> dict[str, str]:
@@ -75,6 +83,15 @@ async def test_a_route_that_raises_answers_problem_details_with_the_request_id_a
         unknown = await http.get("/no/such/route")
         assert unknown.status_code == 404
         assert unknown.headers["content-type"] == "application/problem+json"
+
+        # a body that is not JSON, not UTF-8, or of the wrong shape: 422 problem details naming the body
+        for content in (b"{not json", b"{\"name\": \"B\xecnh\"}", b"[1, 2]", b'{"name": 7}'):
+            bad = await http.post("/demo/greetings", content=content, headers={"Content-Type": "application/json"})
+            assert bad.status_code == 422, (content, bad.text)
+            assert bad.headers["content-type"] == "application/problem+json"
+            assert bad.json()["errors"][0]["location"] == "body", bad.text
+        good = await http.post("/demo/greetings", json={"name": "Bình"})
+        assert good.json() == {"hello": "Bình"}
 
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         metrics = await http.get("/metrics")

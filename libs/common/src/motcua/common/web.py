@@ -9,6 +9,7 @@ consuming, flush the relay and close the clients.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -85,10 +86,75 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details: what went wrong, for people and for programs.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "urn:motcua:problem:<slug of the title>"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "description": "the HTTP status"},
+        "detail": {"type": "string", "description": "what to do about it, for the person using the service"},
+        "instance": {"type": "string", "description": "the path asked for"},
+        "request_id": {"type": ["string", "null"], "description": "quote it when reporting a problem"},
+        "errors": {
+            "type": "array",
+            "description": "each invalid field: a JSON pointer into `location` (body, query, path, header)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "pointer": {"type": "string"},
+                    "location": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def declare_problems(app: FastAPI) -> None:
+    """Say in the OpenAPI document what every error is: problem details, as each operation's `default`
+    answer and as its 422 (FastAPI would declare its own validation-error shape as plain JSON)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        shape = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        content = {PROBLEM_JSON: shape}
+        for item in document.get("paths", {}).values():
+            for method, operation in item.items():
+                if method not in _METHODS:
+                    continue
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {"description": "Invalid input: `errors` names each field", "content": content}
+                responses.setdefault("default", {"description": "Any other error, as problem details",
+                                                 "content": content})
+                for response in responses.values():  # errors a route declared without their shape
+                    if response.get("content", {}).get(PROBLEM_JSON) == {}:
+                        response["content"][PROBLEM_JSON] = shape
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = PROBLEM_SCHEMA
+        for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, replaced above
+            if f'"#/components/schemas/{unused}"' not in json.dumps(document):
+                schemas.pop(unused, None)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _pointer(loc: Sequence[int | str]) -> dict[str, str]:
     where = str(loc[0]) if loc else "body"
     path = [str(p) for p in loc[1:]]
     return {"pointer": "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path), "location": where}
+
+
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -119,6 +185,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:  # FastAPI's answer to a body not in UTF-8
+            found = [{"pointer": "/", "location": "body", "message": "the body must be JSON in UTF-8"}]
+            return problem(422, "Invalid input", "Check these fields: the body (not JSON in UTF-8)",
+                           request=request, problems=found)
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Request refused")
         return problem(
             exc.status_code, title, str(exc.detail), request=request, headers=dict(exc.headers or {})
@@ -381,6 +451,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    declare_problems(app)
     return app
 
 
