@@ -4,8 +4,11 @@ Run: `.venv/bin/python bench/portal.py` (no database or broker: the portal is st
 visit fetches index.html, the stylesheet, the icon and every ES module the entry imports (found by
 following the `import … from` lines, as the browser does); a repeat visit revalidates each with its
 ETag (304). Both run through the gateway app (security headers, request ids, metrics, rate limit,
-the portal's fallback) and through a bare Starlette `StaticFiles` app on the same folder, each
-served by uvicorn in this process, with six connections at a time as a browser uses.
+gzip, the portal's fallback) and through a bare Starlette `StaticFiles` app on the same folder, each
+served by uvicorn in this process, with six connections at a time as a browser uses. The first
+visit through the gateway runs twice: asking for gzip, as browsers do, and without (`identity`).
+The bytes are the bodies as they crossed the wire; the time on a slow link is worked out from them
+(the loopback here has no bandwidth limit), not measured.
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ import httpx
 from fastapi import FastAPI
 from motcua.common.testing import running_app
 from motcua.gateway.app import build_app
+from motcua.gateway.compression import LEVEL
 from motcua.gateway.settings import Settings
 from starlette.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parents[1] / "services/gateway/src/motcua/gateway/static"
 ROUNDS = 30
 CONNECTIONS = 6  # what a browser opens to one host over HTTP/1.1
+SLOW_LINK_BYTES_PER_SECOND = 1_000_000 / 8  # a poor 3G phone connection: 1 Mbit/s
+SLOW_LINK_RTT_SECONDS = 0.3
+GZIP = "gzip"
+IDENTITY = "identity"
 
 
 def first_visit_files() -> list[str]:
@@ -44,38 +52,86 @@ def first_visit_files() -> list[str]:
     return found
 
 
-async def load(client: httpx.AsyncClient, paths: list[str], etags: dict[str, str] | None) -> float:
-    """One page load: every path fetched over CONNECTIONS connections; the wall time in ms."""
+def import_depth() -> int:
+    """How many levels of static imports js/main.js has (breadth first, as the browser finds them): each
+    level is one more round trip before the browser knows the next files, on every visit while the
+    files are `no-cache` and must be revalidated before use."""
+    level, seen = [(STATIC / "js" / "main.js").resolve()], set()
+    depth = 0
+    while level:
+        depth += 1
+        seen.update(level)
+        found = {(module.parent / target).resolve()
+                 for module in level
+                 for target in re.findall(r"^import .*? from '(\.[^']+)';", module.read_text(), re.MULTILINE)}
+        level = sorted(found - seen)
+    return depth
+
+
+async def load(
+    client: httpx.AsyncClient, paths: list[str], etags: dict[str, str] | None, encoding: str
+) -> tuple[float, int]:
+    """One page load: every path fetched over CONNECTIONS connections; the wall time in ms and the body
+    bytes that crossed the wire."""
     queue: asyncio.Queue[str] = asyncio.Queue()
     for path in paths:
         queue.put_nowait(path)
+    transferred = 0
 
     async def worker() -> None:
+        nonlocal transferred
         while not queue.empty():
             path = queue.get_nowait()
-            headers = {"Accept": "text/html"} if path == "/" else {}
+            headers = {"Accept-Encoding": encoding}
+            if path == "/":
+                headers["Accept"] = "text/html"
             if etags is not None and path in etags:
                 headers["If-None-Match"] = etags[path]
             answer = await client.get(path, headers=headers)
             assert answer.status_code in (200, 304), (path, answer.status_code)
+            transferred += answer.num_bytes_downloaded
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
-    return (time.perf_counter() - began) * 1000
+    return (time.perf_counter() - began) * 1000, transferred
 
 
-async def measure(base_url: str, paths: list[str]) -> dict[str, list[float]]:
+Scenarios = dict[str, tuple[list[float], int]]
+
+
+async def measure(base_url: str, paths: list[str], encodings: tuple[str, ...]) -> Scenarios:
+    """Per scenario: the page-load times (ms) and the body bytes of one page load."""
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    found: Scenarios = {}
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
         etags = {}
         for path in paths:
             answer = await client.get(path, headers={"Accept": "text/html"} if path == "/" else {})
             etags[path] = answer.headers.get("etag", "")
         for _ in range(5):  # warm up
-            await load(client, paths, None)
-        first = [await load(client, paths, None) for _ in range(ROUNDS)]
-        repeat = [await load(client, paths, etags) for _ in range(ROUNDS)]
-    return {"first visit": first, "repeat visit (304)": repeat}
+            for encoding in encodings:
+                await load(client, paths, None, encoding)
+        runs: dict[str, list[tuple[float, int]]] = {encoding: [] for encoding in encodings}
+        for _ in range(ROUNDS):  # alternating, so each encoding sees the same load on this shared machine
+            for encoding in encodings:
+                runs[encoding].append(await load(client, paths, None, encoding))
+        for encoding, done in runs.items():
+            found[f"first visit ({encoding})"] = ([ms for ms, _ in done], done[-1][1])
+        again = [await load(client, paths, etags, encodings[0]) for _ in range(ROUNDS)]
+        found["repeat visit (304)"] = ([ms for ms, _ in again], again[-1][1])
+    return found
+
+
+def gzip_cpu_ms(paths: list[str]) -> float:
+    """CPU time gzip needs for every file of a first visit, at the gateway's level (median of 20)."""
+    bodies = [(STATIC / ("index.html" if p == "/" else p.lstrip("/"))).read_bytes() for p in paths]
+    times = []
+    for _ in range(20):
+        began = time.process_time()
+        for body in bodies:
+            gzip.compress(body, compresslevel=LEVEL)
+        times.append((time.process_time() - began) * 1000)
+    return statistics.median(times)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -91,19 +147,36 @@ async def main() -> None:
     bare = FastAPI()
     bare.mount("/", StaticFiles(directory=STATIC, html=True))
     gateway = build_app(Settings(gateway_rate_limit_per_second=1e6, gateway_rate_limit_burst=1_000_000,
+                                 gateway_portal_rate_limit_per_second=1e6,
+                                 gateway_portal_rate_limit_burst=1_000_000,
                                  log_format="console", log_level="WARNING"))
     async with running_app(bare, wait_started=False) as bare_url:
-        baseline = await measure(bare_url, paths)
+        baseline = await measure(bare_url, paths, (IDENTITY,))
     async with running_app(gateway, wait_started=False) as gateway_url:
-        through = await measure(gateway_url, paths)
+        through = await measure(gateway_url, paths, (GZIP, IDENTITY))
     print(f"portal first visit: {len(paths)} files, {size / 1024:.0f} KiB ({packed / 1024:.0f} KiB if gzipped); "
-          f"{ROUNDS} page loads each, {CONNECTIONS} connections")
-    print(f"{'scenario':<22}{'server':<10}{'median ms':>10}{'p95 ms':>9}{'ratio':>8}")
-    for scenario, times in through.items():
-        base = statistics.median(baseline[scenario])
-        print(f"{scenario:<22}{'bare':<10}{base:>10.1f}{percentile(baseline[scenario], 0.95):>9.1f}{'1.00':>8}")
+          f"{ROUNDS} page loads each, {CONNECTIONS} connections; {import_depth()} levels of modules")
+    print(f"{'scenario':<26}{'server':<9}{'median ms':>10}{'p95 ms':>9}{'ratio':>7}{'KiB':>8}")
+    rows = [("first visit (identity)", "bare", baseline["first visit (identity)"]),
+            ("first visit (identity)", "gateway", through["first visit (identity)"]),
+            ("first visit (gzip)", "gateway", through["first visit (gzip)"]),
+            ("repeat visit (304)", "bare", baseline["repeat visit (304)"]),
+            ("repeat visit (304)", "gateway", through["repeat visit (304)"])]
+    for scenario, server, (times, transferred) in rows:
+        base = statistics.median(baseline["first visit (identity)" if scenario.startswith("first")
+                                          else scenario][0])
         mid = statistics.median(times)
-        print(f"{'':<22}{'gateway':<10}{mid:>10.1f}{percentile(times, 0.95):>9.1f}{mid / base:>8.2f}")
+        print(f"{scenario:<26}{server:<9}{mid:>10.1f}{percentile(times, 0.95):>9.1f}{mid / base:>7.2f}"
+              f"{transferred / 1024:>8.1f}")
+    plain, packed_wire = through["first visit (identity)"][1], through["first visit (gzip)"][1]
+    print(f"first visit through the gateway: {packed_wire / 1024:.1f} KiB gzipped against {plain / 1024:.1f} KiB "
+          f"plain: {packed_wire / plain:.2f} of the bytes ({plain / packed_wire:.1f}x fewer)")
+    print(f"gzip's own CPU for one first visit (level {LEVEL}, in this process): {gzip_cpu_ms(paths):.1f} ms")
+    rtts = (import_depth() + 1) * SLOW_LINK_RTT_SECONDS  # index.html, then each level of modules
+    print(f"on a 1 Mbit/s, {SLOW_LINK_RTT_SECONDS * 1000:.0f} ms link (worked out, not measured): bodies take "
+          f"{plain / SLOW_LINK_BYTES_PER_SECOND:.1f} s plain, {packed_wire / SLOW_LINK_BYTES_PER_SECOND:.1f} s "
+          f"gzipped, plus at least {rtts:.1f} s of round trips (index.html, then {import_depth()} levels of modules), "
+          f"which a repeat visit pays again to revalidate")
 
 
 if __name__ == "__main__":

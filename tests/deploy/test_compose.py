@@ -13,38 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
-from motcua.common import devservers, topics
+from motcua.common import topics
 from motcua.common.asyncapi import CONSUMER_GROUPS
 
-PORTS = {name: port for name, port, _ in devservers.SERVICES}  # CONTRACT.md's ports, named once
-SERVICES = tuple(sorted(PORTS, key=lambda name: PORTS[name]))
-EVERY_SERVICE_READS = {
-    "HOST",
-    "MONGODB_URI",
-    "KAFKA_BOOTSTRAP_SERVERS",
-    "KAFKA_TOPIC_PREFIX",
-    "KAFKA_IDEMPOTENT_PRODUCER",
-    "LOG_FORMAT",
-    "LOG_LEVEL",
-    "PUBLIC_BASE_URL",
-    "IDENTITY_URL",
-}
-SERVICE_READS = {
-    "gateway": {"CATALOGUE_URL", "SUBMISSION_URL", "NOTIFICATION_URL"},
-    "identity": {"IDENTITY_SIGNING_KEY_FILE", "IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"},
-    "catalogue": set(),
-    "submission": set(),
-    "notification": {
-        "SMTP_HOST",
-        "SMTP_PORT",
-        "SMTP_USERNAME",
-        "SMTP_PASSWORD",
-        "SMTP_STARTTLS",
-        "MAIL_FROM",
-        "SMS_PROVIDER",
-        "SMS_WEBHOOK_URL",
-    },
-}
+from . import service_settings
+from .service_settings import PORTS, SERVICES
 
 
 @pytest.fixture(scope="module")
@@ -84,21 +57,42 @@ def test_compose_names_every_service_and_its_dependencies(compose: dict[str, Any
         assert spec["read_only"] is True
 
 
+def environment(compose: dict[str, Any], service: str) -> dict[str, str]:
+    """The service's environment as compose gives it when the shell sets nothing: `${VAR:-default}` is
+    its default, `$$` a dollar sign."""
+
+    def interpolate(value: object) -> str:
+        text = str(value).replace("$$", "\0")
+        text = re.sub(r"\$\{\w+(?::?-([^}]*))?\}", lambda m: m.group(1) or "", text)
+        assert "$" not in text, f"{service}: unexpected interpolation in {value!r}"
+        return text.replace("\0", "$")
+
+    return {name: interpolate(value) for name, value in compose["services"][service]["environment"].items()}
+
+
 @pytest.mark.parametrize("service", SERVICES)
-def test_compose_gives_each_service_every_variable_it_reads(compose: dict[str, Any], service: str) -> None:
-    env = compose["services"][service]["environment"]
-    missing = (EVERY_SERVICE_READS | SERVICE_READS[service] | {f"{service.upper()}_PORT"}) - set(env)
-    assert missing == set()
-    assert int(env[f"{service.upper()}_PORT"]) == PORTS[service]
-    assert env["HOST"] == "0.0.0.0"
-    assert env["MONGODB_URI"].endswith("replicaSet=rs0")
-    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:19092"
-    assert env["IDENTITY_URL"] == "http://identity:8001"
+def test_compose_sets_only_variables_the_service_reads(compose: dict[str, Any], service: str) -> None:
+    assert service_settings.unread(service, compose["services"][service]["environment"]) == set()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_gives_each_service_every_variable_it_must_have(compose: dict[str, Any], service: str) -> None:
+    env = environment(compose, service)
+    assert service_settings.missing(service, env) == set()
+    assert service_settings.problems(service, env) == []
+    settings = service_settings.load(service, env)
+    assert settings.port == PORTS[service]
+    assert settings.host == "0.0.0.0"
+    assert settings.mongodb_uri.endswith("replicaSet=rs0")
+    assert settings.kafka_bootstrap_servers == "kafka:19092"
+    assert settings.kafka_idempotent_producer is True  # Apache Kafka has it
+    assert settings.kafka_topic_prefix == ""  # kafka-init creates the topics without a prefix
+    assert settings.identity_url == "http://identity:8001"
 
 
 def test_compose_wires_mail_to_the_mail_catcher(compose: dict[str, Any]) -> None:
-    env = compose["services"]["notification"]["environment"]
-    assert (env["SMTP_HOST"], int(env["SMTP_PORT"])) == ("mailpit", 1025)
+    settings = service_settings.load("notification", environment(compose, "notification")).model_dump()
+    assert (settings["smtp_host"], settings["smtp_port"]) == ("mailpit", 1025)
     assert "127.0.0.1:8025:8025" in compose["services"]["mailpit"]["ports"]
 
 

@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from motcua.common import devservers, topics
+from motcua.common import topics
 from motcua.common.asyncapi import CONSUMER_GROUPS, build
 
-Manifest = dict[str, Any]
+from . import service_settings
+from .service_settings import PORT_VARIABLES, PORTS, SERVICES
 
-PORTS = {name: port for name, port, _ in devservers.SERVICES}  # CONTRACT.md's ports, named once
-SERVICES = tuple(sorted(PORTS, key=lambda name: PORTS[name]))
+Manifest = dict[str, Any]
+Values = dict[str, str | None]  # variable → value; None: set, but only the operator knows the value
+
 RENDERS = ("base", "dev", "production")
 OVERLAYS = ("dev", "production")
-
-EVERY_SERVICE_READS = {
-    "HOST",
-    "MONGODB_URI",
-    "KAFKA_BOOTSTRAP_SERVERS",
-    "KAFKA_TOPIC_PREFIX",
-    "KAFKA_IDEMPOTENT_PRODUCER",
-    "LOG_FORMAT",
-    "LOG_LEVEL",
-    "PUBLIC_BASE_URL",
-    "IDENTITY_URL",
-}
-SERVICE_READS = {
-    "gateway": {"CATALOGUE_URL", "SUBMISSION_URL", "NOTIFICATION_URL"},
-    "identity": {"IDENTITY_SIGNING_KEY_FILE", "IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"},
-    "catalogue": set(),
-    "submission": set(),
-    "notification": {
-        "SMTP_HOST",
-        "SMTP_PORT",
-        "SMTP_USERNAME",
-        "SMTP_PASSWORD",
-        "SMTP_STARTTLS",
-        "MAIL_FROM",
-        "SMS_PROVIDER",
-        "SMS_WEBHOOK_URL",
-    },
-}
 CONSUMED = {topic for consumed in CONSUMER_GROUPS.values() for topic in consumed}
 
 
@@ -65,18 +42,63 @@ def container(manifests: list[Manifest], service: str) -> Manifest:
     return result
 
 
-def env_names(manifests: list[Manifest], service: str) -> set[str]:
-    """Every variable the service's container gets: its `env`, and the keys of what `envFrom` names."""
+@pytest.fixture(scope="module")
+def operator_secrets(root: Path) -> dict[str, list[str]]:
+    """Secret → the variables it holds, for the Secrets the operator makes: the guide's table tells them
+    which keys to put in each."""
+    guide = (root / "docs/operator-guide.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| ([^|]*) \|", guide, re.MULTILINE)
+    return {secret: re.findall(r"`([A-Z][A-Z0-9_]*)`", keys) for secret, keys in rows}
+
+
+def secret_data(manifests: list[Manifest], name: str) -> dict[str, str] | None:
+    """A Secret's decoded data, or None when the manifests do not make it (the operator or Strimzi does)."""
+    found = find(manifests, "Secret", name)
+    if not found:
+        return None
+    data: dict[str, str] = {k: base64.b64decode(v).decode("utf-8") for k, v in found[0].get("data", {}).items()}
+    data |= found[0].get("stringData", {})
+    return data
+
+
+def given(manifests: list[Manifest], service: str, operator_secrets: dict[str, list[str]]) -> list[tuple[str, Values]]:
+    """Where the service's container gets its variables, in the order Kubernetes applies them (`env` last,
+    winning): (source, its variables)."""
     c = container(manifests, service)
-    names = {e["name"] for e in c.get("env", [])}
-    for source in c.get("envFrom", []):
-        if "configMapRef" in source:
-            names |= set(one(manifests, "ConfigMap", source["configMapRef"]["name"])["data"])
-        if "secretRef" in source:
-            secret = find(manifests, "Secret", source["secretRef"]["name"])
-            # Production Secrets are made by the operator, not the manifests: the guide lists their keys.
-            names |= set(secret[0].get("data", {})) if secret else SERVICE_READS[service]
-    return names
+    sources: list[tuple[str, Values]] = []
+    for ref in c.get("envFrom", []):
+        if "configMapRef" in ref:
+            name = ref["configMapRef"]["name"]
+            sources.append((f"ConfigMap/{name}", dict(one(manifests, "ConfigMap", name)["data"])))
+        if "secretRef" in ref:
+            name = ref["secretRef"]["name"]
+            data = secret_data(manifests, name)
+            if data is None:
+                assert name in operator_secrets, f"Secret/{name}: neither in the manifests nor in the guide's table"
+            values: Values = dict.fromkeys(operator_secrets[name]) if data is None else dict(data)
+            sources.append((f"Secret/{name}", values))
+    env: Values = {}
+    for e in c.get("env", []):
+        if "value" in e:
+            env[e["name"]] = e["value"]
+        elif "secretKeyRef" in e["valueFrom"]:
+            ref = e["valueFrom"]["secretKeyRef"]
+            data = secret_data(manifests, ref["name"])
+            if data is None or ref["key"] in data:
+                env[e["name"]] = None if data is None else data[ref["key"]]
+            else:
+                assert ref.get("optional"), f"{service}: {e['name']} names a key Secret/{ref['name']} does not have"
+        else:
+            env[e["name"]] = None
+    return [*sources, (f"Deployment/{service} env", env)]
+
+
+def environment(manifests: list[Manifest], service: str, operator_secrets: dict[str, list[str]]) -> Values:
+    """The service's variables as its container sees them."""
+    merged: Values = {}
+    for _, values in given(manifests, service, operator_secrets):
+        merged |= values
+    return merged
 
 
 def config(manifests: list[Manifest]) -> dict[str, str]:
@@ -213,16 +235,36 @@ def test_services_authenticate_as_their_own_kafka_user(rendered: dict[str, list[
 # --- configuration ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("render", RENDERS)
+def test_every_variable_the_manifests_set_is_one_a_service_reads(
+    rendered: dict[str, list[Manifest]], operator_secrets: dict[str, list[str]], render: str
+) -> None:
+    receivers: dict[str, set[str]] = {}
+    variables: dict[str, set[str]] = {}
+    for service in SERVICES:
+        for source, values in given(rendered[render], service, operator_secrets):
+            receivers.setdefault(source, set()).add(service)
+            variables[source] = set(values)
+    # A ConfigMap shared by every service may hold what only one of them reads (GATEWAY_TRUSTED_PROXIES).
+    unread = {
+        source: sorted(n for n in names if all(service_settings.unread(s, [n]) for s in receivers[source]))
+        for source, names in variables.items()
+    }
+    assert {source: names for source, names in unread.items() if names} == {}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_gets_every_variable_it_reads(
-    rendered: dict[str, list[Manifest]], overlay: str, service: str
+def test_each_service_gets_every_variable_it_must_have(
+    rendered: dict[str, list[Manifest]], operator_secrets: dict[str, list[str]], overlay: str, service: str
 ) -> None:
-    names = env_names(rendered[overlay], service)
-    missing = (EVERY_SERVICE_READS | SERVICE_READS[service] | {f"{service.upper()}_PORT"}) - names
-    assert missing == set()
-    port = next(e["value"] for e in container(rendered[overlay], service)["env"] if e["name"].endswith("_PORT"))
-    assert int(port) == PORTS[service]
+    env = environment(rendered[overlay], service, operator_secrets)
+    known = {name: value for name, value in env.items() if value is not None}
+    assert service_settings.missing(service, env) == set()
+    assert service_settings.problems(service, known, unknown=set(env) - set(known)) == []
+    assert int(known[PORT_VARIABLES[service]]) == PORTS[service]
+    # The KafkaTopics and KafkaUsers name the topics without a prefix.
+    assert known.get("KAFKA_TOPIC_PREFIX", "") == ""
 
 
 def test_only_production_turns_on_the_idempotent_producer(rendered: dict[str, list[Manifest]]) -> None:
@@ -238,11 +280,19 @@ def test_the_public_address_is_the_ingress_host(rendered: dict[str, list[Manifes
     assert ingress["tls"] == [{"hosts": [url.hostname], "secretName": "motcua-tls"}]
 
 
-def test_secrets_come_from_secrets_not_config_maps(rendered: dict[str, list[Manifest]]) -> None:
+def test_secrets_come_from_secrets_not_config_maps(
+    rendered: dict[str, list[Manifest]], operator_secrets: dict[str, list[str]]
+) -> None:
     for service in SERVICES:
+        # A connection string carries the database user's password.
+        secrets = service_settings.secrets(service) | {"MONGODB_URI"}
         env = {e["name"]: e for e in container(rendered["production"], service)["env"]}
-        for name in ("MONGODB_URI", "KAFKA_SASL_PASSWORD"):
-            assert "secretKeyRef" in env[name]["valueFrom"]
+        assert {"MONGODB_URI", "KAFKA_SASL_PASSWORD"} <= set(env)
+        for name in secrets & set(env):
+            assert "secretKeyRef" in env[name].get("valueFrom", {}), f"{service}: {name} is not from a Secret"
+        for source, values in given(rendered["production"], service, operator_secrets):
+            if source.startswith("ConfigMap/"):
+                assert secrets.isdisjoint(values), f"{service}: {source} holds a secret"
     identity = container(rendered["production"], "identity")
     env = {e["name"]: e for e in identity["env"]}
     assert "secretKeyRef" in env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]
@@ -336,9 +386,14 @@ def selects(policy: Manifest, labels: dict[str, str]) -> bool:
     return True
 
 
-def pod_labels(manifests: list[Manifest], service: str) -> dict[str, str]:
-    labels: dict[str, str] = one(manifests, "Deployment", service)["spec"]["template"]["metadata"]["labels"]
-    return labels
+def policies_of(manifests: list[Manifest], service: str, direction: str) -> list[Manifest]:
+    """The NetworkPolicies that select the service's pods, after checking one of them denies `direction`
+    ("Ingress" or "Egress") by default."""
+    labels = one(manifests, "Deployment", service)["spec"]["template"]["metadata"]["labels"]
+    policies = [p for p in find(manifests, "NetworkPolicy") if selects(p, labels)]
+    denying = [p for p in policies if direction in p["spec"]["policyTypes"] and not p["spec"].get(direction.lower())]
+    assert denying, f"no default deny of {direction} for {service}"
+    return policies
 
 
 def ports_of(rule: Manifest) -> set[int]:
@@ -353,12 +408,7 @@ def ports_of(rule: Manifest) -> set[int]:
 def test_only_the_gateway_is_reachable_from_outside(
     rendered: dict[str, list[Manifest]], render: str, service: str
 ) -> None:
-    labels = pod_labels(rendered[render], service)
-    policies = [p for p in find(rendered[render], "NetworkPolicy") if selects(p, labels)]
-    assert any("Ingress" in p["spec"]["policyTypes"] and not p["spec"].get("ingress") for p in policies), (
-        "no default deny"
-    )
-    for policy in policies:
+    for policy in policies_of(rendered[render], service, "Ingress"):
         for rule in policy["spec"].get("ingress", []):
             peers = rule.get("from")
             if service == "gateway" and not peers:
@@ -377,16 +427,13 @@ def test_only_the_gateway_is_reachable_from_outside(
 def test_services_reach_only_mongodb_kafka_and_identity(
     rendered: dict[str, list[Manifest]], render: str, service: str
 ) -> None:
-    labels = pod_labels(rendered[render], service)
-    policies = [p for p in find(rendered[render], "NetworkPolicy") if selects(p, labels)]
-    assert any("Egress" in p["spec"]["policyTypes"] and not p["spec"].get("egress") for p in policies)
     allowed = {53, 27017, 9093, PORTS["identity"]}
     if service == "gateway":
         allowed |= {PORTS["catalogue"], PORTS["submission"], PORTS["notification"]}
     if service == "notification":
         allowed |= {25, 465, 587, 443} | ({1025} if render == "dev" else set())
     reached = set()
-    for policy in policies:
+    for policy in policies_of(rendered[render], service, "Egress"):
         for rule in policy["spec"].get("egress", []):
             assert rule.get("ports"), f"{policy['metadata']['name']} opens every port"
             reached |= ports_of(rule)

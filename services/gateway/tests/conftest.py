@@ -28,10 +28,50 @@ class Upstream:
     name: str
     url: str = ""
     completed_bodies: list[int] = field(default_factory=list)
+    # set by a test: /v1/procedures/export sends its first part, then waits for this before the rest
+    gate: asyncio.Event | None = None
+    export_finished: bool = False
+
+
+def export_parts() -> tuple[bytes, bytes]:
+    """The body of /v1/procedures/export: about 100 KB before the gate, about 4 MB after it."""
+    def items(start: int, stop: int) -> bytes:
+        return b",".join(
+            b'{"code":"HT-KS-%05d","name":"\xc4\x90\xc4\x83ng k\xc3\xbd khai sinh","agency":"UBND x\xc3\xa3"}'
+            % n for n in range(start, stop)
+        )
+    return b"[" + items(0, 1_000), b"," + items(1_000, 41_000) + b"]"
+
+
+def add_compression_routes(app: FastAPI, seen: Upstream) -> None:
+    """A long JSON answer streamed in two parts (a gate between them), and a document download."""
+
+    @app.get("/v1/procedures/export")
+    async def export() -> StreamingResponse:
+        first, rest = export_parts()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            seen.export_finished = False
+            yield first
+            if seen.gate is not None:
+                await seen.gate.wait()
+            for start in range(0, len(rest), 64 * 1024):
+                yield rest[start : start + 64 * 1024]
+            seen.export_finished = True
+
+        return StreamingResponse(chunks(), media_type="application/json")
+
+    @app.get("/v1/applications/{application_id}/documents/{document_id}")
+    async def document(application_id: str, document_id: str) -> Response:
+        # a text-heavy PDF compresses well, which is why only its type can keep it out of gzip
+        pdf = b"%PDF-1.4\n" + b"BT /F1 12 Tf (Giay khai sinh) Tj ET\n" * 1000 + b"%%EOF\n"
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": 'attachment; filename="khai-sinh.pdf"'})
 
 
 def upstream_app(seen: Upstream) -> FastAPI:
     app = FastAPI(title=f"fake {seen.name}")
+    add_compression_routes(app, seen)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -130,6 +170,12 @@ def start_gateway(gateway_settings: Callable[..., Settings]) -> Callable[..., An
             yield url
 
     return start
+
+
+@pytest.fixture
+def export_body() -> tuple[bytes, bytes]:
+    """What /v1/procedures/export sends before and after its gate."""
+    return export_parts()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import uuid
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import FastAPI
 from motcua.common import mongo, topics
 from motcua.common.events import Envelope, InvalidEnvelope, decode
 from motcua.common.testing import Isolation, Stack, eventually, running_app
@@ -111,12 +113,19 @@ class IdentityUnderTest:
     db: mongo.Database
     events: AccountEvents
     key_file: Path
+    app: FastAPI
     password: str = PASSWORD
 
     @staticmethod
     def person(**overrides: Any) -> Person:
         """A registration body with fresh details (override any field; None drops it)."""
         return person(**overrides)
+
+    async def settled(self, task: str) -> None:
+        """Wait until a background task started with the service (e.g. "totp-secret-sealing") ends."""
+        tasks = [t for t in self.app.state.runtime.tasks if t.get_name() == task]
+        assert tasks, f"no background task {task}"
+        await asyncio.wait_for(asyncio.gather(*tasks), 20)
 
     async def register(self, who: Person | None = None, **headers: str) -> Person:
         who = who or person()
@@ -185,9 +194,10 @@ def launch(stack: Stack, isolation: Isolation, tmp_path: Path) -> Launcher:
         client = mongo.connect(stack.mongodb_uri)
         events = AccountEvents(stack.kafka_bootstrap, settings.topic(topics.IDENTITY_ACCOUNT))
         try:
-            async with running_app(build_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
+            app = build_app(settings)
+            async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
                 yield IdentityUnderTest(
-                    url, http, settings, client[isolation.db_name], events, settings.identity_signing_key_file
+                    url, http, settings, client[isolation.db_name], events, settings.identity_signing_key_file, app
                 )
         finally:
             await events.close()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Marks a setting whose default is only right on a developer's machine: every deployment sets it
+# (tests/deploy holds docker-compose.yml and the Kubernetes manifests to it).
+DEPLOYMENT_SETS: dict[str, Any] = {"deployment": "sets"}
 
 
 class ServiceSettings(BaseSettings):
@@ -20,7 +24,7 @@ class ServiceSettings(BaseSettings):
     mongodb_db: str = ""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""
-    kafka_idempotent_producer: bool = False
+    kafka_idempotent_producer: bool = Field(default=False, json_schema_extra=DEPLOYMENT_SETS)  # true in production
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None

@@ -2,7 +2,8 @@
 
 The gateway holds no database or broker, so it does not use `create_app`'s lifespan: its lifespan
 only opens and closes the shared upstream client. Middleware, outermost first: security headers,
-request ids and request metrics (`RequestContext`), the per-client rate limit.
+gzip for text answers (`Compression`), request ids and request metrics (`RequestContext`), the
+per-client rate limit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from motcua.common.errors import NotFound
 from motcua.common.logging import configure as configure_logging
 from motcua.common.web import RequestContext, install_error_handlers
 from motcua.gateway import routes
+from motcua.gateway.compression import Compression
 from motcua.gateway.forwarding import Forwarder
 from motcua.gateway.headers import SecurityHeaders
 from motcua.gateway.openapi import ApiDocs
@@ -63,9 +65,15 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             burst=settings.gateway_rate_limit_burst,
             max_keys=settings.gateway_rate_limit_max_clients,
         ),
+        portal_buckets=TokenBuckets(
+            rate=settings.gateway_portal_rate_limit_per_second,
+            burst=settings.gateway_portal_rate_limit_burst,
+            max_keys=settings.gateway_rate_limit_max_clients,
+        ),
         registry=registry,
     )
     app.add_middleware(RequestContext, registry=registry, service=settings.service_name)
+    app.add_middleware(Compression)
     app.add_middleware(SecurityHeaders)
 
     app.include_router(

@@ -39,6 +39,11 @@ def is_api_path(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
 
 
+def is_portal_request(method: str, path: str) -> bool:
+    """A read of the web portal (a file, or index.html for a client-side route): never forwarded."""
+    return method in ("GET", "HEAD") and not is_api_path(path)
+
+
 def is_safe(path: str) -> bool:
     """No `.` or `..` segment, no empty segment, no backslash or control character (after decoding)."""
     if not path.startswith("/") or "\\" in path or any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):

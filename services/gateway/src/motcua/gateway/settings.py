@@ -26,6 +26,9 @@ class Settings(ServiceSettings):
     gateway_rate_limit_per_second: float = Field(default=20.0, gt=0)
     gateway_rate_limit_burst: int = Field(default=100, ge=1)
     gateway_rate_limit_max_clients: int = Field(default=100_000, ge=1)
+    # the portal's files (GET/HEAD outside the API): a bucket of their own, about 15 page loads deep
+    gateway_portal_rate_limit_per_second: float = Field(default=50.0, gt=0)
+    gateway_portal_rate_limit_burst: int = Field(default=500, ge=1)
 
     # request bodies: counted while streaming, not only by Content-Length
     gateway_max_body_bytes: int = Field(default=60 * 1024 * 1024, ge=0)

@@ -3,6 +3,11 @@
 Each gateway replica counts on its own, so N replicas admit up to N times the rate; the limit is a
 coarse shield against floods, while the limits that matter for secrets (sign-in, codes, resends)
 live in the services and are shared through MongoDB. Probes and metrics are never limited.
+
+Reads of the web portal's files draw on a second, larger bucket of the same address: a first visit
+fetches about thirty files (a repeat visit revalidates as many), which would otherwise spend a third
+of the API's burst before the citizen did anything, and many phones share one carrier address
+(CGNAT). They stay limited because the gateway serves (and compresses) them with its own CPU.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 import structlog
 from motcua.common.web import problem
+from motcua.gateway import routes
 from prometheus_client import CollectorRegistry, Counter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -66,11 +72,17 @@ def client_address(scope: Scope) -> str:
 
 
 class RateLimit:
-    """Pure ASGI middleware: 429 problem details with Retry-After once a client's bucket is empty."""
+    """Pure ASGI middleware: 429 problem details with Retry-After once a client's bucket is empty.
 
-    def __init__(self, app: ASGIApp, *, buckets: TokenBuckets, registry: CollectorRegistry) -> None:
+    `buckets` counts the API (and everything else); `portal_buckets` the reads of the portal's files.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, buckets: TokenBuckets, portal_buckets: TokenBuckets, registry: CollectorRegistry
+    ) -> None:
         self.app = app
         self.buckets = buckets
+        self.portal_buckets = portal_buckets
         self.refused = Counter(
             "gateway_rate_limited_total", "Requests refused by the per-client rate limit", registry=registry
         )
@@ -79,7 +91,8 @@ class RateLimit:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(client_address(scope))
+        portal = routes.is_portal_request(scope["method"], scope["path"])
+        wait = (self.portal_buckets if portal else self.buckets).take(client_address(scope))
         if wait <= 0:
             await self.app(scope, receive, send)
             return

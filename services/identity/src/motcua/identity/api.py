@@ -43,6 +43,8 @@ _WHY = {
     409: "Conflicts with the account's state, or the detail is already registered",
     422: "A field breaks a rule; `errors` names each one",
     429: "Too many attempts or messages; see Retry-After",
+    503: "The account's TOTP secret cannot be opened (a key is missing or the secret was altered); "
+    "nothing is counted against the person",
 }
 
 
@@ -112,7 +114,7 @@ async def start_totp(principal: CurrentPrincipal, idn: IdentityDep) -> TotpStart
     return TotpStartOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
 
-@router.post("/v1/accounts/me/mfa/totp/confirm", tags=["two-factor"], responses=_answers(401, 409, 422))
+@router.post("/v1/accounts/me/mfa/totp/confirm", tags=["two-factor"], responses=_answers(401, 409, 422, 503))
 async def confirm_totp(body: CodeIn, principal: CurrentPrincipal, idn: IdentityDep) -> RecoveryCodesOut:
     """Confirm with the app's current code: two-factor is on from now, and the ten single-use recovery
     codes are shown this once."""
@@ -130,9 +132,10 @@ async def login(body: LoginIn, idn: IdentityDep, address: ClientIp, rid: Request
     return _tokens(outcome)
 
 
-@router.post("/v1/auth/mfa", tags=["auth"], responses=_answers(401, 429))
+@router.post("/v1/auth/mfa", tags=["auth"], responses=_answers(401, 429, 503))
 async def second_factor(body: MfaIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> TokensOut:
-    """Finish signing in with the authenticator app's code or a recovery code (each recovery code works once)."""
+    """Finish signing in with the authenticator app's code or a recovery code (each recovery code works once).
+    503 when the account's TOTP secret cannot be opened: app codes are refused, recovery codes still work."""
     tokens = await signin.second_factor(idn, body.mfa_token, body.code, address=address, request_id=rid)
     return _tokens(tokens)
 

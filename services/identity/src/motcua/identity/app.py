@@ -1,4 +1,4 @@
-"""Build the identity app: routes, collections, the signing key, and the start-up work."""
+"""Build the identity app: routes, collections, the signing key, the TOTP keys, and the start-up work."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
 from motcua.common.web import Runtime, create_app
-from motcua.identity import api, discovery, keys, registration
+from motcua.identity import api, discovery, keys, registration, twofactor
 from motcua.identity.deps import Identity
 from motcua.identity.passwords import Hasher
+from motcua.identity.sealing import Sealer
 from motcua.identity.settings import Settings
 from motcua.identity.store import INDEXES, Store
 
@@ -28,13 +29,22 @@ async def _keep_key_listed(idn: Identity) -> None:
         await idn.store.record_key(idn.keyring.current.jwk, datetime.now(UTC))
 
 
+async def _seal_stored_secrets(idn: Identity) -> None:
+    """Seal plain or old-key TOTP secrets in the background, so a large first pass does not delay start."""
+    await twofactor.seal_stored_secrets(idn)
+
+
 def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
-    """The identity service; the signing key file is read (or created) now, so a bad one fails fast."""
+    """The identity service; the signing and TOTP keys are read (or created) now, so bad ones fail fast."""
     settings = settings or Settings()
     keyring = keys.Keyring(
         keys.SigningKey(keys.load_or_create(settings.identity_signing_key_file)),
         issuer=settings.issuer,
         audience=settings.token_audience,
+    )
+    # No setting: a key file beside the signing key, generated on first start like it.
+    sealer = Sealer.configured(
+        settings.identity_totp_encryption_keys.get_secret_value(), settings.identity_signing_key_file.parent
     )
     hasher = Hasher(
         time_cost=settings.identity_argon2_time_cost,
@@ -45,7 +55,7 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
 
     async def on_startup(runtime: Runtime) -> None:
         store = Store(runtime.db)
-        idn = Identity(settings, runtime.client, store, runtime.outbox, hasher, keyring)
+        idn = Identity(settings, runtime.client, store, runtime.outbox, hasher, keyring, sealer)
         await store.record_key(keyring.current.jwk, datetime.now(UTC))
         retention = timedelta(hours=settings.identity_key_retention_hours)
         keyring.attach(lambda: store.keys_used_since(datetime.now(UTC) - retention))
@@ -53,6 +63,7 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         await registration.ensure_bootstrap_admin(idn)
         runtime.extras["identity"] = idn
         runtime.spawn(_keep_key_listed(idn), "signing-key-heartbeat")
+        runtime.spawn(_seal_stored_secrets(idn), "totp-secret-sealing")
 
     app = create_app(
         settings,

@@ -14,6 +14,7 @@ from motcua.common.web import runtime_of
 from motcua.identity.keys import Keyring
 from motcua.identity.limits import LockoutPolicy, SendPolicy
 from motcua.identity.passwords import Hasher
+from motcua.identity.sealing import Sealer
 from motcua.identity.settings import Settings
 from motcua.identity.store import Store
 from pymongo.errors import ConnectionFailure
@@ -23,7 +24,7 @@ T = TypeVar("T")
 
 @dataclass
 class Identity:
-    """The running service's parts: settings, database, outbox, password hashing and signing keys."""
+    """The running service's parts: settings, database, outbox, password hashing, signing keys, TOTP sealing."""
 
     settings: Settings
     client: mongo.Client
@@ -31,6 +32,7 @@ class Identity:
     outbox: Outbox
     hasher: Hasher
     keyring: Keyring
+    sealer: Sealer
 
     @staticmethod
     def now() -> datetime:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
-from motcua.common.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
+from motcua.common.errors import Conflict, NotFound, TooManyRequests, Unauthenticated, Unavailable
 
 AccountType = Literal["individual", "business", "organisation", "officer", "admin"]
 CitizenType = Literal["individual", "business", "organisation"]
@@ -87,6 +87,15 @@ class SendLimited(TooManyRequests):
 
 class TwoFactorState(Conflict):
     title = "Two-factor state"
+
+
+class TwoFactorUnavailable(Unavailable):
+    """The account's TOTP secret cannot be opened (its key is missing, or it was altered): refuse, never guess."""
+
+    title = "Two-factor check unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from motcua.common.settings import ServiceSettings
+from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -22,8 +22,13 @@ class Settings(ServiceSettings):
     port: int = Field(default=8001, validation_alias=AliasChoices("IDENTITY_PORT", "port"))
 
     identity_signing_key_file: Path = Path("var/identity/signing-key.pem")
-    identity_bootstrap_admin_email: str = ""
-    identity_bootstrap_admin_password: SecretStr = SecretStr("")
+    # the first administrator (who then creates officers): every deployment names one
+    identity_bootstrap_admin_email: str = Field(default="", json_schema_extra=DEPLOYMENT_SETS)
+    identity_bootstrap_admin_password: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
+    # Base64 AES-256 keys for TOTP secrets at rest; the first seals, all open. Empty: a key file
+    # beside the signing key, generated on first start (see motcua.identity.sealing); a deployment with
+    # more than one replica must give every replica the same keys.
+    identity_totp_encryption_keys: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
 
     # tokens
     identity_access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)

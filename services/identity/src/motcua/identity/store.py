@@ -1,7 +1,7 @@
 """MongoDB access for identity: accounts, sessions (refresh tokens), two-factor challenges, counters, keys.
 
-Secrets are stored only as digests (see `codes`). Counters live here, not in process memory, so
-every replica sees the same lockouts and limits.
+Secrets are stored only as digests (see `codes`), except TOTP secrets, which are sealed (`sealing`).
+Counters live here, not in process memory, so every replica sees the same lockouts and limits.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from motcua.common import mongo
+from motcua.identity import sealing
 from motcua.identity.limits import Lockout
 from motcua.identity.model import Account
 from pymongo import ASCENDING, IndexModel, ReturnDocument
@@ -21,6 +22,9 @@ CHALLENGES = "mfa_challenges"
 THROTTLES = "throttles"
 COUNTERS = "rate_limits"
 KEYS = "signing_keys"
+
+# Where an account keeps a TOTP secret: while enrolling, and once two-factor is on.
+TOTP_SECRETS = ("mfa_enrolment.secret", "mfa.secret")
 
 _STRING = {"$type": "string"}
 
@@ -129,8 +133,8 @@ class Store:
     async def admin_exists(self) -> bool:
         return await self.accounts.count_documents({"account_type": "admin"}, limit=1) > 0
 
-    async def count_attempt(self, account_id: str, field: str, mac_field: str, mac: str, limit: int) -> int | None:
-        """Count one guess at a stored code; the guesses so far, or None when none are left."""
+    async def count_attempt(self, account_id: str, field: str, mac_field: str, mac: object, limit: int) -> int | None:
+        """Count one guess at a stored code (while `mac_field` still holds `mac`); the guesses so far, or None."""
         doc = await self.accounts.find_one_and_update(
             {"_id": account_id, mac_field: mac, f"{field}.attempts": {"$lt": limit}},
             {"$inc": {f"{field}.attempts": 1}},
@@ -138,6 +142,22 @@ class Store:
             return_document=ReturnDocument.AFTER,
         )
         return None if doc is None else int(doc[field]["attempts"])
+
+    # --- TOTP secrets (sealed; see `sealing`) ----------------------------------------------------
+
+    async def secrets_to_seal(self, current_kid: str, after: str, limit: int) -> list[mongo.Document]:
+        """Accounts (by id, after `after`) holding a TOTP secret in plain or sealed with another key."""
+        stale: list[dict[str, Any]] = []
+        for path in TOTP_SECRETS:
+            stale += [{path: _STRING}, {f"{path}.kid": {"$exists": True, "$ne": current_kid}}]
+        cursor = self.accounts.find({"_id": {"$gt": after}, "$or": stale}, {path: 1 for path in TOTP_SECRETS})
+        return await cursor.sort("_id", ASCENDING).limit(limit).to_list()
+
+    async def reseal(self, account_id: str, path: str, stored: object, sealed: dict[str, Any]) -> bool:
+        """Replace a stored TOTP secret with its sealed form, unless it changed meanwhile."""
+        where, value = sealing.holding(path, stored)
+        result = await self.accounts.update_one({"_id": account_id, where: value}, {"$set": {path: sealed}})
+        return result.modified_count == 1
 
     # --- sessions: refresh tokens, one family per sign-in --------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 from typing import Literal
 
-from motcua.common.settings import ServiceSettings
+from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -28,9 +28,10 @@ class Settings(ServiceSettings):
     smtp_local_hostname: str = "localhost"
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     smtp_idle_check_seconds: float = Field(default=10.0, ge=0)
-    mail_from: str = "Một cửa <no-reply@motcua.local>"
+    mail_from: str = Field(default="Một cửa <no-reply@motcua.local>", json_schema_extra=DEPLOYMENT_SETS)
 
-    sms_provider: Literal["log", "webhook"] = "log"
+    # "log" writes verification codes to the log: a developer's machine only
+    sms_provider: Literal["log", "webhook"] = Field(default="log", json_schema_extra=DEPLOYMENT_SETS)
     sms_webhook_url: str = ""
     sms_webhook_token: SecretStr = SecretStr("")
     sms_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
