@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,12 @@ def add_compression_routes(app: FastAPI, seen: Upstream) -> None:
             seen.export_finished = True
 
         return StreamingResponse(chunks(), media_type="application/json")
+
+    @app.get("/v1/applications/{application_id}")
+    async def draft(application_id: str) -> Response:
+        # a long draft, versioned by a strong ETag its owner sends back in If-Match when saving
+        body = json.dumps({"id": application_id, "status": "draft", "data": {"notes": "Ghi chú. " * 300}})
+        return Response(body, media_type="application/json", headers={"ETag": '"draft-v7"'})
 
     @app.get("/v1/applications/{application_id}/documents/{document_id}")
     async def document(application_id: str, document_id: str) -> Response:

@@ -7,8 +7,14 @@ of our routes; so `Compression` decides, and hands an answer to gzip only when a
 
 - the request: not `HEAD`, and not to the identity service (BREACH, below);
 - the answer: a text type (`COMPRESSIBLE`), not already encoded, not a download (no
-  `Content-Disposition`), a status with a whole body (not 204, 206 or 304), and not declared
-  smaller than `MINIMUM_SIZE`.
+  `Content-Disposition`), a status with a whole body (not 204, 206 or 304), not declared
+  smaller than `MINIMUM_SIZE`, and — from a service — without a strong `ETag`.
+
+A service's strong ETag is a version the client sends back in `If-Match` (autosave of a draft), which
+compares strongly: a gzipped answer may only carry a weak tag (RFC 9110 §8.8.1), and `W/"…"` never
+matches in `If-Match`, so every save would be refused 412. Such answers go out uncompressed, their
+validator exact. The portal's own files keep compression: their ETag is the gateway's, only ever used
+in `If-None-Match` (weak comparison), and is weakened when gzipped.
 
 Everything else bypasses gzip untouched. Requests without `Accept-Encoding: gzip` still pass
 through Starlette's identity responder, which puts `Vary: Accept-Encoding` on the text answers it
@@ -55,13 +61,16 @@ def may_compress_request(scope: Scope) -> bool:
     return routes.service_for(scope["path"]) not in SECRET_BEARING_SERVICES
 
 
-def may_compress_answer(start: Message) -> bool:
+def may_compress_answer(start: Message, *, from_a_service: bool) -> bool:
     """Whether an answer is text worth compressing, judged by its status and headers."""
     if start["status"] in PARTIAL_OR_EMPTY or start["status"] < 200:
         return False
     headers = Headers(raw=start.get("headers", []))
     if "content-encoding" in headers or "content-disposition" in headers:
         return False
+    etag = headers.get("etag", "")
+    if from_a_service and etag and not etag.startswith("W/"):
+        return False  # the client's next If-Match needs this exact strong validator
     media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in COMPRESSIBLE:
         return False
@@ -88,6 +97,8 @@ class Compression:
             await self.app(scope, receive, send)
             return
 
+        from_a_service = routes.service_for(scope["path"]) is not None
+
         async def choose(scope: Scope, receive: Receive, send_to_gzip: Send) -> None:
             bypass = False
 
@@ -96,7 +107,7 @@ class Compression:
                 # bypasses it goes straight out, so gzip never sees any of its messages.
                 nonlocal bypass
                 if message["type"] == "http.response.start":
-                    bypass = not may_compress_answer(message)
+                    bypass = not may_compress_answer(message, from_a_service=from_a_service)
                 await (send if bypass else send_to_gzip)(message)
 
             await self.app(scope, receive, route_message)
