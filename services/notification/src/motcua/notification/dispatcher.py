@@ -91,6 +91,9 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._beats: dict[str, float] = {}
+        # claims whose batch this process is sending or settling: its own recovery leaves them alone
+        # (it knows what went out, even when a hand-over mark was lost with a database going away)
+        self._in_hand: set[str] = set()
 
     @property
     def healthy(self) -> bool:
@@ -164,8 +167,12 @@ class Dispatcher:
         )
         if not batch:
             return 0
-        attempts = await self._send_all(sender, batch, token)
-        await self._settle(attempts)
+        self._in_hand.add(token)
+        try:
+            attempts = await self._send_all(sender, batch, token)
+            await self._settle(attempts)
+        finally:
+            self._in_hand.discard(token)
         return len(batch)
 
     async def _send_all(self, sender: Sender, batch: list[dict[str, Any]], token: str) -> list[Attempt]:
@@ -181,8 +188,11 @@ class Dispatcher:
             async with gate:
                 async with lock:
                     if time.monotonic() - renewed > lease / 3:  # a long batch keeps its claim alive
-                        held = await store.extend_lease(self._db, token=token, lease_seconds=lease)
-                        renewed = time.monotonic()
+                        try:
+                            held = await store.extend_lease(self._db, token=token, lease_seconds=lease)
+                            renewed = time.monotonic()
+                        except PyMongoError as exc:  # keep the batch: what it sent must still be settled
+                            log.warning("dispatch_lease_not_renewed", channel=sender.channel, error=str(exc))
                 if delivery["_id"] not in held:
                     return Attempt(delivery, ours=False)
                 if down is not None:
@@ -212,21 +222,25 @@ class Dispatcher:
         return list(await asyncio.gather(*(one(d) for d in batch)))
 
     async def _settle(self, attempts: list[Attempt]) -> None:
-        """Record every outcome of a batch and its final events in one transaction (retried while the
-        database is away: the messages went out, their records must say so)."""
+        """Record every outcome of a batch and its final events in one transaction, retried for as long as
+        the database is away: the messages went out and only this process knows it for sure (a hand-over
+        mark written as the database went away may be lost), so it never gives up while it runs."""
         mine = [a for a in attempts if a.ours]
         moves = [self._move(a) for a in mine]
-        for wait in (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, None):
+        waits = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+        tries = 0
+        while True:
             try:
                 await self._commit(moves)
                 break
             except PyMongoError as exc:
-                if wait is None or self._stopping.is_set():
+                if self._stopping.is_set():
                     ids = [m.delivery["_id"] for m in moves]
                     log.error("dispatch_settle_abandoned", deliveries=ids, error=str(exc))
                     return
-                log.warning("dispatch_settle_retrying", error=str(exc))
-                await asyncio.sleep(wait)
+                log.warning("dispatch_settle_retrying", error=str(exc), tries=tries + 1)
+                await asyncio.sleep(waits[min(tries, len(waits) - 1)])
+                tries += 1
         self._outbox.notify()
         for a in mine:
             self._log(a)
@@ -290,7 +304,8 @@ class Dispatcher:
             self._left()
 
     async def _recover_abandoned(self) -> None:
-        stuck = await store.abandoned(self._db, now=datetime.now(UTC))
+        found = await store.abandoned(self._db, now=datetime.now(UTC))
+        stuck = [d for d in found if d.get("claim") not in self._in_hand]
         if not stuck:
             return
         now = datetime.now(UTC)

@@ -1,0 +1,81 @@
+"""A database outage in the middle of a batch: what went out is settled `sent` once the database is back,
+never announced `unknown` and never sent again — even when the outage outlasts the batch's lease."""
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from motcua.common import mongo
+from motcua.common.outbox import Outbox
+from motcua.common.testing import Stack, eventually
+from motcua.notification import store
+from motcua.notification.dispatcher import Dispatcher
+from motcua.notification.mail import Mailer
+
+
+def email_delivery(address: str, tracking_code: str) -> dict[str, Any]:
+    """A pending ApplicationReceived email, as the consumer records it."""
+    now = datetime.now(UTC)
+    return {
+        "_id": uuid.uuid4().hex, "cause_event_id": uuid.uuid4().hex,
+        "cause_event_type": "motcua.submission.ApplicationReceived.v1", "channel": "email",
+        "account_id": uuid.uuid4().hex, "recipient": address, "tracking_code": tracking_code,
+        "message": {"subject": f"Đã nộp hồ sơ {tracking_code}", "text": f"Mã hồ sơ {tracking_code}",
+                    "html": f"<p>Mã hồ sơ {tracking_code}</p>", "to_name": "Nguyễn Văn An"},
+        "status": "pending", "secret": False, "expires_at": None, "attempts": 0, "attempt_log": [],
+        "next_attempt_at": now, "created_at": now, "updated_at": now, "request_id": None,
+    }
+
+
+async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_email_once_and_settles_it_sent(
+    kit: Any, private_stack: Stack
+) -> None:
+    assert private_stack.mongodb is not None
+    settings = kit.settings(
+        mongodb_uri=private_stack.mongodb_uri, kafka_bootstrap_servers=private_stack.kafka_bootstrap,
+        smtp_timeout_seconds=0.5, delivery_lease_seconds=5.0, dispatch_idle_poll_seconds=0.1,
+    )
+    client = mongo.connect(settings.mongodb_uri)
+    db = client[settings.database_name]
+    codes = [f"HS-DB-{n:04d}-{uuid.uuid4().hex[:4].upper()}" for n in range(3)]
+    address = f"outage.{uuid.uuid4().hex[:6]}@example.vn"
+    await db[store.DELIVERIES].insert_many([email_delivery(address, code) for code in codes])
+    mailbox = kit.smtp.mailbox
+    mailbox.release.clear()
+    mailbox.hold_replies = True  # the first message is in; its reply waits while the database goes away
+    seen = len(mailbox.to(address))
+    dispatcher = Dispatcher(client, db, Outbox(db, settings), settings, [Mailer(settings)],
+                            store.HandOvers(settings.mongodb_uri, settings.database_name))
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        async def first_in() -> bool:
+            return len(mailbox.to(address)) == seen + 1
+
+        await eventually(first_in)
+        await asyncio.to_thread(private_stack.mongodb.kill)
+        mailbox.hold_replies = False
+        mailbox.release.set()
+        await asyncio.sleep(8.0)  # longer than the lease: its own recovery must not judge the batch abandoned
+        await asyncio.to_thread(private_stack.mongodb.start)
+
+        async def all_settled() -> list[dict[str, Any]] | None:
+            with contextlib.suppress(Exception):
+                docs = await db[store.DELIVERIES].find({"recipient": address}).to_list()
+                if (docs and all(d["status"] == "sent" for d in docs)) or any(d["status"] == "unknown" for d in docs):
+                    return docs
+            return None
+
+        docs = await eventually(all_settled, timeout=90)
+    finally:
+        await dispatcher.stop()
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await client.close()
+
+    assert sorted(d["status"] for d in docs) == ["sent", "sent", "sent"], [(d["status"], d.get("reason")) for d in docs]
+    subjects = [str(m["Subject"]) for m in mailbox.to(address)]
+    for code in codes:
+        assert sum(code in s for s in subjects) == 1, subjects
