@@ -172,8 +172,9 @@ async def test_bad_procedures_are_refused_with_422_naming_the_problem_and_nothin
     as_json = {**admin, "content-type": "application/json"}
     assert (await http.post("/v1/procedures", content=b"{not json", headers=as_json)).status_code == 422
     too_deep = await http.post("/v1/procedures", content=b'{"a":' * 5000 + b"1" + b"}" * 5000, headers=as_json)
-    assert too_deep.status_code == 400
+    assert too_deep.status_code == 422
     assert too_deep.headers["content-type"] == "application/problem+json"
+    assert too_deep.json()["errors"][0]["location"] == "body"
     too_big = await http.post("/v1/procedures", json={**good, "description": "x" * 1_100_000}, headers=admin)
     assert too_big.status_code == 413
     assert too_big.headers["content-type"] == "application/problem+json"

@@ -185,9 +185,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:  # FastAPI's answer to a body not in UTF-8
-            found = [{"pointer": "/", "location": "body", "message": "the body must be JSON in UTF-8"}]
-            return problem(422, "Invalid input", "Check these fields: the body (not JSON in UTF-8)",
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:  # FastAPI's: not UTF-8, or nested too deep
+            unreadable = "not readable as JSON: not UTF-8, or nested too deep"
+            found = [{"pointer": "/", "location": "body", "message": unreadable}]
+            return problem(422, "Invalid input", "Check these fields: the body (not readable as JSON)",
                            request=request, problems=found)
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Request refused")
         return problem(
