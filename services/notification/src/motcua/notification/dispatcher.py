@@ -200,26 +200,54 @@ class Dispatcher:
                 now = datetime.now(UTC)
                 if model.is_expired(delivery.get("expires_at"), now):
                     return Attempt(delivery, ExpiredBeforeSending("expired before it could be sent"))
+                confirmations: list[asyncio.Task[bool]] = []
 
                 async def hand_over() -> None:
                     try:
-                        await self._hand_overs.record(delivery_id=delivery["_id"], token=token, now=now)
+                        confirmations.append(
+                            await self._hand_overs.record(delivery_id=delivery["_id"], token=token, now=now)
+                        )
                     except PyMongoError as exc:  # unmarked, so the provider must not get it: tried again later
                         reason = f"not handed over, the database is away: {type(exc).__name__}"
                         raise RetryableSendError(reason) from exc
 
                 try:
-                    return Attempt(delivery, answer=await sender.send(delivery, now=now, hand_over=hand_over))
-                except ProviderDown as exc:
-                    down = exc
-                    return Attempt(delivery, exc)
-                except SendError as exc:
-                    return Attempt(delivery, exc)
-                except Exception as exc:  # a bug, not the provider: whether it went out is unknown
-                    log.exception("delivery_send_crashed", delivery_id=delivery["_id"], channel=sender.channel)
-                    return Attempt(delivery, AmbiguousSendError(f"unexpected error: {type(exc).__name__}"))
+                    attempt = await self._sent(sender, delivery, now, hand_over)
+                finally:
+                    for confirmation in confirmations:
+                        await self._confirm(confirmation, delivery, token, now)
+                if isinstance(attempt.error, ProviderDown):
+                    down = attempt.error  # the rest of the batch waits for the next round
+                return attempt
 
         return list(await asyncio.gather(*(one(d) for d in batch)))
+
+    async def _sent(self, sender: Sender, delivery: dict[str, Any], now: datetime, hand_over: HandOver) -> Attempt:
+        """One send, its outcome classified."""
+        try:
+            return Attempt(delivery, answer=await sender.send(delivery, now=now, hand_over=hand_over))
+        except SendError as exc:
+            return Attempt(delivery, exc)
+        except Exception as exc:  # a bug, not the provider: whether it went out is unknown
+            log.exception("delivery_send_crashed", delivery_id=delivery["_id"], channel=sender.channel)
+            return Attempt(delivery, AmbiguousSendError(f"unexpected error: {type(exc).__name__}"))
+
+    async def _confirm(self, confirmation: asyncio.Task[bool], delivery: dict[str, Any], token: str,
+                       now: datetime) -> None:
+        """The hand-over mark's answer. Refused or lost, it is written again at once: the message may be
+        with the provider, and only the mark keeps a crash from sending it twice."""
+        for attempt in range(4):
+            try:
+                async with asyncio.timeout(10):
+                    if await (confirmation if attempt == 0 else self._hand_overs.mark(
+                            delivery_id=delivery["_id"], token=token, now=now)):
+                        return
+                log.warning("hand_over_mark_not_ours", delivery_id=delivery["_id"])
+                return  # taken over meanwhile: settling will find it so too
+            except (PyMongoError, TimeoutError) as exc:
+                log.warning("hand_over_mark_retrying", delivery_id=delivery["_id"], error=str(exc))
+                await asyncio.sleep(0.2 * 2**attempt)
+        log.error("hand_over_mark_lost", delivery_id=delivery["_id"])  # settling still records what happened
 
     async def _settle(self, attempts: list[Attempt]) -> None:
         """Record every outcome of a batch and its final events in one transaction, retried for as long as

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,7 @@ from typing import Any
 from motcua.common import mongo
 from motcua.notification.messages import Contact
 from motcua.notification.model import Status
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
-from pymongo.write_concern import WriteConcern
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne, monitoring
 
 CONTACTS = "contacts"
 DELIVERIES = "deliveries"
@@ -126,29 +126,71 @@ async def claim(
     return claimed
 
 
+class _MarkOnItsWay(monitoring.CommandListener):
+    """Hears PyMongo start each mark: it publishes that just before it writes the command to the socket,
+    with nothing awaited in between (on a client without an operation timeout)."""
+
+    def __init__(self) -> None:
+        self.awaited: dict[str, asyncio.Event] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "update":
+            for update in event.command.get("updates", ()):
+                on_its_way = self.awaited.get(str(update.get("q", {}).get("_id")))
+                if on_its_way is not None:
+                    on_its_way.set()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
 class HandOvers:
     """Marks a delivery `handed_over_at` at the instant its message leaves for the provider.
 
-    The mark is an unacknowledged write (w=0) on a client with no operation timeout: PyMongo then puts
-    its bytes on the socket and returns without letting any other task run, so the caller can hand the
-    message over (the SMTP end-of-data line, the SMS request) in the same breath. The kernel keeps the
-    two in that order and delivers both even if the process is killed right after: a delivery without
-    the mark was never handed over (safe to send again); one with it may have been (never resent).
-    Waiting for the database's answer here would open a gap of a round trip and a disk flush in which a
-    kill leaves the mark without the message.
+    `record` returns as soon as the mark has been written to the database's socket, without waiting
+    for the answer, and hands back the answer to await later: the caller hands the message over (the
+    SMTP end-of-data line, the SMS request) right away. The kernel keeps the two in that order and
+    delivers both even if the process is killed right after, so a delivery without the mark was never
+    handed over (safe to send again), and one with it may have been (never resent). Waiting for the
+    answer first would open a gap of a round trip and a disk flush in which a kill leaves the mark
+    without the message; not waiting for it at all (w=0) would hide a mark the database refused, and
+    the message would be sent again after a crash. The mark's client has no operation timeout, so
+    PyMongo writes a command in the same step it announces it (`_MarkOnItsWay`).
     """
 
     def __init__(self, uri: str, db_name: str) -> None:
+        self._listener = _MarkOnItsWay()
         self._client: mongo.Client = AsyncMongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, uuidRepresentation="standard"
+            uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, uuidRepresentation="standard",
+            event_listeners=[self._listener],
         )
-        self._deliveries = self._client[db_name][DELIVERIES].with_options(write_concern=WriteConcern(w=0))
+        self._deliveries = self._client[db_name][DELIVERIES]
 
-    async def record(self, *, delivery_id: str, token: str, now: datetime) -> None:
-        """Sent, not acknowledged: raises only when the database cannot be reached at all."""
-        await self._deliveries.update_one(
+    async def record(self, *, delivery_id: str, token: str, now: datetime) -> asyncio.Task[bool]:
+        """Once the mark is on its way: its answer to await later (True: marked). Raises when the mark
+        could not be sent at all (the database unreachable)."""
+        on_its_way = asyncio.Event()
+        self._listener.awaited[delivery_id] = on_its_way
+        answer = asyncio.create_task(self.mark(delivery_id=delivery_id, token=token, now=now))
+        sent = asyncio.create_task(on_its_way.wait())
+        try:
+            await asyncio.wait({answer, sent}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sent.cancel()
+            self._listener.awaited.pop(delivery_id, None)
+        if answer.done() and not on_its_way.is_set():
+            answer.result()  # never sent: raises what stopped it
+        return answer
+
+    async def mark(self, *, delivery_id: str, token: str, now: datetime) -> bool:
+        """The mark, acknowledged; True when the delivery (still under this claim) has it."""
+        result = await self._deliveries.update_one(
             {"_id": delivery_id, "claim": token, "status": Status.SENDING}, {"$set": {"handed_over_at": now}}
         )
+        return result.matched_count == 1
 
     async def close(self) -> None:
         await self._client.close()
