@@ -1,30 +1,22 @@
 """The whole platform as `make run` starts it, and a real browser (Debian's chromium) driven by Playwright.
 
-The platform runs as separate processes (`motcua.common.devservers.start_platform`), with an
-aiosmtpd SMTP server and an HTTP endpoint standing for the SMS provider, both in this process, so a
-test reads the verification link and code the way a person would find them. The browser talks to
+The platform runs as separate processes (`motcua.common.devservers.start_platform`), with the real
+SMTP server and SMS webhook of `motcua.common.testing_messages` in this process, so a test reads the
+verification link and code the way a person would find them. The browser talks to
 the gateway only, with its Content-Security-Policy enforced; a CSP violation fails the test.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
-import json
-import re
-import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from motcua.common import devservers
-from motcua.common.testing import eventually
+from motcua.common.testing import running_platform
+from motcua.common.testing_messages import Outbox
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,105 +31,16 @@ ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
 OFFICER_PASSWORD = "cán bộ xã tiếp nhận hồ sơ mỗi sáng"
 
 
-@dataclass
-class Outbox:
-    """Every email the SMTP server accepted and every SMS the endpoint received."""
-
-    mails: list[tuple[list[str], str, str]] = field(default_factory=list)
-    sms: list[tuple[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def link(self, to: str, pattern: str) -> str:
-        """The first link matching `pattern` in a mail to `to` (waits for it)."""
-
-        async def find() -> str | None:
-            with self.lock:
-                for rcpt, _, text in self.mails:
-                    found = re.search(pattern, text) if to in rcpt else None
-                    if found:
-                        return found.group(0)
-            return None
-
-        found: str = await eventually(find, timeout=30)
-        return found
-
-    async def code(self, phone_digits: str, seen: int = 0) -> str:
-        """The 6-digit code of the SMS number `seen` (0: the first) to a phone ending in these digits."""
-
-        async def find() -> str | None:
-            with self.lock:
-                texts = [text for to, text in self.sms if to.endswith(phone_digits)]
-            if len(texts) > seen:
-                found = re.search(r"\b(\d{6})\b", texts[seen])
-                return found.group(1) if found else None
-            return None
-
-        found: str = await eventually(find, timeout=30)
-        return found
-
-
-class KeepMail:
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        body = message.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-        with self.outbox.lock:
-            self.outbox.mails.append((list(envelope.rcpt_tos), str(message["subject"]), text))
-        return "250 OK"
-
-
-def _sms_endpoint(outbox: Outbox) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-            with outbox.lock:
-                outbox.sms.append((payload["to"], payload["text"]))
-            self.send_response(202)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    return ThreadingHTTPServer(("127.0.0.1", devservers.free_port()), Handler)
-
-
 @pytest.fixture(scope="module")
-def outbox() -> Outbox:
-    return Outbox()
-
-
-@pytest.fixture(scope="module")
-def message_servers(outbox: Outbox) -> Iterator[dict[str, str]]:
-    smtp_port = devservers.free_port()
-    controller = Controller(KeepMail(outbox), hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    sms = _sms_endpoint(outbox)
-    thread = threading.Thread(target=sms.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMS_PROVIDER": "webhook",
-               "SMS_WEBHOOK_URL": f"http://127.0.0.1:{sms.server_address[1]}/sms"}
-    finally:
-        sms.shutdown()
-        sms.server_close()
-        controller.stop()
-
-
-def _tail(log_dir: Path) -> str:
-    parts = []
-    for log in sorted(log_dir.glob("*.log")):
-        parts.append(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
-    return "\n".join(parts)
+def outbox() -> Iterator[Outbox]:
+    """Every email and SMS the platform of this module sent."""
+    with Outbox() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 async def platform(
-    tmp_path_factory: pytest.TempPathFactory, message_servers: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory, outbox: Outbox
 ) -> AsyncIterator[devservers.Platform]:
     """Every service and server as separate processes on free ports; stopped by PID afterwards."""
     if not CHROMIUM.is_file():  # noqa: ASYNC240 - a stat at start-up
@@ -145,7 +48,7 @@ async def platform(
     if not AXE.is_file():
         pytest.fail("axe-core is missing: cd portal && npm ci (make test does this)")
     overrides = {
-        **message_servers,
+        **outbox.settings,
         "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
         "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         # one browser on one address loads ~30 files a page: the edge limit is not what is tested here
@@ -155,17 +58,10 @@ async def platform(
         "DELIVERY_RETRY_BACKOFF_MAX_SECONDS": "2",
     }
     var = tmp_path_factory.mktemp("portal-platform")
-    try:
-        running = await asyncio.to_thread(devservers.start_platform, var, overrides, free_ports=True)
-    except RuntimeError as exc:
-        raise AssertionError(f"the platform did not start: {exc}\n{_tail(var / 'log')}") from exc
-    if "gateway" not in running.services:
-        running.stop()
-        pytest.fail("the gateway is not in this checkout (motcua.gateway.__main__)")
-    try:
+    async with running_platform(var, overrides) as running:
+        if "gateway" not in running.services:
+            pytest.fail("the gateway is not in this checkout (motcua.gateway.__main__)")
         yield running
-    finally:
-        await asyncio.to_thread(running.stop)
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,23 @@ from typing import Any
 
 import httpx
 from motcua.common.testing import eventually
+from motcua.common.testing_messages import Outbox
 from playwright.async_api import Page, expect
 
 ADMIN_EMAIL = "quantri.portal@motcua.example.vn"
 ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
 OFFICER_PASSWORD = "cán bộ xã tiếp nhận hồ sơ mỗi sáng"
 CITIZEN_PASSWORD = "trăng rằm soi bóng hồ Gươm xanh"
+VERIFY_EMAIL_LINK = r"https?://\S+/verify-email\?token=[\w.~%-]+"
+RESET_PASSWORD_LINK = r"https?://\S+/reset-password\?token=[\w.~%-]+"
+SMS_CODE = r"\b(\d{6})\b"
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
        b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def international(phone: str) -> str:
+    """A Vietnamese mobile number as the platform writes it (and sends SMS to): 091… → +8491…"""
+    return "+84" + phone[1:]
 
 
 def totp(secret: str, step_offset: int = 0) -> str:
@@ -159,7 +168,7 @@ async def test_public_pages_read_in_vietnamese_and_english_and_pass_axe(open_pag
     await expect(page.locator("h1")).to_have_text("Không tìm thấy trang")
 
 
-async def register_and_activate(page: Page, outbox: Any, screens: Any, axe: Any) -> tuple[str, str]:
+async def register_and_activate(page: Page, outbox: Outbox, screens: Any, axe: Any) -> tuple[str, str]:
     """Register through the pages, then the email link and the SMS code; returns (email, phone)."""
     tag = uuid.uuid4().hex[:8]
     email = f"nguyen.an.{tag}@example.vn"
@@ -195,13 +204,13 @@ async def register_and_activate(page: Page, outbox: Any, screens: Any, axe: Any)
     await expect(page.locator("h1")).to_have_text("Xác nhận số điện thoại")
     await screens.take(page, "verify-phone")
 
-    link = await outbox.link(email, r"https?://\S+/verify-email\?token=[\w.~%-]+")
+    link = await outbox.mail.find(email, VERIFY_EMAIL_LINK, timeout=30)
     await page.goto(link)
     await expect(page.get_by_text("Email của bạn đã được xác nhận.")).to_be_visible()
     await expect(page).to_have_url(re.compile(r"/verify-email$"))  # the token left the address bar
     await screens.take(page, "verify-email")
     await page.get_by_role("link", name="Nhập mã SMS").click()
-    code = await outbox.code(phone[-9:])
+    code = await outbox.sms.find(international(phone), SMS_CODE, timeout=30)
     await page.get_by_label("Mã xác nhận trong SMS").fill("000000" if code != "000000" else "111111")
     await page.get_by_role("button", name="Xác nhận", exact=True).click()
     await expect(page.locator("[data-field=code] .field-error")).to_contain_text("Mã không đúng")
@@ -256,7 +265,7 @@ async def fill_birth_form(page: Page) -> None:
 
 
 async def test_citizen_applies_and_an_officer_completes_the_dossier(
-    open_page: Any, platform: Any, outbox: Any, axe: Any, screens: Any, browser: Any
+    open_page: Any, platform: Any, outbox: Outbox, axe: Any, screens: Any, browser: Any
 ) -> None:
     officer = await create_officer(platform.url("gateway"))
     page = await open_page(width=360)
@@ -414,7 +423,7 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
     await expect(page.locator("#lookup-result")).to_contain_text("Đã có kết quả")
 
 
-async def activated_citizen(base_url: str, outbox: Any) -> str:
+async def activated_citizen(base_url: str, outbox: Outbox) -> str:
     """A citizen registered and confirmed through the API (the pages are tested above); returns the email."""
     tag = uuid.uuid4().hex[:8]
     email = f"tran.binh.{tag}@example.vn"
@@ -424,10 +433,10 @@ async def activated_citizen(base_url: str, outbox: Any) -> str:
             "account_type": "individual", "full_name": "Trần Thị Bình", "email": email, "phone": phone,
             "password": CITIZEN_PASSWORD, "national_id": f"0792{int(tag, 16) % 100_000_000:08d}"})
         assert created.status_code == 201, created.text
-        link = await outbox.link(email, r"https?://\S+/verify-email\?token=[\w.~%-]+")
+        link = await outbox.mail.find(email, VERIFY_EMAIL_LINK, timeout=30)
         token = httpx.URL(link).params["token"]
         assert (await client.post("/v1/accounts/verify-email", json={"token": token})).status_code == 200
-        code = await outbox.code(phone[-9:])
+        code = await outbox.sms.find(international(phone), SMS_CODE, timeout=30)
         verified = await client.post(
             "/v1/accounts/verify-phone", json={"account_id": created.json()["id"], "code": code}
         )
@@ -447,7 +456,7 @@ async def officer_acts(base_url: str, officer: tuple[str, str], application_id: 
 
 
 async def test_a_supplement_request_is_answered_then_the_dossier_withdrawn(
-    open_page: Any, platform: Any, outbox: Any, axe: Any, screens: Any
+    open_page: Any, platform: Any, outbox: Outbox, axe: Any, screens: Any
 ) -> None:
     base_url = platform.url("gateway")
     officer = await create_officer(base_url)
@@ -485,7 +494,7 @@ async def test_a_supplement_request_is_answered_then_the_dossier_withdrawn(
     await other.get_by_label("Email").fill(stranger)
     await other.get_by_role("button", name="Gửi liên kết").click()
     await expect(other.get_by_role("status").filter(has_text="liên kết đặt lại mật khẩu")).to_be_visible()
-    await other.goto(await outbox.link(stranger, r"https?://\S+/reset-password\?token=[\w.~%-]+"))
+    await other.goto(await outbox.mail.find(stranger, RESET_PASSWORD_LINK, timeout=30))
     await expect(other).to_have_url(re.compile(r"/reset-password$"))
     new_password = "mưa phùn tháng hai trên phố cổ"
     await other.get_by_label("Mật khẩu mới").fill(new_password)

@@ -11,28 +11,19 @@ and by email and SMS; an anonymous lookup shows the status. Every message arrive
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import pyotp
 from motcua.common import devservers
 from motcua.common.testing import eventually
-
-
-class Outbox(Protocol):
-    """What the platform sent (the `outbox` fixture): emails by recipient, SMS by phone number."""
-
-    def mails_to(self, address: str) -> list[Any]: ...
-
-    def sms_to(self, phone: str) -> list[Any]: ...
-
+from motcua.common.testing_messages import Outbox
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
@@ -88,23 +79,10 @@ async def register_and_activate(gateway: httpx.AsyncClient, outbox: Outbox) -> t
     phone = account["phone"]
     assert phone == "+84" + phone_local[1:]
 
-    async def link() -> str | None:
-        for mail in outbox.mails_to(person["email"]):
-            found = re.search(r"/verify-email\?token=([^\s\"'<>]+)", mail.text)
-            if found:
-                return unquote(found.group(1))
-        return None
-
-    async def code() -> str | None:
-        for sms in outbox.sms_to(phone):
-            found = re.search(r"\b(\d{6})\b", sms.text)
-            if found:
-                return found.group(1)
-        return None
-
-    ok(await gateway.post("/v1/accounts/verify-email", json={"token": await until(link)}))
-    activated = ok(await gateway.post("/v1/accounts/verify-phone",
-                                      json={"account_id": account["id"], "code": await until(code)}))
+    token = unquote(await outbox.mail.find(person["email"], r"/verify-email\?token=([^\s\"'<>]+)", timeout=WAIT))
+    ok(await gateway.post("/v1/accounts/verify-email", json={"token": token}))
+    code = await outbox.sms.find(phone, r"\b(\d{6})\b", timeout=WAIT)
+    activated = ok(await gateway.post("/v1/accounts/verify-phone", json={"account_id": account["id"], "code": code}))
     assert activated["status"] == "active"
     return person, phone
 
@@ -222,8 +200,8 @@ async def test_a_citizen_applies_and_follows_through_crashes_with_every_message_
         code = submitted["tracking_code"]
 
         await crash_submission_and_restart_broker(platform, gateway)
-        await until(lambda: _has(outbox.mails_to(person["email"]), code, 1))
-        await until(lambda: _has(outbox.sms_to(phone), code, 1))
+        await until(lambda: _has(outbox.mail.to(person["email"]), code, 1))
+        await until(lambda: _has(outbox.sms.to(phone), code, 1))
 
         agency = ok(await gateway.get("/v1/procedures/HT-KS-01"))["agency_code"]
         await officer_processes(gateway, platform.env, app_id, agency)
@@ -240,8 +218,8 @@ async def test_a_citizen_applies_and_follows_through_crashes_with_every_message_
             return items if len([n for n in items if code in n["title"]]) >= 4 else None
 
         notices = await until(in_app)
-        await until(lambda: _has(outbox.mails_to(person["email"]), code, 4))
-        await until(lambda: _has(outbox.sms_to(phone), code, 4))
+        await until(lambda: _has(outbox.mail.to(person["email"]), code, 4))
+        await until(lambda: _has(outbox.sms.to(phone), code, 4))
 
         lookup = ok(await gateway.get(f"/v1/lookup/{code}"))
         assert lookup["status"] == "completed"
@@ -255,8 +233,8 @@ async def test_a_citizen_applies_and_follows_through_crashes_with_every_message_
 
         # a quiet moment for late duplicates, then count: each message exactly once
         await asyncio.sleep(3)
-        mails = [m.subject for m in outbox.mails_to(person["email"])]
-        texts = [s.text for s in outbox.sms_to(phone)]
+        mails = [m.subject for m in outbox.mail.to(person["email"])]
+        texts = [s.text for s in outbox.sms.to(phone)]
         assert _once(mails), mails
         assert _once(texts), texts
         assert len([s for s in mails if code in s]) == 4, mails

@@ -1,55 +1,38 @@
 """The whole platform under pressure: started as `make run` starts it, once per test module.
 
 Five service processes and the local MongoDB- and Kafka-protocol servers come from
-`motcua.common.devservers.start_platform`; the test runs the SMTP server (aiosmtpd, counting every
-message by recipient and subject) and the SMS provider (SMS_PROVIDER=webhook, a small HTTP
-endpoint), each in its own thread so they keep answering while the test blocks on a restart.
+`motcua.common.devservers.start_platform`; the test runs the SMTP server and the SMS provider's
+webhook of `motcua.common.testing_messages` (SMS_PROVIDER=webhook), each in its own thread so they
+keep answering while the test blocks on a restart.
 
 Citizens are prepared through the real API only: register → the link in the email and the code in
 the SMS → verify both → sign in. The `Pressure` object hands tests what they need: accounts of each
-role, a crowd of citizens submitting dossiers, readiness waits and the submission database.
+role, a crowd of citizens submitting dossiers, the dossier they fill in (`pressure.dossier`),
+readiness waits and the submission database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import json
-import re
 import secrets
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from motcua.common import devservers, mongo
-from motcua.common.testing import eventually
+from motcua.common.testing import eventually, running_platform
+from motcua.common.testing_messages import Mail, SmsEndpoint, SmtpCapture
 
 ADMIN_EMAIL = "quantri.apluc@motcua.example.vn"
 ADMIN_PASSWORD = "Quản-trị-Kiểm-thử-Áp-lực-2026"
 PASSWORD = "Sông Hồng chảy qua bốn mùa 2026"
-PROCEDURE = "HT-KS-01"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-FORM = {
-    "child_full_name": "Nguyễn Minh Khang",
-    "child_date_of_birth": "2026-11-20",
-    "child_sex": "male",
-    "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
-    "father_full_name": "Nguyễn Văn Bình",
-    "mother_full_name": "Trần Thị Hoa",
-    "requester_relationship": "father",
-}
 SERVICES = ("identity", "catalogue", "submission", "notification", "gateway")
 
 # Every limit a single test address would trip is raised: all traffic here comes from 127.0.0.1.
@@ -75,83 +58,36 @@ OVERRIDES = {
 
 
 @dataclass(frozen=True)
-class Mail:
-    to: tuple[str, ...]
-    subject: str
-    text: str
-    at: float
+class SampleDossier:
+    """What every dossier here is made of: a procedure, the answers to its form and a document to upload."""
+
+    procedure: str
+    form: dict[str, str]
+    pdf: bytes
+    document_key: str = "birth_certificate_medical"  # the required document `pdf` stands for
 
 
-class Mailbox:
-    """aiosmtpd handler keeping every accepted message, with the wall-clock time it was accepted."""
+BIRTH_REGISTRATION = SampleDossier(
+    procedure="HT-KS-01",
+    form={
+        "child_full_name": "Nguyễn Minh Khang",
+        "child_date_of_birth": "2026-11-20",
+        "child_sex": "male",
+        "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+        "father_full_name": "Nguyễn Văn Bình",
+        "mother_full_name": "Trần Thị Hoa",
+        "requester_relationship": "father",
+    },
+    pdf=b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+)
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.mails: list[Mail] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        body = message.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-        with self.lock:
-            self.mails.append(Mail(tuple(envelope.rcpt_tos), str(message["subject"]), text, time.time()))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Mail]:
-        with self.lock:
-            return [m for m in self.mails if address in m.to]
+class Mailbox(SmtpCapture):
+    """The run's SMTP server, which also knows a dossier's ApplicationReceived email by its subject."""
 
     def received(self, tracking_code: str) -> list[Mail]:
         """The ApplicationReceived emails of one dossier (Vietnamese or English subject)."""
-        marks = (f"Đã nộp hồ sơ {tracking_code} ", f"Application {tracking_code} submitted")
-        with self.lock:
-            return [m for m in self.mails if any(mark in m.subject for mark in marks)]
-
-    def repeated(self, addresses: set[str]) -> list[tuple[tuple[str, ...], str]]:
-        """Messages to these addresses that arrived more than once (same recipients, same subject)."""
-        with self.lock:
-            counts = Counter((m.to, m.subject) for m in self.mails if addresses & set(m.to))
-        return [key for key, n in counts.items() if n > 1]
-
-
-class SmsInbox:
-    """The SMS provider's webhook: keeps every `{"to", "text"}` it is sent and answers 202."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[tuple[str, str]] = []
-        inbox = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                payload = json.loads(self.rfile.read(length))
-                with inbox.lock:
-                    inbox.messages.append((payload["to"], payload["text"]))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", devservers.free_port()), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
-
-    def to(self, phone: str) -> list[str]:
-        with self.lock:
-            return [text for to, text in self.messages if to == phone]
-
-    def repeated(self, phones: set[str]) -> list[tuple[str, str]]:
-        """Texts to these numbers that arrived more than once at the same number."""
-        with self.lock:
-            counts = Counter(m for m in self.messages if m[0] in phones)
-        return [key for key, n in counts.items() if n > 1]
+        return self.with_subject(f"Đã nộp hồ sơ {tracking_code} ", f"Application {tracking_code} submitted")
 
 
 @dataclass
@@ -185,8 +121,9 @@ class Pressure:
 
     platform: devservers.Platform
     mailbox: Mailbox
-    sms: SmsInbox
+    sms: SmsEndpoint
     var: Path
+    dossier: SampleDossier = BIRTH_REGISTRATION
 
     @property
     def gateway(self) -> str:
@@ -211,21 +148,9 @@ class Pressure:
         }
         account = expect(await client.post("/v1/accounts", json=person), 201)
         phone = account["phone"]
-
-        async def link() -> str | None:
-            for mail in self.mailbox.to(person["email"]):
-                if found := re.search(r"/verify-email\?token=([^\s\"'<>]+)", mail.text):
-                    return unquote(found.group(1))
-            return None
-
-        async def code() -> str | None:
-            for text in self.sms.to(phone):
-                if found := re.search(r"\b(\d{6})\b", text):
-                    return found.group(1)
-            return None
-
-        expect(await client.post("/v1/accounts/verify-email", json={"token": await self.until(link)}), 200)
-        verified = {"account_id": account["id"], "code": await self.until(code)}
+        token = await self.mailbox.find(person["email"], r"/verify-email\?token=([^\s\"'<>]+)")
+        expect(await client.post("/v1/accounts/verify-email", json={"token": unquote(token)}), 200)
+        verified = {"account_id": account["id"], "code": await self.sms.find(phone, r"\b(\d{6})\b")}
         assert expect(await client.post("/v1/accounts/verify-phone", json=verified), 200)["status"] == "active"
         tokens = await self.sign_in(client, person["email"], PASSWORD)
         return Person(account["id"], person["email"], phone, ("citizen",), tokens)
@@ -354,20 +279,20 @@ class Crowd:
         return answer
 
     async def _dossier(self, client: httpx.AsyncClient, person: Person) -> None:
-        auth = person.headers
+        auth, dossier = person.headers, self.pressure.dossier
         draft = await self._call(client, "draft", "POST", "/v1/applications",
-                                 json={"procedure_code": PROCEDURE}, headers=auth)
+                                 json={"procedure_code": dossier.procedure}, headers=auth)
         if draft is None or draft.status_code != 201:
             return
         app_id = draft.json()["id"]
         patch_headers = {**auth, "If-Match": draft.headers["etag"], "Content-Type": "application/merge-patch+json"}
         saved = await self._call(client, "autosave", "PATCH", f"/v1/applications/{app_id}",
-                                 content=json.dumps({"data": FORM}), headers=patch_headers)
+                                 content=json.dumps({"data": dossier.form}), headers=patch_headers)
         if saved is None or saved.status_code != 200:
             return
         uploaded = await self._call(client, "upload", "POST", f"/v1/applications/{app_id}/documents", headers=auth,
-                                    data={"document_key": "birth_certificate_medical"},
-                                    files={"file": ("giay-chung-sinh.pdf", PDF, "application/pdf")})
+                                    data={"document_key": dossier.document_key},
+                                    files={"file": ("giay-chung-sinh.pdf", dossier.pdf, "application/pdf")})
         if uploaded is None or uploaded.status_code != 201:
             return
         key = {"Idempotency-Key": uuid.uuid4().hex}
@@ -392,38 +317,15 @@ class Crowd:
 @pytest.fixture(scope="session")
 async def pressure(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pressure]:
     """The platform as `make run` starts it, on free ports, with an SMTP server and an SMS endpoint of ours."""
-    mailbox, sms = Mailbox(), SmsInbox()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=devservers.free_port())
-    smtp.start()
-    sms.thread.start()
-    var = tmp_path_factory.mktemp("pressure") / "var"
-    overrides = {
-        **OVERRIDES,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "SMS_PROVIDER": "webhook",
-        "SMS_WEBHOOK_URL": sms.url,
-        "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
-        "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-    }
-    try:
-        try:
-            running = await asyncio.to_thread(devservers.start_platform, var, overrides, free_ports=True)
-        except RuntimeError as exc:
-            raise AssertionError(f"the platform did not start: {exc}\n{log_tails(var / 'log')}") from exc
-        try:
+    with Mailbox() as mailbox, SmsEndpoint() as sms:
+        var = tmp_path_factory.mktemp("pressure") / "var"
+        overrides = {
+            **OVERRIDES,
+            **mailbox.settings,
+            **sms.settings,
+            "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+            "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        }
+        async with running_platform(var, overrides) as running:
             yield Pressure(running, mailbox, sms, var)
-        finally:
-            await asyncio.to_thread(running.stop)
-    finally:
-        smtp.stop()
-        sms.server.shutdown()
-        sms.server.server_close()
 
-
-def log_tails(log_dir: Path, lines: int = 15) -> str:
-    parts = []
-    for log in sorted(log_dir.glob("*.log")):
-        tail = log.read_text(errors="replace").splitlines()[-lines:]
-        parts.append(f"--- {log.name}\n" + "\n".join(tail))
-    return "\n".join(parts)

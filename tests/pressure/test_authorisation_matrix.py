@@ -27,22 +27,12 @@ import pytest
 from motcua.common.testing import TokenMinter
 
 if TYPE_CHECKING:
-    from conftest import Person, Pressure
+    from conftest import Person, Pressure, SampleDossier
 
 CALLERS = ("anonymous", "forged", "citizen_b", "officer", "other_officer", "admin", "citizen_a")
 SERVICES = ("identity", "catalogue", "submission", "notification")
 # Each service's own probes are not routed by the gateway; the gateway answers them for itself.
 NOT_ROUTED = {"/healthz", "/readyz", "/metrics"}
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-FORM = {
-    "child_full_name": "Nguyễn Minh Khang",
-    "child_date_of_birth": "2026-11-20",
-    "child_sex": "male",
-    "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
-    "father_full_name": "Nguyễn Văn Bình",
-    "mother_full_name": "Trần Thị Hoa",
-    "requester_relationship": "father",
-}
 Cell = int | tuple[int, ...]
 
 
@@ -149,19 +139,23 @@ ROWS: tuple[Row, ...] = (
 class World:
     callers: dict[str, Person | None]
     things: dict[str, str]
+    sample: SampleDossier  # what A's dossiers are filled with, and what the upload row sends
 
 
-async def _dossier(client: httpx.AsyncClient, owner: Person, documents: int) -> tuple[str, list[str]]:
-    draft = await client.post("/v1/applications", json={"procedure_code": "HT-KS-01"}, headers=owner.headers)
+async def _dossier(
+    client: httpx.AsyncClient, owner: Person, documents: int, sample: SampleDossier
+) -> tuple[str, list[str]]:
+    draft = await client.post("/v1/applications", json={"procedure_code": sample.procedure}, headers=owner.headers)
     assert draft.status_code == 201, draft.text
     app_id = str(draft.json()["id"])
-    saved = await client.patch(f"/v1/applications/{app_id}", content=json.dumps({"data": FORM}),
+    saved = await client.patch(f"/v1/applications/{app_id}", content=json.dumps({"data": sample.form}),
                                headers={**owner.headers, **MERGE_PATCH, "If-Match": draft.headers["etag"]})
     assert saved.status_code == 200, saved.text
     ids = []
     for key in ("birth_certificate_medical", "marriage_certificate")[:documents]:
         uploaded = await client.post(f"/v1/applications/{app_id}/documents", headers=owner.headers,
-                                     data={"document_key": key}, files={"file": ("giay.pdf", PDF, "application/pdf")})
+                                     data={"document_key": key},
+                                     files={"file": ("giay.pdf", sample.pdf, "application/pdf")})
         assert uploaded.status_code == 201, uploaded.text
         ids.append(str(uploaded.json()["id"]))
     return app_id, ids
@@ -177,11 +171,11 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
         other_agency = next(code for code in agencies if code != procedure["agency_code"])
         officer, other = await asyncio.gather(pressure.officer(client, admin, procedure["agency_code"]),
                                               pressure.officer(client, admin, other_agency))
-        submitted_id, (s_document, _) = await _dossier(client, a, 2)
+        submitted_id, (s_document, _) = await _dossier(client, a, 2, pressure.dossier)
         answer = await client.post(f"/v1/applications/{submitted_id}/submit",
                                    headers={**a.headers, "Idempotency-Key": "ma-tran-quyen-s"})
         assert answer.status_code == 200, answer.text
-        draft_id, (_, spare) = await _dossier(client, a, 2)
+        draft_id, (_, spare) = await _dossier(client, a, 2, pressure.dossier)
 
         async def notification() -> str | None:
             items = (await client.get("/v1/notifications", headers=a.headers)).json()["items"]
@@ -198,6 +192,7 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
                 "S": submitted_id, "S_document": s_document, "S_tracking_code": answer.json()["tracking_code"],
                 "D": draft_id, "D_spare_document": spare, "note": await pressure.until(notification),
             },
+            sample=pressure.dossier,
         )
 
 
@@ -232,8 +227,8 @@ async def _call(client: httpx.AsyncClient, row: Row, caller: Person | None, worl
     if row.upload:
         # the required document: the optional one's spare copy is the DELETE row's to remove
         answer = await client.request(row.method, path, headers=headers,
-                                      data={"document_key": "birth_certificate_medical"},
-                                      files={"file": ("giay-chung-sinh.pdf", PDF, "application/pdf")})
+                                      data={"document_key": world.sample.document_key},
+                                      files={"file": ("giay-chung-sinh.pdf", world.sample.pdf, "application/pdf")})
     elif body is not None:
         content = json.dumps(body).encode()
         headers.setdefault("Content-Type", "application/json")

@@ -22,19 +22,9 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import Crowd, Outcome, Person, Pressure
+    from conftest import Crowd, Outcome, Person, Pressure, SampleDossier
 
 PROCEDURE = "HT-KS-01"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-FORM = {
-    "child_full_name": "Nguyễn Minh Khang",
-    "child_date_of_birth": "2026-11-20",
-    "child_sex": "male",
-    "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
-    "father_full_name": "Nguyễn Văn Bình",
-    "mother_full_name": "Trần Thị Hoa",
-    "requester_relationship": "father",
-}
 
 CITIZENS = 4
 WORK_SECONDS = 4.0
@@ -144,18 +134,18 @@ async def test_notification_killed_under_load_sends_each_message_once(
     await accepted_dossiers_are_stored_and_told_once(pressure, crowd)
 
 
-async def prepared_dossier(client: httpx.AsyncClient, person: Person) -> str:
+async def prepared_dossier(client: httpx.AsyncClient, person: Person, sample: SampleDossier) -> str:
     """A draft with its form filled and its document uploaded: ready to submit."""
     draft = await client.post("/v1/applications", json={"procedure_code": PROCEDURE}, headers=person.headers)
     assert draft.status_code == 201, draft.text
     app_id = str(draft.json()["id"])
-    saved = await client.patch(f"/v1/applications/{app_id}", content=json.dumps({"data": FORM}),
+    saved = await client.patch(f"/v1/applications/{app_id}", content=json.dumps({"data": sample.form}),
                                headers={**person.headers, "If-Match": draft.headers["etag"],
                                         "Content-Type": "application/merge-patch+json"})
     assert saved.status_code == 200, saved.text
     uploaded = await client.post(f"/v1/applications/{app_id}/documents", headers=person.headers,
                                  data={"document_key": "birth_certificate_medical"},
-                                 files={"file": ("giay-chung-sinh.pdf", PDF, "application/pdf")})
+                                 files={"file": ("giay-chung-sinh.pdf", sample.pdf, "application/pdf")})
     assert uploaded.status_code == 201, uploaded.text
     return app_id
 
@@ -165,7 +155,7 @@ async def test_a_database_outage_under_load_is_answered_and_loses_nothing(
 ) -> None:
     citizen = people[0]
     async with pressure.client(timeout=PATIENCE_SECONDS) as client:
-        app_id = await prepared_dossier(client, citizen)
+        app_id = await prepared_dossier(client, citizen, pressure.dossier)
         crowd = pressure.crowd(people, timeout=PATIENCE_SECONDS)
         crowd.start()
         await work(crowd)
@@ -209,7 +199,7 @@ async def test_a_submit_while_the_database_is_down_is_refused_with_503_promptly(
 ) -> None:
     citizen = people[1]
     async with pressure.client(timeout=PROMPT_SECONDS) as client:
-        app_id = await prepared_dossier(client, citizen)
+        app_id = await prepared_dossier(client, citizen, pressure.dossier)
         database = pressure.platform.servers["mongodb"]
         await asyncio.to_thread(database.stop)
         try:

@@ -235,6 +235,29 @@ async def running_app(app: FastAPI, *, wait_started: bool = True) -> AsyncIterat
         await asyncio.wait_for(task, 30)
 
 
+def log_tails(log_dir: Path, lines: int = 15) -> str:
+    """The last lines of each process's log under `log_dir`: what a failure report needs to say why."""
+    parts = []
+    for log in sorted(log_dir.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        parts.append(f"--- {log.name}\n" + "\n".join(tail))
+    return "\n".join(parts)
+
+
+@contextlib.asynccontextmanager
+async def running_platform(var: Path, overrides: dict[str, str]) -> AsyncIterator[devservers.Platform]:
+    """The whole platform as `make run` starts it, every service and server a process on a free port under
+    `var`; stopped by PID afterwards. A start that fails is an AssertionError carrying the logs' tails."""
+    try:
+        running = await asyncio.to_thread(devservers.start_platform, var, overrides, free_ports=True)
+    except RuntimeError as exc:
+        raise AssertionError(f"the platform did not start: {exc}\n{log_tails(var / 'log')}") from exc
+    try:
+        yield running
+    finally:
+        await asyncio.to_thread(running.stop)
+
+
 async def read_events(
     bootstrap: str,
     topic: str,
