@@ -98,6 +98,15 @@ async def test_the_portals_text_files_and_a_json_answer_are_gzipped_and_decode_t
         assert "content-encoding" not in ranged.headers
         assert wire(ranged) == (static / "js" / "main.js").read_bytes()[:100]
 
+        # "anything but gzip" is honoured, whatever letters it contains
+        for refusal in ("gzip;q=0", "gzip; q=0.0, identity", "br, *;q=0"):
+            plain = await fetch_raw(client, "/portal.css", {"Accept-Encoding": refusal})
+            assert "content-encoding" not in plain.headers, refusal
+            assert wire(plain) == (static / "portal.css").read_bytes()
+        weighed = await fetch_raw(client, "/portal.css", {"Accept-Encoding": "br;q=1, gzip;q=0.5"})
+        assert weighed.headers["content-encoding"] == "gzip"
+        assert "accept-encoding" in weighed.headers["vary"].lower()
+
         # HEAD says what GET would send uncompressed, and sends no body
         head = await client.head("/portal.css", headers=GZIP)
         assert head.status_code == 200

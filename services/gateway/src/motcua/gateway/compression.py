@@ -54,6 +54,29 @@ PARTIAL_OR_EMPTY = frozenset({204, 206, 304})
 SECRET_BEARING_SERVICES = frozenset({"identity"})
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether `Accept-Encoding` names gzip (or `x-gzip`) with a weight above zero (RFC 9110 §12.5.3).
+    Starlette only looks for the letters "gzip", so `gzip;q=0` — "anything but gzip" — would get gzip.
+    A bare `*` gets the answer as it is, which it also accepts."""
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, _, params = item.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding.strip().lower()] = weight
+    for name in ("gzip", "x-gzip"):
+        if name in weights:
+            return weights[name] > 0
+    return False
+
+
 def may_compress_request(scope: Scope) -> bool:
     """Whether this request's answer may be compressed at all (before looking at the answer)."""
     if scope["method"] == "HEAD":
@@ -98,6 +121,17 @@ class Compression:
             return
 
         from_a_service = routes.service_for(scope["path"]) is not None
+        if not accepts_gzip(Headers(scope=scope).get("accept-encoding", "")):
+
+            async def plain(message: Message) -> None:
+                # what gzip would have compressed still says it varies, so a shared cache keeps the forms apart
+                start = message["type"] == "http.response.start"
+                if start and may_compress_answer(message, from_a_service=from_a_service):
+                    MutableHeaders(raw=message["headers"]).add_vary_header("Accept-Encoding")
+                await send(message)
+
+            await self.app(scope, receive, plain)
+            return
 
         async def choose(scope: Scope, receive: Receive, send_to_gzip: Send) -> None:
             bypass = False
