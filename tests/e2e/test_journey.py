@@ -22,20 +22,12 @@ from urllib.parse import unquote
 import httpx
 import pyotp
 from motcua.common import devservers
-from motcua.common.testing import eventually
+from motcua.common.testing import BIRTH_REGISTRATION, eventually
 from motcua.common.testing_messages import Outbox
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = BIRTH_REGISTRATION.pdf
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
-FORM = {
-    "child_full_name": "Nguyễn Minh Khang",
-    "child_date_of_birth": "2026-11-20",
-    "child_sex": "male",
-    "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
-    "father_full_name": "Nguyễn Văn Bình",
-    "mother_full_name": "Trần Thị Hoa",
-    "requester_relationship": "father",
-}
+FORM = BIRTH_REGISTRATION.form
 WAIT = 60.0
 
 

@@ -27,7 +27,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 from motcua.common import devservers, mongo
-from motcua.common.testing import eventually, running_platform
+from motcua.common.testing import BIRTH_REGISTRATION, SampleDossier, eventually, running_platform
 from motcua.common.testing_messages import Mail, SmsEndpoint, SmtpCapture
 
 ADMIN_EMAIL = "quantri.apluc@motcua.example.vn"
@@ -55,31 +55,6 @@ OVERRIDES = {
     "DELIVERY_RETRY_BACKOFF_MAX_SECONDS": "2",
     "LOG_LEVEL": "INFO",
 }
-
-
-@dataclass(frozen=True)
-class SampleDossier:
-    """What every dossier here is made of: a procedure, the answers to its form and a document to upload."""
-
-    procedure: str
-    form: dict[str, str]
-    pdf: bytes
-    document_key: str = "birth_certificate_medical"  # the required document `pdf` stands for
-
-
-BIRTH_REGISTRATION = SampleDossier(
-    procedure="HT-KS-01",
-    form={
-        "child_full_name": "Nguyễn Minh Khang",
-        "child_date_of_birth": "2026-11-20",
-        "child_sex": "male",
-        "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
-        "father_full_name": "Nguyễn Văn Bình",
-        "mother_full_name": "Trần Thị Hoa",
-        "requester_relationship": "father",
-    },
-    pdf=b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
-)
 
 
 class Mailbox(SmtpCapture):

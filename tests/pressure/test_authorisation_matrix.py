@@ -27,7 +27,9 @@ import pytest
 from motcua.common.testing import TokenMinter
 
 if TYPE_CHECKING:
-    from conftest import Person, Pressure, SampleDossier
+    from motcua.common.testing import SampleDossier
+
+    from conftest import Person, Pressure
 
 CALLERS = ("anonymous", "forged", "citizen_b", "officer", "other_officer", "admin", "citizen_a")
 SERVICES = ("identity", "catalogue", "submission", "notification")

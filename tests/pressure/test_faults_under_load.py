@@ -22,7 +22,9 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import Crowd, Outcome, Person, Pressure, SampleDossier
+    from motcua.common.testing import SampleDossier
+
+    from conftest import Crowd, Outcome, Person, Pressure
 
 PROCEDURE = "HT-KS-01"
 

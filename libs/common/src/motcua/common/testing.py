@@ -308,3 +308,28 @@ async def eventually(check: Any, *, timeout: float = 20.0, interval: float = 0.1
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+@dataclass(frozen=True)
+class SampleDossier:
+    """A dossier the journeys and load tests file: a procedure, the answers to its form, a document to upload."""
+
+    procedure: str
+    form: dict[str, str]
+    pdf: bytes
+    document_key: str = "birth_certificate_medical"  # the required document `pdf` stands for
+
+
+BIRTH_REGISTRATION = SampleDossier(
+    procedure="HT-KS-01",
+    form={
+        "child_full_name": "Nguyễn Minh Khang",
+        "child_date_of_birth": "2026-11-20",
+        "child_sex": "male",
+        "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+        "father_full_name": "Nguyễn Văn Bình",
+        "mother_full_name": "Trần Thị Hoa",
+        "requester_relationship": "father",
+    },
+    pdf=b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+)
