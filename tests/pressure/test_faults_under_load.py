@@ -15,7 +15,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 import httpx
@@ -94,20 +94,31 @@ def all_went_through(outcomes: list[Outcome]) -> None:
     assert not refused, [f"{o.step} {o.status}: {o.body or o.error}" for o in refused[:5]]
 
 
-async def test_a_broker_killed_under_load_loses_nothing_and_repeats_nothing(
-    pressure: Pressure, people: list[Person]
-) -> None:
+async def under_a_fault(
+    pressure: Pressure, people: list[Person], fail: Callable[[], object], recover: Callable[[], object]
+) -> tuple[Crowd, float, float]:
+    """The crowd submits; `fail` breaks something and the crowd keeps on through the outage; `recover`
+    mends it; once every service is ready again the crowd works a while more and stops. Answers the
+    crowd and when the outage began and ended."""
     crowd = pressure.crowd(people)
     crowd.start()
     await work(crowd)
-    broker = pressure.platform.servers["kafka"]
-    await asyncio.to_thread(broker.kill)  # SIGKILL: the in-memory broker comes back empty
+    await asyncio.to_thread(fail)
     down = await work(crowd, OUTAGE_SECONDS)
-    await asyncio.to_thread(broker.start)
+    await asyncio.to_thread(recover)
     up = time.monotonic()
     await pressure.all_ready()
     await work(crowd)
     await crowd.stop()
+    return crowd, down, up
+
+
+async def test_a_broker_killed_under_load_loses_nothing_and_repeats_nothing(
+    pressure: Pressure, people: list[Person]
+) -> None:
+    broker = pressure.platform.servers["kafka"]
+    # SIGKILL: the in-memory broker comes back empty
+    crowd, down, up = await under_a_fault(pressure, people, broker.kill, broker.start)
 
     # the broker is not on a citizen's path: the outbox keeps the events until it is back
     all_went_through([o for o in crowd.since(down) if o.began < up])
@@ -119,17 +130,8 @@ async def test_a_broker_killed_under_load_loses_nothing_and_repeats_nothing(
 async def test_notification_killed_under_load_sends_each_message_once(
     pressure: Pressure, people: list[Person]
 ) -> None:
-    crowd = pressure.crowd(people)
-    crowd.start()
-    await work(crowd)
     notification = pressure.platform.services["notification"]
-    await asyncio.to_thread(notification.kill)
-    down = await work(crowd, OUTAGE_SECONDS)
-    await asyncio.to_thread(notification.start, 60)
-    up = time.monotonic()
-    await pressure.all_ready()
-    await work(crowd)
-    await crowd.stop()
+    crowd, down, up = await under_a_fault(pressure, people, notification.kill, lambda: notification.start(60))
 
     all_went_through([o for o in crowd.since(down) if o.began < up])
     nothing_broke_badly(crowd.outcomes)

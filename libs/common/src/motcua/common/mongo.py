@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import pymongo
 import structlog
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -26,16 +26,24 @@ Session = AsyncClientSession
 T = TypeVar("T")
 
 
-def connect(uri: str) -> Client:
-    """A client that connects lazily; requests fail fast (503) rather than hang when the server is down."""
+def connect(
+    uri: str, *, operation_timeout: bool = True, listeners: Sequence[monitoring.CommandListener] = ()
+) -> Client:
+    """A client that connects lazily; requests fail fast (503) rather than hang when the server is down.
+
+    `operation_timeout=False` leaves out the 5 s per-operation limit (`timeoutMS`): PyMongo then writes
+    a command to the socket in the same step it announces it to `listeners`, with nothing awaited in
+    between (notification's hand-over mark relies on it); the caller bounds the wait for the answer.
+    """
     return AsyncMongoClient(
         uri,
         tz_aware=True,
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=3000,
-        timeoutMS=5000,
+        timeoutMS=5000 if operation_timeout else None,
         retryWrites=True,
         uuidRepresentation="standard",
+        event_listeners=list(listeners),
     )
 
 

@@ -238,15 +238,18 @@ class Dispatcher:
         with the provider, and only the mark keeps a crash from sending it twice."""
         for attempt in range(4):
             try:
-                async with asyncio.timeout(10):
-                    if await (confirmation if attempt == 0 else self._hand_overs.mark(
-                            delivery_id=delivery["_id"], token=token, now=now)):
-                        return
-                log.warning("hand_over_mark_not_ours", delivery_id=delivery["_id"])
-                return  # taken over meanwhile: settling will find it so too
+                async with asyncio.timeout(10):  # the mark's client has no operation timeout of its own
+                    if attempt == 0:
+                        marked = await confirmation
+                    else:
+                        marked = await self._hand_overs.mark(delivery_id=delivery["_id"], token=token, now=now)
             except (PyMongoError, TimeoutError) as exc:
                 log.warning("hand_over_mark_retrying", delivery_id=delivery["_id"], error=str(exc))
                 await asyncio.sleep(0.2 * 2**attempt)
+                continue
+            if not marked:
+                log.warning("hand_over_mark_not_ours", delivery_id=delivery["_id"])  # settling finds it so too
+            return
         log.error("hand_over_mark_lost", delivery_id=delivery["_id"])  # settling still records what happened
 
     async def _settle(self, attempts: list[Attempt]) -> None:

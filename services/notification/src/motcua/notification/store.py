@@ -11,7 +11,7 @@ from typing import Any
 from motcua.common import mongo
 from motcua.notification.messages import Contact
 from motcua.notification.model import Status
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne, monitoring
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne, monitoring
 
 CONTACTS = "contacts"
 DELIVERIES = "deliveries"
@@ -163,10 +163,7 @@ class HandOvers:
 
     def __init__(self, uri: str, db_name: str) -> None:
         self._listener = _MarkOnItsWay()
-        self._client: mongo.Client = AsyncMongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, uuidRepresentation="standard",
-            event_listeners=[self._listener],
-        )
+        self._client = mongo.connect(uri, operation_timeout=False, listeners=[self._listener])
         self._deliveries = self._client[db_name][DELIVERIES]
 
     async def record(self, *, delivery_id: str, token: str, now: datetime) -> asyncio.Task[bool]:
