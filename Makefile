@@ -9,7 +9,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: run test lint bench bench-e2e fuzz install test-tools clean help
+.PHONY: run test lint bench bench-e2e fuzz install servers prerequisites test-tools clean help
 
 help:
 	@echo "make run    install everything and start the whole platform (Ctrl-C stops it)"
@@ -17,6 +17,15 @@ help:
 	@echo "make lint   ruff and mypy --strict"
 	@echo "make bench  benchmarks (numbers printed, never asserted)"
 	@echo "make bench-e2e  the end-to-end load benchmark alone;  make fuzz  a longer fuzzing run"
+
+# Java 17+, Maven and cargo, checked before anything else is done (one line per missing tool).
+prerequisites:
+	@$(PYTHON) deploy/local/prerequisites.py
+
+# Apache Kafka's jars (Maven) and secantusd-rs (cargo), fetched or built once per machine into
+# ~/.cache/motcua/ (MOTCUA_CACHE_DIR) and reused by every clone afterwards.
+servers: install
+	@$(PY) -m motcua.common.devservers build
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -40,23 +49,23 @@ portal/node_modules/.package-lock.json: portal/package.json portal/package-lock.
 
 test-tools: $(CHROMIUM) portal/node_modules/.package-lock.json
 
-run: install
+run: prerequisites install servers
 	$(PY) deploy/local/run.py
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: install test-tools lint
+test: prerequisites install servers test-tools lint
 	$(VENV)/bin/pytest -q -ra --durations=15
 
-bench: install
+bench: prerequisites install servers
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-bench-e2e: install
+bench-e2e: prerequisites install servers
 	$(PY) bench/e2e.py
 
-fuzz: install
+fuzz: prerequisites install servers
 	FUZZ_EXAMPLES=150 FUZZ_RANDOM=1 $(VENV)/bin/pytest -q -s tests/pressure/test_fuzz.py
 
 clean:

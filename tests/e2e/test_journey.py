@@ -2,8 +2,8 @@
 
 Register → verification email and SMS code → active → two-factor on → sign in with it → find birth
 registration by "khai sinh" → fill the form, upload a PDF and a JPEG → submit → the ApplicationReceived
-email and SMS. Then submission is SIGKILLed and restarted and the broker restarted (it keeps topics
-in memory, so they come back empty and the outbox relays replay). An officer created by the bootstrap
+email and SMS. Then submission is SIGKILLed and restarted and the Apache Kafka broker restarted (its log
+is on disk: consumers resume where they committed, nothing is replayed). An officer created by the bootstrap
 admin accepts, approves and issues the result; the citizen sees each change in the history, in-app
 and by email and SMS; an anonymous lookup shows the status. Every message arrived exactly once.
 """

@@ -117,7 +117,7 @@ async def test_a_broker_killed_under_load_loses_nothing_and_repeats_nothing(
     pressure: Pressure, people: list[Person]
 ) -> None:
     broker = pressure.platform.servers["kafka"]
-    # SIGKILL: the in-memory broker comes back empty
+    # SIGKILL mid-produce; Apache Kafka comes back with its log from disk
     crowd, down, up = await under_a_fault(pressure, people, broker.kill, broker.start)
 
     # the broker is not on a citizen's path: the outbox keeps the events until it is back

@@ -1,4 +1,4 @@
-"""The event backbone under failure: relay killed, consumer killed, handler failing, topic lost."""
+"""The event backbone under failure: relay killed, consumer killed, handler failing, topic lost, broker killed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from motcua.common import mongo, topics
+from aiokafka.admin import AIOKafkaAdminClient
+from motcua.common import kafka, mongo, topics
 from motcua.common.consumer import INDEXES as INBOX_INDEXES
 from motcua.common.consumer import Consumer, Handler
 from motcua.common.contracts.identity import AccountLocked
@@ -20,6 +21,7 @@ from motcua.common.outbox import INDEXES as OUTBOX_INDEXES
 from motcua.common.outbox import Outbox, Relay
 from motcua.common.settings import ServiceSettings
 from motcua.common.testing import Isolation, Stack, eventually
+from structlog.testing import capture_logs
 
 TOPIC = topics.IDENTITY_ACCOUNT
 
@@ -293,33 +295,111 @@ async def test_a_failure_between_the_domain_write_and_the_outbox_write_leaves_ne
     assert await db["outbox"].count_documents({}) == 0
 
 
-async def test_a_relay_that_finds_its_topic_missing_republishes_the_window_and_effects_still_happen_once(
+async def test_a_relay_that_finds_its_topic_deleted_republishes_the_window_and_effects_still_happen_once(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+    relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
+    with capture_logs() as logs:
+        async with _running(relay.run()):
+            await _write_events(mongo_client, outbox, ["x", "y"], 10)
+            await eventually(lambda: _published_at_least(db, 20))
+            consumer = _counting_consumer(mongo_client, db, settings)
+            async with _running(consumer.run()):
+                await eventually(lambda: _effects_at_least(db, 20))
+            await _delete_topic(stack.kafka_bootstrap, settings.topic(TOPIC))  # an operator's mistake
+            # the relay notices, recreates the topic and republishes its window
+            await eventually(lambda: _relay_published(relay, 40), timeout=30)
+            check = await _read_raw(stack.kafka_bootstrap, settings.topic(TOPIC), 20)
+            assert len(check) == 20
+            again = _counting_consumer(mongo_client, db, settings)
+            async with _running(again.run()):
+                await eventually(lambda: _handled_at_least(again, 20), timeout=30)
+                await asyncio.sleep(1.0)
+    assert await db["effects"].count_documents({}) == 20
+    assert [e["topics"] for e in logs if e["event"] == "relay_topics_missing_replaying"] == [[settings.topic(TOPIC)]]
+
+
+async def _delete_topic(bootstrap: str, name: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([name])
+        await eventually(lambda: _topic_absent(admin, name))
+    finally:
+        await admin.close()
+
+
+async def _topic_absent(admin: AIOKafkaAdminClient, name: str) -> bool:
+    return name not in await admin.list_topics()
+
+
+@pytest.mark.timeout(300)
+async def test_a_broker_killed_mid_produce_and_restarted_delivers_every_held_event_once_without_a_replay(
     private_stack: Stack, isolation: Isolation
 ) -> None:
     settings = _settings(private_stack, isolation)
+    broker = private_stack.kafka
+    assert broker is not None
     client = mongo.connect(private_stack.mongodb_uri)
     db = client[settings.database_name]
     await _schema(db)
     outbox = Outbox(db, settings)
-    assert private_stack.kafka is not None
+    keys, per_key = [f"acc-{i}" for i in range(20)], 100
+    total = len(keys) * per_key
+    relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
     try:
-        relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
-        async with _running(relay.run()):
-            await _write_events(client, outbox, ["x", "y"], 10)
-            await eventually(lambda: _published_at_least(db, 20))
-            consumer = _counting_consumer(client, db, settings)
-            async with _running(consumer.run()):
-                await eventually(lambda: _effects_at_least(db, 20))
-            await asyncio.to_thread(private_stack.kafka.restart)  # a fresh, empty broker
-            # the relay notices, recreates the topic and republishes its window
-            await eventually(lambda: _relay_published(relay, 40), timeout=30)
-            check = await _read_raw(private_stack.kafka_bootstrap, settings.topic(TOPIC), 20)
-            assert len(check) == 20
-            again = _counting_consumer(client, db, settings)
-            async with _running(again.run()):
-                await eventually(lambda: _handled_at_least(again, 20), timeout=30)
-                await asyncio.sleep(1.0)
+        with capture_logs() as logs:
+            async with _running(relay.run()), _running(_counting_consumer(client, db, settings).run()):
+                writer = asyncio.create_task(_write_events(client, outbox, keys, per_key))
+                await eventually(lambda: _published_at_least(db, 200), timeout=60)
+                await asyncio.to_thread(broker.kill)  # SIGKILL while the relay is producing
+                await writer  # the writes go on: their events wait in the outbox
+                assert await db["outbox"].count_documents({"published_at": None}) > 0
+                await asyncio.to_thread(broker.start)  # the same log directory: the log survived
+                await eventually(lambda: _effects_at_least(db, total), timeout=180)
+                await asyncio.sleep(1.0)  # anything handled twice would show up now
+        on_the_log = await _read_raw(private_stack.kafka_bootstrap, settings.topic(TOPIC), total)
+        assert await db["effects"].count_documents({}) == total
+        assert len(await db["effects"].distinct("event_id")) == total
+        assert {dict(headers)["ce_id"].decode() for _, headers in on_the_log} == set(await db["outbox"].distinct("_id"))
+    finally:
+        await client.close()
+    # nothing replayed: each event was marked published once, and the relay never took the topic for lost
+    assert relay.published == total
+    assert not [e for e in logs if e["event"] == "relay_topics_missing_replaying"]
+
+
+@pytest.mark.timeout(300)
+async def test_a_broker_down_longer_than_the_delivery_timeout_keeps_events_in_the_outbox_until_it_returns(
+    private_stack: Stack, isolation: Isolation
+) -> None:
+    settings = _settings(private_stack, isolation)
+    broker = private_stack.kafka
+    assert broker is not None
+    client = mongo.connect(private_stack.mongodb_uri)
+    db = client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+    relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
+    try:
+        async with _running(relay.run()), _running(_counting_consumer(client, db, settings).run()):
+            await _write_events(client, outbox, ["before"], 10)
+            await eventually(lambda: _effects_at_least(db, 10), timeout=60)
+            await asyncio.to_thread(broker.stop)
+            await _write_events(client, outbox, ["during"], 10)  # the domain writes succeed
+            # longer than the producer's request timeout (10 s): its sends expire and are tried again
+            await asyncio.sleep(kafka.REQUEST_TIMEOUT_MS / 1000 + 3)
+            assert await db["outbox"].count_documents({"published_at": None}) == 10
+            assert not relay.healthy
+            await asyncio.to_thread(broker.start)
+            await eventually(lambda: _effects_at_least(db, 20), timeout=120)
+            await asyncio.sleep(1.0)
         assert await db["effects"].count_documents({}) == 20
+        assert await db["outbox"].count_documents({"published_at": None}) == 0
     finally:
         await client.close()
 

@@ -3,6 +3,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -156,3 +158,33 @@ async def test_a_service_killed_before_the_message_was_handed_over_sends_it_afte
     email = [e.data for e in events if e.data.channel == "email"]
     assert len(email) == 1
     assert isinstance(email[0], NotificationSent)
+
+
+async def test_a_service_killed_and_started_again_under_its_member_id_resumes_within_ten_seconds(
+    kit: Any, tmp_path: Path
+) -> None:
+    """Static group membership: the restarted process takes its partitions back at once; a dynamic member would
+    wait for the broker to give up on the dead one (the session timeout) and for the group to rebalance."""
+    env = {**process_env(kit), "KAFKA_GROUP_INSTANCE_ID": f"notification-{uuid.uuid4().hex[:6]}"}
+    citizen = kit.account()
+    mailbox = kit.smtp.mailbox
+
+    def arrived(code: str) -> Any:
+        async def check() -> bool:
+            return any(code in m["Subject"] for m in mailbox.to(citizen.email))
+
+        return check
+
+    with service_process(env, tmp_path / "service.log") as process:
+        await kit.send(citizen, kit.received(citizen, tracking_code="HS-RESUME-0001"))
+        await eventually(arrived("HS-RESUME-0001"), timeout=60)
+        process.kill()
+        process.wait(5)
+    killed = time.monotonic()
+    await kit.send(kit.received(citizen, tracking_code="HS-RESUME-0002"))
+    with service_process(env, tmp_path / "service.log"):
+        await eventually(arrived("HS-RESUME-0002"), timeout=60, interval=0.05)
+        resumed = time.monotonic() - killed
+    print(f"consumption resumed {resumed:.1f} s after the SIGKILL (process start included)")
+    assert resumed < 10
+    assert sum("HS-RESUME-0002" in m["Subject"] for m in mailbox.to(citizen.email)) == 1

@@ -116,6 +116,7 @@ class Consumer:
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=1000,
+            group_instance_id=self._settings.kafka_group_instance_id or None,
             max_poll_interval_ms=300000,
             **kafka.client_options(self._settings),
         )

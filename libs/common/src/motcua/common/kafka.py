@@ -17,6 +17,7 @@ from motcua.common.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+REQUEST_TIMEOUT_MS = 10000  # a send not acknowledged by then fails; the relay tries it again later
 NOT_AUTHORISED = (29, 31)  # topic / cluster authorisation failed: topics are managed elsewhere (Strimzi)
 
 
@@ -51,7 +52,7 @@ def producer(settings: ServiceSettings) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
         linger_ms=5,
-        request_timeout_ms=10000,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
         retry_backoff_ms=200,
         **client_options(settings),
     )
@@ -113,18 +114,3 @@ async def ping(bootstrap: str, timeout: float = 2.0, **options: Any) -> bool:
         return True
     except (TimeoutError, KafkaError, OSError):
         return False
-
-
-async def partition_counts(bootstrap: str, names: Iterable[str], **options: Any) -> dict[str, int]:
-    """How many partitions each named topic has now; a missing topic is absent from the answer."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **options)
-    try:
-        await admin.start()
-        present = set(await admin.list_topics())
-        wanted = [n for n in names if n in present]
-        if not wanted:
-            return {}
-        described = await admin.describe_topics(wanted)
-        return {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
-    finally:
-        await admin.close()

@@ -2,8 +2,8 @@
 
 `Outbox.add` writes events inside the caller's MongoDB transaction. The `Relay` (one active per
 service, by lease) publishes pending events in write order with acks=all, marks them published and
-keeps them for a replay window. When it finds one of its topics missing or re-created by a fresh
-broker, it republishes the window; consumers deduplicate by `ce_id`, so effects still happen once.
+keeps them for a replay window. When it finds one of its topics missing (deleted by an operator), it
+creates it again and republishes the window; consumers deduplicate by `ce_id`, so effects still happen once.
 
 Operators: `python -m motcua.common.outbox replay --service submission [--since 2026-11-25T10:00:00Z]`.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from motcua.common import kafka, mongo, topics
+from motcua.common import kafka, mongo
 from motcua.common.events import Envelope, Event, encode
 from motcua.common.settings import ServiceSettings
 from pymongo import ASCENDING, IndexModel, ReturnDocument
@@ -145,7 +145,7 @@ class Relay:
                 except (KafkaError, OSError) as exc:
                     self.healthy = False
                     log.warning("relay_broker_trouble", error=str(exc))
-                    self._last_topic_check = 0.0  # the broker may be a fresh one: look before sending
+                    self._last_topic_check = 0.0  # a topic may have been deleted meanwhile: look before sending
                     await self._sleep(1.0)
                 except PyMongoError as exc:
                     self.healthy = False
@@ -261,36 +261,27 @@ class Relay:
         return list(doc["names"]) if doc else []
 
     async def _check_topics(self) -> None:
-        """A topic we published to is gone or was re-created by a fresh broker: republish the window.
+        """A topic we published to is gone (an operator deleted it): create it again and republish the window.
 
-        A fresh broker may auto-create the topic (with its default partitions) before we look, so a
-        topic counts as lost when it is absent or its partition count differs from the one we last
-        saw; after a replay the new count is remembered, so one loss causes one replay.
+        Topic auto-creation is off, as in production, so a topic that exists is one we (or the operator)
+        made; only an absent one counts as lost, and one loss causes one replay.
         """
         known = await self._known_topics()
         self._last_topic_check = time.monotonic()
         if not known:
             return
-        prefix = self._settings.kafka_topic_prefix
-        state = await self._state.find_one({"_id": "topics"}) or {}
-        seen = {f["topic"]: f["partitions"] for f in state.get("fingerprints", [])}
         options = kafka.client_options(self._settings)
-        counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known, **options)
-        lost = [t for t in known if counts.get(t) != seen.get(t, topics.declared_partitions(t, prefix))]
+        present = await kafka.existing_topics(self._settings.kafka_bootstrap_servers, **options)
+        lost = [t for t in known if t not in present]
         if not lost:
             return
         await kafka.ensure_topics(self._settings.kafka_bootstrap_servers, lost, **kafka.topic_options(self._settings))
         if self._producer is not None:
-            await self._producer.client.force_metadata_update()  # partitions may differ now
-        counts = await kafka.partition_counts(self._settings.kafka_bootstrap_servers, known, **options)
+            await self._producer.client.force_metadata_update()
         since = datetime.now(UTC) - timedelta(hours=self._settings.outbox_replay_window_hours)
         result = await self._events.update_many(
             {"topic": {"$in": lost}, "created_at": {"$gte": since}, "published_at": {"$ne": None}},
             {"$set": {"published_at": None}},
-        )
-        await self._state.update_one(
-            {"_id": "topics"},
-            {"$set": {"fingerprints": [{"topic": t, "partitions": counts.get(t, 0)} for t in known]}},
         )
         log.warning("relay_topics_missing_replaying", topics=lost, events=result.modified_count)
 

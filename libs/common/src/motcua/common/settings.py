@@ -24,7 +24,10 @@ class ServiceSettings(BaseSettings):
     mongodb_db: str = ""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""
-    kafka_idempotent_producer: bool = Field(default=False, json_schema_extra=DEPLOYMENT_SETS)  # true in production
+    kafka_idempotent_producer: bool = True
+    # Static group membership: a consumer restarted under the same id (a pod's name survives a container
+    # restart) gets its partitions back at once instead of waiting out a rebalance. Empty: dynamic membership.
+    kafka_group_instance_id: str = ""
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None

@@ -60,11 +60,14 @@ def _docker_answers() -> bool:
 def start_local_stack(workdir: Path) -> Stack:
     """Start both pinned servers as processes on free ports under `workdir`."""
     mongodb = devservers.mongodb_server(devservers.free_port(), workdir / "mongodb", workdir)
-    kafka = devservers.kafka_server(devservers.free_port(), workdir)
-    mongodb.start()
+    kafka = devservers.kafka_server(devservers.free_port(), workdir / "kafka", workdir)
+    mongodb.launch()
     try:
-        kafka.start()
-    except Exception:
+        kafka.launch()
+        mongodb.wait_listening()
+        kafka.wait_listening(timeout=60)
+    except BaseException:
+        kafka.stop()
         mongodb.stop()
         raise
     return Stack(
