@@ -36,9 +36,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def bare_kafka(bootstrap: str, n: int) -> float:
+async def bare_kafka(bootstrap: str, n: int, *, idempotent: bool = True) -> float:
     topic = f"bare-{uuid.uuid4().hex[:6]}"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=idempotent)
     await producer.start()
     payload = b'{"account_id":"a","locked_until":"2026-11-25T00:00:00Z","failed_attempts":1}'
     await ensure_topics(bootstrap, [topic])

@@ -14,11 +14,11 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from motcua.common import mongo, topics
 from motcua.common.events import Envelope, InvalidEnvelope, decode
-from motcua.common.testing import Isolation, Stack, eventually, running_app
+from motcua.common.testing import Isolation, Stack, eventually, running_app, topic_partitions
 from motcua.identity.app import build_app
 from motcua.identity.settings import Settings
 
@@ -39,9 +39,7 @@ class AccountEvents:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
             await consumer.start()
-            parts = []
-            if self.topic in await consumer.topics():
-                parts = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or ())]
+            parts = await topic_partitions(consumer, self.topic, timeout=0.5)
             if not parts:  # not created yet, or its metadata not settled: look again at the next poll
                 await consumer.stop()
                 return None

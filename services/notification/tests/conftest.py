@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -27,7 +27,7 @@ from motcua.common.contracts.identity import AccountRegistered
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 from motcua.common.devservers import free_port
 from motcua.common.events import Envelope, Event, decode, encode
-from motcua.common.testing import Isolation, Stack, TokenMinter, running_app
+from motcua.common.testing import Isolation, Stack, TokenMinter, running_app, topic_partitions
 from motcua.notification.app import build_app
 from motcua.notification.model import RetryableSendError
 from motcua.notification.settings import Settings
@@ -274,8 +274,7 @@ class Kit:
         await consumer.start()
         found: list[Envelope] = []
         try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            consumer.assign([TopicPartition(topic, p) for p in partitions])
+            consumer.assign(await topic_partitions(consumer, topic, timeout=timeout))
             await consumer.seek_to_beginning()
             deadline = time.monotonic() + timeout
             quiet_until = None

@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
 from motcua.common.events import Envelope, Event, decode, encode
-from motcua.common.testing import Isolation, Stack, TokenMinter, eventually, running_app
+from motcua.common.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
 from motcua.submission.app import build_app
 from motcua.submission.settings import Settings
 
@@ -116,8 +116,7 @@ class Service:
         await consumer.start()
         await kafka.ensure_topics(self.settings.kafka_bootstrap_servers, [topic],
                                   prefix=self.settings.kafka_topic_prefix)
-        await consumer.topics()
-        consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()])
+        consumer.assign(await topic_partitions(consumer, topic))
         await consumer.seek_to_beginning()
         found: list[Envelope] = []
         try:

@@ -3,9 +3,10 @@
 import json
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from motcua.common import topics
 from motcua.common.contracts.catalogue import ProcedurePublished
+from motcua.common.testing import topic_partitions
 from structlog.testing import capture_logs
 
 
@@ -67,8 +68,7 @@ async def test_a_procedure_submission_cannot_use_is_dead_lettered(launch, sample
                                   auto_offset_reset="earliest")
         await reader.start()
         try:
-            await reader.topics()
-            reader.assign([TopicPartition(dead, p) for p in reader.partitions_for_topic(dead) or ()])
+            reader.assign(await topic_partitions(reader, dead))
             await reader.seek_to_beginning()
             records = []
             for _ in range(50):

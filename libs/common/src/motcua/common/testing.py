@@ -261,6 +261,21 @@ async def running_platform(var: Path, overrides: dict[str, str]) -> AsyncIterato
         await asyncio.to_thread(running.stop)
 
 
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, *, timeout: float = 20.0) -> list[TopicPartition]:
+    """The partitions of `topic` once the broker reports them; [] if it has none by the deadline.
+
+    A consumer without a subscription tracks no topic's metadata, so this one is asked for by name.
+    """
+    deadline = time.monotonic() + timeout
+    consumer._client.add_topic(topic)
+    while True:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions or time.monotonic() >= deadline:
+            return [TopicPartition(topic, p) for p in sorted(partitions or ())]
+        await asyncio.sleep(0.1)
+
+
 async def read_events(
     bootstrap: str,
     topic: str,
@@ -275,15 +290,9 @@ async def read_events(
     found: list[Envelope] = []
     try:
         deadline = time.monotonic() + timeout
-        partitions: set[int] | None = None
-        while not partitions and time.monotonic() < deadline:
-            partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                await asyncio.sleep(0.1)
-        if not partitions:
+        assigned = await topic_partitions(consumer, topic, timeout=timeout)
+        if not assigned:
             return found
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         while len(found) < count and time.monotonic() < deadline:
