@@ -25,7 +25,7 @@ prerequisites:
 # Apache Kafka's jars (Maven) and secantusd-rs (cargo), fetched or built once per machine into
 # ~/.cache/motcua/ (MOTCUA_CACHE_DIR) and reused by every clone afterwards.
 servers: install
-	@$(PY) -m motcua.common.devservers build
+	@$(PY) -m motcua.devtools.devservers build
 
 $(UV):
 	$(PYTHON) -m venv .tools

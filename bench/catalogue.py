@@ -24,7 +24,7 @@ from motcua.catalogue.listing import Listing
 from motcua.catalogue.search import Query
 from motcua.catalogue.settings import Settings
 from motcua.common import mongo
-from motcua.common.testing import running_app, start_local_stack
+from motcua.devtools.testing import running_app, start_local_stack
 
 SIZE = 7000
 ROUNDS = 100

@@ -28,7 +28,7 @@ from motcua.common.logging import configure
 from motcua.common.outbox import INDEXES as OUTBOX
 from motcua.common.outbox import Outbox, Relay
 from motcua.common.settings import ServiceSettings
-from motcua.common.testing import start_local_stack
+from motcua.devtools.testing import start_local_stack
 
 
 def _pct(values: list[float], q: float) -> float:

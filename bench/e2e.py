@@ -43,7 +43,8 @@ from urllib.parse import unquote
 import httpx
 import psutil
 from aiosmtpd.controller import Controller
-from motcua.common import devservers, mongo
+from motcua.common import mongo
+from motcua.devtools import devservers
 
 OUT = Path(__file__).resolve().parent.parent / "bench-out"
 PASSWORD = "Sông Hồng chảy qua bốn mùa 2026"

@@ -23,7 +23,7 @@ import httpx
 from fastapi import FastAPI
 from motcua.catalogue.app import build_app as build_catalogue
 from motcua.catalogue.settings import Settings as CatalogueSettings
-from motcua.common.testing import running_app, start_local_stack
+from motcua.devtools.testing import running_app, start_local_stack
 from motcua.gateway.app import build_app as build_gateway
 from motcua.gateway.settings import Settings as GatewaySettings
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from argon2 import PasswordHasher, Type
 from motcua.common import mongo
-from motcua.common.testing import running_app, start_local_stack
+from motcua.devtools.testing import running_app, start_local_stack
 from motcua.identity.app import build_app
 from motcua.identity.settings import Settings
 

@@ -36,9 +36,9 @@ from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.identity import AccountRegistered
 from motcua.common.contracts.submission import ApplicationReceived
-from motcua.common.devservers import free_port
 from motcua.common.events import Envelope, Event, encode
-from motcua.common.testing import running_app, start_local_stack
+from motcua.devtools.devservers import free_port
+from motcua.devtools.testing import running_app, start_local_stack
 from motcua.notification.app import build_app
 from motcua.notification.settings import Settings
 from motcua.notification.store import HandOvers

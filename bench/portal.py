@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from motcua.common.testing import running_app
+from motcua.devtools.testing import running_app
 from motcua.gateway.app import build_app
 from motcua.gateway.compression import LEVEL
 from motcua.gateway.settings import Settings

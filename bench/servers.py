@@ -19,7 +19,7 @@ from pathlib import Path
 from common import bare_kafka
 from e2e import FORM, bare_transactions
 from motcua.common import mongo
-from motcua.common.testing import start_local_stack
+from motcua.devtools.testing import start_local_stack
 
 
 async def bare_inserts(uri: str, seconds: float, workers: int) -> float:

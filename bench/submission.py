@@ -27,7 +27,7 @@ from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.catalogue import ProcedurePublished
 from motcua.common.events import Envelope, encode
-from motcua.common.testing import TokenMinter, eventually, running_app, start_local_stack
+from motcua.devtools.testing import TokenMinter, eventually, running_app, start_local_stack
 from motcua.submission.app import build_app
 from motcua.submission.settings import Settings
 

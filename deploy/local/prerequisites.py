@@ -2,7 +2,7 @@
 
 Run by the system Python (stdlib only), before the virtual environment exists. One line per missing
 tool, naming it and the Debian package that provides it; exit 1. A tool is not needed when what it
-fetches or builds is already in the machine's cache (~/.cache/motcua, see motcua.common.devservers),
+fetches or builds is already in the machine's cache (~/.cache/motcua, see motcua.devtools.devservers),
 or when the server it is for is external (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI set).
 """
 
@@ -23,7 +23,7 @@ JAVA_MINIMUM = 17
 
 def _devservers() -> ModuleType:
     """The module that holds the pins and the cache's layout (it imports only the standard library)."""
-    path = ROOT / "libs" / "common" / "src" / "motcua" / "common" / "devservers.py"
+    path = ROOT / "libs" / "devtools" / "src" / "motcua" / "devtools" / "devservers.py"
     spec = importlib.util.spec_from_file_location("devservers", path)
     assert spec is not None
     assert spec.loader is not None

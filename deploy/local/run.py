@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from motcua.common import devservers
+from motcua.devtools import devservers
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("MOTCUA_VAR") or ROOT / "var")  # tests run a second platform elsewhere

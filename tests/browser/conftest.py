@@ -1,7 +1,7 @@
 """The whole platform as `make run` starts it, and a real browser (Debian's chromium) driven by Playwright.
 
-The platform runs as separate processes (`motcua.common.devservers.start_platform`), with the real
-SMTP server and SMS webhook of `motcua.common.testing_messages` in this process, so a test reads the
+The platform runs as separate processes (`motcua.devtools.devservers.start_platform`), with the real
+SMTP server and SMS webhook of `motcua.devtools.testing_messages` in this process, so a test reads the
 verification link and code the way a person would find them. The browser talks to
 the gateway only, with its Content-Security-Policy enforced; a CSP violation fails the test.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from motcua.common import devservers
-from motcua.common.testing import running_platform
-from motcua.common.testing_messages import Outbox
+from motcua.devtools import devservers
+from motcua.devtools.testing import running_platform
+from motcua.devtools.testing_messages import Outbox
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]

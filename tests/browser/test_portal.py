@@ -21,8 +21,8 @@ import uuid
 from typing import Any
 
 import httpx
-from motcua.common.testing import eventually
-from motcua.common.testing_messages import Outbox
+from motcua.devtools.testing import eventually
+from motcua.devtools.testing_messages import Outbox
 from playwright.async_api import Page, expect
 
 ADMIN_EMAIL = "quantri.portal@motcua.example.vn"

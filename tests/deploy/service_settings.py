@@ -28,8 +28,8 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin
 from unittest import mock
 
-from motcua.common import devservers
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
+from motcua.devtools import devservers
 from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import EnvSettingsSource

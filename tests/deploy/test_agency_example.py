@@ -16,16 +16,17 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from motcua.common import devservers, topics
+from motcua.common import topics
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope, Event, encode
+from motcua.devtools import devservers
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs/examples/agency_consumer.py"
 
 
 @contextlib.contextmanager
 def _apache_kafka() -> Iterator[str]:
-    """The local Apache Kafka broker (motcua.common.devservers), on a free port, its log in a temporary folder."""
+    """The local Apache Kafka broker (motcua.devtools.devservers), on a free port, its log in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="agency-kafka-") as workdir:
         broker = devservers.kafka_server(devservers.free_port(), Path(workdir) / "kafka", Path(workdir))
         broker.start()

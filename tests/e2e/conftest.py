@@ -1,8 +1,8 @@
 """The whole platform as `make run` starts it, with a mail server and an SMS endpoint the test reads.
 
 Separate processes for the five services and the local MongoDB- and Kafka-protocol servers (from
-`motcua.common.devservers.start_platform`), and the real SMTP server and SMS webhook of
-`motcua.common.testing_messages` (SMS_PROVIDER=webhook), which keep answering from their own
+`motcua.devtools.devservers.start_platform`), and the real SMTP server and SMS webhook of
+`motcua.devtools.testing_messages` (SMS_PROVIDER=webhook), which keep answering from their own
 threads while the test waits on a blocking step (a restart).
 """
 
@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from motcua.common import devservers
-from motcua.common.testing import log_tails, running_platform
-from motcua.common.testing_messages import Outbox
+from motcua.devtools import devservers
+from motcua.devtools.testing import log_tails, running_platform
+from motcua.devtools.testing_messages import Outbox
 
 ADMIN_EMAIL = "quantri.e2e@motcua.example.vn"  # identity refuses special-use domains such as .local
 ADMIN_PASSWORD = "Quản-trị-Kiểm-thử-Đầu-Cuối-2026"

@@ -21,9 +21,9 @@ from urllib.parse import unquote
 
 import httpx
 import pyotp
-from motcua.common import devservers
-from motcua.common.testing import BIRTH_REGISTRATION, eventually
-from motcua.common.testing_messages import Outbox
+from motcua.devtools import devservers
+from motcua.devtools.testing import BIRTH_REGISTRATION, eventually
+from motcua.devtools.testing_messages import Outbox
 
 PDF = BIRTH_REGISTRATION.pdf
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"

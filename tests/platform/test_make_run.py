@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from motcua.common.testing_messages import SmtpCapture
+from motcua.devtools.testing_messages import SmtpCapture
 
 ROOT = Path(__file__).resolve().parents[2]
 

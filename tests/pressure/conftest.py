@@ -1,8 +1,8 @@
 """The whole platform under pressure: started as `make run` starts it, once per test module.
 
 Five service processes and the local MongoDB- and Kafka-protocol servers come from
-`motcua.common.devservers.start_platform`; the test runs the SMTP server and the SMS provider's
-webhook of `motcua.common.testing_messages` (SMS_PROVIDER=webhook), each in its own thread so they
+`motcua.devtools.devservers.start_platform`; the test runs the SMTP server and the SMS provider's
+webhook of `motcua.devtools.testing_messages` (SMS_PROVIDER=webhook), each in its own thread so they
 keep answering while the test blocks on a restart.
 
 Citizens are prepared through the real API only: register → the link in the email and the code in
@@ -26,9 +26,10 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from motcua.common import devservers, mongo
-from motcua.common.testing import BIRTH_REGISTRATION, SampleDossier, eventually, running_platform
-from motcua.common.testing_messages import Mail, SmsEndpoint, SmtpCapture
+from motcua.common import mongo
+from motcua.devtools import devservers
+from motcua.devtools.testing import BIRTH_REGISTRATION, SampleDossier, eventually, running_platform
+from motcua.devtools.testing_messages import Mail, SmsEndpoint, SmtpCapture
 
 ADMIN_EMAIL = "quantri.apluc@motcua.example.vn"
 ADMIN_PASSWORD = "Quản-trị-Kiểm-thử-Áp-lực-2026"

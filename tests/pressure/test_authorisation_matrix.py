@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from motcua.common.testing import TokenMinter
+from motcua.devtools.testing import TokenMinter
 
 if TYPE_CHECKING:
-    from motcua.common.testing import SampleDossier
+    from motcua.devtools.testing import SampleDossier
 
     from conftest import Person, Pressure
 

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from motcua.common.testing import SampleDossier
+    from motcua.devtools.testing import SampleDossier
 
     from conftest import Crowd, Outcome, Person, Pressure
 

@@ -12,7 +12,7 @@ import pytest
 from motcua.catalogue.app import build_app
 from motcua.catalogue.settings import Settings
 from motcua.common.auth import TokenVerifier
-from motcua.common.testing import Isolation, Stack, TokenMinter, running_app
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, running_app
 
 SEED = Path(__file__).parents[1] / "src/motcua/catalogue/seed"
 

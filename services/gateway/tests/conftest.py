@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from motcua.common.devservers import free_port
-from motcua.common.testing import running_app
+from motcua.devtools.devservers import free_port
+from motcua.devtools.testing import running_app
 from motcua.gateway.app import build_app
 from motcua.gateway.settings import Settings
 

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from motcua.common import mongo, topics
 from motcua.common.events import Envelope, InvalidEnvelope, decode
-from motcua.common.testing import Isolation, Stack, eventually, running_app, topic_partitions
+from motcua.devtools.testing import Isolation, Stack, eventually, running_app, topic_partitions
 from motcua.identity.app import build_app
 from motcua.identity.settings import Settings
 

@@ -25,9 +25,9 @@ from motcua.common import kafka, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.identity import AccountRegistered
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
-from motcua.common.devservers import free_port
 from motcua.common.events import Envelope, Event, decode, encode
-from motcua.common.testing import Isolation, Stack, TokenMinter, running_app, topic_partitions
+from motcua.devtools.devservers import free_port
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, running_app, topic_partitions
 from motcua.notification.app import build_app
 from motcua.notification.model import RetryableSendError
 from motcua.notification.settings import Settings

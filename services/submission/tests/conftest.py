@@ -17,7 +17,7 @@ from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
 from motcua.common.events import Envelope, Event, decode, encode
-from motcua.common.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
 from motcua.submission.app import build_app
 from motcua.submission.settings import Settings
 

@@ -20,7 +20,7 @@ from motcua.common.events import Envelope, encode
 from motcua.common.outbox import INDEXES as OUTBOX_INDEXES
 from motcua.common.outbox import Outbox, Relay
 from motcua.common.settings import ServiceSettings
-from motcua.common.testing import Isolation, Stack, eventually
+from motcua.devtools.testing import Isolation, Stack, eventually
 from structlog.testing import capture_logs
 
 TOPIC = topics.IDENTITY_ACCOUNT

@@ -5,8 +5,8 @@ from fastapi import APIRouter
 from motcua.common import errors
 from motcua.common.auth import CurrentPrincipal, Officer, TokenVerifier
 from motcua.common.settings import ServiceSettings
-from motcua.common.testing import Isolation, Stack, TokenMinter, eventually, running_app
 from motcua.common.web import create_app
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, running_app
 from pydantic import BaseModel
 from structlog.testing import capture_logs
 

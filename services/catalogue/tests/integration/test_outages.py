@@ -9,7 +9,7 @@ from motcua.catalogue.app import build_app
 from motcua.catalogue.settings import Settings
 from motcua.common import topics
 from motcua.common.auth import TokenVerifier
-from motcua.common.testing import Isolation, Stack, TokenMinter, eventually, read_events, running_app
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, read_events, running_app
 
 
 async def test_publishing_waits_out_a_broker_outage_and_a_database_outage_answers_503(

@@ -10,7 +10,7 @@ from motcua.catalogue.app import build_app
 from motcua.catalogue.settings import Settings
 from motcua.common import topics
 from motcua.common.auth import TokenVerifier
-from motcua.common.testing import Isolation, Stack, TokenMinter, read_events, running_app
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, read_events, running_app
 
 PUBLISHED = "motcua.catalogue.ProcedurePublished.v1"
 RETIRED = "motcua.catalogue.ProcedureRetired.v1"

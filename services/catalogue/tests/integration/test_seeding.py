@@ -13,7 +13,7 @@ from motcua.catalogue.seed import SeedError
 from motcua.catalogue.settings import Settings
 from motcua.common import mongo, topics
 from motcua.common.auth import TokenVerifier
-from motcua.common.testing import Isolation, Stack, TokenMinter, read_events, running_app
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, read_events, running_app
 
 PUBLISHED = "motcua.catalogue.ProcedurePublished.v1"
 

@@ -2,7 +2,7 @@ import asyncio
 from typing import Any
 
 from motcua.common.contracts.notification import NotificationSent
-from motcua.common.testing import eventually
+from motcua.devtools.testing import eventually
 
 
 async def test_an_application_received_sends_one_email_one_sms_and_one_in_app_notification_even_when_redelivered(

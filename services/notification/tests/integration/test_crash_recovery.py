@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from motcua.common.contracts.notification import NotificationFailed, NotificationSent
-from motcua.common.devservers import free_port
-from motcua.common.testing import eventually
+from motcua.devtools.devservers import free_port
+from motcua.devtools.testing import eventually
 from pymongo import AsyncMongoClient
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from motcua.common import mongo
 from motcua.common.outbox import Outbox
-from motcua.common.testing import Stack, eventually
+from motcua.devtools.testing import Stack, eventually
 from motcua.notification import store
 from motcua.notification.dispatcher import Dispatcher
 from motcua.notification.mail import Mailer

@@ -8,7 +8,7 @@ from motcua.common.contracts.identity import (
     PhoneVerificationRequested,
 )
 from motcua.common.contracts.notification import NotificationFailed, NotificationSent
-from motcua.common.testing import eventually
+from motcua.devtools.testing import eventually
 from structlog.testing import capture_logs
 
 

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from motcua.common.devservers import free_port
+from motcua.devtools.devservers import free_port
 from motcua.notification.mail import Mailer
 from motcua.notification.model import AmbiguousSendError, PermanentSendError, ProviderDown, RetryableSendError
 from motcua.notification.settings import Settings

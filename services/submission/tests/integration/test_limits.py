@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer
 from motcua.common import topics
 from motcua.common.contracts.catalogue import ProcedurePublished
-from motcua.common.testing import topic_partitions
+from motcua.devtools.testing import topic_partitions
 from structlog.testing import capture_logs
 
 

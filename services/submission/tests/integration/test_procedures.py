@@ -29,7 +29,7 @@ async def test_a_draft_keeps_its_version_when_a_new_one_is_published(service, sa
         response = await service.http.post("/v1/applications", json={"procedure_code": v1.code}, headers=who)
         return response.status_code == 404
 
-    from motcua.common.testing import eventually
+    from motcua.devtools.testing import eventually
 
     await eventually(refused)
     tag = (await service.http.get(f"/v1/applications/{started['id']}", headers=who)).headers["etag"]

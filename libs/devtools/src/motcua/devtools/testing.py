@@ -24,8 +24,9 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-from motcua.common import devservers, mongo
+from motcua.common import mongo
 from motcua.common.events import Envelope, InvalidEnvelope, decode
+from motcua.devtools import devservers
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The development SMTP sink of `make run`: keeps each message as an .eml file and logs one line.
 
-Development only (aiosmtpd is a dev dependency): `python -m motcua.common.mailsink --port 1025 --dir var/mail`.
+Development only (aiosmtpd is a dev dependency): `python -m motcua.devtools.mailsink --port 1025 --dir var/mail`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class KeepAsFiles:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m motcua.common.mailsink")
+    parser = argparse.ArgumentParser(prog="python -m motcua.devtools.mailsink")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--dir", type=Path, default=Path("var/mail"))

@@ -4,7 +4,7 @@ Kafka: Apache Kafka itself (the official broker jars, pinned in `deploy/local/ka
 Maven), one node in KRaft combined mode, its log on disk. MongoDB protocol: SecantusDB's Rust server
 `secantusd-rs` (crate `secantus-mdb`, pinned below), built once by `cargo install --locked`. Both are
 fetched or built once per machine into a cache keyed by version (`~/.cache/motcua/`, or
-`MOTCUA_CACHE_DIR`), so every clone reuses them: `python -m motcua.common.devservers build`.
+`MOTCUA_CACHE_DIR`), so every clone reuses them: `python -m motcua.devtools.devservers build`.
 Development and test tooling only: product code never imports this module.
 """
 
@@ -150,7 +150,7 @@ def build() -> None:
 def secantus_command(port: int, data_dir: Path) -> list[str]:
     binary = secantusd_binary()
     if not binary.exists():
-        raise RuntimeError(f"{binary} is missing: run `make test` or `python -m motcua.common.devservers build`")
+        raise RuntimeError(f"{binary} is missing: run `make test` or `python -m motcua.devtools.devservers build`")
     # --sync-on-commit: a commit survives SIGKILL, as MongoDB's journal makes it
     return [str(binary), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data_dir),
             "--log-level", "WARNING", "--sync-on-commit", "--cache-size", "512M", "--log-file-max", "32MB"]
@@ -306,7 +306,7 @@ def kafka_server(port: int, data_dir: Path, log_dir: Path) -> ServerProcess:
     """Apache Kafka on `port`, its log under `data_dir` (formatted on the first start, kept across restarts)."""
     libs = kafka_libs()
     if not (libs / ".complete").exists():
-        raise RuntimeError(f"{libs} is missing: run `make test` or `python -m motcua.common.devservers build`")
+        raise RuntimeError(f"{libs} is missing: run `make test` or `python -m motcua.devtools.devservers build`")
     data_dir.mkdir(parents=True, exist_ok=True)
     properties = data_dir / "server.properties"
     log_path = log_dir / "kafka.log"
@@ -436,7 +436,7 @@ def start_platform(
             port = free_port() if free_ports else 1025
             platform.servers["smtp"] = ServerProcess(
                 "smtp sink",
-                [sys.executable, "-m", "motcua.common.mailsink", "--port", str(port), "--dir", str(var / "mail")],
+                [sys.executable, "-m", "motcua.devtools.mailsink", "--port", str(port), "--dir", str(var / "mail")],
                 port,
                 logs / "smtp.log",
             )
@@ -466,7 +466,7 @@ def _main(argv: list[str]) -> int:
     if argv[1:] == ["build"]:
         build()
         return 0
-    print("usage: python -m motcua.common.devservers build", file=sys.stderr)  # noqa: T201
+    print("usage: python -m motcua.devtools.devservers build", file=sys.stderr)  # noqa: T201
     return 2
 
 

@@ -27,8 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, TypeVar
 
 from aiosmtpd.controller import Controller
-from motcua.common import devservers
-from motcua.common.testing import eventually
+from motcua.devtools import devservers
+from motcua.devtools.testing import eventually
 
 HOST = "127.0.0.1"
 
