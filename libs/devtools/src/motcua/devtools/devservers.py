@@ -443,8 +443,8 @@ def start_platform(
             env["SMTP_HOST"], env["SMTP_PORT"] = "127.0.0.1", str(port)
         for server in platform.servers.values():
             server.launch()
-        for server in platform.servers.values():
-            server.wait_listening()
+        # the services start alongside (each retries until its database and broker answer): the JVM's start
+        # and the services' imports overlap instead of adding up
         for name in services if services is not None else available_services():
             port = int(next(env[v] for n, _, v in SERVICES if n == name))
             # one process per service here: its name is its static Kafka group member id, so a restart resumes at once
@@ -452,6 +452,8 @@ def start_platform(
                                     env={"KAFKA_GROUP_INSTANCE_ID": f"{name}-local", **env})
             platform.services[name] = process
             process.launch()  # all at once: each takes seconds to import and start
+        for server in platform.servers.values():
+            server.wait_listening()
         for process in platform.services.values():
             process.wait_listening(timeout=120)
         for name in platform.services:
