@@ -21,6 +21,7 @@ from motcua.common.outbox import INDEXES as OUTBOX_INDEXES
 from motcua.common.outbox import Outbox, Relay
 from motcua.common.settings import ServiceSettings
 from motcua.devtools.testing import Isolation, Stack, eventually
+from pymongo import monitoring
 from structlog.testing import capture_logs
 
 TOPIC = topics.IDENTITY_ACCOUNT
@@ -402,6 +403,53 @@ async def test_a_broker_down_longer_than_the_delivery_timeout_keeps_events_in_th
         assert await db["outbox"].count_documents({"published_at": None}) == 0
     finally:
         await client.close()
+
+
+async def test_an_idle_relay_reads_nothing_and_wakes_on_another_replicas_commit_through_a_change_stream(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    # the relay polls only once a minute: what it publishes sooner, a change stream told it about
+    reads: list[str] = []
+    listener = _CommandNames(reads)
+    watched = mongo.connect(stack.mongodb_uri, listeners=[listener])
+    relay = Relay(watched[settings.database_name], settings, Outbox(watched[settings.database_name], settings),
+                  idle_poll_seconds=60)
+    other_replica = Outbox(db, settings)  # another process: its commits never call our relay's notify
+    try:
+        async with _running(relay.run()):
+            await eventually(lambda: _relay_healthy(relay))
+            await asyncio.sleep(0.5)  # the change stream is open
+            reads.clear()
+            await asyncio.sleep(4.0)  # idle: nothing to publish
+            assert [r for r in reads if r in ("find", "aggregate", "count")] == []
+            await _write_events(mongo_client, other_replica, ["remote"], 3)
+            await eventually(lambda: _published_at_least(db, 3), timeout=10)
+    finally:
+        await watched.close()
+    assert relay.published == 3
+
+
+class _CommandNames(monitoring.CommandListener):
+    """The names of the commands a client sends (getMore of the open change stream is not a read of ours)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def _relay_healthy(relay: Relay) -> bool:
+    return relay.healthy
 
 
 async def _relay_published(relay: Relay, n: int) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -50,6 +51,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     STATE: [],
 }
+
+
+# What a change stream on the outbox wakes the relay for: a new event, or one marked pending again (a replay)
+WAKING_CHANGES: list[dict[str, Any]] = [
+    {"operationType": "insert"},
+    {"operationType": "update", "updateDescription.updatedFields.published_at": {"$type": "null"}},
+]
 
 
 class Outbox:
@@ -103,9 +111,9 @@ class Relay:
         outbox: Outbox,
         *,
         batch_size: int = 500,
-        idle_poll_seconds: float = 0.2,
+        idle_poll_seconds: float = 30.0,
         lease_seconds: float = 10.0,
-        topic_check_seconds: float = 2.0,
+        topic_check_seconds: float = 30.0,
     ) -> None:
         self._db = db
         self._events = db[COLLECTION]
@@ -121,40 +129,77 @@ class Relay:
         self._stopping = asyncio.Event()
         self._last_topic_check = 0.0
         self._last_prune = 0.0
+        self._woken = True  # look once at start: events may have waited for us
+        self._next_poll = 0.0
         self._lease_until = 0.0
         self.published = 0
         self.healthy = False
 
     async def run(self) -> None:
-        """Publish until `stop()`; survives broker and database outages by waiting and retrying."""
+        """Publish until `stop()`; survives broker and database outages by waiting and retrying.
+
+        It wakes when this process commits events (`Outbox.notify`) and when any replica does (a change
+        stream on the outbox); `idle_poll_seconds` is only the safety net for a stream that missed one.
+        """
         self._producer = kafka.producer(self._settings)
         await kafka.start_with_retry(self._producer)
         log.info("relay_started", owner=self._owner)
+        watcher = asyncio.create_task(self._watch_inserts())
         try:
             while not self._stopping.is_set():
                 try:
-                    if not await self._hold_lease():
-                        await self._sleep(self._lease_seconds / 3)
-                        continue
-                    if time.monotonic() - self._last_topic_check > self._topic_check_seconds:
-                        await self._check_topics()
-                    sent = await self._publish_batch()
-                    if sent == 0:
-                        await self._prune()
-                        await self._sleep(self._idle_poll)
+                    await self._round()
                 except (KafkaError, OSError) as exc:
                     self.healthy = False
                     log.warning("relay_broker_trouble", error=str(exc))
                     self._last_topic_check = 0.0  # a topic may have been deleted meanwhile: look before sending
                     await self._sleep(1.0)
+                    self._woken = True
                 except PyMongoError as exc:
                     self.healthy = False
                     log.warning("relay_database_trouble", error=str(exc))
                     await self._sleep(1.0)
+                    self._woken = True
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             await self._release_lease()
             await self._producer.stop()
             log.info("relay_stopped", published=self.published)
+
+    async def _round(self) -> None:
+        """Hold the lease; publish when woken by a write (or the safety poll is due); otherwise wait.
+
+        An idle relay reads nothing: it only renews its lease, every third of the lease's length.
+        """
+        if not await self._hold_lease():
+            await self._sleep(self._lease_seconds / 3)
+            self._woken = True  # the next holder must look: the last one may have died mid-batch
+            return
+        if time.monotonic() - self._last_topic_check > self._topic_check_seconds:
+            await self._check_topics()
+        if self._woken or time.monotonic() >= self._next_poll:
+            self._woken = False
+            self._next_poll = time.monotonic() + self._idle_poll
+            if await self._publish_batch() > 0:
+                self._woken = True  # there may be more: look again at once
+                return
+            await self._prune()
+        self._woken = await self._sleep(self._lease_seconds / 3)
+
+    async def _watch_inserts(self) -> None:
+        """Wake the relay when any replica writes an event, or a replay marks events pending again."""
+        while not self._stopping.is_set():
+            try:
+                pipeline: list[dict[str, Any]] = [{"$match": {"$or": WAKING_CHANGES}}, {"$project": {"_id": 1}}]
+                async with await self._events.watch(pipeline, max_await_time_ms=5000) as stream:
+                    self._outbox.written.set()  # anything written while the stream was not open
+                    async for _ in stream:
+                        self._outbox.written.set()
+            except PyMongoError as exc:
+                log.warning("relay_change_stream_trouble", error=str(exc))
+                await asyncio.sleep(1.0)
 
     async def stop(self, *, drain_seconds: float = 5.0) -> None:
         """Publish what is pending (for at most `drain_seconds`), then stop."""
@@ -166,12 +211,15 @@ class Relay:
         self._stopping.set()
         self._outbox.written.set()
 
-    async def _sleep(self, seconds: float) -> None:
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a write; True when one woke us."""
         try:
             await asyncio.wait_for(self._outbox.written.wait(), seconds)
+            woken = True
         except TimeoutError:
-            pass
+            woken = False
         self._outbox.written.clear()
+        return woken
 
     async def _hold_lease(self) -> bool:
         now = time.time()
