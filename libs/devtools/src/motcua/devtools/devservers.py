@@ -84,6 +84,13 @@ def _cache_lock() -> Iterator[None]:
         yield
 
 
+def _tool(name: str, debian_package: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is missing (Debian: apt-get install {debian_package})")
+    return found
+
+
 def _say(message: str) -> None:
     print(f"[servers] {message}", flush=True)  # noqa: T201 - progress of `make run` / `make test`
 
@@ -99,8 +106,8 @@ def build_kafka() -> Path:
         staging = libs.with_name("libs.partial")
         shutil.rmtree(staging, ignore_errors=True)
         _say(f"fetching Apache Kafka {kafka_version()} with Maven into {libs} (once per machine) …")
-        subprocess.run(  # noqa: S603 - Maven (checked by prerequisites), our own pom
-            ["mvn",  # noqa: S607 "-B", "-ntp", "-f", str(KAFKA_DIR / "pom.xml"), "dependency:copy-dependencies",
+        subprocess.run(  # noqa: S603 - Maven, our own pom
+            [_tool("mvn", "maven"), "-B", "-ntp", "-f", str(KAFKA_DIR / "pom.xml"), "dependency:copy-dependencies",
              f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
             check=True,
         )
@@ -127,8 +134,8 @@ def build_secantus() -> Path:
         started = time.monotonic()
         # --ignore-rust-version: the crate declares rustc 1.98, the machines' stable toolchain is 1.95, and the
         # crate builds and passes our suite with it (checked when this pin was chosen).
-        subprocess.run(  # noqa: S603 - cargo (checked by prerequisites), a pinned crate
-            ["cargo",  # noqa: S607 "install", "--locked", "--ignore-rust-version", "--version", SECANTUS_VERSION,
+        subprocess.run(  # noqa: S603 - cargo, a pinned crate
+            [_tool("cargo", "cargo"), "install", "--locked", "--ignore-rust-version", "--version", SECANTUS_VERSION,
              "--root", str(staging), SECANTUS_CRATE],
             check=True,
         )
