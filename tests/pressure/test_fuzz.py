@@ -61,7 +61,7 @@ def documented_success(ctx: Any, response: Any, case: Any) -> bool | None:
     return checks.content_type_conformance(ctx, response, case)
 
 
-# Every operation declares its errors as problem details (`motcua.common.web.declare_problems`), so
+# Every operation declares its errors as problem details (`motcua.common.problems.declare_problems`), so
 # schemathesis's own status and content-type checks apply to errors too; `problem_details` adds the body.
 CHECKS = [
     schemathesis.checks.not_a_server_error,

@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from motcua.common.errors import NotFound
 from motcua.common.logging import configure as configure_logging
-from motcua.common.web import RequestContext, install_error_handlers
+from motcua.common.problems import install_error_handlers
+from motcua.common.request_context import RequestContext
 from motcua.gateway import routes
 from motcua.gateway.compression import Compression
 from motcua.gateway.forwarding import Forwarder

@@ -21,7 +21,7 @@ import structlog
 from motcua.common import mongo
 from motcua.common.events import Event
 from motcua.common.outbox import Outbox
-from motcua.notification import model, store
+from motcua.notification import model
 from motcua.notification.events import final_event
 from motcua.notification.model import (
     FINAL,
@@ -33,6 +33,7 @@ from motcua.notification.model import (
     Status,
 )
 from motcua.notification.settings import Settings
+from motcua.notification.store import HandOvers, Move, Store
 from pymongo.errors import PyMongoError
 
 log = structlog.get_logger(__name__)
@@ -72,10 +73,9 @@ class Attempt:
 class Dispatcher:
     """Runs one lane per sender and the recovery of abandoned sends."""
 
-    def __init__(self, client: mongo.Client, db: mongo.Database, outbox: Outbox, settings: Settings,
-                 senders: list[Sender], hand_overs: store.HandOvers) -> None:
-        self._client = client
-        self._db = db
+    def __init__(self, store: Store, outbox: Outbox, settings: Settings, senders: list[Sender],
+                 hand_overs: HandOvers) -> None:
+        self._store = store
         self._hand_overs = hand_overs
         self._outbox = outbox
         self._settings = settings
@@ -161,8 +161,7 @@ class Dispatcher:
     async def _round(self, sender: Sender) -> int:
         token = uuid.uuid4().hex
         s = self._settings
-        batch = await store.claim(
-            self._db, channel=sender.channel, token=token, limit=s.dispatch_batch_size,
+        batch = await self._store.claim(channel=sender.channel, token=token, limit=s.dispatch_batch_size,
             lease_seconds=s.delivery_lease_seconds, now=datetime.now(UTC),
         )
         if not batch:
@@ -189,7 +188,7 @@ class Dispatcher:
                 async with lock:
                     if time.monotonic() - renewed > lease / 3:  # a long batch keeps its claim alive
                         try:
-                            held = await store.extend_lease(self._db, token=token, lease_seconds=lease)
+                            held = await self._store.extend_lease(token=token, lease_seconds=lease)
                             renewed = time.monotonic()
                         except PyMongoError as exc:  # keep the batch: what it sent must still be settled
                             log.warning("dispatch_lease_not_renewed", channel=sender.channel, error=str(exc))
@@ -276,7 +275,7 @@ class Dispatcher:
         for a in mine:
             self._log(a)
 
-    def _move(self, a: Attempt) -> store.Move:
+    def _move(self, a: Attempt) -> Move:
         d = a.delivery
         now = datetime.now(UTC)
         outcome = model.settle(a.error, attempts=d["attempts"], policy=self._policy, now=now)
@@ -289,27 +288,27 @@ class Dispatcher:
             change.update(failed_at=now, reason=outcome.reason)
         attempt = {"at": now, "outcome": outcome.status, "answer": a.answer or (a.error.answer if a.error else "")}
         final = outcome.status in FINAL
-        return store.Move(d, change, attempt, scrub=final and bool(d.get("secret")))
+        return Move(d, change, attempt, scrub=final and bool(d.get("secret")))
 
-    async def _commit(self, moves: list[store.Move]) -> None:
+    async def _commit(self, moves: list[Move]) -> None:
         """The fast way (one bulk write) when every delivery is still ours, as it nearly always is;
         otherwise one by one, so only the moves that happened announce anything."""
 
         async def at_once(session: mongo.Session) -> None:
-            if not await store.move_all(self._db, session, moves):
+            if not await self._store.move_all(session, moves):
                 raise _Contended
             await self._announce(session, moves)
 
         async def one_by_one(session: mongo.Session) -> None:
-            done = await store.move_each(self._db, session, moves)
+            done = await self._store.move_each(session, moves)
             await self._announce(session, [m for m, ok in zip(moves, done, strict=True) if ok])
 
         try:
-            await mongo.in_transaction(self._client, at_once)
+            await mongo.in_transaction(self._store.client, at_once)
         except _Contended:
-            await mongo.in_transaction(self._client, one_by_one)
+            await mongo.in_transaction(self._store.client, one_by_one)
 
-    async def _announce(self, session: mongo.Session, moves: list[store.Move]) -> None:
+    async def _announce(self, session: mongo.Session, moves: list[Move]) -> None:
         """The final events, each carrying the request id of the request that caused its message."""
         by_request: dict[str | None, list[Event]] = {}
         for m in moves:
@@ -335,7 +334,7 @@ class Dispatcher:
             self._left()
 
     async def _recover_abandoned(self) -> None:
-        found = await store.abandoned(self._db, now=datetime.now(UTC))
+        found = await self._store.abandoned(now=datetime.now(UTC))
         stuck = [d for d in found if d.get("claim") not in self._in_hand]
         if not stuck:
             return
@@ -348,8 +347,8 @@ class Dispatcher:
                  "claim": None}
         not_handed = {"at": now, "outcome": Status.PENDING, "answer": "lease ran out before it was handed over"}
         moves = [
-            store.Move(d, change, attempt, scrub=bool(d.get("secret"))) if d.get("handed_over_at")
-            else store.Move(d, retry, not_handed, scrub=False)
+            Move(d, change, attempt, scrub=bool(d.get("secret"))) if d.get("handed_over_at")
+            else Move(d, retry, not_handed, scrub=False)
             for d in stuck
         ]
         await self._commit(moves)

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from motcua.common.auth import Officer
 from motcua.common.errors import Forbidden
+from motcua.common.request_context import RequestId
 from motcua.submission import applications
-from motcua.submission.deps import OutboxDep, RequestId, SettingsDep, StoreDep
+from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import etag
 from motcua.submission.schemas import AgencyApplicationPublic, ApplicationPage, ApplicationSummary, OfficerAction
 from motcua.submission.workflow import Action, Status
@@ -44,12 +45,12 @@ async def queue(officer: Officer, store: StoreDep, settings: SettingsDep, respon
 
 @router.post("/applications/{application_id}/actions", summary="Act on an application")
 async def act(application_id: Annotated[str, Path(max_length=64)], body: OfficerAction, officer: Officer,
-              store: StoreDep, outbox: OutboxDep, rid: RequestId, response: Response) -> AgencyApplicationPublic:
+              submission: SubmissionDep, rid: RequestId, response: Response) -> AgencyApplicationPublic:
     """`accept`, `request_supplement` (comment required), `approve`, `reject` (comment required) or
     `issue_result`. 409 when the workflow does not allow it from the current status; the applicant is
     told through ApplicationStatusChanged."""
     _agency_of(officer)
-    moved = await applications.move(store, outbox, application_id, officer, Action(body.action),
+    moved = await applications.move(submission, application_id, officer, Action(body.action),
                                     comment=body.comment, request_id=rid)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = etag(moved)

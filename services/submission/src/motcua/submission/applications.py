@@ -17,8 +17,8 @@ from motcua.common import mongo
 from motcua.common.auth import Principal
 from motcua.common.errors import Conflict, FieldProblem, InvalidInput
 from motcua.common.events import Event
-from motcua.common.outbox import Outbox
 from motcua.submission import due_dates, events, forms, tracking
+from motcua.submission.deps import Submission
 from motcua.submission.model import (
     AlreadySubmitted,
     Application,
@@ -84,7 +84,8 @@ async def pinned(store: Store, app: Application) -> Procedure:
     return procedure
 
 
-async def start(store: Store, procedure_code: str, who: Principal) -> Application:
+async def start(submission: Submission, procedure_code: str, who: Principal) -> Application:
+    store = submission.store
     procedure = await store.current_procedure(procedure_code)
     if procedure is None:
         raise ProcedureUnavailable(f"No procedure {procedure_code} takes applications.")
@@ -96,9 +97,10 @@ async def start(store: Store, procedure_code: str, who: Principal) -> Applicatio
     return app
 
 
-async def autosave(store: Store, app: Application, patch: dict[str, Any] | None, if_match: str | None,
-                   *, max_bytes: int) -> Application:
+async def autosave(submission: Submission, app: Application, patch: dict[str, Any] | None,
+                   if_match: str | None) -> Application:
     """Merge `patch` into the form if the caller saw the latest revision; the shape is checked now."""
+    store, max_bytes = submission.store, submission.settings.max_form_bytes
     app.ensure_editable()  # 409 before 412: reading the application again would not help
     check_revision(app, if_match)
     data = forms.merge_patch(app.data, patch) if patch is not None else {}
@@ -118,8 +120,9 @@ async def autosave(store: Store, app: Application, patch: dict[str, Any] | None,
     return app.model_copy(update={"data": data, "revision": app.revision + 1, "updated_at": at})
 
 
-async def attach(store: Store, app: Application, ref: DocumentRef) -> None:
+async def attach(submission: Submission, app: Application, ref: DocumentRef) -> None:
     """Attach an uploaded file; the file it replaces (same document key) is deleted."""
+    store = submission.store
     attached, replaced = await store.attach(app, ref)
     if not attached:
         await delete_file(store, ref.id)
@@ -131,7 +134,8 @@ async def attach(store: Store, app: Application, ref: DocumentRef) -> None:
     log.info("document_attached", application_id=app.id, document_key=ref.document_key, size=ref.size)
 
 
-async def detach(store: Store, app: Application, document_id: str) -> None:
+async def detach(submission: Submission, app: Application, document_id: str) -> None:
+    store = submission.store
     app.ensure_editable()
     ref = find_document(app, document_id)
     if not await store.detach(app, ref, now()):
@@ -154,9 +158,10 @@ async def delete_file(store: Store, file_id: str) -> None:
 Decision = Callable[[Application], Awaitable[tuple[Application, list[Event]]]]
 
 
-async def _transition(store: Store, outbox: Outbox, application_id: str, may: Callable[[Application], bool],
+async def _transition(submission: Submission, application_id: str, may: Callable[[Application], bool],
                       decide: Decision, *, request_id: str | None) -> Application:
     """One transaction: read, check who asks, the status change, its history entry and its events."""
+    store, outbox = submission.store, submission.outbox
 
     async def work(session: mongo.Session) -> Application:
         current = await store.get(application_id, session=session)
@@ -175,9 +180,10 @@ async def _transition(store: Store, outbox: Outbox, application_id: str, may: Ca
     return result
 
 
-async def submit(store: Store, outbox: Outbox, application_id: str, who: Principal, idempotency_key: str,
+async def submit(submission: Submission, application_id: str, who: Principal, idempotency_key: str,
                  *, request_id: str | None) -> SubmitReceipt:
     """Submit a draft once; the same Idempotency-Key gets the same receipt and emits nothing more."""
+    store = submission.store
 
     async def decide(current: Application) -> tuple[Application, list[Event]]:
         if current.receipt is not None and current.receipt.idempotency_key == idempotency_key:
@@ -202,7 +208,7 @@ async def submit(store: Store, outbox: Outbox, application_id: str, who: Princip
 
     for attempt in range(1, TRACKING_CODE_ATTEMPTS + 1):
         try:
-            after = await _transition(store, outbox, application_id, lambda a: is_owner(a, who), decide,
+            after = await _transition(submission, application_id, lambda a: is_owner(a, who), decide,
                                       request_id=request_id)
             break
         except DuplicateKeyError:  # a tracking code already taken: astronomically rare, draw again
@@ -214,9 +220,10 @@ async def submit(store: Store, outbox: Outbox, application_id: str, who: Princip
     return after.receipt
 
 
-async def move(store: Store, outbox: Outbox, application_id: str, who: Principal, action: Action, *,
+async def move(submission: Submission, application_id: str, who: Principal, action: Action, *,
                comment: str, request_id: str | None) -> Application:
     """Resubmit, withdraw, or an officer's action: the state machine decides, history and topic record it."""
+    store = submission.store
     if action in COMMENT_REQUIRED and not comment.strip():
         raise InvalidInput.one("/comment", f"say why: the applicant reads this comment ({action.value})")
     by_officer = action in OFFICER_ACTIONS
@@ -237,6 +244,6 @@ async def move(store: Store, outbox: Outbox, application_id: str, who: Principal
         after = changed(current, target, by_role=by_role, comment=comment.strip(), at=at).model_copy(update=update)
         return after, [events.status_changed(after)]
 
-    after = await _transition(store, outbox, application_id, may, decide, request_id=request_id)
+    after = await _transition(submission, application_id, may, decide, request_id=request_id)
     log.info("application_moved", application_id=application_id, action=action.value, status=after.status.value)
     return after

@@ -13,7 +13,7 @@ from motcua.common.consumer import Consumer, Handler
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope
-from motcua.common.settings import ServiceSettings
+from motcua.submission.deps import Submission
 from motcua.submission.model import Application
 from motcua.submission.store import Store
 
@@ -93,12 +93,14 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
     return {ProcedurePublished.ce_type: published, ProcedureRetired.ce_type: retired}
 
 
-def consumers(client: mongo.Client, db: mongo.Database, settings: ServiceSettings, store: Store) -> list[Consumer]:
+def consumers(submission: Submission) -> list[Consumer]:
+    """The service's one consumer: the catalogue's procedures, into the read model."""
+    store = submission.store
     return [
         Consumer(
-            client=client,
-            db=db,
-            settings=settings,
+            client=store.client,
+            db=store.db,
+            settings=submission.settings,
             group=GROUP,
             topic_names=[topics.CATALOGUE_PROCEDURE],
             handlers=procedure_handlers(store),

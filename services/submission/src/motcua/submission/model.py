@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from motcua.common.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from motcua.common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, PreconditionRequired
 from motcua.submission.workflow import EDITABLE, Status
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,10 +38,8 @@ class StaleRevision(PreconditionFailed):
     title = "Precondition failed"
 
 
-class MissingPrecondition(PreconditionFailed):
-    """No If-Match at all: answered 428 by the API."""
-
-    title = "Precondition required"
+class MissingPrecondition(PreconditionRequired):
+    """No If-Match at all (428, RFC 6585)."""
 
 
 class RequiredDocument(BaseModel):

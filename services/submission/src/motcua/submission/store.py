@@ -69,6 +69,7 @@ class Store:
 
     def __init__(self, client: mongo.Client, db: mongo.Database) -> None:
         self.client = client
+        self.db = db
         self.procedures = db[PROCEDURES]
         self.applications = db[APPLICATIONS]
         self.rate_limits = db[RATE_LIMITS]
