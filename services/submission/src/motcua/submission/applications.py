@@ -15,12 +15,11 @@ import structlog
 from gridfs.errors import NoFile
 from motcua.common import mongo
 from motcua.common.auth import Principal
-from motcua.common.errors import Conflict, FieldProblem, InvalidInput
-from motcua.common.events import Event
-from motcua.submission import due_dates, events, forms, tracking
+from motcua.common.clock import now
+from motcua.common.errors import Conflict, InvalidInput
+from motcua.submission import events, forms
 from motcua.submission.deps import Submission
 from motcua.submission.model import (
-    AlreadySubmitted,
     Application,
     ApplicationNotFound,
     DocumentNotFound,
@@ -28,13 +27,12 @@ from motcua.submission.model import (
     Procedure,
     ProcedureUnavailable,
     SubmitReceipt,
-    changed,
     check_revision,
-    now,
+    explained,
     start_draft,
 )
 from motcua.submission.store import Store
-from motcua.submission.workflow import COMMENT_REQUIRED, OFFICER_ACTIONS, Action, Status, next_status
+from motcua.submission.workflow import OFFICER_ACTIONS, Action
 from pymongo.errors import DuplicateKeyError
 
 log = structlog.get_logger(__name__)
@@ -44,10 +42,6 @@ TRACKING_CODE_ATTEMPTS = 5
 
 class ChangedMeanwhile(Conflict):
     title = "Changed meanwhile"
-
-
-def incomplete(problems: list[FieldProblem]) -> InvalidInput:
-    return InvalidInput(problems, "The application is not complete: " + ", ".join(p.pointer for p in problems))
 
 
 def is_owner(app: Application, who: Principal) -> bool:
@@ -155,24 +149,25 @@ async def delete_file(store: Store, file_id: str) -> None:
         await store.files.delete(file_id)
 
 
-Decision = Callable[[Application], Awaitable[tuple[Application, list[Event]]]]
+Decision = Callable[[Application], Awaitable[Application]]
 
 
 async def _transition(submission: Submission, application_id: str, may: Callable[[Application], bool],
                       decide: Decision, *, request_id: str | None) -> Application:
-    """One transaction: read, check who asks, the status change, its history entry and its events."""
+    """One transaction: read, check who asks, the domain's decision, and its status change, history entry
+    and event written together."""
     store, outbox = submission.store, submission.outbox
 
     async def work(session: mongo.Session) -> Application:
         current = await store.get(application_id, session=session)
         if current is None or not may(current):
             raise _missing(application_id)
-        after, emitted = await decide(current)
+        after = await decide(current)
         if after is current:
             return current  # nothing to change (an idempotent replay)
         if not await store.save_transition(session, current, after):
             raise ChangedMeanwhile("The application changed meanwhile; read it again.")
-        await outbox.add(session, emitted, request_id=request_id)
+        await outbox.add(session, [events.announcing(after)], request_id=request_id)
         return after
 
     result = await mongo.in_transaction(store.client, work)
@@ -183,28 +178,10 @@ async def _transition(submission: Submission, application_id: str, may: Callable
 async def submit(submission: Submission, application_id: str, who: Principal, idempotency_key: str,
                  *, request_id: str | None) -> SubmitReceipt:
     """Submit a draft once; the same Idempotency-Key gets the same receipt and emits nothing more."""
-    store = submission.store
 
-    async def decide(current: Application) -> tuple[Application, list[Event]]:
-        if current.receipt is not None and current.receipt.idempotency_key == idempotency_key:
-            return current, []
-        if current.status != Status.DRAFT:
-            raise AlreadySubmitted(f"This application was already submitted (tracking code {current.tracking_code}).")
-        procedure = await pinned(store, current)
-        problems = forms.submission_problems(procedure, current.data, current.documents)
-        if problems:
-            raise incomplete(problems)
-        at = now()
-        moved = changed(current, next_status(current.status, Action.SUBMIT), by_role="citizen", comment="", at=at)
-        receipt = SubmitReceipt(
-            idempotency_key=idempotency_key, status=moved.status, tracking_code=tracking.new_code(at),
-            submitted_at=at, due_date=due_dates.due_date(at, procedure.processing_days),
-        )
-        after = moved.model_copy(update={
-            "tracking_code": receipt.tracking_code, "submitted_at": at, "due_date": receipt.due_date,
-            "receipt": receipt,
-        })
-        return after, [events.received(after)]
+    async def decide(current: Application) -> Application:
+        procedure = await pinned(submission.store, current)
+        return current.submit(procedure, idempotency_key=idempotency_key, at=now())
 
     for attempt in range(1, TRACKING_CODE_ATTEMPTS + 1):
         try:
@@ -223,26 +200,15 @@ async def submit(submission: Submission, application_id: str, who: Principal, id
 async def move(submission: Submission, application_id: str, who: Principal, action: Action, *,
                comment: str, request_id: str | None) -> Application:
     """Resubmit, withdraw, or an officer's action: the state machine decides, history and topic record it."""
-    store = submission.store
-    if action in COMMENT_REQUIRED and not comment.strip():
-        raise InvalidInput.one("/comment", f"say why: the applicant reads this comment ({action.value})")
+    why = explained(action, comment)
     by_officer = action in OFFICER_ACTIONS
     may = (lambda a: is_agency_officer(a, who)) if by_officer else (lambda a: is_owner(a, who))
 
-    async def decide(current: Application) -> tuple[Application, list[Event]]:
-        target = next_status(current.status, action)
-        at = now()
-        update: dict[str, Any] = {}
+    async def decide(current: Application) -> Application:
         if action == Action.RESUBMIT:
-            procedure = await pinned(store, current)
-            problems = forms.submission_problems(procedure, current.data, current.documents)
-            if problems:
-                raise incomplete(problems)
-            # The processing time restarts once the dossier is complete again.
-            update["due_date"] = due_dates.due_date(at, procedure.processing_days)
-        by_role = "officer" if by_officer else "citizen"
-        after = changed(current, target, by_role=by_role, comment=comment.strip(), at=at).model_copy(update=update)
-        return after, [events.status_changed(after)]
+            procedure = await pinned(submission.store, current)
+            return current.resubmit(procedure, comment=why, at=now())
+        return current.move(action, by_role="officer" if by_officer else "citizen", comment=why, at=now())
 
     after = await _transition(submission, application_id, may, decide, request_id=request_id)
     log.info("application_moved", application_id=application_id, action=action.value, status=after.status.value)

@@ -16,6 +16,7 @@ from motcua.common.events import Envelope
 from motcua.submission.deps import Submission
 from motcua.submission.model import Application
 from motcua.submission.store import Store
+from motcua.submission.workflow import Status
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +57,14 @@ def status_changed(app: Application) -> ApplicationStatusChanged:
         by_role=entry.by_role,
         changed_at=entry.at,
     )
+
+
+def announcing(app: Application) -> ApplicationReceived | ApplicationStatusChanged:
+    """What `app`'s last move tells the agency and the applicant: a submission is received, any other
+    move is a change of status."""
+    if app.history[-1].from_status == Status.DRAFT:
+        return received(app)
+    return status_changed(app)
 
 
 class InvalidProcedure(Exception):

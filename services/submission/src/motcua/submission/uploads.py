@@ -18,9 +18,10 @@ from urllib.parse import unquote
 from gridfs import AsyncGridFSBucket
 from gridfs.asynchronous.grid_file import AsyncGridIn
 from gridfs.errors import NoFile
+from motcua.common.clock import now
 from motcua.common.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from motcua.submission import filetypes
-from motcua.submission.model import DocumentRef, Procedure, now
+from motcua.submission.model import DocumentRef, Procedure
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
