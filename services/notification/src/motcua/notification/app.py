@@ -11,10 +11,11 @@ from motcua.common.runtime import Background, Runtime
 from motcua.common.web import create_app
 from motcua.notification import api
 from motcua.notification.deps import Notification
-from motcua.notification.dispatcher import Dispatcher, Sender
+from motcua.notification.dispatcher import Dispatcher
 from motcua.notification.events import Desk
 from motcua.notification.mail import Mailer
 from motcua.notification.messages import Composer
+from motcua.notification.senders import Sender
 from motcua.notification.settings import Settings
 from motcua.notification.sms import LogSms, WebhookSms
 from motcua.notification.store import INDEXES, HandOvers, Store

@@ -25,6 +25,7 @@ from motcua.common.contracts.submission import ApplicationReceived, ApplicationS
 from motcua.common.events import Envelope, Event, event_types
 from motcua.common.outbox import Outbox
 from motcua.notification import model
+from motcua.notification.deliveries import Delivery
 from motcua.notification.messages import ApplicationEvent, Composer, Contact, Outgoing
 from motcua.notification.model import Status
 from motcua.notification.settings import Settings
@@ -103,23 +104,20 @@ class Desk:
     ) -> None:
         """One delivery per message (unique per event and channel), its in-app copy, and final events."""
         now = datetime.now(UTC)
-        deliveries: list[dict[str, Any]] = []
+        deliveries: list[Delivery] = []
         events: list[Event] = []
         for message in messages:
-            doc = _delivery(envelope, message, account_id, now, application)
+            delivery = _delivery(envelope, message, account_id, now, application)
             status, reason = await self._first_status(session, message, now)
-            doc["status"] = status
             if status == Status.SENT:
-                doc.update(attempts=1, sent_at=now, provider_answer="stored in-app")
+                delivery = delivery.stored_in_app(now)
                 await self._store.add_notification(session, _in_app(envelope, message, account_id, application))
-                events.append(final_event(doc, Status.SENT, "", now))
+                events.append(final_event(delivery, Status.SENT, "", now))
             elif status != Status.PENDING:
-                doc.update(reason=reason, failed_at=now)
-                if message.secret:
-                    doc.pop("message")
-                events.append(final_event(doc, status, reason, now))
-                log.warning("delivery_not_sent", delivery_id=doc["_id"], channel=message.channel, status=status)
-            deliveries.append(doc)
+                delivery = delivery.refused(status, reason, now)
+                events.append(final_event(delivery, status, reason, now))
+                log.warning("delivery_not_sent", delivery_id=delivery.id, channel=message.channel, status=status)
+            deliveries.append(delivery)
         await self._store.add_deliveries(session, deliveries)
         await self._outbox.add(session, events, request_id=envelope.request_id)
 
@@ -143,27 +141,21 @@ class Desk:
 
 def _delivery(
     envelope: Envelope, message: Outgoing, account_id: str, now: datetime, application: ApplicationEvent | None
-) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "_id": uuid.uuid4().hex,
-        "cause_event_id": envelope.id,
-        "cause_event_type": envelope.type,
-        "channel": message.channel,
-        "account_id": account_id,
-        "recipient": message.recipient,
-        "message": message.content,
-        "secret": message.secret,
-        "expires_at": message.expires_at,
-        "attempts": 0,
-        "attempt_log": [],
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-        "request_id": envelope.request_id,
-    }
-    if application is not None:
-        doc.update(application_id=application.application_id, tracking_code=application.tracking_code)
-    return doc
+) -> Delivery:
+    return Delivery.record(
+        cause_event_id=envelope.id,
+        cause_event_type=envelope.type,
+        channel=message.channel,
+        recipient=message.recipient,
+        account_id=account_id,
+        content=message.content,
+        secret=message.secret,
+        expires_at=message.expires_at,
+        request_id=envelope.request_id,
+        application_id=application.application_id if application else None,
+        tracking_code=application.tracking_code if application else None,
+        now=now,
+    )
 
 
 def _in_app(
@@ -205,15 +197,15 @@ def _unpark(doc: dict[str, Any]) -> Envelope:
     return Envelope(data=data, source=doc["source"], id=doc["_id"], time=doc["time"], request_id=doc.get("request_id"))
 
 
-def final_event(delivery: dict[str, Any], status: Status, reason: str, at: datetime) -> Event:
+def final_event(delivery: Delivery, status: Status, reason: str, at: datetime) -> Event:
     """NotificationSent or NotificationFailed for a delivery that reached a final status."""
     common = {
-        "delivery_id": delivery["_id"],
-        "cause_event_id": delivery["cause_event_id"],
-        "cause_event_type": delivery["cause_event_type"],
-        "channel": delivery["channel"],
-        "account_id": delivery.get("account_id"),
-        "attempts": delivery["attempts"],
+        "delivery_id": delivery.id,
+        "cause_event_id": delivery.cause_event_id,
+        "cause_event_type": delivery.cause_event_type,
+        "channel": delivery.channel,
+        "account_id": delivery.account_id,
+        "attempts": delivery.attempts,
     }
     if status == Status.SENT:
         return NotificationSent(**common, sent_at=at)

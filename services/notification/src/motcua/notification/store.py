@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from motcua.common import counters, mongo
 from motcua.common.clock import Ticker
+from motcua.notification.deliveries import Delivery, Move
 from motcua.notification.messages import Contact
 from motcua.notification.model import Status
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne, monitoring
@@ -47,23 +47,15 @@ Doc = dict[str, Any]
 _arrival = Ticker()
 
 
-@dataclass(frozen=True)
-class Move:
-    """A delivery leaving `sending` (under the claim it was taken with) for `change`, its attempt logged."""
+def _still_ours(m: Move) -> Doc:
+    return {"_id": m.delivery.id, "status": Status.SENDING, "claim": m.delivery.claim}
 
-    delivery: Doc
-    change: Doc
-    attempt: Doc
-    scrub: bool  # a code or link is not kept once it will not be sent any more
 
-    def query(self) -> Doc:
-        return {"_id": self.delivery["_id"], "status": Status.SENDING, "claim": self.delivery.get("claim")}
-
-    def update(self) -> Doc:
-        update: Doc = {"$set": self.change, "$push": {"attempt_log": self.attempt}}
-        if self.scrub:
-            update["$unset"] = {"message": ""}
-        return update
+def _moved(m: Move) -> Doc:
+    update: Doc = {"$set": m.fields(), "$push": {"attempt_log": m.logged().model_dump()}}
+    if m.scrub:
+        update["$unset"] = {"message": ""}
+    return update
 
 
 class Store:
@@ -117,11 +109,13 @@ class Store:
 
     # --- deliveries -------------------------------------------------------------------------------------
 
-    async def add_deliveries(self, session: mongo.Session, docs: list[Doc]) -> None:
-        if docs:
-            await self._deliveries.insert_many(docs, ordered=True, session=session)
+    async def add_deliveries(self, session: mongo.Session, deliveries: list[Delivery]) -> None:
+        if deliveries:
+            await self._deliveries.insert_many([d.to_doc() for d in deliveries], ordered=True, session=session)
 
-    async def claim(self, *, channel: str, token: str, limit: int, lease_seconds: float, now: datetime) -> list[Doc]:
+    async def claim(
+        self, *, channel: str, token: str, limit: int, lease_seconds: float, now: datetime
+    ) -> list[Delivery]:
         """Take about `limit` due deliveries of a channel, oldest first: pending → sending, one attempt more,
         under a lease and a claim token.
 
@@ -148,7 +142,7 @@ class Store:
             return []
         claimed = await self._deliveries.find({"claim": token, "status": Status.SENDING}).to_list()
         claimed.sort(key=lambda d: d["next_attempt_at"])
-        return claimed
+        return [Delivery.from_doc(d) for d in claimed]
 
     async def extend_lease(self, *, token: str, lease_seconds: float) -> set[str]:
         """Keep holding a batch still being sent; answers the ids still held under the claim."""
@@ -161,7 +155,7 @@ class Store:
         """All the moves in one round trip; False when any delivery was no longer ours (the caller aborts)."""
         if not moves:
             return True
-        operations = [UpdateOne(m.query(), m.update()) for m in moves]
+        operations = [UpdateOne(_still_ours(m), _moved(m)) for m in moves]
         result = await self._deliveries.bulk_write(operations, ordered=False, session=session)
         return result.modified_count == len(moves)
 
@@ -169,14 +163,14 @@ class Store:
         """The moves one by one, saying which happened (slow path, after `move_all` found contention)."""
         done = []
         for m in moves:
-            result = await self._deliveries.update_one(m.query(), m.update(), session=session)
+            result = await self._deliveries.update_one(_still_ours(m), _moved(m), session=session)
             done.append(result.modified_count == 1)
         return done
 
-    async def abandoned(self, *, now: datetime, limit: int = 200) -> list[Doc]:
+    async def abandoned(self, *, now: datetime, limit: int = 200) -> list[Delivery]:
         """Deliveries left `sending` by a process that stopped without settling them (their lease ran out)."""
         abandoned = {"status": Status.SENDING, "lease_until": {"$lt": now}}
-        return await self._deliveries.find(abandoned).limit(limit).to_list()
+        return [Delivery.from_doc(d) for d in await self._deliveries.find(abandoned).limit(limit).to_list()]
 
     # --- in-app notifications -----------------------------------------------------------------------------
 
