@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from motcua.common.auth import Officer
@@ -28,17 +28,8 @@ async def queue(officer: Officer, store: StoreDep, settings: SettingsDep, respon
                 status: Status | None = None, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
                 page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> ApplicationPage:
     """Submitted applications of the officer's own agency, the earliest due first; drafts never show."""
-    query: dict[str, Any] = {"agency_code": _agency_of(officer)}
-    if status == Status.DRAFT:
-        query["status"] = {"$in": []}
-    elif status is not None:
-        query["status"] = status.value
-    else:
-        query["status"] = {"$ne": Status.DRAFT.value}
     size = min(page_size, settings.max_page_size)
-    found, total = await store.page(
-        query, [("due_date", 1), ("submitted_at", 1)], skip=(page - 1) * size, limit=size
-    )
+    found, total = await store.agency_queue(_agency_of(officer), status, skip=(page - 1) * size, limit=size)
     response.headers["Cache-Control"] = "private, no-store"
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
 

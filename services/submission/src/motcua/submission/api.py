@@ -10,7 +10,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from gridfs.errors import NoFile
 from motcua.common.auth import Citizen, CurrentPrincipal
 from motcua.common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from motcua.common.request_context import ClientIp, RequestId
@@ -74,11 +73,8 @@ async def list_mine(who: Citizen, store: StoreDep, settings: SettingsDep, respon
                     status: Status | None = None, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
                     page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> ApplicationPage:
     """The signed-in citizen's applications, newest first, optionally of one status."""
-    query: dict[str, Any] = {"owner_id": who.sub}
-    if status is not None:
-        query["status"] = status.value
     size = min(page_size, settings.max_page_size)
-    found, total = await store.page(query, [("created_at", -1)], skip=(page - 1) * size, limit=size)
+    found, total = await store.owned_by(who.sub, status, skip=(page - 1) * size, limit=size)
     _private(response)
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
 
@@ -151,7 +147,7 @@ async def upload(application_id: ApplicationId, request: Request, who: CurrentPr
         raise
     procedure = await applications.pinned(store, app)
     ref = await uploads.receive(
-        request.stream(), request.headers.get("content-type", ""), procedure, store.files,
+        request.stream(), request.headers.get("content-type", ""), procedure, store,
         metadata={"application_id": app.id, "owner_id": app.owner_id},
         drain_limit=drain_limit,
     )
@@ -166,10 +162,9 @@ async def download(application_id: ApplicationId, document_id: DocumentId, who: 
     """The file as uploaded; for the owner and the officers of the procedure's agency."""
     app = await applications.readable(store, application_id, who)
     ref = applications.find_document(app, document_id)
-    try:
-        source = await store.files.open_download_stream(ref.id)
-    except NoFile as exc:
-        raise NotFound("The file of this document is gone.") from exc
+    source = await store.open_file(ref.id)
+    if source is None:
+        raise NotFound("The file of this document is gone.")
 
     async def chunks() -> AsyncIterator[bytes]:
         while chunk := await source.readchunk():

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import Any
 
 import structlog
-from gridfs.errors import NoFile
 from motcua.common import mongo
 from motcua.common.auth import Principal
 from motcua.common.clock import now
@@ -119,12 +117,12 @@ async def attach(submission: Submission, app: Application, ref: DocumentRef) -> 
     store = submission.store
     attached, replaced = await store.attach(app, ref)
     if not attached:
-        await delete_file(store, ref.id)
+        await store.delete_file(ref.id)
         app.ensure_editable()
         raise ChangedMeanwhile("The application stopped being editable during the upload.")
     await store.mark_attached(ref.id)
     if replaced is not None:
-        await delete_file(store, replaced.id)
+        await store.delete_file(replaced.id)
     log.info("document_attached", application_id=app.id, document_key=ref.document_key, size=ref.size)
 
 
@@ -134,7 +132,7 @@ async def detach(submission: Submission, app: Application, document_id: str) -> 
     ref = find_document(app, document_id)
     if not await store.detach(app, ref, now()):
         raise ChangedMeanwhile("The application changed meanwhile; read it again.")
-    await delete_file(store, ref.id)
+    await store.delete_file(ref.id)
 
 
 def find_document(app: Application, document_id: str) -> DocumentRef:
@@ -142,11 +140,6 @@ def find_document(app: Application, document_id: str) -> DocumentRef:
     if ref is None:
         raise DocumentNotFound(f"No document {document_id} in this application.")
     return ref
-
-
-async def delete_file(store: Store, file_id: str) -> None:
-    with suppress(NoFile):
-        await store.files.delete(file_id)
 
 
 Decision = Callable[[Application], Awaitable[Application]]
