@@ -15,6 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
+from motcua.common.clock import Clock, now
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
 from motcua.common.events import Envelope, Event, decode, encode
 from motcua.common.testing import Isolation, Stack, TokenMinter, eventually, running_app
@@ -195,13 +196,14 @@ Launcher = Callable[..., contextlib.AbstractAsyncContextManager[Service]]
 
 
 @contextlib.asynccontextmanager
-async def _running(stack: Stack, isolation: Isolation, minter: TokenMinter, **overrides: Any) -> AsyncIterator[Service]:
+async def _running(stack: Stack, isolation: Isolation, minter: TokenMinter, *, window_clock: Clock = now,
+                   **overrides: Any) -> AsyncIterator[Service]:
     fields: dict[str, Any] = {"log_format": "console", "log_level": "WARNING", **overrides}
     settings = Settings(mongodb_uri=stack.mongodb_uri, mongodb_db=isolation.db_name,
                         kafka_bootstrap_servers=stack.kafka_bootstrap, kafka_topic_prefix=isolation.topic_prefix,
                         **fields)
     verifier = TokenVerifier(issuer=minter.issuer, audience=minter.audience, jwks=minter.jwks)
-    app = build_app(settings, verifier=verifier)
+    app = build_app(settings, verifier=verifier, window_clock=window_clock)
     client = mongo.connect(stack.mongodb_uri)
     await kafka.ensure_topics(stack.kafka_bootstrap, [settings.topic(topics.CATALOGUE_PROCEDURE)],
                               prefix=isolation.topic_prefix)
@@ -218,7 +220,8 @@ async def _running(stack: Stack, isolation: Isolation, minter: TokenMinter, **ov
 
 @pytest.fixture
 def launch(stack: Stack, isolation: Isolation, token_minter: TokenMinter) -> Launcher:
-    """Start the service for one test, with settings overridden (small limits, say)."""
+    """Start the service for one test, with settings overridden (small limits, say), and optionally the clock
+    its rate-limit windows are counted by (`window_clock`)."""
 
     def start(**overrides: Any) -> contextlib.AbstractAsyncContextManager[Service]:
         return _running(stack, isolation, token_minter, **overrides)

@@ -5,13 +5,18 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from motcua.common import topics
+from motcua.common.clock import now
 from motcua.common.contracts.catalogue import ProcedurePublished
 from structlog.testing import capture_logs
 
 
 async def test_lookups_are_limited_per_address_across_replicas_and_no_token_is_logged(launch, samples):
     limits = {"lookup_limit": 3, "draft_limit": 2, "upload_limit": 2, "log_level": "INFO"}
-    async with launch(**limits) as first, launch(**limits) as second:
+    # Both replicas count in the same windows for the whole test: the windows' clock stands still, so no
+    # window boundary falls between the requests (fixed windows restart at each boundary).
+    moment = now()
+    frozen = {"window_clock": lambda: moment}
+    async with launch(**limits, **frozen) as first, launch(**limits, **frozen) as second:
         procedure = samples.birth_registration()
         await first.catalogue_publishes(procedure)
         who = first.citizen()
