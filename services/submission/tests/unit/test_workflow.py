@@ -1,5 +1,15 @@
 import pytest
-from motcua.submission.workflow import EDITABLE, FINAL, TRANSITIONS, Action, Status, TransitionNotAllowed, next_status
+from motcua.submission.workflow import (
+    EDITABLE,
+    FINAL,
+    OFFICER_ACTIONS,
+    TRANSITIONS,
+    Action,
+    Status,
+    TransitionNotAllowed,
+    allowed,
+    next_status,
+)
 
 CONTRACT = {
     ("draft", "submit"): "submitted",
@@ -43,3 +53,14 @@ def test_the_refusal_says_what_is_possible():
 
 def test_only_drafts_and_supplement_requests_are_editable():
     assert {Status.DRAFT, Status.SUPPLEMENT_REQUESTED} == EDITABLE
+
+
+def test_officers_are_offered_the_moves_the_state_machine_allows_from_each_status_the_usual_first():
+    offered = {s.value: [a.value for a in allowed(s, "officer")] for s in Status}
+    assert offered == {
+        "draft": [], "submitted": ["accept", "request_supplement", "reject"],
+        "processing": ["approve", "request_supplement", "reject"], "supplement_requested": [],
+        "approved": ["issue_result"], "completed": [], "rejected": [], "withdrawn": [],
+    }
+    assert [a.value for a in allowed(Status.SUPPLEMENT_REQUESTED, "citizen")] == ["resubmit", "withdraw"]
+    assert {a.value for a in OFFICER_ACTIONS} == {"accept", "request_supplement", "approve", "reject", "issue_result"}

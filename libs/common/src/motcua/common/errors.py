@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-def pointer(*parts: str | int) -> str:
+def pointer(*parts: object) -> str:
     """The JSON pointer (RFC 6901) naming `parts`: `pointer("data", "a/b")` is `/data/a~1b`."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 

@@ -101,7 +101,6 @@ class Relay:
         lease_seconds: float = 10.0,
         topic_check_seconds: float = 2.0,
     ) -> None:
-        self._db = db
         self._events = db[COLLECTION]
         self._state = db[STATE]
         self._settings = settings

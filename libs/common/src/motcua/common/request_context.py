@@ -15,7 +15,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
 
-REQUEST_ID = "X-Request-ID"
 _UNLOGGED = ("/healthz", "/readyz", "/metrics")
 
 

@@ -23,7 +23,7 @@ from pymongo.errors import PyMongoError
 log = structlog.get_logger(__name__)
 
 P = TypeVar("P")
-Background = Mapping[str, Coroutine[Any, Any, None]]
+Background = Mapping[str, Coroutine[Any, Any, object]]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def spawn(self, coro: Awaitable[None], name: str) -> None:
+    def spawn(self, coro: Awaitable[object], name: str) -> None:
         """Run a background task for the service's lifetime; a crash is logged, not swallowed."""
 
         async def guarded() -> None:

@@ -88,7 +88,6 @@ def create_app(
         audience=settings.token_audience,
         jwks_url=f"{settings.identity_url.rstrip('/')}/.well-known/jwks.json",
     )
-    app.state.metrics_registry = registry  # services add their own metrics here
     install_error_handlers(app)
     app.add_middleware(RequestContext, registry=registry, service=settings.service_name)
     app.include_router(_operations(settings, registry))

@@ -56,8 +56,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.forwarder = forwarder
     install_error_handlers(app)
     app.add_middleware(
         RateLimit,

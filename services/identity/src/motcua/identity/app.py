@@ -30,11 +30,6 @@ async def _keep_key_listed(idn: Identity) -> None:
         await idn.store.record_key(idn.keyring.current.jwk, datetime.now(UTC))
 
 
-async def _seal_stored_secrets(idn: Identity) -> None:
-    """Seal plain or old-key TOTP secrets in the background, so a large first pass does not delay start."""
-    await twofactor.seal_stored_secrets(idn)
-
-
 def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
     """The identity service; the signing and TOTP keys are read (or created) now, so bad ones fail fast."""
     settings = settings or Settings()
@@ -65,7 +60,11 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         await registration.ensure_bootstrap_admin(idn)
 
     def background(idn: Identity) -> Background:
-        return {"signing-key-heartbeat": _keep_key_listed(idn), "totp-secret-sealing": _seal_stored_secrets(idn)}
+        # Plain or old-key TOTP secrets are sealed in the background, so a large first pass does not delay start.
+        return {
+            "signing-key-heartbeat": _keep_key_listed(idn),
+            "totp-secret-sealing": twofactor.seal_stored_secrets(idn),
+        }
 
     app = create_app(
         settings,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from motcua.common import mongo
+from motcua.common import counters, mongo
 from motcua.identity import sealing
 from motcua.identity.limits import Lockout
 from motcua.identity.model import Account
@@ -220,23 +220,10 @@ class Store:
 
     async def hit(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
         """Count one event in the fixed window containing `now`: the count so far and the window's end."""
-        span = window.total_seconds()
-        bucket = int(now.timestamp() // span)
-        ends = datetime.fromtimestamp((bucket + 1) * span, tz=now.tzinfo)
-        for _ in range(5):
-            try:
-                doc = await self.counters.find_one_and_update(
-                    {"_id": f"{key}:{bucket}"},
-                    {"$inc": {"count": 1}, "$setOnInsert": {"purge_at": ends}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:  # two first hits raced to create the window
-                continue
-            if doc is None:  # the local server may answer None when first hits race: count again
-                continue
-            return int(doc["count"]), ends
-        raise RuntimeError("rate-limit counter kept colliding")
+        count, counted_in = await counters.count(
+            self.counters, key, now=now, seconds=window.total_seconds(), expiry_field="purge_at"
+        )
+        return count, counted_in.ends
 
     # --- signing keys ----------------------------------------------------------------------------
 

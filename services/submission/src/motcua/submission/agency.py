@@ -12,7 +12,7 @@ from motcua.submission import applications
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import etag
 from motcua.submission.schemas import AgencyApplicationPublic, ApplicationPage, ApplicationSummary, OfficerAction
-from motcua.submission.workflow import Action, Status
+from motcua.submission.workflow import Status
 
 router = APIRouter(prefix="/v1/agency", tags=["agency"])
 
@@ -41,7 +41,7 @@ async def act(application_id: Annotated[str, Path(max_length=64)], body: Officer
     `issue_result`. 409 when the workflow does not allow it from the current status; the applicant is
     told through ApplicationStatusChanged."""
     _agency_of(officer)
-    moved = await applications.move(submission, application_id, officer, Action(body.action),
+    moved = await applications.move(submission, application_id, officer, body.action,
                                     comment=body.comment, request_id=rid)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = etag(moved)

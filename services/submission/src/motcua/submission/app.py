@@ -13,7 +13,7 @@ from motcua.submission import agency, api, due_dates, events, orphan_files
 from motcua.submission.deps import Submission
 from motcua.submission.rate_limits import RateLimits
 from motcua.submission.settings import Settings
-from motcua.submission.store import INDEXES, RATE_LIMITS, Store
+from motcua.submission.store import INDEXES, Store
 
 DESCRIPTION = """Drafts with autosave, document uploads, submission with tracking codes and due dates,
 the agencies' workflow, and the public lookup by tracking code."""
@@ -27,7 +27,7 @@ def build_app(
 
     def parts(runtime: Runtime) -> Submission:
         store = Store(runtime.client, runtime.db)
-        limits = RateLimits(runtime.db[RATE_LIMITS], settings, clock=window_clock)
+        limits = RateLimits(store.rate_limits, settings, clock=window_clock)
         return Submission(settings=settings, store=store, outbox=runtime.outbox, limits=limits)
 
     async def on_startup(submission: Submission) -> None:
