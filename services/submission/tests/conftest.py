@@ -55,7 +55,7 @@ def birth_registration(code: str | None = None, *, version: int = 1, agency: str
         name="Đăng ký khai sinh",
         name_en="Birth registration",
         agency_code=agency,
-        applicant_types=applicant_types or ["individual"],  # type: ignore[arg-type]
+        applicant_types=applicant_types or ["individual"],
         online_level="full",
         processing_days=processing_days,
         fee_vnd=0,
@@ -66,7 +66,7 @@ def birth_registration(code: str | None = None, *, version: int = 1, agency: str
             {"key": "marriage_certificate", "name": "Giấy chứng nhận kết hôn", "name_en": "Marriage certificate",
              "required": False, "accepted_types": ["application/pdf", "image/jpeg", "image/png"],
              "max_size_mb": max_size_mb},
-        ],  # type: ignore[list-item]
+        ],
         form_schema=BIRTH_FORM,
         published_at=datetime.now(UTC),
     )

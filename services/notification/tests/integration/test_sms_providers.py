@@ -24,7 +24,7 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
     marks = hand_overs
     webhook = WebhookSms(
         Settings(
-            sms_provider="webhook", sms_webhook_url=gateway.url, sms_webhook_token="gw-token",  # type: ignore[arg-type]
+            sms_provider="webhook", sms_webhook_url=gateway.url, sms_webhook_token="gw-token",
             sms_webhook_timeout_seconds=0.3,
         )
     )

@@ -101,7 +101,7 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
     controller = start()
     settings = Settings(
         smtp_port=port, smtp_starttls=True, smtp_ca_file=str(cert), smtp_username="motcua",
-        smtp_password="s3cret-pw", smtp_timeout_seconds=3, smtp_idle_check_seconds=0,  # type: ignore[arg-type]
+        smtp_password="s3cret-pw", smtp_timeout_seconds=3, smtp_idle_check_seconds=0,
     )
     mailer = Mailer(settings)
     now = dt.datetime.now(dt.UTC)

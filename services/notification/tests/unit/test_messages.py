@@ -121,8 +121,11 @@ def test_the_email_keeps_vietnamese_intact_in_headers_and_both_bodies() -> None:
     assert parsed["From"].addresses[0].display_name == "Một cửa"
     assert parsed["To"].addresses[0].display_name == "Nguyễn Thị Hồng Nhung"
     assert parsed["Message-ID"] == f"<{'d' * 32}@motcua.gov.vn>"
-    assert "Ngày hẹn trả kết quả: 04/12/2026" in parsed.get_body(("plain",)).get_content()
-    assert "Ngày hẹn trả kết quả" in parsed.get_body(("html",)).get_content()
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert "Ngày hẹn trả kết quả: 04/12/2026" in plain.get_content()
+    assert "Ngày hẹn trả kết quả" in html.get_content()
 
 
 def test_an_address_that_cannot_be_used_is_a_permanent_failure() -> None:
@@ -140,4 +143,4 @@ def test_settings_refuse_a_webhook_without_url_and_a_lease_shorter_than_a_send()
         Settings(mail_from="nobody")
     with pytest.raises(ValueError, match="go together"):
         Settings(smtp_username="u")
-    assert Settings(notification_port=9004).port == 9004  # type: ignore[call-arg]
+    assert Settings(notification_port=9004).port == 9004

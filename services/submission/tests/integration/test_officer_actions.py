@@ -1,7 +1,10 @@
 """The actions an officer is offered come from the state machine, through the API (the portal renders them)."""
 
 
-async def test_an_officer_reading_a_dossier_is_told_the_actions_its_status_allows(service, samples):
+from typing import Any
+
+
+async def test_an_officer_reading_a_dossier_is_told_the_actions_its_status_allows(service: Any, samples: Any) -> None:
     procedure = samples.birth_registration(agency="UBND-XA-ACTIONS")
     await service.catalogue_publishes(procedure)
     parent = service.citizen()
