@@ -14,7 +14,7 @@ export UV_LINK_MODE := copy
 help:
 	@echo "make run    install everything and start the whole platform (Ctrl-C stops it)"
 	@echo "make test   install everything, lint, and run every test"
-	@echo "make lint   ruff and mypy --strict"
+	@echo "make lint   ruff (check and format), mypy --strict over src and tests, ESLint over the portal"
 	@echo "make bench  benchmarks (numbers printed, never asserted)"
 	@echo "make bench-e2e  the end-to-end load benchmark alone;  make fuzz  a longer fuzzing run"
 
@@ -52,9 +52,13 @@ test-tools: $(CHROMIUM) portal/node_modules/.package-lock.json
 run: prerequisites install servers
 	$(PY) deploy/local/run.py
 
-lint: install
+# The same checks run before each commit when pre-commit is installed (.pre-commit-config.yaml).
+PORTAL_JS := services/gateway/src/motcua/gateway/static/js portal eslint.config.mjs
+lint: install portal/node_modules/.package-lock.json
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	portal/node_modules/.bin/eslint $(PORTAL_JS)
 
 test: prerequisites install servers test-tools lint
 	$(VENV)/bin/pytest -q -ra --durations=15

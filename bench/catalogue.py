@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from motcua.catalogue.app import build_app
+from motcua.catalogue.deps import Catalogue
 from motcua.catalogue.listing import Listing
 from motcua.catalogue.search import Query
 from motcua.catalogue.settings import Settings
@@ -133,7 +134,8 @@ async def main(size: int) -> None:
                 print(f"{'':<34} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  matches")
                 find_one = await timed(lambda: db["procedures"].find_one({"_id": "HT-KS-01"}), ROUNDS * 2)
                 print(row("find_one by _id (bare driver)", find_one))
-                listing: Listing = app.state.runtime.extras["listing"]
+                catalogue: Catalogue = app.state.parts
+                listing = catalogue.listing
                 medians: list[float] = []
                 served: list[float] = []
                 for q in QUERIES:

@@ -18,7 +18,7 @@ for (const lib of LIBRARIES) {
   const body = header + readFileSync(join(here, 'node_modules', lib.from), 'utf8');
   const path = join(target, lib.to);
   if (process.argv.includes('--check')) {
-    let current = '';
+    let current;
     try { current = readFileSync(path, 'utf8'); } catch { current = ''; }
     if (current !== body) { console.error(`stale: ${path} (run: cd portal && npm ci && npm run vendor)`); stale += 1; }
   } else {

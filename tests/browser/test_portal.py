@@ -414,7 +414,7 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
     async def completed_in_inbox() -> bool:
         await page.goto("/notifications")
         await expect(page.locator("h1")).to_have_text("Thông báo")
-        return await page.locator("[data-notification][data-status=completed]").count() > 0
+        return bool(await page.locator("[data-notification][data-status=completed]").count() > 0)
 
     await eventually(completed_in_inbox, timeout=30, interval=1)
     await expect(page.locator("[data-notification][data-status=completed]").first).to_contain_text(tracking_code)

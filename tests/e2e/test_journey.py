@@ -132,10 +132,10 @@ async def fill_and_submit(gateway: httpx.AsyncClient, citizen: dict[str, str]) -
     assert download.status_code == 200
     assert download.content == PDF
 
-    key = {"Idempotency-Key": uuid.uuid4().hex}
-    submitted = ok(await gateway.post(f"/v1/applications/{app_id}/submit", headers={**citizen, **key}))
+    once = {"Idempotency-Key": uuid.uuid4().hex}
+    submitted = ok(await gateway.post(f"/v1/applications/{app_id}/submit", headers={**citizen, **once}))
     assert submitted["status"] == "submitted"
-    again = ok(await gateway.post(f"/v1/applications/{app_id}/submit", headers={**citizen, **key}))
+    again = ok(await gateway.post(f"/v1/applications/{app_id}/submit", headers={**citizen, **once}))
     assert again == submitted
     return submitted, app_id
 

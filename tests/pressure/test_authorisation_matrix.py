@@ -29,7 +29,7 @@ from motcua.devtools.testing import TokenMinter
 if TYPE_CHECKING:
     from motcua.devtools.testing import SampleDossier
 
-    from conftest import Person, Pressure
+    from tests.pressure.conftest import Person, Pressure
 
 CALLERS = ("anonymous", "forged", "citizen_b", "officer", "other_officer", "admin", "citizen_a")
 SERVICES = ("identity", "catalogue", "submission", "notification")

@@ -24,7 +24,7 @@ import pytest
 if TYPE_CHECKING:
     from motcua.devtools.testing import SampleDossier
 
-    from conftest import Crowd, Outcome, Person, Pressure
+    from tests.pressure.conftest import Crowd, Outcome, Person, Pressure
 
 PROCEDURE = "HT-KS-01"
 

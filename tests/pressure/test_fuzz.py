@@ -26,11 +26,12 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi import checks
 
 if TYPE_CHECKING:
-    from conftest import Person, Pressure
+    from tests.pressure.conftest import Person, Pressure
 
 SERVICES = ("identity", "catalogue", "submission", "notification")
 NOT_ROUTED = {"/healthz", "/readyz", "/metrics"}
@@ -61,7 +62,7 @@ def documented_success(ctx: Any, response: Any, case: Any) -> bool | None:
     return checks.content_type_conformance(ctx, response, case)
 
 
-# Every operation declares its errors as problem details (`motcua.common.web.declare_problems`), so
+# Every operation declares its errors as problem details (`motcua.common.problems.declare_problems`), so
 # schemathesis's own status and content-type checks apply to errors too; `problem_details` adds the body.
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -119,6 +120,7 @@ def fuzz_service(service: str, document_url: str, gateway: str, token: str | Non
     schema = schemathesis.openapi.from_url(document_url)
     session = requests.Session()
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the document of {document_url} has an unreadable operation"
         operation = result.ok()
         if operation.path in NOT_ROUTED:
             continue

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 if TYPE_CHECKING:
-    from conftest import Pressure
+    from tests.pressure.conftest import Pressure
 
 
 async def raw_get(base_url: str, path: str, headers: list[tuple[str, str]]) -> tuple[int, dict[str, str], bytes]:

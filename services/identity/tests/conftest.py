@@ -136,7 +136,8 @@ class IdentityUnderTest:
         """The token in the nth verification (or reset) link sent to this account."""
         event = (await self.events.wait_for(kind, account_id, count=nth))[-1].data
         url = getattr(event, "verification_url", None) or event.reset_url  # type: ignore[attr-defined]
-        return parse_qs(urlparse(url).query)["token"][0]
+        token: str = parse_qs(urlparse(url).query)["token"][0]
+        return token
 
     async def sms_code(self, account_id: str, *, nth: int = 1) -> str:
         sms = (await self.events.wait_for("PhoneVerificationRequested", account_id, count=nth))[-1]

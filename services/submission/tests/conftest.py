@@ -15,6 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
+from motcua.common.clock import Clock, now
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
 from motcua.common.events import Envelope, Event, decode, encode
 from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
@@ -54,7 +55,7 @@ def birth_registration(code: str | None = None, *, version: int = 1, agency: str
         name="Đăng ký khai sinh",
         name_en="Birth registration",
         agency_code=agency,
-        applicant_types=applicant_types or ["individual"],  # type: ignore[arg-type]
+        applicant_types=applicant_types or ["individual"],
         online_level="full",
         processing_days=processing_days,
         fee_vnd=0,
@@ -65,7 +66,7 @@ def birth_registration(code: str | None = None, *, version: int = 1, agency: str
             {"key": "marriage_certificate", "name": "Giấy chứng nhận kết hôn", "name_en": "Marriage certificate",
              "required": False, "accepted_types": ["application/pdf", "image/jpeg", "image/png"],
              "max_size_mb": max_size_mb},
-        ],  # type: ignore[list-item]
+        ],
         form_schema=BIRTH_FORM,
         published_at=datetime.now(UTC),
     )
@@ -194,13 +195,14 @@ Launcher = Callable[..., contextlib.AbstractAsyncContextManager[Service]]
 
 
 @contextlib.asynccontextmanager
-async def _running(stack: Stack, isolation: Isolation, minter: TokenMinter, **overrides: Any) -> AsyncIterator[Service]:
+async def _running(stack: Stack, isolation: Isolation, minter: TokenMinter, *, window_clock: Clock = now,
+                   **overrides: Any) -> AsyncIterator[Service]:
     fields: dict[str, Any] = {"log_format": "console", "log_level": "WARNING", **overrides}
     settings = Settings(mongodb_uri=stack.mongodb_uri, mongodb_db=isolation.db_name,
                         kafka_bootstrap_servers=stack.kafka_bootstrap, kafka_topic_prefix=isolation.topic_prefix,
                         **fields)
     verifier = TokenVerifier(issuer=minter.issuer, audience=minter.audience, jwks=minter.jwks)
-    app = build_app(settings, verifier=verifier)
+    app = build_app(settings, verifier=verifier, window_clock=window_clock)
     client = mongo.connect(stack.mongodb_uri)
     await kafka.ensure_topics(stack.kafka_bootstrap, [settings.topic(topics.CATALOGUE_PROCEDURE)],
                               prefix=isolation.topic_prefix)
@@ -217,7 +219,8 @@ async def _running(stack: Stack, isolation: Isolation, minter: TokenMinter, **ov
 
 @pytest.fixture
 def launch(stack: Stack, isolation: Isolation, token_minter: TokenMinter) -> Launcher:
-    """Start the service for one test, with settings overridden (small limits, say)."""
+    """Start the service for one test, with settings overridden (small limits, say), and optionally the clock
+    its rate-limit windows are counted by (`window_clock`)."""
 
     def start(**overrides: Any) -> contextlib.AbstractAsyncContextManager[Service]:
         return _running(stack, isolation, token_minter, **overrides)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -209,7 +209,8 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_never_stop_the_consum
     db = mongo_client[settings.database_name]
     await _schema(db)
     good = encode(Envelope(_locked("after", 1), source="/motcua/identity"))
-    spoilers = {
+    Headers = list[tuple[str, bytes]]
+    spoilers: dict[str, Callable[[Headers], Headers]] = {
         "only_type": lambda h: [(k, v) for k, v in h if k == "ce_type"],
         "unknown_type": lambda h: [(k, b"motcua.nobody.Unknown.v1" if k == "ce_type" else v) for k, v in h],
         "keep": lambda h: h,
@@ -236,7 +237,7 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_never_stop_the_consum
 class _DiesBeforeCommit(Consumer):
     """A consumer process that dies after handling a record but before committing its offset."""
 
-    async def _commit(self, tp: object, offset: int) -> None:  # type: ignore[override]
+    async def _commit(self, tp: object, offset: int) -> None:
         raise asyncio.CancelledError
 
 

@@ -1,15 +1,18 @@
 """A citizen finds procedures in the seeded catalogue and reads one, over HTTP."""
 
+from typing import Any
+
 import httpx
 
 
-async def search(http: httpx.AsyncClient, **params: object) -> dict:  # type: ignore[type-arg]
+async def search(http: httpx.AsyncClient, **params: str | int) -> dict[str, Any]:
     response = await http.get("/v1/procedures", params=params)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    page: dict[str, Any] = response.json()
+    return page
 
 
-def codes(page: dict) -> list[str]:  # type: ignore[type-arg]
+def codes(page: dict[str, Any]) -> list[str]:
     return [item["code"] for item in page["items"]]
 
 
@@ -53,7 +56,7 @@ async def test_a_citizen_finds_procedures_with_or_without_diacritics_ranked_and_
 
 
 async def test_bad_search_parameters_answer_422_naming_the_parameter(catalogue: httpx.AsyncClient) -> None:
-    for params, pointer in [
+    cases: list[tuple[dict[str, str | int], str]] = [
         ({"page": 0}, "/page"),
         ({"page": "two"}, "/page"),
         ({"page_size": 0}, "/page_size"),
@@ -62,7 +65,8 @@ async def test_bad_search_parameters_answer_422_naming_the_parameter(catalogue: 
         ({"q": "x" * 201}, "/q"),
         ({"agency": "UBND XA"}, "/agency"),
         ({"pagesize": 5}, "/pagesize"),
-    ]:
+    ]
+    for params, pointer in cases:
         response = await catalogue.get("/v1/procedures", params=params)
         assert response.status_code == 422, params
         assert response.headers["content-type"] == "application/problem+json"

@@ -7,14 +7,14 @@ import asyncio
 import gzip
 import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 StartGateway = Callable[..., Any]
-GZIP: dict[str, str | None] = {"Accept-Encoding": "gzip, deflate, br"}
+GZIP: dict[str, str] = {"Accept-Encoding": "gzip, deflate, br"}
 NONE: dict[str, str | None] = {"Accept-Encoding": "identity"}
 
 
@@ -36,7 +36,7 @@ def portal_folder(tmp_path: Path) -> Path:
     return static
 
 
-async def fetch_raw(client: httpx.AsyncClient, path: str, headers: dict[str, str | None]) -> httpx.Response:
+async def fetch_raw(client: httpx.AsyncClient, path: str, headers: Mapping[str, str | None]) -> httpx.Response:
     """GET keeping the body as sent (httpx would decode gzip); a header given as None is not sent at all."""
     request = client.build_request("GET", path, headers={k: v for k, v in headers.items() if v is not None})
     for name in [k for k, v in headers.items() if v is None]:

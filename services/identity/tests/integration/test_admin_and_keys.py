@@ -1,5 +1,7 @@
 """The first admin from the environment, officers of an agency, and signing keys that rotate."""
 
+from typing import Any
+
 import jwt
 from motcua.common.auth import TokenVerifier
 
@@ -9,13 +11,14 @@ ADMIN = {
 }
 
 
-def _officer(identity, **change) -> dict:  # type: ignore[no-untyped-def]
+def _officer(identity: Any, **change: Any) -> dict[str, Any]:
     body = identity.person(**{"national_id": None, "full_name": "Trần Văn Bình", "agency_code": "BTP", **change}).body
     del body["account_type"]
-    return body
+    officer: dict[str, Any] = body
+    return officer
 
 
-async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch) -> None:
+async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: Any) -> None:
     async with launch(**ADMIN) as identity:
         admin = await identity.login("admin@motcua.gov.vn", ADMIN["identity_bootstrap_admin_password"])
         assert admin.status_code == 200, admin.text
@@ -64,7 +67,9 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch) -
         assert await identity.db.accounts.count_documents({"account_type": "admin"}) == 1  # one exists already
 
 
-async def test_after_the_key_file_changes_tokens_signed_with_the_previous_key_still_verify(launch, tmp_path) -> None:
+async def test_after_the_key_file_changes_tokens_signed_with_the_previous_key_still_verify(
+    launch: Any, tmp_path: Any
+) -> None:
     async with launch(identity_signing_key_file=tmp_path / "old.pem") as before:
         assert (tmp_path / "old.pem").stat().st_mode & 0o777 == 0o600
         who = await before.citizen()

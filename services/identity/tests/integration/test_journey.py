@@ -3,6 +3,7 @@
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import pytest
@@ -12,7 +13,7 @@ from motcua.common.errors import Unauthenticated
 from motcua.identity.keys import load_or_create
 
 
-async def test_a_citizen_registers_verifies_signs_in_refreshes_and_signs_out(identity) -> None:
+async def test_a_citizen_registers_verifies_signs_in_refreshes_and_signs_out(identity: Any) -> None:
     who = await identity.register(identity.person(email="An.Nguyen.Journey@Example.VN", locale="en"))
     registered = (await identity.events.wait_for("AccountRegistered", who.id))[0]
     assert registered.data.email == "an.nguyen.journey@example.vn"
@@ -82,11 +83,11 @@ async def test_a_citizen_registers_verifies_signs_in_refreshes_and_signs_out(ide
     assert (await identity.http.post("/v1/auth/logout", json={"refresh_token": "x"})).status_code == 401
 
 
-def _b64(data: dict) -> str:
+def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-async def test_every_service_accepts_our_tokens_and_refuses_forged_ones(identity) -> None:
+async def test_every_service_accepts_our_tokens_and_refuses_forged_ones(identity: Any) -> None:
     who = await identity.citizen(identity.person(locale="en"))
     access = (await identity.tokens(who))["access_token"]
     jwks = await identity.http.get("/.well-known/jwks.json")

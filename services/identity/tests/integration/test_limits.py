@@ -1,9 +1,10 @@
 """Lockouts and sending limits hold, with 429 and Retry-After, and are shared through the database."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 
-async def test_five_failed_sign_ins_lock_the_account_for_fifteen_minutes(identity) -> None:
+async def test_five_failed_sign_ins_lock_the_account_for_fifteen_minutes(identity: Any) -> None:
     who = await identity.citizen()
     for attempt in range(1, 5):
         wrong = await identity.login(who.email, f"not my password {attempt}")
@@ -26,7 +27,7 @@ async def test_five_failed_sign_ins_lock_the_account_for_fifteen_minutes(identit
     assert (await identity.login(who.email, "wrong again")).status_code == 401  # the count started over
 
 
-async def test_a_missing_account_fails_and_locks_exactly_like_a_real_one(identity) -> None:
+async def test_a_missing_account_fails_and_locks_exactly_like_a_real_one(identity: Any) -> None:
     nobody = "nobody.here@example.vn"
     answers = [await identity.login(nobody, "some password") for _ in range(5)]
     assert [a.status_code for a in answers] == [401, 401, 401, 401, 429]
@@ -34,7 +35,7 @@ async def test_a_missing_account_fails_and_locks_exactly_like_a_real_one(identit
     assert await identity.db.outbox.count_documents({"type": "motcua.identity.AccountLocked.v1"}) == 0
 
 
-async def test_one_address_failing_on_many_accounts_is_locked_out_but_others_are_not(launch) -> None:
+async def test_one_address_failing_on_many_accounts_is_locked_out_but_others_are_not(launch: Any) -> None:
     async with launch(identity_ip_lockout_threshold=3) as identity:
         who = await identity.citizen()
         attacker = {"X-Forwarded-For": "203.0.113.9"}
@@ -44,7 +45,7 @@ async def test_one_address_failing_on_many_accounts_is_locked_out_but_others_are
         assert (await identity.login(who.email, **{"X-Forwarded-For": "198.51.100.4"})).status_code == 200
 
 
-async def test_messages_are_resent_at_most_once_a_minute_and_five_times_an_hour(identity) -> None:
+async def test_messages_are_resent_at_most_once_a_minute_and_five_times_an_hour(identity: Any) -> None:
     who = await identity.register()
     too_soon = await identity.http.post(
         "/v1/accounts/resend-verification", json={"account_id": who.id, "channel": "sms"}
@@ -88,7 +89,7 @@ async def test_messages_are_resent_at_most_once_a_minute_and_five_times_an_hour(
     assert bad.json()["errors"][0]["pointer"] == "/channel"
 
 
-async def test_an_sms_code_takes_five_guesses_then_only_a_new_code_helps(identity) -> None:
+async def test_an_sms_code_takes_five_guesses_then_only_a_new_code_helps(identity: Any) -> None:
     who = await identity.register()
     code = await identity.sms_code(who.id)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
@@ -125,7 +126,7 @@ async def test_an_sms_code_takes_five_guesses_then_only_a_new_code_helps(identit
     assert other.status_code == 404
 
 
-async def test_one_address_can_register_only_so_many_accounts_an_hour(launch) -> None:
+async def test_one_address_can_register_only_so_many_accounts_an_hour(launch: Any) -> None:
     async with launch(identity_registrations_per_ip_per_hour=2) as identity:
         office = {"X-Forwarded-For": "192.0.2.50"}
         await identity.register(**office)
@@ -136,7 +137,7 @@ async def test_one_address_can_register_only_so_many_accounts_an_hour(launch) ->
         await identity.register(**{"X-Forwarded-For": "192.0.2.51"})
 
 
-async def test_guessing_links_or_refresh_tokens_from_one_address_locks_that_address(launch) -> None:
+async def test_guessing_links_or_refresh_tokens_from_one_address_locks_that_address(launch: Any) -> None:
     async with launch(identity_ip_lockout_threshold=3) as identity:
         guesser = {"X-Forwarded-For": "203.0.113.66"}
         guesses = [

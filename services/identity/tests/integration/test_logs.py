@@ -1,9 +1,11 @@
 """No password, code, link or token reaches the logs, whatever path a request takes."""
 
+from typing import Any
+
 from structlog.testing import capture_logs
 
 
-async def test_no_secret_is_ever_logged(identity) -> None:
+async def test_no_secret_is_ever_logged(identity: Any) -> None:
     with capture_logs() as logs:
         who = await identity.register()
         token, code = await identity.secrets(who.id)

@@ -1,11 +1,12 @@
 """A forgotten password: the same answer for any address, a single-use link, every session signed out."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 NEW_PASSWORD = "mưa phùn trên phố cổ tháng hai"
 
 
-async def test_a_reset_link_sets_a_new_password_once_and_signs_out_every_session(identity) -> None:
+async def test_a_reset_link_sets_a_new_password_once_and_signs_out_every_session(identity: Any) -> None:
     who = await identity.citizen()
     session = await identity.tokens(who)
     for _ in range(4):
@@ -49,7 +50,7 @@ async def test_a_reset_link_sets_a_new_password_once_and_signs_out_every_session
     assert (await identity.login(who.email, NEW_PASSWORD)).status_code == 200  # the old failures were forgiven
 
 
-async def test_an_expired_reset_link_is_refused_and_links_are_not_sent_more_than_once_a_minute(identity) -> None:
+async def test_an_expired_reset_link_is_refused_and_links_are_not_sent_more_than_once_a_minute(identity: Any) -> None:
     who = await identity.citizen()
     assert (await identity.http.post("/v1/auth/password-reset", json={"email": who.email})).status_code == 202
     await identity.events.wait_for("PasswordResetRequested", who.id)
@@ -66,7 +67,7 @@ async def test_an_expired_reset_link_is_refused_and_links_are_not_sent_more_than
     assert await identity.db.outbox.count_documents({"type": "motcua.identity.PasswordResetRequested.v1"}) == 1
 
 
-async def test_one_address_asking_for_many_reset_links_is_slowed_down(launch) -> None:
+async def test_one_address_asking_for_many_reset_links_is_slowed_down(launch: Any) -> None:
     async with launch(identity_resets_per_ip_per_hour=2) as identity:
         asker = {"X-Forwarded-For": "203.0.113.77"}
         for n in range(2):

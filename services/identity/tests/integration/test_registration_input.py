@@ -1,8 +1,10 @@
 """Every field of a registration is checked: 422 naming the field, 409 for a taken detail, nothing half-written."""
 
+from typing import Any
+
 import pytest
 
-BAD_FIELDS = [
+BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ({"account_type": "alien"}, "/account_type"),
     ({"account_type": "officer"}, "/account_type"),
     ({"full_name": ""}, "/full_name"),
@@ -38,7 +40,7 @@ BAD_FIELDS = [
 ]
 
 
-async def test_each_invalid_field_is_refused_with_a_problem_naming_it_and_nothing_is_saved(identity) -> None:
+async def test_each_invalid_field_is_refused_with_a_problem_naming_it_and_nothing_is_saved(identity: Any) -> None:
     for change, pointer in BAD_FIELDS:
         who = identity.person(**change)
         response = await identity.http.post("/v1/accounts", json=who.body)
@@ -60,7 +62,7 @@ async def test_each_invalid_field_is_refused_with_a_problem_naming_it_and_nothin
     assert await identity.db.outbox.count_documents({}) == 0
 
 
-async def test_a_business_with_a_branch_tax_code_and_an_organisation_register(identity) -> None:
+async def test_a_business_with_a_branch_tax_code_and_an_organisation_register(identity: Any) -> None:
     branch = await identity.register(
         identity.person(
             account_type="business", national_id=None, tax_code="0101234567-001", organisation_name="  Công ty  An  "
@@ -83,7 +85,7 @@ async def test_a_business_with_a_branch_tax_code_and_an_organisation_register(id
 
 
 @pytest.mark.parametrize("taken", ["email", "phone", "national_id"])
-async def test_a_detail_another_account_holds_is_refused_with_409_saying_which(identity, taken) -> None:
+async def test_a_detail_another_account_holds_is_refused_with_409_saying_which(identity: Any, taken: Any) -> None:
     first = await identity.register()
     second = identity.person()
     second.body[taken] = {

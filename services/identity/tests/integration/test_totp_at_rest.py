@@ -63,7 +63,7 @@ def assert_refused(response: Any) -> None:
     assert "recovery code" in problem["detail"]
 
 
-async def test_the_stored_secret_is_sealed_and_codes_still_sign_in(identity) -> None:
+async def test_the_stored_secret_is_sealed_and_codes_still_sign_in(identity: Any) -> None:
     who = await identity.citizen()
     with capture_logs() as logs:
         totp, _ = await enrol(identity, who)
@@ -80,7 +80,7 @@ async def test_the_stored_secret_is_sealed_and_codes_still_sign_in(identity) -> 
     assert key_file.read_text().strip() not in repr(logs)
 
 
-async def test_a_new_key_seals_and_the_old_one_still_opens(launch) -> None:
+async def test_a_new_key_seals_and_the_old_one_still_opens(launch: Any) -> None:
     async with launch(identity_totp_encryption_keys=KEY_A) as before:
         who, later = await before.citizen(), await before.citizen()
         totp, _ = await enrol(before, who)
@@ -107,7 +107,7 @@ async def test_a_new_key_seals_and_the_old_one_still_opens(launch) -> None:
         assert (await with_app_code(retired, later, late_totp)).status_code == 200
 
 
-async def test_a_secret_moved_or_altered_fails_closed_and_recovery_codes_still_work(identity) -> None:
+async def test_a_secret_moved_or_altered_fails_closed_and_recovery_codes_still_work(identity: Any) -> None:
     owner, other = await identity.citizen(), await identity.citizen()
     owner_totp, _ = await enrol(identity, owner)
     _, other_recovery = await enrol(identity, other)
@@ -129,7 +129,7 @@ async def test_a_secret_moved_or_altered_fails_closed_and_recovery_codes_still_w
     assert_refused(await with_app_code(identity, owner, owner_totp))
 
 
-async def test_a_secret_stored_in_plain_before_still_works_and_is_sealed(launch) -> None:
+async def test_a_secret_stored_in_plain_before_still_works_and_is_sealed(launch: Any) -> None:
     plain: dict[str, str] = {}
     now = datetime.now(UTC)
 
@@ -165,7 +165,7 @@ async def test_a_secret_stored_in_plain_before_still_works_and_is_sealed(launch)
         assert_sealed(await stored_secret(identity, enrolling), plain[enrolling.id], key)
 
 
-async def test_a_wrong_key_fails_closed_with_problem_details(launch) -> None:
+async def test_a_wrong_key_fails_closed_with_problem_details(launch: Any) -> None:
     async with launch(identity_totp_encryption_keys=KEY_A) as before:
         who = await before.citizen()
         totp, recovery = await enrol(before, who)

@@ -1,11 +1,12 @@
 """Two-factor sign-in: enrol, confirm, then every sign-in needs a TOTP code or a single-use recovery code."""
 
 import time
+from typing import Any
 
 import pyotp
 
 
-async def test_two_factor_sign_in_with_an_app_code_and_with_each_recovery_code_once(identity) -> None:
+async def test_two_factor_sign_in_with_an_app_code_and_with_each_recovery_code_once(identity: Any) -> None:
     who = await identity.citizen()
     bearer = {"Authorization": f"Bearer {(await identity.tokens(who))['access_token']}"}
     assert (

@@ -135,7 +135,7 @@ async def test_a_service_killed_before_the_message_was_handed_over_sends_it_afte
         [_, envelope] = await kit.send(citizen, first)
 
         async def envelope_begun() -> bool:
-            return mailbox.held_recipients == 1
+            return bool(mailbox.held_recipients == 1)
 
         await eventually(envelope_begun)
         process.kill()  # SIGKILL in the middle of the SMTP transaction, before its end-of-data line

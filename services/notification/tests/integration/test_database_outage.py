@@ -46,7 +46,7 @@ async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_emai
     mailbox.release.clear()
     mailbox.hold_replies = True  # the first message is in; its reply waits while the database goes away
     seen = len(mailbox.to(address))
-    dispatcher = Dispatcher(client, db, Outbox(db, settings), settings, [Mailer(settings)],
+    dispatcher = Dispatcher(store.Store(client, db), Outbox(db, settings), settings, [Mailer(settings)],
                             store.HandOvers(settings.mongodb_uri, settings.database_name))
     running = asyncio.create_task(dispatcher.run())
     try:

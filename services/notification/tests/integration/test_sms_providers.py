@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from motcua.notification.deliveries import Delivery
 from motcua.notification.model import PermanentSendError, ProviderDown, RetryableSendError
 from motcua.notification.settings import Settings
 from motcua.notification.sms import LogSms, WebhookSms
@@ -11,8 +12,9 @@ from structlog.testing import capture_logs
 NOW = datetime.now(UTC)
 
 
-def _sms(text: str = "Mã xác thực Một cửa: 654321") -> dict[str, Any]:
-    return {"_id": uuid.uuid4().hex, "recipient": "+84912000111", "message": {"text": text}}
+def _sms(text: str = "Mã xác thực Một cửa: 654321") -> Delivery:
+    return Delivery(id=uuid.uuid4().hex, cause_event_id=uuid.uuid4().hex, cause_event_type="test", channel="sms",
+                    recipient="+84912000111", message={"text": text})
 
 
 async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_answer(
@@ -22,7 +24,7 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
     marks = hand_overs
     webhook = WebhookSms(
         Settings(
-            sms_provider="webhook", sms_webhook_url=gateway.url, sms_webhook_token="gw-token",  # type: ignore[arg-type]
+            sms_provider="webhook", sms_webhook_url=gateway.url, sms_webhook_token="gw-token",
             sms_webhook_timeout_seconds=0.3,
         )
     )
@@ -38,7 +40,7 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
                 await webhook.send(sms, now=NOW, hand_over=marks)
         sent = gateway.tried("+84912000111")
         assert sent[0]["text"] == "Mã xác thực Một cửa: 654321"
-        assert {r["key"] for r in sent} == {sms["_id"]}
+        assert {r["key"] for r in sent} == {sms.id}
         assert {r["auth"] for r in sent} == {"Bearer gw-token"}
         assert marks.count == len(gateway.requests) == 6  # each marked handed over just before its POST
 

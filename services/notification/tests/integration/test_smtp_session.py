@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from motcua.devtools.devservers import free_port
+from motcua.notification.deliveries import Delivery
 from motcua.notification.mail import Mailer
 from motcua.notification.model import AmbiguousSendError, PermanentSendError, ProviderDown, RetryableSendError
 from motcua.notification.settings import Settings
@@ -74,12 +75,11 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data
     return AuthResult(success=ok, handled=False)
 
 
-def _delivery(to: str) -> dict[str, Any]:
-    return {
-        "_id": uuid.uuid4().hex,
-        "recipient": to,
-        "message": {"subject": "Thử nghiệm", "text": "Xin chào", "html": "<p>Xin chào</p>", "to_name": "Bạn"},
-    }
+def _delivery(to: str) -> Delivery:
+    return Delivery(
+        id=uuid.uuid4().hex, cause_event_id=uuid.uuid4().hex, cause_event_type="test", channel="email", recipient=to,
+        message={"subject": "Thử nghiệm", "text": "Xin chào", "html": "<p>Xin chào</p>", "to_name": "Bạn"},
+    )
 
 
 async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_failures_are_classified(
@@ -101,7 +101,7 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
     controller = start()
     settings = Settings(
         smtp_port=port, smtp_starttls=True, smtp_ca_file=str(cert), smtp_username="motcua",
-        smtp_password="s3cret-pw", smtp_timeout_seconds=3, smtp_idle_check_seconds=0,  # type: ignore[arg-type]
+        smtp_password="s3cret-pw", smtp_timeout_seconds=3, smtp_idle_check_seconds=0,
     )
     mailer = Mailer(settings)
     now = dt.datetime.now(dt.UTC)
@@ -158,7 +158,7 @@ async def test_a_message_whose_hand_over_was_refused_never_reaches_the_server(ha
 
         hand_overs.refuse = False
         dotted = _delivery("an@example.vn")
-        dotted["message"]["text"] = "Xin chào\n.\n.. hai chấm\nHết"
+        dotted.content()["text"] = "Xin chào\n.\n.. hai chấm\nHết"
         assert (await mailer.send(dotted, now=now, hand_over=hand_overs)).startswith("250")
         assert [to for to, _, _ in relay.accepted] == ["an@example.vn"]
         assert hand_overs.count == 1

@@ -6,6 +6,7 @@ from email.message import EmailMessage
 import pytest
 from motcua.common.contracts.identity import EmailVerificationRequested, PhoneVerificationRequested
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.notification.deliveries import Delivery
 from motcua.notification.mail import build_email
 from motcua.notification.messages import Composer, Contact
 from motcua.notification.model import PermanentSendError
@@ -103,9 +104,10 @@ def test_verification_messages_carry_their_secret_and_expiry() -> None:
     assert 'href="https://x.vn/verify-email?token=abc&amp;x=1"' in mail.content["html"]
 
 
-def _delivery(**content: str) -> dict[str, object]:
+def _delivery(**content: str) -> Delivery:
     mail, _, _ = composer.application(RECEIVED, NHUNG)
-    return {"_id": "d" * 32, "recipient": mail.recipient, "message": {**mail.content, **content}}
+    return Delivery(id="d" * 32, cause_event_id="e1", cause_event_type=ApplicationReceived.ce_type, channel="email",
+                    recipient=mail.recipient, message={**mail.content, **content})
 
 
 def test_the_email_keeps_vietnamese_intact_in_headers_and_both_bodies() -> None:
@@ -119,13 +121,17 @@ def test_the_email_keeps_vietnamese_intact_in_headers_and_both_bodies() -> None:
     assert parsed["From"].addresses[0].display_name == "Một cửa"
     assert parsed["To"].addresses[0].display_name == "Nguyễn Thị Hồng Nhung"
     assert parsed["Message-ID"] == f"<{'d' * 32}@motcua.gov.vn>"
-    assert "Ngày hẹn trả kết quả: 04/12/2026" in parsed.get_body(("plain",)).get_content()
-    assert "Ngày hẹn trả kết quả" in parsed.get_body(("html",)).get_content()
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert "Ngày hẹn trả kết quả: 04/12/2026" in plain.get_content()
+    assert "Ngày hẹn trả kết quả" in html.get_content()
 
 
 def test_an_address_that_cannot_be_used_is_a_permanent_failure() -> None:
+    unusable = _delivery().model_copy(update={"recipient": "x@y.vn\r\nBcc: z@w.vn"})
     with pytest.raises(PermanentSendError):
-        build_email({**_delivery(), "recipient": "x@y.vn\r\nBcc: z@w.vn"}, Settings(), now=datetime.now(UTC))
+        build_email(unusable, Settings(), now=datetime.now(UTC))
 
 
 def test_settings_refuse_a_webhook_without_url_and_a_lease_shorter_than_a_send() -> None:
@@ -137,4 +143,4 @@ def test_settings_refuse_a_webhook_without_url_and_a_lease_shorter_than_a_send()
         Settings(mail_from="nobody")
     with pytest.raises(ValueError, match="go together"):
         Settings(smtp_username="u")
-    assert Settings(notification_port=9004).port == 9004  # type: ignore[call-arg]
+    assert Settings(notification_port=9004).port == 9004

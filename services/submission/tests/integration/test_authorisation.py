@@ -1,6 +1,9 @@
 """Who may see and do what: someone else's application does not exist for them."""
 
-async def submitted(service, samples, agency="UBND-XA-A"):
+from typing import Any
+
+
+async def submitted(service: Any, samples: Any, agency: str = "UBND-XA-A") -> Any:
     procedure = samples.birth_registration(agency=agency)
     await service.catalogue_publishes(procedure)
     owner = service.citizen()
@@ -10,7 +13,7 @@ async def submitted(service, samples, agency="UBND-XA-A"):
     return owner, app_id, doc_id
 
 
-async def test_strangers_get_404_on_every_application_and_document_route(service, samples):
+async def test_strangers_get_404_on_every_application_and_document_route(service: Any, samples: Any) -> None:
     owner, app_id, doc_id = await submitted(service, samples)
     http = service.http
     stranger = service.citizen()
@@ -41,7 +44,7 @@ async def test_strangers_get_404_on_every_application_and_document_route(service
     assert (mine["status"], len(mine["documents"]), len(mine["history"])) == ("submitted", 1, 1)
 
 
-async def test_officers_see_their_agency_once_submitted_and_citizens_cannot_act(service, samples):
+async def test_officers_see_their_agency_once_submitted_and_citizens_cannot_act(service: Any, samples: Any) -> None:
     owner, app_id, doc_id = await submitted(service, samples, agency="UBND-XA-C")
     http = service.http
     officer = service.officer("UBND-XA-C")
@@ -74,7 +77,7 @@ async def test_officers_see_their_agency_once_submitted_and_citizens_cannot_act(
     assert (await http.get(f"/v1/applications/{app_id}")).status_code == 401
 
 
-async def test_the_workflow_refuses_moves_it_does_not_allow(service, samples):
+async def test_the_workflow_refuses_moves_it_does_not_allow(service: Any, samples: Any) -> None:
     owner, app_id, _ = await submitted(service, samples, agency="UBND-XA-D")
     officer = service.officer("UBND-XA-D")
     http = service.http

@@ -3,13 +3,14 @@
 import hashlib
 import re
 from datetime import date
+from typing import Any
 
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 
 TRACKING = re.compile(r"^HS-\d{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
 
-async def test_a_birth_registration_goes_from_draft_to_completed(service, samples):
+async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, samples: Any) -> None:
     procedure = samples.birth_registration(agency="UBND-XA-PHUCXA")
     await service.catalogue_publishes(procedure)
     parent = service.citizen()
@@ -134,13 +135,14 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service, sample
     assert listed["total"] == 1
 
 
-def parent_sub(service, headers):
+def parent_sub(service: Any, headers: Any) -> str:
     import jwt
 
-    return jwt.decode(headers["Authorization"].split()[1], options={"verify_signature": False})["sub"]
+    sub: str = jwt.decode(headers["Authorization"].split()[1], options={"verify_signature": False})["sub"]
+    return sub
 
 
-async def test_simultaneous_submits_make_one_dossier(service, samples):
+async def test_simultaneous_submits_make_one_dossier(service: Any, samples: Any) -> None:
     import asyncio
 
     procedure = samples.birth_registration()

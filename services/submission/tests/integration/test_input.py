@@ -1,6 +1,9 @@
 """Everything a user can send is checked: 422 naming the field, never a 500, nothing half-written."""
 
-async def fresh_draft(service, samples):
+from typing import Any
+
+
+async def fresh_draft(service: Any, samples: Any) -> tuple[dict[str, str], str, str]:
     procedure = samples.birth_registration()
     await service.catalogue_publishes(procedure)
     who = service.citizen()
@@ -8,12 +11,12 @@ async def fresh_draft(service, samples):
     return who, draft["id"], tag
 
 
-def pointers(response):
+def pointers(response: Any) -> list[str]:
     assert response.headers["content-type"] == "application/problem+json", response.text
     return [e["pointer"] for e in response.json().get("errors", [])]
 
 
-async def test_a_draft_request_is_checked(service, samples):
+async def test_a_draft_request_is_checked(service: Any, samples: Any) -> None:
     who = service.citizen()
     post = service.http.post
     cases = [
@@ -32,11 +35,11 @@ async def test_a_draft_request_is_checked(service, samples):
         assert response.status_code in (400, 422), response.text
 
 
-async def test_an_autosave_is_checked_and_a_refused_one_changes_nothing(service, samples):
+async def test_an_autosave_is_checked_and_a_refused_one_changes_nothing(service: Any, samples: Any) -> None:
     who, app_id, tag = await fresh_draft(service, samples)
     url = f"/v1/applications/{app_id}"
     patch_headers = {**who, "If-Match": tag, "Content-Type": "application/merge-patch+json"}
-    deep: dict = {}
+    deep: dict[str, Any] = {}
     node = deep
     for _ in range(20):
         node["x"] = {}
@@ -74,7 +77,7 @@ async def test_an_autosave_is_checked_and_a_refused_one_changes_nothing(service,
     assert (cleared.status_code, cleared.json()["data"]) == (200, {})
 
 
-async def test_submit_needs_an_idempotency_key_and_lists_every_gap(service, samples):
+async def test_submit_needs_an_idempotency_key_and_lists_every_gap(service: Any, samples: Any) -> None:
     who, app_id, _ = await fresh_draft(service, samples)
     url = f"/v1/applications/{app_id}/submit"
     missing = await service.http.post(url, headers=who)
@@ -88,7 +91,7 @@ async def test_submit_needs_an_idempotency_key_and_lists_every_gap(service, samp
     assert (await service.http.get(f"/v1/applications/{app_id}", headers=who)).json()["status"] == "draft"
 
 
-async def test_lists_and_paths_are_checked(service):
+async def test_lists_and_paths_are_checked(service: Any) -> None:
     who = service.citizen()
     for query in ("page=0", "page_size=1000", "status=lost", "page=abc"):
         response = await service.http.get(f"/v1/applications?{query}", headers=who)

@@ -2,17 +2,25 @@
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from motcua.common import topics
+from motcua.common.clock import now
 from motcua.common.contracts.catalogue import ProcedurePublished
 from motcua.devtools.testing import topic_partitions
 from structlog.testing import capture_logs
 
 
-async def test_lookups_are_limited_per_address_across_replicas_and_no_token_is_logged(launch, samples):
+async def test_lookups_are_limited_per_address_across_replicas_and_no_token_is_logged(
+    launch: Any, samples: Any
+) -> None:
     limits = {"lookup_limit": 3, "draft_limit": 2, "upload_limit": 2, "log_level": "INFO"}
-    async with launch(**limits) as first, launch(**limits) as second:
+    # Both replicas count in the same windows for the whole test: the windows' clock stands still, so no
+    # window boundary falls between the requests (fixed windows restart at each boundary).
+    moment = now()
+    frozen = {"window_clock": lambda: moment}
+    async with launch(**limits, **frozen) as first, launch(**limits, **frozen) as second:
         procedure = samples.birth_registration()
         await first.catalogue_publishes(procedure)
         who = first.citizen()
@@ -54,7 +62,7 @@ async def test_lookups_are_limited_per_address_across_replicas_and_no_token_is_l
         assert (await first.upload(who, draft_id, "birth_certificate_medical", samples.PDF)).status_code == 429
 
 
-async def test_a_procedure_submission_cannot_use_is_dead_lettered(launch, samples):
+async def test_a_procedure_submission_cannot_use_is_dead_lettered(launch: Any, samples: Any) -> None:
     async with launch(consumer_max_attempts=1) as service:
         good = samples.birth_registration()
         broken = ProcedurePublished.model_validate({

@@ -1,9 +1,10 @@
 """The read model of published procedures: versions pin drafts, retirement stops new ones."""
 
 import copy
+from typing import Any
 
 
-async def test_a_draft_keeps_its_version_when_a_new_one_is_published(service, samples):
+async def test_a_draft_keeps_its_version_when_a_new_one_is_published(service: Any, samples: Any) -> None:
     v1 = samples.birth_registration()
     await service.catalogue_publishes(v1)
     who = service.citizen()
@@ -27,7 +28,7 @@ async def test_a_draft_keeps_its_version_when_a_new_one_is_published(service, sa
 
     async def refused() -> bool:
         response = await service.http.post("/v1/applications", json={"procedure_code": v1.code}, headers=who)
-        return response.status_code == 404
+        return bool(response.status_code == 404)
 
     from motcua.devtools.testing import eventually
 
@@ -39,7 +40,7 @@ async def test_a_draft_keeps_its_version_when_a_new_one_is_published(service, sa
     assert (await service.submit(who, started["id"])).status_code == 200
 
 
-async def test_who_may_apply_is_the_procedures_choice(service, samples):
+async def test_who_may_apply_is_the_procedures_choice(service: Any, samples: Any) -> None:
     households = samples.birth_registration(applicant_types=["business", "individual"])
     companies = samples.birth_registration(applicant_types=["business"])
     await service.catalogue_publishes(households, companies)
@@ -47,7 +48,7 @@ async def test_who_may_apply_is_the_procedures_choice(service, samples):
     company = service.citizen(account_type="business")
     association = service.citizen(account_type="organisation")
 
-    async def create(code, who):
+    async def create(code: Any, who: Any) -> Any:
         return await service.http.post("/v1/applications", json={"procedure_code": code}, headers=who)
 
     assert (await create(companies.code, person)).status_code == 403

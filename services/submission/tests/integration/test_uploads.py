@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from typing import Any
 
 LIMIT_MB = 0.05  # 52,428 bytes: small files keep the test fast
 
@@ -16,12 +17,12 @@ def multipart(*parts: tuple[str, str | None, bytes], boundary: str = "b0undary")
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
-async def stored_files(service) -> tuple[int, int]:
+async def stored_files(service: Any) -> tuple[int, int]:
     return (await service.db["documents.files"].count_documents({}),
             await service.db["documents.chunks"].count_documents({}))
 
 
-async def test_bad_uploads_are_refused_and_leave_nothing_stored(service, samples):
+async def test_bad_uploads_are_refused_and_leave_nothing_stored(service: Any, samples: Any) -> None:
     procedure = samples.birth_registration(max_size_mb=LIMIT_MB)
     await service.catalogue_publishes(procedure)
     who = service.citizen()
@@ -70,7 +71,7 @@ async def test_bad_uploads_are_refused_and_leave_nothing_stored(service, samples
     assert (await service.http.get(f"/v1/applications/{draft['id']}", headers=who)).json()["documents"] == []
 
 
-async def test_a_document_is_streamed_replaced_and_removed(service, samples):
+async def test_a_document_is_streamed_replaced_and_removed(service: Any, samples: Any) -> None:
     procedure = samples.birth_registration(max_size_mb=3)
     await service.catalogue_publishes(procedure)
     who = service.citizen()
@@ -104,7 +105,7 @@ async def test_a_document_is_streamed_replaced_and_removed(service, samples):
     assert (await service.http.delete(f"{base}/documents/{second.json()['id']}", headers=who)).status_code == 404
 
 
-async def test_documents_are_frozen_once_submitted(service, samples):
+async def test_documents_are_frozen_once_submitted(service: Any, samples: Any) -> None:
     procedure = samples.birth_registration()
     await service.catalogue_publishes(procedure)
     who = service.citizen()
@@ -116,7 +117,9 @@ async def test_documents_are_frozen_once_submitted(service, samples):
     assert (await service.http.delete(f"/v1/applications/{app_id}/documents/{doc_id}", headers=who)).status_code == 409
 
 
-async def test_files_never_attached_are_swept_and_attached_ones_kept(service, samples, mongo_client):
+async def test_files_never_attached_are_swept_and_attached_ones_kept(
+    service: Any, samples: Any, mongo_client: Any
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from motcua.submission.orphan_files import sweep

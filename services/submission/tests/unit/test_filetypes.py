@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 from motcua.submission.filetypes import sniff
 
@@ -9,7 +11,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
     (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "image/jpeg"),
     (PNG, "image/png"),
 ])
-def test_accepted_types_are_known_by_their_first_bytes(head, mime):
+def test_accepted_types_are_known_by_their_first_bytes(head: Any, mime: Any) -> None:
     assert sniff(head + b"\x00" * 100) == mime
 
 
@@ -20,5 +22,5 @@ def test_accepted_types_are_known_by_their_first_bytes(head, mime):
     b"",
     b" %PDF-1.4 not at the start",
 ])
-def test_anything_else_is_not_a_pdf_or_an_image(head):
+def test_anything_else_is_not_a_pdf_or_an_image(head: Any) -> None:
     assert sniff(head) not in {"application/pdf", "image/jpeg", "image/png"}

@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 from motcua.submission.forms import bounds_problems, form_problems, merge_patch
 
@@ -26,22 +28,22 @@ SCHEMA = {
     ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
     ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
 ])
-def test_merge_patch_follows_rfc_7396(target, patch, result):
+def test_merge_patch_follows_rfc_7396(target: Any, patch: Any, result: Any) -> None:
     assert merge_patch(target, patch) == result
 
 
-def pointers(problems):
+def pointers(problems: Any) -> dict[str, str]:
     return {p.pointer: p.message for p in problems}
 
 
-def test_a_draft_may_be_incomplete_but_not_misshapen():
+def test_a_draft_may_be_incomplete_but_not_misshapen() -> None:
     assert form_problems(SCHEMA, {"child_sex": "mal", "child_date_of_birth": "2026-1"}, complete=False) == []
     found = pointers(form_problems(SCHEMA, {"copies": "two", "nickname": "Bi"}, complete=False))
     assert found.keys() == {"/data/copies", "/data/nickname"}
     assert found["/data/nickname"] == "not a field of this form"
 
 
-def test_a_submission_names_every_problem():
+def test_a_submission_names_every_problem() -> None:
     found = pointers(form_problems(SCHEMA, {"child_sex": "other", "child_date_of_birth": "27/11/2026",
                                             "copies": 0}, complete=True))
     assert found.keys() == {"/data/child_full_name", "/data/place_of_birth", "/data/child_sex",
@@ -49,14 +51,14 @@ def test_a_submission_names_every_problem():
     assert found["/data/child_full_name"] == "required"
 
 
-def test_a_complete_form_passes():
+def test_a_complete_form_passes() -> None:
     data = {"child_full_name": "Nguyễn Văn An", "child_date_of_birth": "2026-11-20", "child_sex": "male",
             "place_of_birth": "Bệnh viện Phụ sản Hà Nội"}
     assert form_problems(SCHEMA, data, complete=True) == []
 
 
-def test_what_mongodb_cannot_hold_is_refused():
-    deep: dict = {}
+def test_what_mongodb_cannot_hold_is_refused() -> None:
+    deep: dict[str, Any] = {}
     node = deep
     for _ in range(12):
         node["x"] = {}

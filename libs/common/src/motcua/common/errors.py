@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def pointer(*parts: object) -> str:
+    """The JSON pointer (RFC 6901) naming `parts`: `pointer("data", "a/b")` is `/data/a~1b`."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     """One invalid input: a JSON pointer into what the user sent, and what is wrong with it."""

@@ -24,6 +24,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from motcua.common import kafka, mongo
+from motcua.common.clock import Ticker
 from motcua.common.events import Envelope, Event, encode
 from motcua.common.settings import ServiceSettings
 from pymongo import ASCENDING, IndexModel, ReturnDocument
@@ -34,14 +35,7 @@ log = structlog.get_logger(__name__)
 COLLECTION = "outbox"
 STATE = "outbox_state"
 
-_last_seq = 0
-
-
-def _next_seq() -> int:
-    """Write order: wall-clock nanoseconds, strictly increasing within the process."""
-    global _last_seq
-    _last_seq = max(_last_seq + 1, time.time_ns())
-    return _last_seq
+_write_order = Ticker()  # wall-clock nanoseconds, strictly increasing within the process
 
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -83,7 +77,7 @@ class Outbox:
             docs.append(
                 {
                     "_id": env.id,
-                    "seq": _next_seq(),
+                    "seq": _write_order.next(),
                     "type": env.type,
                     "topic": self._settings.topic(env.data.topic),
                     "key": record.key,
@@ -115,7 +109,6 @@ class Relay:
         lease_seconds: float = 10.0,
         topic_check_seconds: float = 30.0,
     ) -> None:
-        self._db = db
         self._events = db[COLLECTION]
         self._state = db[STATE]
         self._settings = settings

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi import Query as QueryParam
-from motcua.catalogue import publishing, store
-from motcua.catalogue.listing import listing_of
+from motcua.catalogue import publishing
+from motcua.catalogue.deps import CatalogueDep, ListingDep, StoreDep
 from motcua.catalogue.model import (
     Agency,
     OnlineLevel,
@@ -25,7 +25,7 @@ from motcua.common.auth import Admin
 from motcua.common.contracts.catalogue import ApplicantType
 from motcua.common.errors import InvalidInput
 from motcua.common.mongo import Document
-from motcua.common.web import runtime_of
+from motcua.common.request_context import RequestId
 from pydantic import BaseModel
 
 MAX_BODY_BYTES = 1024 * 1024  # a procedure with its form is tens of KiB
@@ -108,16 +108,16 @@ def _known_params(request: Request) -> None:
 
 
 @router.get("/agencies", response_model=AgencyList, summary="List the agencies")
-async def list_agencies(request: Request) -> dict[str, Any]:
+async def list_agencies(store: StoreDep) -> dict[str, Any]:
     """Every agency that handles procedures: `code`, `name` (Vietnamese), `name_en`, `level`."""
-    return {"items": await store.agencies(runtime_of(request).db)}
+    return {"items": await store.agencies()}
 
 
 @router.get(
     "/procedures", response_model=SearchPage, summary="Search procedures", dependencies=[Depends(_known_params)]
 )
 async def search_procedures(
-    request: Request,
+    listing: ListingDep,
     q: Annotated[str, QueryParam(max_length=200, description="words, with or without diacritics, or a code")] = "",
     agency: Annotated[str | None, QueryParam(max_length=40, pattern=r"^[A-Za-z0-9-]+$")] = None,
     applicant_type: ApplicantType | None = None,
@@ -130,7 +130,7 @@ async def search_procedures(
     query = Query(
         q=q, agency=agency.upper() if agency else None, applicant_type=applicant_type, page=page, page_size=page_size
     )
-    results = await listing_of(runtime_of(request)).search(query)
+    results = await listing.search(query)
     return {"items": results.items, "total": results.total, "page": page, "page_size": page_size}
 
 
@@ -141,13 +141,12 @@ async def search_procedures(
     responses={304: {"description": "unchanged since the ETag sent"}, 404: {}, 410: {"description": "retired"}},
 )
 async def get_procedure(
-    request: Request, response: Response, code: CodePath, if_none_match: Annotated[str | None, Header()] = None
+    store: StoreDep, response: Response, code: CodePath, if_none_match: Annotated[str | None, Header()] = None
 ) -> Version | Response:
     """The current published version: fields, documents, form (JSON Schema 2020-12) and UI hints.
     404 for an unknown or never-published code; 410 once retired (old versions stay readable)."""
     code = code.upper()
-    db = runtime_of(request).db
-    doc = await store.status(db, code)
+    doc = await store.status(code)
     if doc is None or doc.get("current_version") is None:
         raise ProcedureNotFound(code)
     if doc["status"] == Status.RETIRED:
@@ -156,7 +155,7 @@ async def get_procedure(
     headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
     if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
         return Response(status_code=304, headers=headers)
-    version = await store.version(db, code, doc["current_version"])
+    version = await store.version(code, doc["current_version"])
     if version is None:  # written in the same transaction as the status: only a damaged database
         raise ProcedureNotFound(code)
     response.headers.update(headers)
@@ -164,10 +163,10 @@ async def get_procedure(
 
 
 @router.get("/procedures/{code}/versions", response_model=VersionList, summary="A procedure's versions")
-async def list_versions(request: Request, code: CodePath) -> dict[str, Any]:
+async def list_versions(store: StoreDep, code: CodePath) -> dict[str, Any]:
     """Every published version's number and date, oldest first, retired procedures included."""
     code = code.upper()
-    found = await store.versions_of(runtime_of(request).db, code)
+    found = await store.versions_of(code)
     if not found:
         raise ProcedureNotFound(code)
     return {"code": code, "items": found}
@@ -175,11 +174,11 @@ async def list_versions(request: Request, code: CodePath) -> dict[str, Any]:
 
 @router.get("/procedures/{code}/versions/{number}", response_model=Version, summary="One published version")
 async def get_version(
-    request: Request, response: Response, code: CodePath, number: Annotated[int, Path(ge=1, le=1_000_000)]
+    store: StoreDep, response: Response, code: CodePath, number: Annotated[int, Path(ge=1, le=1_000_000)]
 ) -> Version:
     """A version exactly as it was published; versions never change, so this can be cached."""
     code = code.upper()
-    doc = await store.version(runtime_of(request).db, code, number)
+    doc = await store.version(code, number)
     if doc is None:
         raise VersionNotFound(code, number)
     response.headers.update({"ETag": _etag(code, number), "Cache-Control": "public, max-age=86400, immutable"})
@@ -189,41 +188,45 @@ async def get_version(
 @router.post(
     "/procedures", response_model=ProcedureAdmin, status_code=201, summary="Create a procedure (admin)"
 )
-async def create_procedure(request: Request, response: Response, body: ProcedureCreate, _: Admin) -> ProcedureAdmin:
+async def create_procedure(
+    catalogue: CatalogueDep, response: Response, body: ProcedureCreate, _: Admin
+) -> ProcedureAdmin:
     """A new procedure holding a draft; 409 when the code is taken. Publish it to show it to citizens."""
-    doc = await publishing.create(runtime_of(request), body)
+    doc = await publishing.create(catalogue, body)
     response.headers["Location"] = f"/v1/procedures/{body.code}/draft"
     return _admin_view(doc)
 
 
 @router.get("/procedures/{code}/draft", response_model=ProcedureAdmin, summary="A procedure's draft (admin)")
-async def get_draft(request: Request, code: CodePath, _: Admin) -> ProcedureAdmin:
+async def get_draft(store: StoreDep, code: CodePath, _: Admin) -> ProcedureAdmin:
     """The procedure as its editors see it, whatever its status."""
-    doc = await store.procedure(runtime_of(request).db, code.upper())
+    doc = await store.procedure(code.upper())
     if doc is None:
         raise ProcedureNotFound(code.upper())
     return _admin_view(doc)
 
 
 @router.put("/procedures/{code}/draft", response_model=ProcedureAdmin, summary="Save a draft (admin)")
-async def save_draft(request: Request, code: CodePath, body: ProcedureContent, _: Admin) -> ProcedureAdmin:
+async def save_draft(catalogue: CatalogueDep, code: CodePath, body: ProcedureContent, _: Admin) -> ProcedureAdmin:
     """Replace the draft (the whole content); citizens keep seeing the current version until publish."""
-    return _admin_view(await publishing.save_draft(runtime_of(request), code.upper(), body))
+    return _admin_view(await publishing.save_draft(catalogue, code.upper(), body))
 
 
 @router.post(
     "/procedures/{code}/publish", response_model=Version, status_code=201, summary="Publish the draft (admin)"
 )
-async def publish_procedure(request: Request, response: Response, code: CodePath, _: Admin) -> Version:
+async def publish_procedure(
+    catalogue: CatalogueDep, rid: RequestId, response: Response, code: CodePath, _: Admin
+) -> Version:
     """The draft becomes the next immutable version and ProcedurePublished is emitted; 409 without a
     draft. Publishing a retired procedure's new draft brings it back."""
-    version = await publishing.publish(runtime_of(request), code.upper(), request.state.request_id)
+    version = await publishing.publish(catalogue, code.upper(), rid)
     response.headers["Location"] = f"/v1/procedures/{version.code}/versions/{version.version}"
     return version
 
 
 @router.post("/procedures/{code}/retire", response_model=ProcedureAdmin, summary="Retire a procedure (admin)")
-async def retire_procedure(request: Request, code: CodePath, _: Admin) -> ProcedureAdmin:
+async def retire_procedure(catalogue: CatalogueDep, rid: RequestId, code: CodePath, _: Admin) -> ProcedureAdmin:
     """Citizens can no longer find or start it (ProcedureRetired is emitted); 409 unless published."""
-    doc = await publishing.retire(runtime_of(request), code.upper(), request.state.request_id)
+    doc = await publishing.retire(catalogue, code.upper(), rid)
     return _admin_view(doc)

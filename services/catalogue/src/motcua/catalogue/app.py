@@ -6,12 +6,15 @@ import asyncio
 
 import structlog
 from fastapi import FastAPI
-from motcua.catalogue import api, guards, publishing, store
-from motcua.catalogue.listing import listing_of
+from motcua.catalogue import api, guards, publishing
+from motcua.catalogue.deps import Catalogue
+from motcua.catalogue.listing import Listing
 from motcua.catalogue.seed import Seed, load_seed
 from motcua.catalogue.settings import Settings
+from motcua.catalogue.store import INDEXES, Store
 from motcua.common.auth import TokenVerifier
-from motcua.common.web import Runtime, create_app
+from motcua.common.runtime import Runtime
+from motcua.common.web import create_app
 from pymongo.errors import PyMongoError
 
 log = structlog.get_logger(__name__)
@@ -22,15 +25,18 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
     settings = settings or Settings()
     seed: Seed | None = load_seed(settings.catalogue_seed_dir) if settings.catalogue_seed else None
 
-    async def on_startup(runtime: Runtime) -> None:
-        listing = listing_of(runtime)
+    def parts(runtime: Runtime) -> Catalogue:
+        store = Store(runtime.db)
+        return Catalogue(settings, runtime.client, store, runtime.outbox, Listing(store))
+
+    async def on_startup(catalogue: Catalogue) -> None:
         attempt = 0
         while True:
             try:
-                await store.ensure_counter(runtime.db)
+                await catalogue.store.ensure_counter()
                 if seed is not None:
-                    await publishing.seed(runtime, seed, settings.catalogue_seed_batch)
-                await listing.catch_up()
+                    await publishing.seed(catalogue, seed, settings.catalogue_seed_batch)
+                await catalogue.listing.catch_up()
                 return
             except PyMongoError as exc:
                 attempt += 1
@@ -42,7 +48,8 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         title="Mot Cua catalogue",
         description="Agencies and administrative procedures: search, versions, forms; managed by admins.",
         routers=[api.router],
-        indexes=store.INDEXES,
+        indexes=INDEXES,
+        parts=parts,
         on_startup=on_startup,
         verifier=verifier,
     )

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from motcua.common.errors import FieldProblem
+from motcua.common.errors import FieldProblem, pointer
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 MAX_FORM_BYTES = 64 * 1024
@@ -23,8 +23,7 @@ _CHOICE_WIDGETS = frozenset({"select", "radio"})
 
 
 def _pointer(base: str, *parts: object) -> str:
-    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-    return base + "".join(f"/{p}" for p in escaped)
+    return base + pointer(*parts)
 
 
 def _depth(node: Any, level: int = 0) -> int:

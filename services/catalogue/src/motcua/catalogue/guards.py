@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pymongo
 from fastapi import FastAPI, Request
-from motcua.common.web import problem
+from motcua.common.problems import problem
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from motcua.catalogue import store
 from motcua.catalogue.model import Status
 from motcua.catalogue.search import Entry, Query, Results, SearchIndex
-from motcua.common.mongo import Database, Document
-from motcua.common.web import Runtime
+from motcua.catalogue.store import Store
+from motcua.common.mongo import Document
 
 log = structlog.get_logger(__name__)
 
@@ -36,20 +35,20 @@ def _entry(doc: Document) -> Entry:
 class Listing:
     """Searches the published procedures; safe to share between the requests of one process."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._index = SearchIndex()
         self._lock = asyncio.Lock()
 
     async def catch_up(self) -> None:
         """Apply the listing changes committed since the last look."""
-        latest = await store.listing_seq(self._db)
+        latest = await self._store.listing_seq()
         if latest <= self._index.seq:
             return
         async with self._lock:
             if latest <= self._index.seq:
                 return
-            changes = await store.listing_changes(self._db, self._index.seq)
+            changes = await self._store.listing_changes(self._index.seq)
             listed = [_entry(d) for d in changes if d["status"] == Status.PUBLISHED and d.get("search")]
             unlisted = [d["_id"] for d in changes if d["status"] != Status.PUBLISHED]
             top = max([latest, *(d["seq"] for d in changes)])
@@ -60,10 +59,3 @@ class Listing:
         await self.catch_up()
         return self._index.search(query)
 
-
-def listing_of(runtime: Runtime) -> Listing:
-    """This replica's search index (made on first use: a search may come before start-up ends)."""
-    if "listing" not in runtime.extras:
-        runtime.extras["listing"] = Listing(runtime.db)
-    listing: Listing = runtime.extras["listing"]
-    return listing

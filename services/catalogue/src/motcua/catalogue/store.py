@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from motcua.catalogue.model import Agency
@@ -42,83 +43,86 @@ def version_id(code: str, number: int) -> str:
     return f"{code}@{number}"
 
 
-async def agencies(db: Database) -> list[Document]:
-    return await db[AGENCIES].find({}, {"_id": 0}).sort("code", ASCENDING).to_list()
+class Store:
+    """The catalogue's collections, for one database."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-async def agency_exists(db: Database, code: str) -> bool:
-    return await db[AGENCIES].count_documents({"_id": code}, limit=1) > 0
+    async def agencies(self) -> list[Document]:
+        return await self.db[AGENCIES].find({}, {"_id": 0}).sort("code", ASCENDING).to_list()
 
+    async def agency_exists(self, code: str) -> bool:
+        return await self.db[AGENCIES].count_documents({"_id": code}, limit=1) > 0
 
-async def save_agencies(db: Database, found: Sequence[Agency]) -> None:
-    """The seed's agencies, as the seed says (a renamed agency is renamed)."""
-    if found:
-        await db[AGENCIES].bulk_write(
-            [UpdateOne({"_id": a.code}, {"$set": a.model_dump()}, upsert=True) for a in found]
+    async def save_agencies(self, found: Sequence[Agency]) -> None:
+        """The seed's agencies, as the seed says (a renamed agency is renamed)."""
+        if found:
+            await self.db[AGENCIES].bulk_write(
+                [UpdateOne({"_id": a.code}, {"$set": a.model_dump()}, upsert=True) for a in found]
+            )
+
+    async def create_procedure(self, doc: Document) -> None:
+        """A new procedure; DuplicateKeyError when its code is taken."""
+        await self.db[PROCEDURES].insert_one(doc)
+
+    async def save_draft(self, code: str, draft: dict[str, Any], now: datetime) -> bool:
+        """Replace the procedure's draft; False when there is no such procedure."""
+        result = await self.db[PROCEDURES].update_one(
+            {"_id": code}, {"$set": {"draft": draft, "draft_saved_at": now, "updated_at": now}}
+        )
+        return result.matched_count == 1
+
+    async def procedure(self, code: str, session: Session | None = None) -> Document | None:
+        return await self.db[PROCEDURES].find_one({"_id": code}, session=session)
+
+    async def status(self, code: str) -> Document | None:
+        """What a citizen may know of a procedure before reading its version: status, current version."""
+        return await self.db[PROCEDURES].find_one({"_id": code}, {"status": 1, "retired_at": 1, "current_version": 1})
+
+    async def existing_codes(self, codes: Sequence[str], session: Session | None = None) -> set[str]:
+        found = await self.db[PROCEDURES].find({"_id": {"$in": list(codes)}}, {"_id": 1}, session=session).to_list()
+        return {d["_id"] for d in found}
+
+    async def insert_procedures(self, docs: list[Document], session: Session) -> None:
+        await self.db[PROCEDURES].insert_many(docs, session=session)
+
+    async def update_procedure(self, code: str, changes: dict[str, Any], session: Session) -> None:
+        await self.db[PROCEDURES].update_one({"_id": code}, {"$set": changes}, session=session)
+
+    async def insert_versions(self, docs: list[Document], session: Session) -> None:
+        await self.db[VERSIONS].insert_many(docs, session=session)
+
+    async def version(self, code: str, number: int) -> Document | None:
+        return await self.db[VERSIONS].find_one({"_id": version_id(code, number)}, {"_id": 0})
+
+    async def versions_of(self, code: str) -> list[Document]:
+        return (
+            await self.db[VERSIONS]
+            .find({"code": code}, {"_id": 0, "version": 1, "published_at": 1})
+            .sort("version", ASCENDING)
+            .to_list()
         )
 
+    async def ensure_counter(self) -> None:
+        """Create the listing counter before any transaction increments it (upserts in transactions race)."""
+        try:
+            await self.db[COUNTERS].insert_one({"_id": LISTING, "seq": 0})
+        except DuplicateKeyError:
+            pass
 
-async def procedure(db: Database, code: str, session: Session | None = None) -> Document | None:
-    return await db[PROCEDURES].find_one({"_id": code}, session=session)
+    async def next_listing_seq(self, session: Session, count: int = 1) -> int:
+        """Reserve `count` listing changes; returns the last. Serialises listing changes (on purpose)."""
+        doc = await self.db[COUNTERS].find_one_and_update(
+            {"_id": LISTING}, {"$inc": {"seq": count}}, return_document=ReturnDocument.AFTER, session=session
+        )
+        assert doc is not None
+        return int(doc["seq"])
 
+    async def listing_seq(self) -> int:
+        doc = await self.db[COUNTERS].find_one({"_id": LISTING})
+        return int(doc["seq"]) if doc else 0
 
-async def status(db: Database, code: str) -> Document | None:
-    """What a citizen may know of a procedure before reading its version: status, current version."""
-    return await db[PROCEDURES].find_one({"_id": code}, {"status": 1, "retired_at": 1, "current_version": 1})
-
-
-async def existing_codes(db: Database, codes: Sequence[str], session: Session | None = None) -> set[str]:
-    found = await db[PROCEDURES].find({"_id": {"$in": list(codes)}}, {"_id": 1}, session=session).to_list()
-    return {d["_id"] for d in found}
-
-
-async def insert_procedures(db: Database, docs: list[Document], session: Session) -> None:
-    await db[PROCEDURES].insert_many(docs, session=session)
-
-
-async def update_procedure(db: Database, code: str, changes: dict[str, Any], session: Session) -> None:
-    await db[PROCEDURES].update_one({"_id": code}, {"$set": changes}, session=session)
-
-
-async def insert_versions(db: Database, docs: list[Document], session: Session) -> None:
-    await db[VERSIONS].insert_many(docs, session=session)
-
-
-async def version(db: Database, code: str, number: int) -> Document | None:
-    return await db[VERSIONS].find_one({"_id": version_id(code, number)}, {"_id": 0})
-
-
-async def versions_of(db: Database, code: str) -> list[Document]:
-    return (
-        await db[VERSIONS]
-        .find({"code": code}, {"_id": 0, "version": 1, "published_at": 1})
-        .sort("version", ASCENDING)
-        .to_list()
-    )
-
-
-async def ensure_counter(db: Database) -> None:
-    """Create the listing counter before any transaction increments it (upserts in transactions race)."""
-    try:
-        await db[COUNTERS].insert_one({"_id": LISTING, "seq": 0})
-    except DuplicateKeyError:
-        pass
-
-
-async def next_listing_seq(db: Database, session: Session, count: int = 1) -> int:
-    """Reserve `count` listing changes; returns the last. Serialises listing changes (on purpose)."""
-    doc = await db[COUNTERS].find_one_and_update(
-        {"_id": LISTING}, {"$inc": {"seq": count}}, return_document=ReturnDocument.AFTER, session=session
-    )
-    assert doc is not None
-    return int(doc["seq"])
-
-
-async def listing_seq(db: Database) -> int:
-    doc = await db[COUNTERS].find_one({"_id": LISTING})
-    return int(doc["seq"]) if doc else 0
-
-
-async def listing_changes(db: Database, after: int) -> list[Document]:
-    """Procedures whose listing changed after change number `after`, with just what search needs."""
-    return await db[PROCEDURES].find({"seq": {"$gt": after}}, _LISTING_PROJECTION).to_list()
+    async def listing_changes(self, after: int) -> list[Document]:
+        """Procedures whose listing changed after change number `after`, with just what search needs."""
+        return await self.db[PROCEDURES].find({"seq": {"$gt": after}}, _LISTING_PROJECTION).to_list()

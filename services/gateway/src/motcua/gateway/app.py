@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from motcua.common.errors import NotFound
 from motcua.common.logging import configure as configure_logging
-from motcua.common.web import RequestContext, install_error_handlers
+from motcua.common.problems import install_error_handlers
+from motcua.common.request_context import RequestContext
 from motcua.gateway import routes
 from motcua.gateway.compression import Compression
 from motcua.gateway.forwarding import Forwarder
@@ -55,8 +56,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.forwarder = forwarder
     install_error_handlers(app)
     app.add_middleware(
         RateLimit,

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 import structlog
 from fastapi import Request, Response
-from motcua.common.web import problem
+from motcua.common.problems import problem
 from motcua.gateway.settings import Settings
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.background import BackgroundTask

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import structlog
-from motcua.common.web import problem
+from motcua.common.problems import problem
 from motcua.gateway import routes
 from prometheus_client import CollectorRegistry, Counter
 from starlette.requests import Request

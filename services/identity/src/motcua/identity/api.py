@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Response, status
 from motcua.common.auth import Admin, CurrentPrincipal
 from motcua.common.errors import InvalidInput, NotFound
+from motcua.common.request_context import ClientIp, RequestId
 from motcua.identity import recovery, registration, sessions, signin, twofactor, verification
-from motcua.identity.deps import ClientIp, IdentityDep, RequestId
+from motcua.identity.deps import IdentityDep
 from motcua.identity.details import normalise_email
 from motcua.identity.model import AccountNotFound
 from motcua.identity.schemas import (

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
-from motcua.common.web import Runtime, create_app
+from motcua.common.runtime import Background, Runtime
+from motcua.common.web import create_app
 from motcua.identity import api, discovery, keys, registration, twofactor
 from motcua.identity.deps import Identity
 from motcua.identity.passwords import Hasher
@@ -29,11 +30,6 @@ async def _keep_key_listed(idn: Identity) -> None:
         await idn.store.record_key(idn.keyring.current.jwk, datetime.now(UTC))
 
 
-async def _seal_stored_secrets(idn: Identity) -> None:
-    """Seal plain or old-key TOTP secrets in the background, so a large first pass does not delay start."""
-    await twofactor.seal_stored_secrets(idn)
-
-
 def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
     """The identity service; the signing and TOTP keys are read (or created) now, so bad ones fail fast."""
     settings = settings or Settings()
@@ -53,17 +49,22 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         concurrency=settings.identity_hash_concurrency,
     )
 
-    async def on_startup(runtime: Runtime) -> None:
-        store = Store(runtime.db)
-        idn = Identity(settings, runtime.client, store, runtime.outbox, hasher, keyring, sealer)
-        await store.record_key(keyring.current.jwk, datetime.now(UTC))
+    def parts(runtime: Runtime) -> Identity:
+        return Identity(settings, runtime.client, Store(runtime.db), runtime.outbox, hasher, keyring, sealer)
+
+    async def on_startup(idn: Identity) -> None:
+        await idn.store.record_key(keyring.current.jwk, datetime.now(UTC))
         retention = timedelta(hours=settings.identity_key_retention_hours)
-        keyring.attach(lambda: store.keys_used_since(datetime.now(UTC) - retention))
+        keyring.attach(lambda: idn.store.keys_used_since(datetime.now(UTC) - retention))
         await keyring.reload(force=True)
         await registration.ensure_bootstrap_admin(idn)
-        runtime.extras["identity"] = idn
-        runtime.spawn(_keep_key_listed(idn), "signing-key-heartbeat")
-        runtime.spawn(_seal_stored_secrets(idn), "totp-secret-sealing")
+
+    def background(idn: Identity) -> Background:
+        # Plain or old-key TOTP secrets are sealed in the background, so a large first pass does not delay start.
+        return {
+            "signing-key-heartbeat": _keep_key_listed(idn),
+            "totp-secret-sealing": twofactor.seal_stored_secrets(idn),
+        }
 
     app = create_app(
         settings,
@@ -71,7 +72,9 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         description=DESCRIPTION,
         routers=[api.router, discovery.router],
         indexes=INDEXES,
+        parts=parts,
         on_startup=on_startup,
+        background=background,
         verifier=verifier,
     )
     if verifier is None:

@@ -1,30 +1,31 @@
-"""What the use cases work with (`Identity`), and the FastAPI dependencies that hand it to routes."""
+"""What the identity service is made of (`Identity`, what its use cases work with), and the dependency that
+hands it to routes."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from motcua.common import mongo
+from motcua.common import clock, mongo
 from motcua.common.outbox import Outbox
-from motcua.common.web import runtime_of
+from motcua.common.runtime import parts_of
 from motcua.identity.keys import Keyring
 from motcua.identity.limits import LockoutPolicy, SendPolicy
 from motcua.identity.passwords import Hasher
 from motcua.identity.sealing import Sealer
 from motcua.identity.settings import Settings
 from motcua.identity.store import Store
-from pymongo.errors import ConnectionFailure
 
 T = TypeVar("T")
 
 
 @dataclass
 class Identity:
-    """The running service's parts: settings, database, outbox, password hashing, signing keys, TOTP sealing."""
+    """The running service's parts, built once in app.py's lifespan: settings, database, outbox, password
+    hashing, signing keys, TOTP sealing."""
 
     settings: Settings
     client: mongo.Client
@@ -34,11 +35,8 @@ class Identity:
     keyring: Keyring
     sealer: Sealer
 
-    @staticmethod
-    def now() -> datetime:
-        """The time, to the millisecond MongoDB keeps, so what we answer matches what we store."""
-        now = datetime.now(UTC)
-        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    # The time, to the millisecond MongoDB keeps, so what we answer matches what we store.
+    now = staticmethod(clock.now)
 
     async def write(self, work: Callable[[mongo.Session], Awaitable[T]]) -> T:
         """One transaction (retried on transient errors); the relay is told when events were staged."""
@@ -71,24 +69,8 @@ class Identity:
         )
 
 
-def identity_of(request: Request) -> Identity:
-    identity: Identity | None = runtime_of(request).extras.get("identity")
-    if identity is None:
-        # Still waiting for the database at start-up: answered as the outage it is (503, nothing saved).
-        raise ConnectionFailure("identity is starting")
-    return identity
+async def _identity(request: Request) -> Identity:
+    return parts_of(request, Identity)
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address; uvicorn's proxy_headers put the gateway's X-Forwarded-For here."""
-    return request.client.host if request.client else "unknown"
-
-
-def request_id(request: Request) -> str | None:
-    rid: str | None = getattr(request.state, "request_id", None)
-    return rid
-
-
-IdentityDep = Annotated[Identity, Depends(identity_of)]
-ClientIp = Annotated[str, Depends(client_ip)]
-RequestId = Annotated[str | None, Depends(request_id)]
+IdentityDep = Annotated[Identity, Depends(_identity)]

@@ -23,7 +23,7 @@ async def send_link(idn: Identity, email: str, request_id: str | None) -> None:
     now = idn.now()
 
     async def work(session: mongo.Session) -> str | None:
-        doc = await idn.store.accounts.find_one({"email": email}, session=session)
+        doc = await idn.store.account_by_email(email, session)
         if doc is None:
             return None
         sent = list((doc.get("reset") or {}).get("sent", []))
@@ -33,7 +33,7 @@ async def send_link(idn: Identity, email: str, request_id: str | None) -> None:
         token = codes.new_token()
         expires_at = now + timedelta(seconds=idn.settings.identity_reset_link_ttl_seconds)
         reset = {"digest": codes.digest(token), "expires_at": expires_at, "sent": idn.sending.record(sent, now)}
-        await idn.store.accounts.update_one({"_id": doc["_id"]}, {"$set": {"reset": reset}}, session=session)
+        await idn.store.save_reset(doc["_id"], reset, session)
         url = f"{idn.settings.public_base}/reset-password?token={token}"
         await idn.outbox.add(session, [events.reset_link(account_of(doc), url, expires_at)], request_id=request_id)
         account_id: str = doc["_id"]
@@ -66,15 +66,7 @@ async def set_password(idn: Identity, token: str, new_password: str, *, address:
     password_hash = await idn.hasher.hash(new_password)
 
     async def work(session: mongo.Session) -> None:
-        changed = await idn.store.accounts.update_one(
-            {"_id": account.id, "reset.digest": digest},
-            {
-                "$set": {"password_hash": password_hash, "password_changed_at": now, "updated_at": now},
-                "$unset": {"reset.digest": "", "reset.expires_at": ""},
-            },
-            session=session,
-        )
-        if changed.modified_count != 1:
+        if not await idn.store.reset_password(account.id, digest, password_hash, now, session):
             raise InvalidInput.one("/token", "This reset link was already used; ask for a new one.")
         await idn.store.revoke_all(account.id, now, session=session)
         await idn.store.clear_lockout(f"account:{account.id}", session=session)

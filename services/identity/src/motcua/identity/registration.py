@@ -63,7 +63,7 @@ async def _refuse_taken(idn: Identity, registration: Registration) -> None:
 
 async def _insert(idn: Identity, doc: dict[str, Any], staged: list[Any], request_id: str | None) -> None:
     async def work(session: mongo.Session) -> None:
-        await idn.store.accounts.insert_one(doc, session=session)
+        await idn.store.insert_account(doc, session)
         await idn.outbox.add(session, staged, request_id=request_id)
 
     try:
@@ -165,7 +165,7 @@ async def ensure_bootstrap_admin(idn: Identity) -> None:
     doc = _account_doc(admin, await idn.hasher.hash(password), idn.now(), verified=True)
     doc["phone"] = None
     try:
-        await idn.store.accounts.insert_one(doc)
+        await idn.store.insert_account(doc)
     except DuplicateKeyError:
         log.warning("bootstrap_admin_not_created", reason="the email belongs to another account, or a replica made it")
         return

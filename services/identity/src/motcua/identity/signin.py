@@ -80,10 +80,7 @@ async def login(
     if lockouts[account_key].failures:
         await idn.store.clear_lockout(account_key)
     if idn.hasher.needs_rehash(doc["password_hash"]):
-        await idn.store.accounts.update_one(
-            {"_id": account.id, "password_hash": doc["password_hash"]},
-            {"$set": {"password_hash": await idn.hasher.hash(password)}},
-        )
+        await idn.store.rehash_password(account.id, doc["password_hash"], await idn.hasher.hash(password))
     if account.mfa_enabled:
         return await _challenge(idn, account.id)
     return await sessions.start(idn, account, ["pwd"])

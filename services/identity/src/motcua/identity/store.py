@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from motcua.common import mongo
+from motcua.common import counters, mongo
 from motcua.identity import sealing
 from motcua.identity.limits import Lockout
 from motcua.identity.model import Account
@@ -133,6 +133,88 @@ class Store:
     async def admin_exists(self) -> bool:
         return await self.accounts.count_documents({"account_type": "admin"}, limit=1) > 0
 
+    async def insert_account(self, doc: mongo.Document, session: mongo.Session | None = None) -> None:
+        """A new account; DuplicateKeyError when its email, phone or citizen ID is taken meanwhile."""
+        await self.accounts.insert_one(doc, session=session)
+
+    async def account_holding(
+        self, account_id: str, still: dict[str, Any], session: mongo.Session
+    ) -> mongo.Document | None:
+        """The account, if its fields still hold the values of `still` (a code not replaced meanwhile)."""
+        return await self.accounts.find_one({"_id": account_id, **still}, session=session)
+
+    async def record_proof(
+        self, account_id: str, changes: dict[str, Any], *, phone: bool, session: mongo.Session
+    ) -> None:
+        """A proof of the email or the phone done; the phone code's check is not kept after use."""
+        update: dict[str, Any] = {"$set": changes}
+        if phone:
+            update["$unset"] = {"phone_check.mac": "", "phone_check.salt": ""}
+        await self.accounts.update_one({"_id": account_id}, update, session=session)
+
+    async def save_check(
+        self, account_id: str, field: str, check: dict[str, Any], now: datetime, session: mongo.Session
+    ) -> None:
+        """A new verification link or code (`email_check` or `phone_check`), replacing the last."""
+        changes = {field: check, "updated_at": now}
+        await self.accounts.update_one({"_id": account_id}, {"$set": changes}, session=session)
+
+    async def account_by_email(self, email: str, session: mongo.Session) -> mongo.Document | None:
+        return await self.accounts.find_one({"email": email}, session=session)
+
+    async def save_reset(self, account_id: str, reset: dict[str, Any], session: mongo.Session) -> None:
+        await self.accounts.update_one({"_id": account_id}, {"$set": {"reset": reset}}, session=session)
+
+    async def reset_password(
+        self, account_id: str, digest: str, password_hash: str, now: datetime, session: mongo.Session
+    ) -> bool:
+        """The new password, if the reset link of `digest` is still unused; the link stops working."""
+        changed = await self.accounts.update_one(
+            {"_id": account_id, "reset.digest": digest},
+            {
+                "$set": {"password_hash": password_hash, "password_changed_at": now, "updated_at": now},
+                "$unset": {"reset.digest": "", "reset.expires_at": ""},
+            },
+            session=session,
+        )
+        return changed.modified_count == 1
+
+    async def rehash_password(self, account_id: str, old_hash: str, new_hash: str) -> None:
+        """A stronger hash of the same password, unless the password changed meanwhile."""
+        await self.accounts.update_one(
+            {"_id": account_id, "password_hash": old_hash}, {"$set": {"password_hash": new_hash}}
+        )
+
+    # --- two-factor ---------------------------------------------------------------------------
+
+    async def start_enrolment(self, account_id: str, enrolment: dict[str, Any]) -> None:
+        await self.accounts.update_one({"_id": account_id}, {"$set": {"mfa_enrolment": enrolment}})
+
+    async def drop_enrolment(self, account_id: str) -> None:
+        await self.accounts.update_one({"_id": account_id}, {"$unset": {"mfa_enrolment": ""}})
+
+    async def enable_mfa(self, account_id: str, where: str, value: object, mfa: dict[str, Any], now: datetime) -> bool:
+        """Two-factor on, if the enrolment (its secret at `where`) is the one confirmed; it ends."""
+        result = await self.accounts.update_one(
+            {"_id": account_id, where: value},
+            {"$set": {"mfa": mfa, "updated_at": now}, "$unset": {"mfa_enrolment": ""}},
+        )
+        return result.modified_count == 1
+
+    async def use_step(self, account_id: str, step: int) -> bool:
+        """Use an authenticator code of time step `step`, once: no code of it or of an earlier step again."""
+        used = await self.accounts.update_one(
+            {"_id": account_id, "mfa.last_step": {"$lt": step}}, {"$set": {"mfa.last_step": step}}
+        )
+        return used.modified_count == 1
+
+    async def use_recovery_code(self, account_id: str, digest: str) -> bool:
+        """Use a recovery code once."""
+        used = await self.accounts.update_one(
+            {"_id": account_id, "mfa.recovery": digest}, {"$pull": {"mfa.recovery": digest}}
+        )
+        return used.modified_count == 1
+
     async def count_attempt(self, account_id: str, field: str, mac_field: str, mac: object, limit: int) -> int | None:
         """Count one guess at a stored code (while `mac_field` still holds `mac`); the guesses so far, or None."""
         doc = await self.accounts.find_one_and_update(
@@ -220,23 +302,10 @@ class Store:
 
     async def hit(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
         """Count one event in the fixed window containing `now`: the count so far and the window's end."""
-        span = window.total_seconds()
-        bucket = int(now.timestamp() // span)
-        ends = datetime.fromtimestamp((bucket + 1) * span, tz=now.tzinfo)
-        for _ in range(5):
-            try:
-                doc = await self.counters.find_one_and_update(
-                    {"_id": f"{key}:{bucket}"},
-                    {"$inc": {"count": 1}, "$setOnInsert": {"purge_at": ends}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:  # two first hits raced to create the window
-                continue
-            if doc is None:  # the local server may answer None when first hits race: count again
-                continue
-            return int(doc["count"]), ends
-        raise RuntimeError("rate-limit counter kept colliding")
+        count, counted_in = await counters.count(
+            self.counters, key, now=now, seconds=window.total_seconds(), expiry_field="purge_at"
+        )
+        return count, counted_in.ends
 
     # --- signing keys ----------------------------------------------------------------------------
 

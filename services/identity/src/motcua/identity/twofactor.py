@@ -84,9 +84,7 @@ async def start(idn: Identity, account_id: str) -> Enrolment:
     secret = pyotp.random_base32()
     expires_at = idn.now() + timedelta(seconds=idn.settings.identity_totp_enrolment_ttl_seconds)
     sealed = idn.sealer.seal(secret, account_id)
-    await idn.store.accounts.update_one(
-        {"_id": account_id}, {"$set": {"mfa_enrolment": {"secret": sealed, "expires_at": expires_at, "attempts": 0}}}
-    )
+    await idn.store.start_enrolment(account_id, {"secret": sealed, "expires_at": expires_at, "attempts": 0})
     uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(name=doc["email"], issuer_name=ISSUER)
     return Enrolment(secret=secret, otpauth_uri=uri)
 
@@ -110,7 +108,7 @@ async def confirm(idn: Identity, account_id: str, code: str) -> list[str]:
     )
     where, value = sealing.holding("mfa_enrolment.secret", stored)
     if await idn.store.count_attempt(account_id, "mfa_enrolment", where, value, limit) is None:
-        await idn.store.accounts.update_one({"_id": account_id}, {"$unset": {"mfa_enrolment": ""}})
+        await idn.store.drop_enrolment(account_id)
         raise TwoFactorState("Too many wrong codes: start again with POST /v1/accounts/me/mfa/totp.")
     step = matching_step(secret, code.strip(), now)
     if step is None:
@@ -119,11 +117,7 @@ async def confirm(idn: Identity, account_id: str, code: str) -> list[str]:
     digests = [codes.recovery_digest(c) for c in recovery]
     sealed = stored if not idn.sealer.stale(stored) else idn.sealer.seal(secret, account_id)
     mfa = {"secret": sealed, "enabled_at": now, "last_step": step, "recovery": digests}
-    result = await idn.store.accounts.update_one(
-        {"_id": account_id, where: value},
-        {"$set": {"mfa": mfa, "updated_at": now}, "$unset": {"mfa_enrolment": ""}},
-    )
-    if result.modified_count != 1:
+    if not await idn.store.enable_mfa(account_id, where, value, mfa, now):
         raise TwoFactorState("This enrolment was replaced; start again.")
     log.info("two_factor_enabled", account_id=account_id)
     return recovery
@@ -146,18 +140,12 @@ async def check(idn: Identity, doc: mongo.Document, code: str) -> Literal["otp",
         step = matching_step(secret, typed, idn.now())
         if step is None:
             return None
-        used = await idn.store.accounts.update_one(
-            {"_id": doc["_id"], "mfa.last_step": {"$lt": step}}, {"$set": {"mfa.last_step": step}}
-        )
-        if used.modified_count != 1:
+        if not await idn.store.use_step(doc["_id"], step):
             return None
         await _reseal_if_stale(idn, doc["_id"], "mfa.secret", mfa["secret"], secret)
         return "otp"
     digest = codes.recovery_digest(typed)
-    used = await idn.store.accounts.update_one(
-        {"_id": doc["_id"], "mfa.recovery": digest}, {"$pull": {"mfa.recovery": digest}}
-    )
-    if used.modified_count != 1:
+    if not await idn.store.use_recovery_code(doc["_id"], digest):
         return None
     log.info("recovery_code_used", account_id=doc["_id"], left=len(mfa.get("recovery", [])) - 1)
     return "recovery"

@@ -93,7 +93,7 @@ async def _record_proof(
     now = idn.now()
 
     async def work(session: mongo.Session) -> Account:
-        doc = await idn.store.accounts.find_one({"_id": account_id, **still}, session=session)
+        doc = await idn.store.account_holding(account_id, still, session)
         if doc is None or doc.get(f"{proof}_verified_at"):
             raise AlreadyVerified.proof(proof)
         changes: dict[str, Any] = {f"{proof}_verified_at": now, "updated_at": now}
@@ -103,10 +103,7 @@ async def _record_proof(
         )
         if activating:
             changes |= {"status": "active", "activated_at": now}
-        update: dict[str, Any] = {"$set": changes}
-        if proof == "phone":
-            update["$unset"] = {"phone_check.mac": "", "phone_check.salt": ""}
-        await idn.store.accounts.update_one({"_id": account_id}, update, session=session)
+        await idn.store.record_proof(account_id, changes, phone=proof == "phone", session=session)
         account = account_of({**doc, **changes})
         if activating:
             await idn.outbox.add(session, [events.activated(account)], request_id=request_id)
@@ -136,9 +133,7 @@ async def resend(idn: Identity, account_id: str, channel: Literal["email", "sms"
         account = account_of(doc)
         issue = email_check if proof == "email" else phone_check
         stored, event = issue(idn, account, now, idn.sending.record(sent, now))
-        await idn.store.accounts.update_one(
-            {"_id": account_id}, {"$set": {field: stored, "updated_at": now}}, session=session
-        )
+        await idn.store.save_check(account_id, field, stored, now, session)
         await idn.outbox.add(session, [event], request_id=request_id)
         expires_at: datetime = stored["expires_at"]
         return expires_at

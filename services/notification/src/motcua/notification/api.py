@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from motcua.common.auth import CurrentPrincipal
-from motcua.common.web import runtime_of
-from motcua.notification import store
+from motcua.notification.deps import StoreDep
 from motcua.notification.model import NotificationNotFound
 from pydantic import BaseModel
 
@@ -63,7 +62,7 @@ def _public(doc: dict[str, Any]) -> NotificationPublic:
 
 @router.get("", summary="My notifications")
 async def list_notifications(
-    request: Request,
+    store: StoreDep,
     principal: CurrentPrincipal,
     page: Annotated[int, Query(ge=1, le=10_000, description="1 for the newest")] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -71,7 +70,7 @@ async def list_notifications(
 ) -> NotificationPage:
     """The signed-in account's in-app notifications, newest first, a page at a time."""
     docs, total, unread_count = await store.list_notifications(
-        runtime_of(request).db, principal.sub, page=page, page_size=page_size, unread_only=unread
+        principal.sub, page=page, page_size=page_size, unread_only=unread
     )
     return NotificationPage(
         items=[_public(d) for d in docs], total=total, unread=unread_count, page=page, page_size=page_size
@@ -80,11 +79,11 @@ async def list_notifications(
 
 @router.post("/{notification_id}/read", summary="Mark a notification read")
 async def mark_read(
-    request: Request, principal: CurrentPrincipal, notification_id: NotificationId
+    store: StoreDep, principal: CurrentPrincipal, notification_id: NotificationId
 ) -> NotificationPublic:
     """Mark one of your notifications read (again is harmless: the first read time stays). Someone
     else's notification answers 404, as if it did not exist."""
-    doc = await store.mark_read(runtime_of(request).db, principal.sub, notification_id, datetime.now(UTC))
+    doc = await store.mark_read(principal.sub, notification_id, datetime.now(UTC))
     if doc is None:
         raise NotificationNotFound("No notification with that id.")
     return _public(doc)

@@ -7,14 +7,18 @@ from fastapi import FastAPI
 from motcua.common import topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.consumer import Consumer
-from motcua.common.web import Runtime, create_app
-from motcua.notification import api, store
-from motcua.notification.dispatcher import Dispatcher, Sender
+from motcua.common.runtime import Background, Runtime
+from motcua.common.web import create_app
+from motcua.notification import api
+from motcua.notification.deps import Notification
+from motcua.notification.dispatcher import Dispatcher
 from motcua.notification.events import Desk
 from motcua.notification.mail import Mailer
 from motcua.notification.messages import Composer
+from motcua.notification.senders import Sender
 from motcua.notification.settings import Settings
 from motcua.notification.sms import LogSms, WebhookSms
+from motcua.notification.store import INDEXES, HandOvers, Store
 
 log = structlog.get_logger(__name__)
 
@@ -34,56 +38,55 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         public_base_url=settings.public_base_url, sms_without_diacritics=settings.sms_strip_diacritics
     )
 
-    def dispatcher_of(runtime: Runtime) -> Dispatcher:
-        dispatcher: Dispatcher = runtime.extras["dispatcher"]
-        return dispatcher
+    def parts(runtime: Runtime) -> Notification:
+        store = Store(runtime.client, runtime.db)
+        hand_overs = HandOvers(settings.mongodb_uri, settings.database_name)
+        dispatcher = Dispatcher(store, runtime.outbox, settings, _senders(settings), hand_overs)
+        desk = Desk(store, runtime.outbox, composer, settings)
+        return Notification(settings, store, runtime.outbox, desk, dispatcher)
 
-    async def on_startup(runtime: Runtime) -> None:
+    async def on_startup(notification: Notification) -> None:
         if settings.sms_provider == "log":
             log.warning("sms_provider_log_is_for_development", detail="SMS texts, codes included, go to this log")
-        hand_overs = store.HandOvers(settings.mongodb_uri, settings.database_name)
-        dispatcher = Dispatcher(runtime.client, runtime.db, runtime.outbox, settings, _senders(settings), hand_overs)
-        runtime.extras["dispatcher"] = dispatcher
-        runtime.spawn(dispatcher.run(), "dispatcher")
 
-    def consumers(runtime: Runtime) -> list[Consumer]:
-        dispatcher = dispatcher_of(runtime)
+    def background(notification: Notification) -> Background:
+        return {"dispatcher": notification.dispatcher.run()}
 
+    def consumers(notification: Notification) -> list[Consumer]:
         def after_commit() -> None:
-            runtime.outbox.notify()
-            dispatcher.wake()
+            notification.outbox.notify()
+            notification.dispatcher.wake()
 
-        desk = Desk(runtime.db, runtime.outbox, composer, settings)
         return [
             Consumer(
-                client=runtime.client,
-                db=runtime.db,
+                client=notification.store.client,
+                db=notification.store.db,
                 settings=settings,
                 group=CONSUMER_GROUP,
                 topic_names=CONSUMED_TOPICS,
-                handlers=desk.handlers(),
+                handlers=notification.desk.handlers(),
                 after_commit=after_commit,
             )
         ]
 
-    async def on_shutdown(runtime: Runtime) -> None:
-        if "dispatcher" in runtime.extras:
-            await dispatcher_of(runtime).stop()
+    async def on_shutdown(notification: Notification) -> None:
+        await notification.dispatcher.stop()
 
-    async def readiness(runtime: Runtime) -> dict[str, bool]:
-        dispatcher = runtime.extras.get("dispatcher")
-        return {"dispatcher": dispatcher is not None and dispatcher.healthy}
+    async def readiness(notification: Notification) -> dict[str, bool]:
+        return {"dispatcher": notification.dispatcher.healthy}
 
     return create_app(
         settings,
         title="Mot Cua — notification",
         description="Email, SMS and in-app messages caused by identity and submission events, each at most once.",
         routers=[api.router],
-        indexes=store.INDEXES,
+        indexes=INDEXES,
         emits_events=True,
-        consumers=consumers,
+        parts=parts,
         on_startup=on_startup,
+        background=background,
+        consumers=consumers,
         on_shutdown=on_shutdown,
-        verifier=verifier,
         readiness=readiness,
+        verifier=verifier,
     )

@@ -12,70 +12,53 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
 
 import structlog
-from motcua.common import mongo
-from motcua.common.events import Event
 from motcua.common.outbox import Outbox
-from motcua.notification import model, store
-from motcua.notification.events import final_event
+from motcua.notification import model, settling
+from motcua.notification.deliveries import Delivery
 from motcua.notification.model import (
-    FINAL,
     AmbiguousSendError,
     ExpiredBeforeSending,
     ProviderDown,
     RetryableSendError,
     SendError,
-    Status,
 )
+from motcua.notification.senders import HandOver, Sender
 from motcua.notification.settings import Settings
+from motcua.notification.store import HandOvers, Store
 from pymongo.errors import PyMongoError
 
 log = structlog.get_logger(__name__)
 
 
-HandOver = Callable[[], Awaitable[None]]
-
-
-class Sender(Protocol):
-    """A provider adapter: answers what the provider said, or raises a classified SendError.
-
-    It calls `hand_over()` once, immediately before the step after which the provider may have the
-    message (nothing awaited in between), and not at all when it fails earlier. If `hand_over()`
-    raises, the sender abandons the message so the provider never gets it, and lets the error through.
-    """
-
-    channel: str
-    concurrency: int
-
-    async def send(self, delivery: dict[str, Any], *, now: datetime, hand_over: HandOver) -> str: ...
-
-    async def close(self) -> None: ...
-
-
-class _Contended(Exception):
-    """A delivery of the batch was taken over meanwhile: settle one by one instead."""
-
-
 @dataclass
 class Attempt:
-    delivery: dict[str, Any]
+    delivery: Delivery
     error: SendError | None = None
     answer: str = ""
     ours: bool = True  # False: taken over by another claim meanwhile, not ours to settle
 
 
+@dataclass
+class _Batch:
+    """What a lane knows of the batch it is sending: its claim, the deliveries the claim still holds, when
+    the lease was last renewed, and whether the provider was found down (the rest then waits)."""
+
+    token: str
+    held: set[str]
+    renewed: float = field(default_factory=time.monotonic)
+    down: ProviderDown | None = None
+
+
 class Dispatcher:
     """Runs one lane per sender and the recovery of abandoned sends."""
 
-    def __init__(self, client: mongo.Client, db: mongo.Database, outbox: Outbox, settings: Settings,
-                 senders: list[Sender], hand_overs: store.HandOvers) -> None:
-        self._client = client
-        self._db = db
+    def __init__(self, store: Store, outbox: Outbox, settings: Settings, senders: list[Sender],
+                 hand_overs: HandOvers) -> None:
+        self._store = store
         self._hand_overs = hand_overs
         self._outbox = outbox
         self._settings = settings
@@ -161,8 +144,7 @@ class Dispatcher:
     async def _round(self, sender: Sender) -> int:
         token = uuid.uuid4().hex
         s = self._settings
-        batch = await store.claim(
-            self._db, channel=sender.channel, token=token, limit=s.dispatch_batch_size,
+        batch = await self._store.claim(channel=sender.channel, token=token, limit=s.dispatch_batch_size,
             lease_seconds=s.delivery_lease_seconds, now=datetime.now(UTC),
         )
         if not batch:
@@ -175,64 +157,77 @@ class Dispatcher:
             self._in_hand.discard(token)
         return len(batch)
 
-    async def _send_all(self, sender: Sender, batch: list[dict[str, Any]], token: str) -> list[Attempt]:
-        lease = self._settings.delivery_lease_seconds
-        held = {d["_id"] for d in batch}
-        renewed = time.monotonic()
-        down: ProviderDown | None = None
+    async def _send_all(self, sender: Sender, batch: list[Delivery], token: str) -> list[Attempt]:
+        """Send a claimed batch, at most `sender.concurrency` at a time; the claim is kept alive meanwhile."""
+        state = _Batch(token, {d.id for d in batch})
         gate = asyncio.Semaphore(sender.concurrency)
-        lock = asyncio.Lock()
+        renewing = asyncio.Lock()
 
-        async def one(delivery: dict[str, Any]) -> Attempt:
-            nonlocal renewed, held, down
+        async def one(delivery: Delivery) -> Attempt:
             async with gate:
-                async with lock:
-                    if time.monotonic() - renewed > lease / 3:  # a long batch keeps its claim alive
-                        try:
-                            held = await store.extend_lease(self._db, token=token, lease_seconds=lease)
-                            renewed = time.monotonic()
-                        except PyMongoError as exc:  # keep the batch: what it sent must still be settled
-                            log.warning("dispatch_lease_not_renewed", channel=sender.channel, error=str(exc))
-                if delivery["_id"] not in held:
-                    return Attempt(delivery, ours=False)
-                if down is not None:
-                    return Attempt(delivery, ProviderDown(down.answer))
-                now = datetime.now(UTC)
-                if model.is_expired(delivery.get("expires_at"), now):
-                    return Attempt(delivery, ExpiredBeforeSending("expired before it could be sent"))
-                confirmations: list[asyncio.Task[bool]] = []
-
-                async def hand_over() -> None:
-                    try:
-                        confirmations.append(
-                            await self._hand_overs.record(delivery_id=delivery["_id"], token=token, now=now)
-                        )
-                    except PyMongoError as exc:  # unmarked, so the provider must not get it: tried again later
-                        reason = f"not handed over, the database is away: {type(exc).__name__}"
-                        raise RetryableSendError(reason) from exc
-
-                try:
-                    attempt = await self._sent(sender, delivery, now, hand_over)
-                finally:
-                    for confirmation in confirmations:
-                        await self._confirm(confirmation, delivery, token, now)
-                if isinstance(attempt.error, ProviderDown):
-                    down = attempt.error  # the rest of the batch waits for the next round
-                return attempt
+                async with renewing:
+                    await self._keep_claim(sender, state)
+                return await self._attempt(sender, delivery, state)
 
         return list(await asyncio.gather(*(one(d) for d in batch)))
 
-    async def _sent(self, sender: Sender, delivery: dict[str, Any], now: datetime, hand_over: HandOver) -> Attempt:
+    async def _keep_claim(self, sender: Sender, batch: _Batch) -> None:
+        """A long batch renews its lease every third of it, and learns which deliveries it still holds."""
+        lease = self._settings.delivery_lease_seconds
+        if time.monotonic() - batch.renewed <= lease / 3:
+            return
+        try:
+            batch.held = await self._store.extend_lease(token=batch.token, lease_seconds=lease)
+            batch.renewed = time.monotonic()
+        except PyMongoError as exc:  # keep the batch: what it sent must still be settled
+            log.warning("dispatch_lease_not_renewed", channel=sender.channel, error=str(exc))
+
+    async def _attempt(self, sender: Sender, delivery: Delivery, batch: _Batch) -> Attempt:
+        """One delivery of the batch: skipped when no longer ours, held back when the provider is down or
+        the message expired, otherwise sent with its hand-over marked and the mark confirmed."""
+        if delivery.id not in batch.held:
+            return Attempt(delivery, ours=False)
+        if batch.down is not None:
+            return Attempt(delivery, ProviderDown(batch.down.answer))
+        now = datetime.now(UTC)
+        if model.is_expired(delivery.expires_at, now):
+            return Attempt(delivery, ExpiredBeforeSending("expired before it could be sent"))
+        confirmations: list[asyncio.Task[bool]] = []
+        try:
+            hand_over = self._hand_over(delivery, batch.token, now, confirmations)
+            attempt = await self._sent(sender, delivery, now, hand_over)
+        finally:
+            for confirmation in confirmations:
+                await self._confirm(confirmation, delivery, batch.token, now)
+        if isinstance(attempt.error, ProviderDown):
+            batch.down = attempt.error  # the rest of the batch waits for the next round
+        return attempt
+
+    def _hand_over(
+        self, delivery: Delivery, token: str, now: datetime, confirmations: list[asyncio.Task[bool]]
+    ) -> HandOver:
+        """The sender's hand-over call: the mark goes on its way; its answer is confirmed after the send."""
+
+        async def hand_over() -> None:
+            try:
+                confirmations.append(await self._hand_overs.record(delivery_id=delivery.id, token=token, now=now))
+            except PyMongoError as exc:  # unmarked, so the provider must not get it: tried again later
+                reason = f"not handed over, the database is away: {type(exc).__name__}"
+                raise RetryableSendError(reason) from exc
+
+        return hand_over
+
+    async def _sent(self, sender: Sender, delivery: Delivery, now: datetime, hand_over: HandOver) -> Attempt:
         """One send, its outcome classified."""
         try:
             return Attempt(delivery, answer=await sender.send(delivery, now=now, hand_over=hand_over))
         except SendError as exc:
             return Attempt(delivery, exc)
         except Exception as exc:  # a bug, not the provider: whether it went out is unknown
-            log.exception("delivery_send_crashed", delivery_id=delivery["_id"], channel=sender.channel)
+            log.exception("delivery_send_crashed", delivery_id=delivery.id, channel=sender.channel)
             return Attempt(delivery, AmbiguousSendError(f"unexpected error: {type(exc).__name__}"))
 
-    async def _confirm(self, confirmation: asyncio.Task[bool], delivery: dict[str, Any], token: str,
+    async def _confirm(self, confirmation: asyncio.Task[bool], delivery: Delivery, token: str,
                        now: datetime) -> None:
         """The hand-over mark's answer. Refused or lost, it is written again at once: the message may be
         with the provider, and only the mark keeps a crash from sending it twice."""
@@ -242,31 +237,32 @@ class Dispatcher:
                     if attempt == 0:
                         marked = await confirmation
                     else:
-                        marked = await self._hand_overs.mark(delivery_id=delivery["_id"], token=token, now=now)
+                        marked = await self._hand_overs.mark(delivery_id=delivery.id, token=token, now=now)
             except (PyMongoError, TimeoutError) as exc:
-                log.warning("hand_over_mark_retrying", delivery_id=delivery["_id"], error=str(exc))
+                log.warning("hand_over_mark_retrying", delivery_id=delivery.id, error=str(exc))
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
             if not marked:
-                log.warning("hand_over_mark_not_ours", delivery_id=delivery["_id"])  # settling finds it so too
+                log.warning("hand_over_mark_not_ours", delivery_id=delivery.id)  # settling finds it so too
             return
-        log.error("hand_over_mark_lost", delivery_id=delivery["_id"])  # settling still records what happened
+        log.error("hand_over_mark_lost", delivery_id=delivery.id)  # settling still records what happened
 
     async def _settle(self, attempts: list[Attempt]) -> None:
         """Record every outcome of a batch and its final events in one transaction, retried for as long as
         the database is away: the messages went out and only this process knows it for sure (a hand-over
         mark written as the database went away may be lost), so it never gives up while it runs."""
         mine = [a for a in attempts if a.ours]
-        moves = [self._move(a) for a in mine]
+        now = datetime.now(UTC)
+        moves = [a.delivery.settled(a.error, answer=a.answer, policy=self._policy, now=now) for a in mine]
         waits = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
         tries = 0
         while True:
             try:
-                await self._commit(moves)
+                await settling.commit(self._store, self._outbox, moves)
                 break
             except PyMongoError as exc:
                 if self._stopping.is_set():
-                    ids = [m.delivery["_id"] for m in moves]
+                    ids = [m.delivery.id for m in moves]
                     log.error("dispatch_settle_abandoned", deliveries=ids, error=str(exc))
                     return
                 log.warning("dispatch_settle_retrying", error=str(exc), tries=tries + 1)
@@ -275,49 +271,6 @@ class Dispatcher:
         self._outbox.notify()
         for a in mine:
             self._log(a)
-
-    def _move(self, a: Attempt) -> store.Move:
-        d = a.delivery
-        now = datetime.now(UTC)
-        outcome = model.settle(a.error, attempts=d["attempts"], policy=self._policy, now=now)
-        change: dict[str, Any] = {"status": outcome.status, "updated_at": now, "lease_until": None}
-        if outcome.status == Status.SENT:
-            change.update(sent_at=now, provider_answer=a.answer)
-        elif outcome.status == Status.PENDING:
-            change.update(next_attempt_at=outcome.next_attempt_at, last_error=outcome.reason, claim=None)
-        else:
-            change.update(failed_at=now, reason=outcome.reason)
-        attempt = {"at": now, "outcome": outcome.status, "answer": a.answer or (a.error.answer if a.error else "")}
-        final = outcome.status in FINAL
-        return store.Move(d, change, attempt, scrub=final and bool(d.get("secret")))
-
-    async def _commit(self, moves: list[store.Move]) -> None:
-        """The fast way (one bulk write) when every delivery is still ours, as it nearly always is;
-        otherwise one by one, so only the moves that happened announce anything."""
-
-        async def at_once(session: mongo.Session) -> None:
-            if not await store.move_all(self._db, session, moves):
-                raise _Contended
-            await self._announce(session, moves)
-
-        async def one_by_one(session: mongo.Session) -> None:
-            done = await store.move_each(self._db, session, moves)
-            await self._announce(session, [m for m, ok in zip(moves, done, strict=True) if ok])
-
-        try:
-            await mongo.in_transaction(self._client, at_once)
-        except _Contended:
-            await mongo.in_transaction(self._client, one_by_one)
-
-    async def _announce(self, session: mongo.Session, moves: list[store.Move]) -> None:
-        """The final events, each carrying the request id of the request that caused its message."""
-        by_request: dict[str | None, list[Event]] = {}
-        for m in moves:
-            if m.change["status"] in FINAL:
-                event = final_event(m.delivery, m.change["status"], m.change.get("reason", ""), m.change["updated_at"])
-                by_request.setdefault(m.delivery.get("request_id"), []).append(event)
-        for request_id, events in by_request.items():
-            await self._outbox.add(session, events, request_id=request_id)
 
     async def _recovery(self) -> None:
         every = min(self._settings.delivery_lease_seconds / 2, 30.0)
@@ -335,29 +288,18 @@ class Dispatcher:
             self._left()
 
     async def _recover_abandoned(self) -> None:
-        found = await store.abandoned(self._db, now=datetime.now(UTC))
-        stuck = [d for d in found if d.get("claim") not in self._in_hand]
+        found = await self._store.abandoned(now=datetime.now(UTC))
+        stuck = [d for d in found if d.claim not in self._in_hand]
         if not stuck:
             return
         now = datetime.now(UTC)
-        reason = "outcome unknown: the service stopped just as the message was handed over; not resent"
-        change = {"status": Status.UNKNOWN, "updated_at": now, "failed_at": now, "reason": reason, "lease_until": None}
-        attempt = {"at": now, "outcome": Status.UNKNOWN, "answer": "lease ran out while sending"}
-        # never handed over: nothing of it reached the provider, so it is simply due again
-        retry = {"status": Status.PENDING, "updated_at": now, "next_attempt_at": now, "lease_until": None,
-                 "claim": None}
-        not_handed = {"at": now, "outcome": Status.PENDING, "answer": "lease ran out before it was handed over"}
-        moves = [
-            store.Move(d, change, attempt, scrub=bool(d.get("secret"))) if d.get("handed_over_at")
-            else store.Move(d, retry, not_handed, scrub=False)
-            for d in stuck
-        ]
-        await self._commit(moves)
-        stuck = [d for d in stuck if d.get("handed_over_at")]
+        moves = [d.abandoned(now) for d in stuck]
+        await settling.commit(self._store, self._outbox, moves)
         self._outbox.notify()
-        for d in stuck:
-            log.warning("delivery_outcome_unknown", delivery_id=d["_id"], channel=d["channel"],
-                        event_id=d["cause_event_id"])
+        for m in moves:
+            if m.final:
+                log.warning("delivery_outcome_unknown", delivery_id=m.delivery.id, channel=m.delivery.channel,
+                            event_id=m.delivery.cause_event_id)
 
     def _left(self) -> None:
         self._running -= 1
@@ -367,8 +309,7 @@ class Dispatcher:
     @staticmethod
     def _log(a: Attempt) -> None:
         d = a.delivery
-        fields = {"delivery_id": d["_id"], "channel": d["channel"], "event_id": d["cause_event_id"],
-                  "attempts": d["attempts"]}
+        fields = {"delivery_id": d.id, "channel": d.channel, "event_id": d.cause_event_id, "attempts": d.attempts}
         if a.error is None:
             log.info("delivery_sent", **fields)
         else:

@@ -24,10 +24,12 @@ from motcua.common.contracts.notification import NotificationFailed, Notificatio
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope, Event, event_types
 from motcua.common.outbox import Outbox
-from motcua.notification import model, store
+from motcua.notification import model
+from motcua.notification.deliveries import Delivery
 from motcua.notification.messages import ApplicationEvent, Composer, Contact, Outgoing
 from motcua.notification.model import Status
 from motcua.notification.settings import Settings
+from motcua.notification.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -35,8 +37,8 @@ log = structlog.get_logger(__name__)
 class Desk:
     """Where events arrive: keeps the contacts read model and records the messages each event causes."""
 
-    def __init__(self, db: mongo.Database, outbox: Outbox, composer: Composer, settings: Settings) -> None:
-        self._db = db
+    def __init__(self, store: Store, outbox: Outbox, composer: Composer, settings: Settings) -> None:
+        self._store = store
         self._outbox = outbox
         self._composer = composer
         self._settings = settings
@@ -57,8 +59,8 @@ class Desk:
         data = envelope.data
         assert isinstance(data, AccountRegistered | AccountActivated)
         contact = Contact(data.account_id, data.full_name, data.email, data.phone, data.locale)
-        await store.save_contact(self._db, session, contact, data.account_type)
-        for parked in await store.take_parked(self._db, session, data.account_id):
+        await self._store.save_contact(session, contact, data.account_type)
+        for parked in await self._store.take_parked(session, data.account_id):
             waiting = _unpark(parked)
             assert isinstance(waiting.data, ApplicationReceived | ApplicationStatusChanged)
             log.info("parked_event_released", parked_event_id=waiting.id, account_id=data.account_id)
@@ -83,12 +85,12 @@ class Desk:
     async def application(self, envelope: Envelope, session: mongo.Session) -> None:
         data = envelope.data
         assert isinstance(data, ApplicationReceived | ApplicationStatusChanged)
-        contact = await store.find_contact(self._db, session, data.applicant_account_id)
+        contact = await self._store.find_contact(session, data.applicant_account_id)
         if contact is None:
             # Identity's events travel on another topic and may come later; waiting here by retrying
             # would block the records behind this one (identity's among them), so the event waits aside.
             log.warning("contact_unknown_event_parked", account_id=data.applicant_account_id)
-            await store.park(self._db, session, _parked(envelope, data.applicant_account_id))
+            await self._store.park(session, _parked(envelope, data.applicant_account_id))
             return
         await self._record(session, envelope, self._composer.application(data, contact), contact.account_id, data)
 
@@ -102,24 +104,21 @@ class Desk:
     ) -> None:
         """One delivery per message (unique per event and channel), its in-app copy, and final events."""
         now = datetime.now(UTC)
-        deliveries: list[dict[str, Any]] = []
+        deliveries: list[Delivery] = []
         events: list[Event] = []
         for message in messages:
-            doc = _delivery(envelope, message, account_id, now, application)
+            delivery = _delivery(envelope, message, account_id, now, application)
             status, reason = await self._first_status(session, message, now)
-            doc["status"] = status
             if status == Status.SENT:
-                doc.update(attempts=1, sent_at=now, provider_answer="stored in-app")
-                await store.add_notification(self._db, session, _in_app(envelope, message, account_id, application))
-                events.append(final_event(doc, Status.SENT, "", now))
+                delivery = delivery.stored_in_app(now)
+                await self._store.add_notification(session, _in_app(envelope, message, account_id, application))
+                events.append(final_event(delivery, Status.SENT, "", now))
             elif status != Status.PENDING:
-                doc.update(reason=reason, failed_at=now)
-                if message.secret:
-                    doc.pop("message")
-                events.append(final_event(doc, status, reason, now))
-                log.warning("delivery_not_sent", delivery_id=doc["_id"], channel=message.channel, status=status)
-            deliveries.append(doc)
-        await store.add_deliveries(self._db, session, deliveries)
+                delivery = delivery.refused(status, reason, now)
+                events.append(final_event(delivery, status, reason, now))
+                log.warning("delivery_not_sent", delivery_id=delivery.id, channel=message.channel, status=status)
+            deliveries.append(delivery)
+        await self._store.add_deliveries(session, deliveries)
         await self._outbox.add(session, events, request_id=envelope.request_id)
 
     async def _first_status(self, session: mongo.Session, message: Outgoing, now: datetime) -> tuple[Status, str]:
@@ -130,9 +129,7 @@ class Desk:
         if message.channel == "in_app":
             return Status.SENT, ""
         if message.secret and self._settings.secret_messages_per_recipient:
-            count = await store.count_send(
-                self._db,
-                session,
+            count = await self._store.count_send(session,
                 f"{message.channel}:{message.recipient.lower()}",
                 window_seconds=self._settings.secret_message_window_seconds,
                 now=now,
@@ -144,27 +141,21 @@ class Desk:
 
 def _delivery(
     envelope: Envelope, message: Outgoing, account_id: str, now: datetime, application: ApplicationEvent | None
-) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "_id": uuid.uuid4().hex,
-        "cause_event_id": envelope.id,
-        "cause_event_type": envelope.type,
-        "channel": message.channel,
-        "account_id": account_id,
-        "recipient": message.recipient,
-        "message": message.content,
-        "secret": message.secret,
-        "expires_at": message.expires_at,
-        "attempts": 0,
-        "attempt_log": [],
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-        "request_id": envelope.request_id,
-    }
-    if application is not None:
-        doc.update(application_id=application.application_id, tracking_code=application.tracking_code)
-    return doc
+) -> Delivery:
+    return Delivery.record(
+        cause_event_id=envelope.id,
+        cause_event_type=envelope.type,
+        channel=message.channel,
+        recipient=message.recipient,
+        account_id=account_id,
+        content=message.content,
+        secret=message.secret,
+        expires_at=message.expires_at,
+        request_id=envelope.request_id,
+        application_id=application.application_id if application else None,
+        tracking_code=application.tracking_code if application else None,
+        now=now,
+    )
 
 
 def _in_app(
@@ -206,15 +197,15 @@ def _unpark(doc: dict[str, Any]) -> Envelope:
     return Envelope(data=data, source=doc["source"], id=doc["_id"], time=doc["time"], request_id=doc.get("request_id"))
 
 
-def final_event(delivery: dict[str, Any], status: Status, reason: str, at: datetime) -> Event:
+def final_event(delivery: Delivery, status: Status, reason: str, at: datetime) -> Event:
     """NotificationSent or NotificationFailed for a delivery that reached a final status."""
     common = {
-        "delivery_id": delivery["_id"],
-        "cause_event_id": delivery["cause_event_id"],
-        "cause_event_type": delivery["cause_event_type"],
-        "channel": delivery["channel"],
-        "account_id": delivery.get("account_id"),
-        "attempts": delivery["attempts"],
+        "delivery_id": delivery.id,
+        "cause_event_id": delivery.cause_event_id,
+        "cause_event_type": delivery.cause_event_type,
+        "channel": delivery.channel,
+        "account_id": delivery.account_id,
+        "attempts": delivery.attempts,
     }
     if status == Status.SENT:
         return NotificationSent(**common, sent_at=at)

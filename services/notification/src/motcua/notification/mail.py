@@ -20,12 +20,12 @@ from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Any, cast
+from typing import cast
 
 import structlog
 from aiosmtplib import SMTP, SMTPDataError, SMTPException, SMTPResponseException
 from aiosmtplib.protocol import PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
-from motcua.notification.dispatcher import HandOver
+from motcua.notification.deliveries import Delivery
 from motcua.notification.model import (
     AmbiguousSendError,
     PermanentSendError,
@@ -34,6 +34,7 @@ from motcua.notification.model import (
     SendError,
     usable_email,
 )
+from motcua.notification.senders import HandOver
 from motcua.notification.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -56,23 +57,23 @@ def _address(name: str, address: str) -> str | Header:
     return header
 
 
-def build_email(delivery: dict[str, Any], settings: Settings, *, now: datetime) -> bytes:
+def build_email(delivery: Delivery, settings: Settings, *, now: datetime) -> bytes:
     """The MIME message of an email delivery: UTF-8 text and HTML alternatives, encoded-word headers.
 
     Python's own header folder drops the space between two encoded-words on some Vietnamese subjects, so
     headers go through `email.header.Header`, which folds correctly. A non-ASCII address (which needs a
     server with SMTPUTF8 anyway) is written with raw UTF-8 headers instead.
     """
-    content = delivery["message"]
-    recipient: str = delivery["recipient"]
+    content = delivery.content()
+    recipient = delivery.recipient
     if not usable_email(recipient):
         raise PermanentSendError("the email address cannot be used")
     sender_name, sender = parseaddr(settings.mail_from)
     identity = {
         "Date": format_datetime(now),
-        "Message-ID": f"<{delivery['_id']}@{sender.rpartition('@')[2]}>",
+        "Message-ID": f"<{delivery.id}@{sender.rpartition('@')[2]}>",
         "Auto-Submitted": "auto-generated",
-        "X-Motcua-Delivery-Id": delivery["_id"],
+        "X-Motcua-Delivery-Id": delivery.id,
     }
     if not recipient.isascii():
         modern = EmailMessage(policy=policy.SMTPUTF8)
@@ -122,10 +123,10 @@ class Mailer:
         self._lock = asyncio.Lock()
         self._last_used = 0.0
 
-    async def send(self, delivery: dict[str, Any], *, now: datetime, hand_over: HandOver) -> str:
+    async def send(self, delivery: Delivery, *, now: datetime, hand_over: HandOver) -> str:
         """Hand the message to the SMTP server; its answer, or a classified SendError."""
         content = data_lines(build_email(delivery, self._settings, now=now))
-        recipient: str = delivery["recipient"]
+        recipient = delivery.recipient
         timeout = self._settings.smtp_timeout_seconds
         async with self._lock:
             client = await self._connected()

@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import httpx
 import structlog
-from motcua.notification.dispatcher import HandOver
+from motcua.notification.deliveries import Delivery
 from motcua.notification.model import PermanentSendError, ProviderDown, RetryableSendError
+from motcua.notification.senders import HandOver
 from motcua.notification.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -24,10 +24,10 @@ class LogSms:
     channel = "sms"
     concurrency = 1
 
-    async def send(self, delivery: dict[str, Any], *, now: datetime, hand_over: HandOver) -> str:
+    async def send(self, delivery: Delivery, *, now: datetime, hand_over: HandOver) -> str:
         await hand_over()
-        log.info("sms_logged_for_development", delivery_id=delivery["_id"], to=delivery["recipient"],
-                 sms_text=delivery["message"]["text"])
+        log.info("sms_logged_for_development", delivery_id=delivery.id, to=delivery.recipient,
+                 sms_text=delivery.content()["text"])
         return "written to the log (SMS_PROVIDER=log)"
 
     async def close(self) -> None:
@@ -49,11 +49,11 @@ class WebhookSms:
         self._url = settings.sms_webhook_url
         self._http = httpx.AsyncClient(timeout=settings.sms_webhook_timeout_seconds, headers=headers)
 
-    async def send(self, delivery: dict[str, Any], *, now: datetime, hand_over: HandOver) -> str:
-        body = {"to": delivery["recipient"], "text": delivery["message"]["text"]}
+    async def send(self, delivery: Delivery, *, now: datetime, hand_over: HandOver) -> str:
+        body = {"to": delivery.recipient, "text": delivery.content()["text"]}
         await hand_over()  # from here the gateway may have it (HTTP has no end-of-data to hold back)
         try:
-            response = await self._http.post(self._url, json=body, headers={"Idempotency-Key": delivery["_id"]})
+            response = await self._http.post(self._url, json=body, headers={"Idempotency-Key": delivery.id})
         except httpx.ConnectError as exc:
             raise ProviderDown("SMS gateway unreachable") from exc
         except httpx.TimeoutException as exc:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from motcua.common import mongo
+from motcua.common import counters, mongo
+from motcua.common.clock import Ticker
+from motcua.notification.deliveries import Delivery, Move
 from motcua.notification.messages import Contact
 from motcua.notification.model import Status
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne, monitoring
@@ -41,89 +41,180 @@ INDEXES: dict[str, list[IndexModel]] = {
 Doc = dict[str, Any]
 
 
-# --- contacts -------------------------------------------------------------------------------------
+
+# Handling order of in-app notifications, strictly increasing in the process: breaks ties between events
+# stored with the same millisecond, so 'newest first' follows the order events arrived in.
+_arrival = Ticker()
 
 
-async def save_contact(db: mongo.Database, session: mongo.Session, contact: Contact, account_type: str) -> None:
-    await db[CONTACTS].update_one(
-        {"_id": contact.account_id},
-        {
-            "$set": {
-                "full_name": contact.full_name,
-                "email": contact.email,
-                "phone": contact.phone,
-                "locale": contact.locale,
-                "account_type": account_type,
-                "updated_at": datetime.now(UTC),
-            }
-        },
-        upsert=True,
-        session=session,
-    )
+def _still_ours(m: Move) -> Doc:
+    return {"_id": m.delivery.id, "status": Status.SENDING, "claim": m.delivery.claim}
 
 
-async def find_contact(db: mongo.Database, session: mongo.Session, account_id: str) -> Contact | None:
-    doc = await db[CONTACTS].find_one({"_id": account_id}, session=session)
-    if doc is None:
-        return None
-    return Contact(
-        account_id=account_id, full_name=doc["full_name"], email=doc["email"], phone=doc["phone"], locale=doc["locale"]
-    )
+def _moved(m: Move) -> Doc:
+    update: Doc = {"$set": m.fields(), "$push": {"attempt_log": m.logged().model_dump()}}
+    if m.scrub:
+        update["$unset"] = {"message": ""}
+    return update
 
 
-# --- events that arrived before their account's contact -----------------------------------------------
+class Store:
+    """The service's collections, for one database."""
 
+    def __init__(self, client: mongo.Client, db: mongo.Database) -> None:
+        self.client = client
+        self.db = db
+        self._contacts = db[CONTACTS]
+        self._deliveries = db[DELIVERIES]
+        self._notifications = db[NOTIFICATIONS]
+        self._awaiting = db[AWAITING_CONTACT]
+        self._send_counters = db[SEND_COUNTERS]
 
-async def park(db: mongo.Database, session: mongo.Session, doc: Doc) -> None:
-    await db[AWAITING_CONTACT].insert_one(doc, session=session)
+    # --- contacts ---------------------------------------------------------------------------------
 
+    async def save_contact(self, session: mongo.Session, contact: Contact, account_type: str) -> None:
+        await self._contacts.update_one(
+            {"_id": contact.account_id},
+            {
+                "$set": {
+                    "full_name": contact.full_name,
+                    "email": contact.email,
+                    "phone": contact.phone,
+                    "locale": contact.locale,
+                    "account_type": account_type,
+                    "updated_at": datetime.now(UTC),
+                }
+            },
+            upsert=True,
+            session=session,
+        )
 
-async def take_parked(db: mongo.Database, session: mongo.Session, account_id: str) -> list[Doc]:
-    cursor = db[AWAITING_CONTACT].find({"account_id": account_id}, session=session).sort("time", ASCENDING)
-    parked = await cursor.to_list()
-    if parked:
-        await db[AWAITING_CONTACT].delete_many({"_id": {"$in": [d["_id"] for d in parked]}}, session=session)
-    return parked
+    async def find_contact(self, session: mongo.Session, account_id: str) -> Contact | None:
+        doc = await self._contacts.find_one({"_id": account_id}, session=session)
+        if doc is None:
+            return None
+        return Contact(account_id, doc["full_name"], doc["email"], doc["phone"], doc["locale"])
 
+    # --- events that arrived before their account's contact -------------------------------------------
 
-# --- deliveries -----------------------------------------------------------------------------------------
+    async def park(self, session: mongo.Session, doc: Doc) -> None:
+        await self._awaiting.insert_one(doc, session=session)
 
+    async def take_parked(self, session: mongo.Session, account_id: str) -> list[Doc]:
+        cursor = self._awaiting.find({"account_id": account_id}, session=session).sort("time", ASCENDING)
+        parked = await cursor.to_list()
+        if parked:
+            await self._awaiting.delete_many({"_id": {"$in": [d["_id"] for d in parked]}}, session=session)
+        return parked
 
-async def add_deliveries(db: mongo.Database, session: mongo.Session, docs: list[Doc]) -> None:
-    if docs:
-        await db[DELIVERIES].insert_many(docs, ordered=True, session=session)
+    # --- deliveries -------------------------------------------------------------------------------------
 
+    async def add_deliveries(self, session: mongo.Session, deliveries: list[Delivery]) -> None:
+        if deliveries:
+            await self._deliveries.insert_many([d.to_doc() for d in deliveries], ordered=True, session=session)
 
-async def claim(
-    db: mongo.Database, *, channel: str, token: str, limit: int, lease_seconds: float, now: datetime
-) -> list[Doc]:
-    """Take about `limit` due deliveries of a channel, oldest first: pending → sending, one attempt more,
-    under a lease and a claim token.
+    async def claim(
+        self, *, channel: str, token: str, limit: int, lease_seconds: float, now: datetime
+    ) -> list[Delivery]:
+        """Take about `limit` due deliveries of a channel, oldest first: pending → sending, one attempt more,
+        under a lease and a claim token.
 
-    The batch is a range of `next_attempt_at` (an id list is slow on the local server), and each
-    document moves only if it is still pending, so two replicas never claim the same one.
-    """
-    due = {"channel": channel, "status": Status.PENDING, "next_attempt_at": {"$lte": now}}
-    last = (
-        await db[DELIVERIES].find(due, {"next_attempt_at": 1}).sort("next_attempt_at", ASCENDING)
-        .skip(limit - 1).limit(1).to_list()
-    )
-    if last:
-        due["next_attempt_at"] = {"$lte": last[0]["next_attempt_at"]}
-    result = await db[DELIVERIES].update_many(
-        due,
-        {
-            "$set": {"status": Status.SENDING, "claim": token, "lease_until": now + timedelta(seconds=lease_seconds),
-                     "updated_at": now},
-            "$inc": {"attempts": 1},
-            "$unset": {"handed_over_at": ""},  # an earlier attempt's mark says nothing about this one
-        },
-    )
-    if result.modified_count == 0:
-        return []
-    claimed = await db[DELIVERIES].find({"claim": token, "status": Status.SENDING}).to_list()
-    claimed.sort(key=lambda d: d["next_attempt_at"])
-    return claimed
+        The batch is a range of `next_attempt_at` (an id list is slow on the local server), and each
+        document moves only if it is still pending, so two replicas never claim the same one.
+        """
+        due = {"channel": channel, "status": Status.PENDING, "next_attempt_at": {"$lte": now}}
+        last = (
+            await self._deliveries.find(due, {"next_attempt_at": 1}).sort("next_attempt_at", ASCENDING)
+            .skip(limit - 1).limit(1).to_list()
+        )
+        if last:
+            due["next_attempt_at"] = {"$lte": last[0]["next_attempt_at"]}
+        lease_until = now + timedelta(seconds=lease_seconds)
+        result = await self._deliveries.update_many(
+            due,
+            {
+                "$set": {"status": Status.SENDING, "claim": token, "lease_until": lease_until, "updated_at": now},
+                "$inc": {"attempts": 1},
+                "$unset": {"handed_over_at": ""},  # an earlier attempt's mark says nothing about this one
+            },
+        )
+        if result.modified_count == 0:
+            return []
+        claimed = await self._deliveries.find({"claim": token, "status": Status.SENDING}).to_list()
+        claimed.sort(key=lambda d: d["next_attempt_at"])
+        return [Delivery.from_doc(d) for d in claimed]
+
+    async def extend_lease(self, *, token: str, lease_seconds: float) -> set[str]:
+        """Keep holding a batch still being sent; answers the ids still held under the claim."""
+        mine = {"claim": token, "status": Status.SENDING}
+        until = datetime.now(UTC) + timedelta(seconds=lease_seconds)
+        await self._deliveries.update_many(mine, {"$set": {"lease_until": until}})
+        return {d["_id"] for d in await self._deliveries.find(mine, {"_id": 1}).to_list()}
+
+    async def move_all(self, session: mongo.Session, moves: list[Move]) -> bool:
+        """All the moves in one round trip; False when any delivery was no longer ours (the caller aborts)."""
+        if not moves:
+            return True
+        operations = [UpdateOne(_still_ours(m), _moved(m)) for m in moves]
+        result = await self._deliveries.bulk_write(operations, ordered=False, session=session)
+        return result.modified_count == len(moves)
+
+    async def move_each(self, session: mongo.Session, moves: list[Move]) -> list[bool]:
+        """The moves one by one, saying which happened (slow path, after `move_all` found contention)."""
+        done = []
+        for m in moves:
+            result = await self._deliveries.update_one(_still_ours(m), _moved(m), session=session)
+            done.append(result.modified_count == 1)
+        return done
+
+    async def abandoned(self, *, now: datetime, limit: int = 200) -> list[Delivery]:
+        """Deliveries left `sending` by a process that stopped without settling them (their lease ran out)."""
+        abandoned = {"status": Status.SENDING, "lease_until": {"$lt": now}}
+        return [Delivery.from_doc(d) for d in await self._deliveries.find(abandoned).limit(limit).to_list()]
+
+    # --- in-app notifications -----------------------------------------------------------------------------
+
+    async def add_notification(self, session: mongo.Session, doc: Doc) -> None:
+        await self._notifications.insert_one({**doc, "seq": _arrival.next()}, session=session)
+
+    async def list_notifications(
+        self, account_id: str, *, page: int, page_size: int, unread_only: bool
+    ) -> tuple[list[Doc], int, int]:
+        """One page of an account's notifications, newest first; with the total and the unread count."""
+        query: Doc = {"account_id": account_id}
+        if unread_only:
+            query["read_at"] = None
+        items = (
+            await self._notifications.find(query)
+            .sort([("created_at", DESCENDING), ("seq", DESCENDING)])
+            .skip((page - 1) * page_size)
+            .limit(page_size)
+            .to_list()
+        )
+        total = await self._notifications.count_documents(query)
+        unread = await self._notifications.count_documents({"account_id": account_id, "read_at": None})
+        return items, total, unread
+
+    async def mark_read(self, account_id: str, notification_id: str, now: datetime) -> Doc | None:
+        """The owner's notification, marked read (the first read time is kept); None when not theirs."""
+        found = await self._notifications.find_one_and_update(
+            {"_id": notification_id, "account_id": account_id, "read_at": None},
+            {"$set": {"read_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if found is None:
+            found = await self._notifications.find_one({"_id": notification_id, "account_id": account_id})
+        return found
+
+    # --- counters shared by replicas ------------------------------------------------------------------------
+
+    async def count_send(self, session: mongo.Session, key: str, *, window_seconds: float, now: datetime) -> int:
+        """Count one more message for `key` in the current fixed window; answers the count, this one included."""
+        count, _ = await counters.count(
+            self._send_counters, key, now=now, seconds=window_seconds, keep=timedelta(seconds=window_seconds),
+            session=session,
+        )
+        return count
 
 
 class _MarkOnItsWay(monitoring.CommandListener):
@@ -191,126 +282,3 @@ class HandOvers:
 
     async def close(self) -> None:
         await self._client.close()
-
-
-async def extend_lease(db: mongo.Database, *, token: str, lease_seconds: float) -> set[str]:
-    """Keep holding a batch still being sent; answers the ids still held under the claim."""
-    mine = {"claim": token, "status": Status.SENDING}
-    until = datetime.now(UTC) + timedelta(seconds=lease_seconds)
-    await db[DELIVERIES].update_many(mine, {"$set": {"lease_until": until}})
-    return {d["_id"] for d in await db[DELIVERIES].find(mine, {"_id": 1}).to_list()}
-
-
-@dataclass(frozen=True)
-class Move:
-    """A delivery leaving `sending` (under the claim it was taken with) for `change`, its attempt logged."""
-
-    delivery: Doc
-    change: Doc
-    attempt: Doc
-    scrub: bool  # a code or link is not kept once it will not be sent any more
-
-    def query(self) -> Doc:
-        return {"_id": self.delivery["_id"], "status": Status.SENDING, "claim": self.delivery.get("claim")}
-
-    def update(self) -> Doc:
-        update: Doc = {"$set": self.change, "$push": {"attempt_log": self.attempt}}
-        if self.scrub:
-            update["$unset"] = {"message": ""}
-        return update
-
-
-async def move_all(db: mongo.Database, session: mongo.Session, moves: list[Move]) -> bool:
-    """All the moves in one round trip; False when any delivery was no longer ours (the caller aborts)."""
-    if not moves:
-        return True
-    operations = [UpdateOne(m.query(), m.update()) for m in moves]
-    result = await db[DELIVERIES].bulk_write(operations, ordered=False, session=session)
-    return result.modified_count == len(moves)
-
-
-async def move_each(db: mongo.Database, session: mongo.Session, moves: list[Move]) -> list[bool]:
-    """The moves one by one, saying which happened (slow path, after `move_all` found contention)."""
-    done = []
-    for m in moves:
-        result = await db[DELIVERIES].update_one(m.query(), m.update(), session=session)
-        done.append(result.modified_count == 1)
-    return done
-
-
-async def abandoned(db: mongo.Database, *, now: datetime, limit: int = 200) -> list[Doc]:
-    """Deliveries left `sending` by a process that stopped without settling them (their lease ran out)."""
-    return (
-        await db[DELIVERIES]
-        .find({"status": Status.SENDING, "lease_until": {"$lt": now}})
-        .limit(limit)
-        .to_list()
-    )
-
-
-# --- in-app notifications -------------------------------------------------------------------------------
-
-
-_last_seq = 0
-
-
-def _next_seq() -> int:
-    """Handling order, strictly increasing in the process: breaks ties between events stored with the
-    same millisecond (BSON dates keep no more), so 'newest first' follows the order events arrived in."""
-    global _last_seq
-    _last_seq = max(_last_seq + 1, time.time_ns())
-    return _last_seq
-
-
-async def add_notification(db: mongo.Database, session: mongo.Session, doc: Doc) -> None:
-    await db[NOTIFICATIONS].insert_one({**doc, "seq": _next_seq()}, session=session)
-
-
-async def list_notifications(
-    db: mongo.Database, account_id: str, *, page: int, page_size: int, unread_only: bool
-) -> tuple[list[Doc], int, int]:
-    """One page of an account's notifications, newest first; with the total and the unread count."""
-    query: Doc = {"account_id": account_id}
-    if unread_only:
-        query["read_at"] = None
-    items = (
-        await db[NOTIFICATIONS]
-        .find(query)
-        .sort([("created_at", DESCENDING), ("seq", DESCENDING)])
-        .skip((page - 1) * page_size)
-        .limit(page_size)
-        .to_list()
-    )
-    total = await db[NOTIFICATIONS].count_documents(query)
-    unread = await db[NOTIFICATIONS].count_documents({"account_id": account_id, "read_at": None})
-    return items, total, unread
-
-
-async def mark_read(db: mongo.Database, account_id: str, notification_id: str, now: datetime) -> Doc | None:
-    """The owner's notification, marked read (the first read time is kept); None when not theirs."""
-    found = await db[NOTIFICATIONS].find_one_and_update(
-        {"_id": notification_id, "account_id": account_id, "read_at": None},
-        {"$set": {"read_at": now}},
-        return_document=ReturnDocument.AFTER,
-    )
-    if found is None:
-        found = await db[NOTIFICATIONS].find_one({"_id": notification_id, "account_id": account_id})
-    return found
-
-
-# --- counters shared by replicas --------------------------------------------------------------------------
-
-
-async def count_send(
-    db: mongo.Database, session: mongo.Session, key: str, *, window_seconds: float, now: datetime
-) -> int:
-    """Count one more message for `key` in the current fixed window; answers the count, this one included."""
-    window = int(now.timestamp() // window_seconds)
-    doc = await db[SEND_COUNTERS].find_one_and_update(
-        {"_id": f"{key}|{window}"},
-        {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": now + timedelta(seconds=2 * window_seconds)}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-        session=session,
-    )
-    return int(doc["count"]) if doc else 1

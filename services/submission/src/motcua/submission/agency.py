@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from motcua.common.auth import Officer
 from motcua.common.errors import Forbidden
+from motcua.common.request_context import RequestId
 from motcua.submission import applications
-from motcua.submission.deps import OutboxDep, RequestId, SettingsDep, StoreDep
+from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import etag
 from motcua.submission.schemas import AgencyApplicationPublic, ApplicationPage, ApplicationSummary, OfficerAction
-from motcua.submission.workflow import Action, Status
+from motcua.submission.workflow import Status
 
 router = APIRouter(prefix="/v1/agency", tags=["agency"])
 
@@ -27,29 +28,20 @@ async def queue(officer: Officer, store: StoreDep, settings: SettingsDep, respon
                 status: Status | None = None, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
                 page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> ApplicationPage:
     """Submitted applications of the officer's own agency, the earliest due first; drafts never show."""
-    query: dict[str, Any] = {"agency_code": _agency_of(officer)}
-    if status == Status.DRAFT:
-        query["status"] = {"$in": []}
-    elif status is not None:
-        query["status"] = status.value
-    else:
-        query["status"] = {"$ne": Status.DRAFT.value}
     size = min(page_size, settings.max_page_size)
-    found, total = await store.page(
-        query, [("due_date", 1), ("submitted_at", 1)], skip=(page - 1) * size, limit=size
-    )
+    found, total = await store.agency_queue(_agency_of(officer), status, skip=(page - 1) * size, limit=size)
     response.headers["Cache-Control"] = "private, no-store"
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
 
 
 @router.post("/applications/{application_id}/actions", summary="Act on an application")
 async def act(application_id: Annotated[str, Path(max_length=64)], body: OfficerAction, officer: Officer,
-              store: StoreDep, outbox: OutboxDep, rid: RequestId, response: Response) -> AgencyApplicationPublic:
+              submission: SubmissionDep, rid: RequestId, response: Response) -> AgencyApplicationPublic:
     """`accept`, `request_supplement` (comment required), `approve`, `reject` (comment required) or
     `issue_result`. 409 when the workflow does not allow it from the current status; the applicant is
     told through ApplicationStatusChanged."""
     _agency_of(officer)
-    moved = await applications.move(store, outbox, application_id, officer, Action(body.action),
+    moved = await applications.move(submission, application_id, officer, body.action,
                                     comment=body.comment, request_id=rid)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = etag(moved)

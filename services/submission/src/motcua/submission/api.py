@@ -10,11 +10,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from gridfs.errors import NoFile
 from motcua.common.auth import Citizen, CurrentPrincipal
 from motcua.common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
-from motcua.submission import applications, rate_limits, tracking, uploads
-from motcua.submission.deps import ClientIp, OutboxDep, RequestId, SettingsDep, StoreDep
+from motcua.common.request_context import ClientIp, RequestId
+from motcua.submission import applications, tracking, uploads
+from motcua.submission.deps import LimitsDep, SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import Application, etag
 from motcua.submission.schemas import (
     AgencyApplicationPublic,
@@ -55,15 +55,14 @@ def _private(response: Response, app: Application | None = None) -> None:
 
 
 @router.post("/applications", status_code=201, summary="Start a draft")
-async def start_draft(body: DraftCreate, who: Citizen, store: StoreDep, settings: SettingsDep,
+async def start_draft(body: DraftCreate, who: Citizen, submission: SubmissionDep, limits: LimitsDep,
                       response: Response) -> ApplicationPublic:
     """Start a draft of the procedure's current published version; the draft stays on that version.
 
     404 when the procedure is unknown or retired, 403 when it does not take this kind of applicant.
     """
-    await rate_limits.spend(store.rate_limits, scope="draft", who=who.sub, limit=settings.draft_limit,
-                            window_seconds=settings.draft_window_seconds)
-    app = await applications.start(store, body.procedure_code, who)
+    await limits.spend("draft", who.sub)
+    app = await applications.start(submission, body.procedure_code, who)
     _private(response, app)
     response.headers["Location"] = f"/v1/applications/{app.id}"
     return ApplicationPublic.of(app)
@@ -74,11 +73,8 @@ async def list_mine(who: Citizen, store: StoreDep, settings: SettingsDep, respon
                     status: Status | None = None, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
                     page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> ApplicationPage:
     """The signed-in citizen's applications, newest first, optionally of one status."""
-    query: dict[str, Any] = {"owner_id": who.sub}
-    if status is not None:
-        query["status"] = status.value
     size = min(page_size, settings.max_page_size)
-    found, total = await store.page(query, [("created_at", -1)], skip=(page - 1) * size, limit=size)
+    found, total = await store.owned_by(who.sub, status, skip=(page - 1) * size, limit=size)
     _private(response)
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
 
@@ -116,46 +112,46 @@ async def _json_body(request: Request, limit: int) -> Any:
 
 
 @router.patch("/applications/{application_id}", summary="Autosave the form", openapi_extra=_PATCH_BODY)
-async def autosave(application_id: ApplicationId, request: Request, who: CurrentPrincipal, store: StoreDep,
-                   settings: SettingsDep, response: Response,
+async def autosave(application_id: ApplicationId, request: Request, who: CurrentPrincipal,
+                   submission: SubmissionDep, response: Response,
                    if_match: Annotated[str | None, Header(max_length=200)] = None) -> ApplicationPublic:
     """Merge `{"data": {...}}` into the form (RFC 7396: `null` removes a field). `If-Match` must carry
     the ETag last read: 428 without it, 412 when someone saved since. Only the shape is checked here
     (unknown fields, wrong JSON types); completeness is checked at submission."""
-    app = await applications.owned(store, application_id, who)
-    raw = await _json_body(request, settings.max_form_bytes * 2)
+    app = await applications.owned(submission.store, application_id, who)
+    raw = await _json_body(request, submission.settings.max_form_bytes * 2)
     try:
         patch = FormPatch.model_validate(raw)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
-    saved = await applications.autosave(store, app, patch.data, if_match, max_bytes=settings.max_form_bytes)
+    saved = await applications.autosave(submission, app, patch.data, if_match)
     _private(response, saved)
     return ApplicationPublic.of(saved)
 
 
 @router.post("/applications/{application_id}/documents", status_code=201, summary="Upload a document",
              openapi_extra=_UPLOAD_BODY)
-async def upload(application_id: ApplicationId, request: Request, who: CurrentPrincipal, store: StoreDep,
-                 settings: SettingsDep) -> DocumentPublic:
+async def upload(application_id: ApplicationId, request: Request, who: CurrentPrincipal,
+                 submission: SubmissionDep, limits: LimitsDep) -> DocumentPublic:
     """Upload the file of one of the procedure's documents (multipart `document_key`, `file`); it
     replaces an earlier file of the same key. 413 over the document's size limit, 415 for a type it
     does not accept (judged by the content), 422 for an empty file or a key the procedure does not list."""
-    drain_limit = int(settings.upload_drain_limit_mb * 1024 * 1024)
+    store = submission.store
+    drain_limit = int(submission.settings.upload_drain_limit_mb * 1024 * 1024)
     try:
         app = await applications.owned(store, application_id, who)
         app.ensure_editable()
-        await rate_limits.spend(store.rate_limits, scope="upload", who=who.sub, limit=settings.upload_limit,
-                                window_seconds=settings.upload_window_seconds)
+        await limits.spend("upload", who.sub)
     except DomainError:
         await uploads.drain(request.stream(), drain_limit)  # so the client reads the refusal, not a reset
         raise
     procedure = await applications.pinned(store, app)
     ref = await uploads.receive(
-        request.stream(), request.headers.get("content-type", ""), procedure, store.files,
+        request.stream(), request.headers.get("content-type", ""), procedure, store,
         metadata={"application_id": app.id, "owner_id": app.owner_id},
         drain_limit=drain_limit,
     )
-    await applications.attach(store, app, ref)
+    await applications.attach(submission, app, ref)
     return DocumentPublic.of(ref)
 
 
@@ -166,10 +162,9 @@ async def download(application_id: ApplicationId, document_id: DocumentId, who: 
     """The file as uploaded; for the owner and the officers of the procedure's agency."""
     app = await applications.readable(store, application_id, who)
     ref = applications.find_document(app, document_id)
-    try:
-        source = await store.files.open_download_stream(ref.id)
-    except NoFile as exc:
-        raise NotFound("The file of this document is gone.") from exc
+    source = await store.open_file(ref.id)
+    if source is None:
+        raise NotFound("The file of this document is gone.")
 
     async def chunks() -> AsyncIterator[bytes]:
         while chunk := await source.readchunk():
@@ -186,52 +181,51 @@ async def download(application_id: ApplicationId, document_id: DocumentId, who: 
 @router.delete("/applications/{application_id}/documents/{document_id}", status_code=204,
                summary="Remove a document")
 async def remove_document(application_id: ApplicationId, document_id: DocumentId, who: CurrentPrincipal,
-                          store: StoreDep) -> Response:
+                          submission: SubmissionDep) -> Response:
     """Remove an uploaded file while the application is a draft or awaits a supplement."""
-    app = await applications.owned(store, application_id, who)
-    await applications.detach(store, app, document_id)
+    app = await applications.owned(submission.store, application_id, who)
+    await applications.detach(submission, app, document_id)
     return Response(status_code=204)
 
 
 @router.post("/applications/{application_id}/submit", summary="Submit")
-async def submit(application_id: ApplicationId, who: CurrentPrincipal, store: StoreDep, outbox: OutboxDep,
+async def submit(application_id: ApplicationId, who: CurrentPrincipal, submission: SubmissionDep,
                  rid: RequestId, response: Response,
                  idempotency_key: Annotated[str, IDEMPOTENCY_KEY]) -> SubmitAnswer:
     """Submit the draft: 422 lists every invalid field and missing document at once. The answer
     carries the tracking code and due date; the same Idempotency-Key returns the same answer and
     nothing is sent twice; a submitted application answers another key with 409."""
-    receipt = await applications.submit(store, outbox, application_id, who, idempotency_key, request_id=rid)
+    receipt = await applications.submit(submission, application_id, who, idempotency_key, request_id=rid)
     _private(response)
     return SubmitAnswer.model_validate(receipt.answer())
 
 
 @router.post("/applications/{application_id}/resubmit", summary="Resubmit after a supplement request")
-async def resubmit(application_id: ApplicationId, who: CurrentPrincipal, store: StoreDep, outbox: OutboxDep,
+async def resubmit(application_id: ApplicationId, who: CurrentPrincipal, submission: SubmissionDep,
                    rid: RequestId, response: Response, body: Comment | None = None) -> ApplicationPublic:
     """Send the supplemented dossier back to the agency (status `processing`); checked like a submit."""
-    moved = await applications.move(store, outbox, application_id, who, Action.RESUBMIT,
+    moved = await applications.move(submission, application_id, who, Action.RESUBMIT,
                                     comment=body.comment if body else "", request_id=rid)
     _private(response, moved)
     return ApplicationPublic.of(moved)
 
 
 @router.post("/applications/{application_id}/withdraw", summary="Withdraw")
-async def withdraw(application_id: ApplicationId, who: CurrentPrincipal, store: StoreDep, outbox: OutboxDep,
+async def withdraw(application_id: ApplicationId, who: CurrentPrincipal, submission: SubmissionDep,
                    rid: RequestId, response: Response, body: Comment | None = None) -> ApplicationPublic:
     """Withdraw a dossier that is `submitted` or `supplement_requested`; 409 in any other state."""
-    moved = await applications.move(store, outbox, application_id, who, Action.WITHDRAW,
+    moved = await applications.move(submission, application_id, who, Action.WITHDRAW,
                                     comment=body.comment if body else "", request_id=rid)
     _private(response, moved)
     return ApplicationPublic.of(moved)
 
 
 @router.get("/lookup/{tracking_code}", tags=["lookup"], summary="Where is my dossier?")
-async def lookup(tracking_code: Annotated[str, Path(max_length=40)], store: StoreDep, settings: SettingsDep,
+async def lookup(tracking_code: Annotated[str, Path(max_length=40)], store: StoreDep, limits: LimitsDep,
                  ip: ClientIp) -> LookupPublic:
     """The status of a dossier by its tracking code, for anyone, without personal data. Rate limited
     per client address (429 with Retry-After)."""
-    await rate_limits.spend(store.rate_limits, scope="lookup", who=ip, limit=settings.lookup_limit,
-                            window_seconds=settings.lookup_window_seconds)
+    await limits.spend("lookup", ip)
     code = tracking.normalise(tracking_code)
     app = await store.by_tracking_code(code) if code else None
     if app is None or app.submitted_at is None or app.due_date is None or app.tracking_code is None:

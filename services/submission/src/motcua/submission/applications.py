@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import Any
 
 import structlog
-from gridfs.errors import NoFile
 from motcua.common import mongo
 from motcua.common.auth import Principal
-from motcua.common.errors import Conflict, FieldProblem, InvalidInput
-from motcua.common.events import Event
-from motcua.common.outbox import Outbox
-from motcua.submission import due_dates, events, forms, tracking
+from motcua.common.clock import now
+from motcua.common.errors import Conflict, InvalidInput
+from motcua.submission import events, forms
+from motcua.submission.deps import Submission
 from motcua.submission.model import (
-    AlreadySubmitted,
     Application,
     ApplicationNotFound,
     DocumentNotFound,
@@ -28,13 +25,12 @@ from motcua.submission.model import (
     Procedure,
     ProcedureUnavailable,
     SubmitReceipt,
-    changed,
     check_revision,
-    now,
+    explained,
     start_draft,
 )
 from motcua.submission.store import Store
-from motcua.submission.workflow import COMMENT_REQUIRED, OFFICER_ACTIONS, Action, Status, next_status
+from motcua.submission.workflow import OFFICER_ACTIONS, Action
 from pymongo.errors import DuplicateKeyError
 
 log = structlog.get_logger(__name__)
@@ -44,10 +40,6 @@ TRACKING_CODE_ATTEMPTS = 5
 
 class ChangedMeanwhile(Conflict):
     title = "Changed meanwhile"
-
-
-def incomplete(problems: list[FieldProblem]) -> InvalidInput:
-    return InvalidInput(problems, "The application is not complete: " + ", ".join(p.pointer for p in problems))
 
 
 def is_owner(app: Application, who: Principal) -> bool:
@@ -84,7 +76,8 @@ async def pinned(store: Store, app: Application) -> Procedure:
     return procedure
 
 
-async def start(store: Store, procedure_code: str, who: Principal) -> Application:
+async def start(submission: Submission, procedure_code: str, who: Principal) -> Application:
+    store = submission.store
     procedure = await store.current_procedure(procedure_code)
     if procedure is None:
         raise ProcedureUnavailable(f"No procedure {procedure_code} takes applications.")
@@ -96,9 +89,10 @@ async def start(store: Store, procedure_code: str, who: Principal) -> Applicatio
     return app
 
 
-async def autosave(store: Store, app: Application, patch: dict[str, Any] | None, if_match: str | None,
-                   *, max_bytes: int) -> Application:
+async def autosave(submission: Submission, app: Application, patch: dict[str, Any] | None,
+                   if_match: str | None) -> Application:
     """Merge `patch` into the form if the caller saw the latest revision; the shape is checked now."""
+    store, max_bytes = submission.store, submission.settings.max_form_bytes
     app.ensure_editable()  # 409 before 412: reading the application again would not help
     check_revision(app, if_match)
     data = forms.merge_patch(app.data, patch) if patch is not None else {}
@@ -118,25 +112,27 @@ async def autosave(store: Store, app: Application, patch: dict[str, Any] | None,
     return app.model_copy(update={"data": data, "revision": app.revision + 1, "updated_at": at})
 
 
-async def attach(store: Store, app: Application, ref: DocumentRef) -> None:
+async def attach(submission: Submission, app: Application, ref: DocumentRef) -> None:
     """Attach an uploaded file; the file it replaces (same document key) is deleted."""
+    store = submission.store
     attached, replaced = await store.attach(app, ref)
     if not attached:
-        await delete_file(store, ref.id)
+        await store.delete_file(ref.id)
         app.ensure_editable()
         raise ChangedMeanwhile("The application stopped being editable during the upload.")
     await store.mark_attached(ref.id)
     if replaced is not None:
-        await delete_file(store, replaced.id)
+        await store.delete_file(replaced.id)
     log.info("document_attached", application_id=app.id, document_key=ref.document_key, size=ref.size)
 
 
-async def detach(store: Store, app: Application, document_id: str) -> None:
+async def detach(submission: Submission, app: Application, document_id: str) -> None:
+    store = submission.store
     app.ensure_editable()
     ref = find_document(app, document_id)
     if not await store.detach(app, ref, now()):
         raise ChangedMeanwhile("The application changed meanwhile; read it again.")
-    await delete_file(store, ref.id)
+    await store.delete_file(ref.id)
 
 
 def find_document(app: Application, document_id: str) -> DocumentRef:
@@ -146,28 +142,25 @@ def find_document(app: Application, document_id: str) -> DocumentRef:
     return ref
 
 
-async def delete_file(store: Store, file_id: str) -> None:
-    with suppress(NoFile):
-        await store.files.delete(file_id)
+Decision = Callable[[Application], Awaitable[Application]]
 
 
-Decision = Callable[[Application], Awaitable[tuple[Application, list[Event]]]]
-
-
-async def _transition(store: Store, outbox: Outbox, application_id: str, may: Callable[[Application], bool],
+async def _transition(submission: Submission, application_id: str, may: Callable[[Application], bool],
                       decide: Decision, *, request_id: str | None) -> Application:
-    """One transaction: read, check who asks, the status change, its history entry and its events."""
+    """One transaction: read, check who asks, the domain's decision, and its status change, history entry
+    and event written together."""
+    store, outbox = submission.store, submission.outbox
 
     async def work(session: mongo.Session) -> Application:
         current = await store.get(application_id, session=session)
         if current is None or not may(current):
             raise _missing(application_id)
-        after, emitted = await decide(current)
+        after = await decide(current)
         if after is current:
             return current  # nothing to change (an idempotent replay)
         if not await store.save_transition(session, current, after):
             raise ChangedMeanwhile("The application changed meanwhile; read it again.")
-        await outbox.add(session, emitted, request_id=request_id)
+        await outbox.add(session, [events.announcing(after)], request_id=request_id)
         return after
 
     result = await mongo.in_transaction(store.client, work)
@@ -175,34 +168,17 @@ async def _transition(store: Store, outbox: Outbox, application_id: str, may: Ca
     return result
 
 
-async def submit(store: Store, outbox: Outbox, application_id: str, who: Principal, idempotency_key: str,
+async def submit(submission: Submission, application_id: str, who: Principal, idempotency_key: str,
                  *, request_id: str | None) -> SubmitReceipt:
     """Submit a draft once; the same Idempotency-Key gets the same receipt and emits nothing more."""
 
-    async def decide(current: Application) -> tuple[Application, list[Event]]:
-        if current.receipt is not None and current.receipt.idempotency_key == idempotency_key:
-            return current, []
-        if current.status != Status.DRAFT:
-            raise AlreadySubmitted(f"This application was already submitted (tracking code {current.tracking_code}).")
-        procedure = await pinned(store, current)
-        problems = forms.submission_problems(procedure, current.data, current.documents)
-        if problems:
-            raise incomplete(problems)
-        at = now()
-        moved = changed(current, next_status(current.status, Action.SUBMIT), by_role="citizen", comment="", at=at)
-        receipt = SubmitReceipt(
-            idempotency_key=idempotency_key, status=moved.status, tracking_code=tracking.new_code(at),
-            submitted_at=at, due_date=due_dates.due_date(at, procedure.processing_days),
-        )
-        after = moved.model_copy(update={
-            "tracking_code": receipt.tracking_code, "submitted_at": at, "due_date": receipt.due_date,
-            "receipt": receipt,
-        })
-        return after, [events.received(after)]
+    async def decide(current: Application) -> Application:
+        procedure = await pinned(submission.store, current)
+        return current.submit(procedure, idempotency_key=idempotency_key, at=now())
 
     for attempt in range(1, TRACKING_CODE_ATTEMPTS + 1):
         try:
-            after = await _transition(store, outbox, application_id, lambda a: is_owner(a, who), decide,
+            after = await _transition(submission, application_id, lambda a: is_owner(a, who), decide,
                                       request_id=request_id)
             break
         except DuplicateKeyError:  # a tracking code already taken: astronomically rare, draw again
@@ -214,29 +190,19 @@ async def submit(store: Store, outbox: Outbox, application_id: str, who: Princip
     return after.receipt
 
 
-async def move(store: Store, outbox: Outbox, application_id: str, who: Principal, action: Action, *,
+async def move(submission: Submission, application_id: str, who: Principal, action: Action, *,
                comment: str, request_id: str | None) -> Application:
     """Resubmit, withdraw, or an officer's action: the state machine decides, history and topic record it."""
-    if action in COMMENT_REQUIRED and not comment.strip():
-        raise InvalidInput.one("/comment", f"say why: the applicant reads this comment ({action.value})")
+    why = explained(action, comment)
     by_officer = action in OFFICER_ACTIONS
     may = (lambda a: is_agency_officer(a, who)) if by_officer else (lambda a: is_owner(a, who))
 
-    async def decide(current: Application) -> tuple[Application, list[Event]]:
-        target = next_status(current.status, action)
-        at = now()
-        update: dict[str, Any] = {}
+    async def decide(current: Application) -> Application:
         if action == Action.RESUBMIT:
-            procedure = await pinned(store, current)
-            problems = forms.submission_problems(procedure, current.data, current.documents)
-            if problems:
-                raise incomplete(problems)
-            # The processing time restarts once the dossier is complete again.
-            update["due_date"] = due_dates.due_date(at, procedure.processing_days)
-        by_role = "officer" if by_officer else "citizen"
-        after = changed(current, target, by_role=by_role, comment=comment.strip(), at=at).model_copy(update=update)
-        return after, [events.status_changed(after)]
+            procedure = await pinned(submission.store, current)
+            return current.resubmit(procedure, comment=why, at=now())
+        return current.move(action, by_role="officer" if by_officer else "citizen", comment=why, at=now())
 
-    after = await _transition(store, outbox, application_id, may, decide, request_id=request_id)
+    after = await _transition(submission, application_id, may, decide, request_id=request_id)
     log.info("application_moved", application_id=application_id, action=action.value, status=after.status.value)
     return after

@@ -1,42 +1,47 @@
-"""The dependencies routes ask for, named once."""
+"""What the submission service is made of (`Submission`), and the dependencies that hand its parts to routes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from motcua.common.outbox import Outbox
-from motcua.common.web import runtime_of
+from motcua.common.runtime import parts_of
+from motcua.submission.rate_limits import RateLimits
 from motcua.submission.settings import Settings
 from motcua.submission.store import Store
 
 
-async def _store(request: Request) -> Store:
-    store: Store = runtime_of(request).extras["store"]
-    return store
+@dataclass(frozen=True)
+class Submission:
+    """The running service's parts, built once in app.py's lifespan."""
+
+    settings: Settings
+    store: Store
+    outbox: Outbox
+    limits: RateLimits
 
 
-async def _outbox(request: Request) -> Outbox:
-    return runtime_of(request).outbox
+async def _submission(request: Request) -> Submission:
+    return parts_of(request, Submission)
 
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+SubmissionDep = Annotated[Submission, Depends(_submission)]
 
 
-async def request_id(request: Request) -> str | None:
-    found: str | None = getattr(request.state, "request_id", None)
-    return found
+async def _store(submission: SubmissionDep) -> Store:
+    return submission.store
 
 
-async def client_ip(request: Request) -> str:
-    """The caller's address (uvicorn puts the forwarded one here when the proxy is trusted)."""
-    return request.client.host if request.client else "unknown"
+async def _settings(submission: SubmissionDep) -> Settings:
+    return submission.settings
+
+
+async def _limits(submission: SubmissionDep) -> RateLimits:
+    return submission.limits
 
 
 StoreDep = Annotated[Store, Depends(_store)]
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
-RequestId = Annotated[str | None, Depends(request_id)]
-ClientIp = Annotated[str, Depends(client_ip)]
+LimitsDep = Annotated[RateLimits, Depends(_limits)]

@@ -13,9 +13,10 @@ from motcua.common.consumer import Consumer, Handler
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope
-from motcua.common.settings import ServiceSettings
+from motcua.submission.deps import Submission
 from motcua.submission.model import Application
 from motcua.submission.store import Store
+from motcua.submission.workflow import Status
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +59,14 @@ def status_changed(app: Application) -> ApplicationStatusChanged:
     )
 
 
+def announcing(app: Application) -> ApplicationReceived | ApplicationStatusChanged:
+    """What `app`'s last move tells the agency and the applicant: a submission is received, any other
+    move is a change of status."""
+    if app.history[-1].from_status == Status.DRAFT:
+        return received(app)
+    return status_changed(app)
+
+
 class InvalidProcedure(Exception):
     """A published procedure submission cannot validate against: it goes to the dead-letter topic."""
 
@@ -93,12 +102,14 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
     return {ProcedurePublished.ce_type: published, ProcedureRetired.ce_type: retired}
 
 
-def consumers(client: mongo.Client, db: mongo.Database, settings: ServiceSettings, store: Store) -> list[Consumer]:
+def consumers(submission: Submission) -> list[Consumer]:
+    """The service's one consumer: the catalogue's procedures, into the read model."""
+    store = submission.store
     return [
         Consumer(
-            client=client,
-            db=db,
-            settings=settings,
+            client=store.client,
+            db=store.db,
+            settings=submission.settings,
             group=GROUP,
             topic_names=[topics.CATALOGUE_PROCEDURE],
             handlers=procedure_handlers(store),

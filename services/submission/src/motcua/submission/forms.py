@@ -10,8 +10,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from motcua.common.errors import FieldProblem
-from motcua.submission.model import DocumentRef, Procedure
+from motcua.common.errors import FieldProblem, pointer
 
 MAX_DEPTH = 8
 MAX_STRING = 10_000
@@ -33,10 +32,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
-
-
-def pointer(*parts: str | int) -> str:
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def _value_problem(value: Any) -> str | None:
@@ -108,18 +103,3 @@ def form_problems(schema: dict[str, Any], data: dict[str, Any], *, complete: boo
         for problem in _problems_of(error):
             found.setdefault(problem.pointer, problem)
     return sorted(found.values(), key=lambda p: p.pointer)
-
-
-def missing_documents(procedure: Procedure, documents: dict[str, DocumentRef]) -> list[FieldProblem]:
-    return [
-        FieldProblem(pointer("documents", d.key), f"required document missing: {d.name_en or d.name}")
-        for d in procedure.required_documents
-        if d.required and d.key not in documents
-    ]
-
-
-def submission_problems(procedure: Procedure, data: dict[str, Any], documents: dict[str, DocumentRef]) -> list[
-    FieldProblem
-]:
-    """All that stands between a dossier and its submission, at once."""
-    return form_problems(procedure.form_schema, data, complete=True) + missing_documents(procedure, documents)

@@ -1,12 +1,27 @@
-"""The domain: procedures as submission sees them, applications and their documents — pure, no I/O."""
+"""The domain: procedures as submission sees them, applications and their documents — pure, no I/O.
+
+What a move of an application decides (its new status, history entry, receipt, tracking code, due
+date) is decided here; `applications` reads what a decision needs, calls it, and writes the result.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from motcua.common.errors import Conflict, Forbidden, NotFound, PreconditionFailed
-from motcua.submission.workflow import EDITABLE, Status
+from motcua.common.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    pointer,
+)
+from motcua.submission import due_dates, tracking
+from motcua.submission.forms import form_problems
+from motcua.submission.workflow import COMMENT_REQUIRED, EDITABLE, Action, Status, next_status
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -34,14 +49,19 @@ class AlreadySubmitted(Conflict):
     title = "Already submitted"
 
 
+class Incomplete(InvalidInput):
+    """What stands between a dossier and its submission: every invalid field and missing document."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__(problems, "The application is not complete: " + ", ".join(p.pointer for p in problems))
+
+
 class StaleRevision(PreconditionFailed):
     title = "Precondition failed"
 
 
-class MissingPrecondition(PreconditionFailed):
-    """No If-Match at all: answered 428 by the API."""
-
-    title = "Precondition required"
+class MissingPrecondition(PreconditionRequired):
+    """No If-Match at all (428, RFC 6585)."""
 
 
 class RequiredDocument(BaseModel):
@@ -153,11 +173,61 @@ class Application(BaseModel):
     def visible_to_agency(self, agency: str | None) -> bool:
         return agency is not None and agency == self.agency_code and self.status != Status.DRAFT
 
+    def check_complete(self, procedure: Procedure) -> None:
+        """Incomplete (422, every problem at once) unless the form and the documents are complete."""
+        problems = form_problems(procedure.form_schema, self.data, complete=True) + missing_documents(
+            procedure, self.documents
+        )
+        if problems:
+            raise Incomplete(problems)
 
-def now() -> datetime:
-    """The domain's clock, at MongoDB's millisecond precision so a stored time reads back equal."""
-    t = datetime.now(UTC)
-    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+    def submit(self, procedure: Procedure, *, idempotency_key: str, at: datetime) -> Application:
+        """The draft submitted at `at`: its receipt, a fresh tracking code, the due date `procedure`'s
+        processing days give. The same `idempotency_key` again answers the application unchanged."""
+        if self.receipt is not None and self.receipt.idempotency_key == idempotency_key:
+            return self
+        if self.status != Status.DRAFT:
+            raise AlreadySubmitted(f"This application was already submitted (tracking code {self.tracking_code}).")
+        self.check_complete(procedure)
+        moved = changed(self, next_status(self.status, Action.SUBMIT), by_role="citizen", comment="", at=at)
+        receipt = SubmitReceipt(
+            idempotency_key=idempotency_key,
+            status=moved.status,
+            tracking_code=tracking.new_code(at),
+            submitted_at=at,
+            due_date=due_dates.due_date(at, procedure.processing_days),
+        )
+        return moved.model_copy(update={
+            "tracking_code": receipt.tracking_code, "submitted_at": at, "due_date": receipt.due_date,
+            "receipt": receipt,
+        })
+
+    def resubmit(self, procedure: Procedure, *, comment: str, at: datetime) -> Application:
+        """The supplemented dossier back with the agency; checked like a submit, and the processing time
+        restarts from `at`, since the dossier is complete again."""
+        target = next_status(self.status, Action.RESUBMIT)
+        self.check_complete(procedure)
+        moved = changed(self, target, by_role="citizen", comment=comment, at=at)
+        return moved.model_copy(update={"due_date": due_dates.due_date(at, procedure.processing_days)})
+
+    def move(self, action: Action, *, by_role: str, comment: str, at: datetime) -> Application:
+        """Where the state machine takes the application by `action` (a withdrawal or an officer's action)."""
+        return changed(self, next_status(self.status, action), by_role=by_role, comment=comment, at=at)
+
+
+def missing_documents(procedure: Procedure, documents: dict[str, DocumentRef]) -> list[FieldProblem]:
+    return [
+        FieldProblem(pointer("documents", d.key), f"required document missing: {d.name_en or d.name}")
+        for d in procedure.required_documents
+        if d.required and d.key not in documents
+    ]
+
+
+def explained(action: Action, comment: str) -> str:
+    """The comment of a move, trimmed; required where the applicant needs to know why (InvalidInput)."""
+    if action in COMMENT_REQUIRED and not comment.strip():
+        raise InvalidInput.one("/comment", f"say why: the applicant reads this comment ({action.value})")
+    return comment.strip()
 
 
 def start_draft(

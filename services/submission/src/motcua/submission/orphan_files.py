@@ -7,7 +7,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from motcua.submission.applications import delete_file
 from motcua.submission.store import Store
 from pymongo.errors import PyMongoError
 
@@ -24,7 +23,7 @@ async def sweep(store: Store, *, older_than: timedelta, batch: int = 200) -> int
         if owner_app is not None and any(d.id == file_id for d in owner_app.documents.values()):
             await store.mark_attached(file_id)
             continue
-        await delete_file(store, file_id)
+        await store.delete_file(file_id)
         deleted += 1
         log.info("orphan_file_deleted", file_id=file_id)
     return deleted

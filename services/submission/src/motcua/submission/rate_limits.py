@@ -1,39 +1,52 @@
-"""Fixed-window counters in MongoDB, so every replica of the service counts the same requests."""
+"""How often a citizen or an address may do something: fixed windows counted in MongoDB, so every
+replica of the service counts the same requests."""
 
 from __future__ import annotations
 
 import hashlib
-import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 
-from motcua.common import mongo
+from motcua.common import counters, mongo
+from motcua.common.clock import Clock, now
 from motcua.common.errors import TooManyRequests
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from motcua.submission.settings import Settings
+
+Scope = Literal["lookup", "draft", "upload"]
 
 
 class RateLimited(TooManyRequests):
     title = "Too many requests"
 
 
-async def spend(
-    counters: mongo.Collection, *, scope: str, who: str, limit: int, window_seconds: int, now: float | None = None
-) -> None:
-    """Count one request of `who` in `scope`; RateLimited (429, Retry-After) past `limit` per window."""
-    moment = time.time() if now is None else now
-    window = int(moment // window_seconds)
-    ends = (window + 1) * window_seconds
-    # Who is stored hashed: an IP address or account id has no business sitting in a counter.
-    digest = hashlib.sha256(f"{scope}:{who}".encode()).hexdigest()[:32]
-    key = f"{scope}:{digest}:{window}"
-    update = {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": datetime.fromtimestamp(ends + 60, UTC)}}
-    try:
-        doc = await counters.find_one_and_update(
-            {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
+@dataclass(frozen=True)
+class Limit:
+    requests: int
+    window_seconds: int
+
+
+class RateLimits:
+    """The limits of the settings, counted in `counters` by the windows of `clock` (tests freeze it)."""
+
+    def __init__(self, counters: mongo.Collection, settings: Settings, *, clock: Clock = now) -> None:
+        self._counters = counters
+        self._clock = clock
+        self._limits: dict[Scope, Limit] = {
+            "lookup": Limit(settings.lookup_limit, settings.lookup_window_seconds),
+            "draft": Limit(settings.draft_limit, settings.draft_window_seconds),
+            "upload": Limit(settings.upload_limit, settings.upload_window_seconds),
+        }
+
+    async def spend(self, scope: Scope, who: str) -> None:
+        """Count one request of `who` in `scope`; RateLimited (429, Retry-After) past its limit per window."""
+        limit = self._limits[scope]
+        moment = self._clock()
+        # Who is stored hashed: an IP address or account id has no business sitting in a counter.
+        digest = hashlib.sha256(f"{scope}:{who}".encode()).hexdigest()[:32]
+        count, window = await counters.count(
+            self._counters, f"{scope}:{digest}", now=moment, seconds=limit.window_seconds, keep=timedelta(seconds=60)
         )
-    except DuplicateKeyError:  # two first requests of a window raced to create the counter
-        doc = await counters.find_one_and_update({"_id": key}, update, return_document=ReturnDocument.AFTER)
-    if doc is not None and int(doc["count"]) > limit:
-        raise RateLimited(
-            f"Too many requests; try again in {int(ends - moment) + 1} seconds.", retry_after=int(ends - moment) + 1
-        )
+        if count > limit.requests:
+            wait = int((window.ends - moment).total_seconds()) + 1
+            raise RateLimited(f"Too many requests; try again in {wait} seconds.", retry_after=wait)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from motcua.submission.model import Application, DocumentRef, HistoryEntry
-from motcua.submission.workflow import Status
-from pydantic import BaseModel, ConfigDict, Field
+from motcua.submission.workflow import COMMENT_REQUIRED, OFFICER_ACTIONS, TRANSITIONS, Action, Status, allowed
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
@@ -33,10 +33,25 @@ class Comment(BaseModel):
     comment: str = Field(default="", max_length=2000)
 
 
+# The officers' actions, as the state machine names them, in its order.
+_OFFICERS = list(dict.fromkeys(a.value for (_, a) in TRANSITIONS if a in OFFICER_ACTIONS))
+
+
+def _an_officer_action(value: object) -> object:
+    if value not in _OFFICERS:
+        raise ValueError(f"must be one of {', '.join(_OFFICERS)}")
+    return value
+
+
+OfficerActionName = Annotated[
+    Action, BeforeValidator(_an_officer_action), WithJsonSchema({"type": "string", "enum": _OFFICERS})
+]
+
+
 class OfficerAction(BaseModel):
     model_config = _IN
 
-    action: Literal["accept", "request_supplement", "approve", "reject", "issue_result"]
+    action: OfficerActionName
     comment: str = Field(default="", max_length=2000, examples=["Bổ sung bản sao giấy chứng nhận kết hôn."])
 
 
@@ -104,14 +119,27 @@ class ApplicationPublic(ApplicationSummary):
         )
 
 
+class ActionPublic(BaseModel):
+    """An action an officer may take on the dossier now."""
+
+    action: OfficerActionName
+    comment_required: bool = Field(description="the applicant is told why, so a comment must be given")
+
+    @classmethod
+    def of(cls, action: Action) -> ActionPublic:
+        return cls(action=action, comment_required=action in COMMENT_REQUIRED)
+
+
 class AgencyApplicationPublic(ApplicationPublic):
     applicant_account_id: str
     applicant_type: str
+    actions: list[ActionPublic] = Field(description="what an officer may do with it now, the usual first")
 
     @classmethod
     def of(cls, app: Application) -> AgencyApplicationPublic:
+        actions = [ActionPublic.of(a) for a in allowed(app.status, "officer")]
         return cls(**ApplicationPublic.of(app).model_dump(), applicant_account_id=app.owner_id,
-                   applicant_type=app.applicant_type)
+                   applicant_type=app.applicant_type, actions=actions)
 
 
 class ApplicationPage(BaseModel):

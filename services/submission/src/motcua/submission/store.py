@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
 from gridfs import AsyncGridFSBucket
+from gridfs.asynchronous.grid_file import AsyncGridIn, AsyncGridOut
+from gridfs.errors import NoFile
 from motcua.common import mongo
 from motcua.submission.model import Application, DocumentRef, HistoryEntry, Procedure
-from motcua.submission.workflow import EDITABLE
+from motcua.submission.workflow import EDITABLE, Status
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 PROCEDURES = "procedures"
@@ -69,6 +72,7 @@ class Store:
 
     def __init__(self, client: mongo.Client, db: mongo.Database) -> None:
         self.client = client
+        self.db = db
         self.procedures = db[PROCEDURES]
         self.applications = db[APPLICATIONS]
         self.rate_limits = db[RATE_LIMITS]
@@ -121,7 +125,30 @@ class Store:
         doc = await self.applications.find_one({"tracking_code": code})
         return from_doc(doc) if doc else None
 
-    async def page(
+    async def owned_by(
+        self, owner_id: str, status: Status | None, *, skip: int, limit: int
+    ) -> tuple[list[Application], int]:
+        """A citizen's applications, newest first, optionally of one status; with how many there are."""
+        query: dict[str, Any] = {"owner_id": owner_id}
+        if status is not None:
+            query["status"] = status.value
+        return await self._page(query, [("created_at", -1)], skip=skip, limit=limit)
+
+    async def agency_queue(
+        self, agency_code: str, status: Status | None, *, skip: int, limit: int
+    ) -> tuple[list[Application], int]:
+        """An agency's submitted applications, the earliest due first, optionally of one status; drafts
+        are never in it (asking for them finds none)."""
+        query: dict[str, Any] = {"agency_code": agency_code}
+        if status == Status.DRAFT:
+            query["status"] = {"$in": []}
+        elif status is not None:
+            query["status"] = status.value
+        else:
+            query["status"] = {"$ne": Status.DRAFT.value}
+        return await self._page(query, [("due_date", 1), ("submitted_at", 1)], skip=skip, limit=limit)
+
+    async def _page(
         self, query: dict[str, Any], sort: list[tuple[str, int]], *, skip: int, limit: int
     ) -> tuple[list[Application], int]:
         docs = await self.applications.find(query).sort(sort).skip(skip).limit(limit).to_list()
@@ -148,6 +175,24 @@ class Store:
             return False, None
         old = before.get("documents", {}).get(ref.document_key)
         return True, DocumentRef.model_validate(old) if old else None
+
+    # -- the documents' files (GridFS) --
+
+    def new_file(self, file_id: str, filename: str, metadata: dict[str, Any]) -> AsyncGridIn:
+        """A file to write an upload into, as it arrives."""
+        return self.files.open_upload_stream_with_id(file_id, filename, metadata=metadata)
+
+    async def open_file(self, file_id: str) -> AsyncGridOut | None:
+        """A stored file to read, or None when it is gone."""
+        try:
+            return await self.files.open_download_stream(file_id)
+        except NoFile:
+            return None
+
+    async def delete_file(self, file_id: str) -> None:
+        """Delete a stored file (one already gone is fine)."""
+        with suppress(NoFile):
+            await self.files.delete(file_id)
 
     async def mark_attached(self, file_id: str) -> None:
         await self.file_records.update_one({"_id": file_id}, {"$set": {"metadata.attached": True}})

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from gridfs import AsyncGridFSBucket
 from gridfs.asynchronous.grid_file import AsyncGridIn
-from gridfs.errors import NoFile
+from motcua.common.clock import now
 from motcua.common.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from motcua.submission import filetypes
-from motcua.submission.model import DocumentRef, Procedure, now
+from motcua.submission.model import DocumentRef, Procedure
+from motcua.submission.store import Store
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -105,7 +105,7 @@ class _Receipt:
     """What is known of the upload so far; the first refusal found is kept and the rest drained."""
 
     procedure: Procedure
-    bucket: AsyncGridFSBucket
+    store: Store
     metadata: dict[str, Any]
     refusal: DomainError | None = None
     key: str | None = None
@@ -204,9 +204,7 @@ class _Receipt:
 
     async def _write(self, data: bytes) -> None:
         if self.sink is None:
-            self.sink = self.bucket.open_upload_stream_with_id(
-                self.file_id, self.filename or "document", metadata=self.metadata
-            )
+            self.sink = self.store.new_file(self.file_id, self.filename or "document", self.metadata)
         await self.sink.write(data)
 
     async def discard(self) -> None:
@@ -214,8 +212,7 @@ class _Receipt:
         if self.sink is None:
             return
         if self.sink.closed:
-            with suppress(NoFile):
-                await self.bucket.delete(self.file_id)
+            await self.store.delete_file(self.file_id)
         else:
             await self.sink.abort()
 
@@ -264,7 +261,7 @@ async def receive(
     stream: AsyncIterator[bytes],
     content_type: str,
     procedure: Procedure,
-    bucket: AsyncGridFSBucket,
+    store: Store,
     *,
     metadata: dict[str, Any],
     drain_limit: int,
@@ -272,7 +269,7 @@ async def receive(
     """Store the uploaded document in GridFS and describe it, or raise why not (nothing left stored)."""
     parts = _Parts()
     parser = MultipartParser(boundary_of(content_type), parts.callbacks())
-    receipt = _Receipt(procedure=procedure, bucket=bucket, metadata=metadata)
+    receipt = _Receipt(procedure=procedure, store=store, metadata=metadata)
     cap = procedure.largest_document_bytes + drain_limit
     received = 0
     broken = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from motcua.common.errors import Conflict
 
@@ -29,12 +30,24 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
 
 
-OFFICER_ACTIONS = frozenset(
-    {Action.ACCEPT, Action.REQUEST_SUPPLEMENT, Action.APPROVE, Action.REJECT, Action.ISSUE_RESULT}
-)
+Actor = Literal["citizen", "officer"]
+
+# Who takes each action: the applicant, or an officer of the procedure's agency.
+ACTOR: dict[Action, Actor] = {
+    Action.SUBMIT: "citizen",
+    Action.ACCEPT: "officer",
+    Action.REQUEST_SUPPLEMENT: "officer",
+    Action.APPROVE: "officer",
+    Action.REJECT: "officer",
+    Action.ISSUE_RESULT: "officer",
+    Action.RESUBMIT: "citizen",
+    Action.WITHDRAW: "citizen",
+}
+OFFICER_ACTIONS = frozenset(a for a, actor in ACTOR.items() if actor == "officer")
 # Officers must say why: the citizen reads this comment in the message they receive.
 COMMENT_REQUIRED = frozenset({Action.REQUEST_SUPPLEMENT, Action.REJECT})
 
+# In the order a person is offered the moves from a status (the first is the usual one).
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.DRAFT, Action.SUBMIT): Status.SUBMITTED,
     (Status.SUBMITTED, Action.ACCEPT): Status.PROCESSING,
@@ -56,6 +69,11 @@ FINAL = frozenset({Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN})
 
 class TransitionNotAllowed(Conflict):
     title = "Transition not allowed"
+
+
+def allowed(current: Status, by: Actor) -> list[Action]:
+    """The actions `by` may take on an application in `current`, in the order they are offered."""
+    return [a for (s, a) in TRANSITIONS if s == current and ACTOR[a] == by]
 
 
 def next_status(current: Status, action: Action) -> Status:

@@ -127,7 +127,7 @@ function xhrUpload(path, form, onProgress, token) {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
     xhr.addEventListener('load', () => {
-      let parsed = null;
+      let parsed;
       try {
         parsed = JSON.parse(xhr.responseText);
       } catch {

@@ -9,7 +9,7 @@ const listeners = new Set();
 let locale = pickInitial();
 
 function pickInitial() {
-  let saved = null;
+  let saved;
   try {
     saved = localStorage.getItem(KEY);
   } catch {

@@ -1,5 +1,6 @@
 // Officers: the agency's inbox (earliest due first, overdue marked in words) and a dossier with
-// the actions its status allows, each with a comment the applicant reads.
+// the actions its status allows (the API says which, from the state machine), each with a comment
+// the applicant reads.
 import { api } from '../api.js';
 import { backLink, busy, dueText, facts, failure, isOverdue, notice, page, requireRole, statusBadge } from '../blocks.js';
 import { fill, h } from '../dom.js';
@@ -11,12 +12,6 @@ import { agencyList, agencyName } from './catalogue.js';
 import { answersOf, documentsOf, timeline } from './dossiers.js';
 
 const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
-const ACTIONS = {
-  submitted: ['accept', 'request_supplement', 'reject'],
-  processing: ['approve', 'request_supplement', 'reject'],
-  approved: ['issue_result'],
-};
-const NEEDS_COMMENT = new Set(['request_supplement', 'reject']);
 
 export async function inbox(ctx) {
   if (!requireRole(ctx, 'officer')) return;
@@ -85,7 +80,8 @@ function actionForm(application, result) {
     sessionStorage.removeItem('motcua.officer-done');
     fill(result, notice('success', t('officer.done', { status: statusText(done.status) })));
   }
-  const allowed = ACTIONS[application.status] || [];
+  const allowed = (application.actions || []).map((a) => a.action);
+  const needsComment = new Set((application.actions || []).filter((a) => a.comment_required).map((a) => a.action));
   if (!allowed.length) return h('p', { class: 'hint' }, t('officer.no_actions'));
   const summary = errorSummary();
   const choice = radios({ name: 'action', legend: t('officer.action'),
@@ -115,7 +111,7 @@ function actionForm(application, result) {
     event.preventDefault();
     busy(submit, async () => {
       const action = choice.value;
-      if (NEEDS_COMMENT.has(action) && !comment.value.trim()) {
+      if (needsComment.has(action) && !comment.value.trim()) {
         showProblems(summary, fields, { said: { '/comment': t('officer.comment_required') } }, labels);
         return;
       }
