@@ -42,8 +42,13 @@ async def bare_kafka(bootstrap: str, n: int, *, idempotent: bool = True) -> floa
     await producer.start()
     payload = b'{"account_id":"a","locked_until":"2026-11-25T00:00:00Z","failed_attempts":1}'
     await ensure_topics(bootstrap, [topic])
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"g-{topic}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     while not consumer.assignment():  # the group join is not part of the rate
         await consumer.getmany(timeout_ms=200)
@@ -60,8 +65,13 @@ async def bare_kafka(bootstrap: str, n: int, *, idempotent: bool = True) -> floa
 
 
 async def backbone(stack_uri: str, bootstrap: str, n: int) -> tuple[float, list[float]]:
-    settings = ServiceSettings(service_name="bench", mongodb_uri=stack_uri, mongodb_db="bench",
-                               kafka_bootstrap_servers=bootstrap, kafka_topic_prefix="bench.")
+    settings = ServiceSettings(
+        service_name="bench",
+        mongodb_uri=stack_uri,
+        mongodb_db="bench",
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topic_prefix="bench.",
+    )
     client = mongo.connect(stack_uri)
     db = client[settings.database_name]
     await mongo.ensure_collections(db, {**OUTBOX, **INBOX, "effects": []})
@@ -75,18 +85,29 @@ async def backbone(stack_uri: str, bootstrap: str, n: int) -> tuple[float, list[
         if len(latencies) >= n:
             done.set()
 
-    consumer = Consumer(client=client, db=db, settings=settings, group="bench", topic_names=[AccountLocked.topic],
-                        handlers={AccountLocked.ce_type: handle})
+    consumer = Consumer(
+        client=client,
+        db=db,
+        settings=settings,
+        group="bench",
+        topic_names=[AccountLocked.topic],
+        handlers={AccountLocked.ce_type: handle},
+    )
     relay = Relay(db, settings, outbox)
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(relay.run())]
     await asyncio.sleep(6)  # let the consumer join its group before the clock starts
     started = time.perf_counter()
     for start in range(0, n, 20):  # a service writing 20 events per transaction
+
         async def work(session: mongo.Session, start: int = start) -> None:
-            await outbox.add(session, [
-                AccountLocked(account_id=f"acc-{i % 200}", locked_until=datetime.now(UTC), failed_attempts=i)
-                for i in range(start, min(n, start + 20))
-            ])
+            await outbox.add(
+                session,
+                [
+                    AccountLocked(account_id=f"acc-{i % 200}", locked_until=datetime.now(UTC), failed_attempts=i)
+                    for i in range(start, min(n, start + 20))
+                ],
+            )
+
         await mongo.in_transaction(client, work)
         outbox.notify()
     await asyncio.wait_for(done.wait(), 900)

@@ -49,16 +49,27 @@ from motcua.devtools import devservers
 OUT = Path(__file__).resolve().parent.parent / "bench-out"
 PASSWORD = "Sông Hồng chảy qua bốn mùa 2026"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-FORM = {"child_full_name": "Nguyễn Minh Khang", "child_date_of_birth": "2026-11-20", "child_sex": "male",
-        "place_of_birth": "Bệnh viện Phụ sản Hà Nội", "father_full_name": "Nguyễn Văn Bình",
-        "mother_full_name": "Trần Thị Hoa", "requester_relationship": "father"}
+FORM = {
+    "child_full_name": "Nguyễn Minh Khang",
+    "child_date_of_birth": "2026-11-20",
+    "child_sex": "male",
+    "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+    "father_full_name": "Nguyễn Văn Bình",
+    "mother_full_name": "Trần Thị Hoa",
+    "requester_relationship": "father",
+}
 RECEIVED = re.compile(r"Đã nộp hồ sơ (\S+) ")
 OVERRIDES = {
-    "GATEWAY_RATE_LIMIT_PER_SECOND": "100000", "GATEWAY_RATE_LIMIT_BURST": "100000",
-    "IDENTITY_REGISTRATIONS_PER_IP_PER_HOUR": "100000", "IDENTITY_ARGON2_MEMORY_KIB": "8192",
-    "IDENTITY_ARGON2_TIME_COST": "1", "DRAFT_LIMIT": "1000000", "UPLOAD_LIMIT": "1000000",
+    "GATEWAY_RATE_LIMIT_PER_SECOND": "100000",
+    "GATEWAY_RATE_LIMIT_BURST": "100000",
+    "IDENTITY_REGISTRATIONS_PER_IP_PER_HOUR": "100000",
+    "IDENTITY_ARGON2_MEMORY_KIB": "8192",
+    "IDENTITY_ARGON2_TIME_COST": "1",
+    "DRAFT_LIMIT": "1000000",
+    "UPLOAD_LIMIT": "1000000",
     "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": "quantri.bench@motcua.example.vn",
-    "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": "Quản-trị-Đo-tải-Một-Cửa-2026", "LOG_LEVEL": "WARNING",
+    "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": "Quản-trị-Đo-tải-Một-Cửa-2026",
+    "LOG_LEVEL": "WARNING",
 }
 
 
@@ -113,17 +124,26 @@ class Inbox:
 async def prepare_citizen(gateway: httpx.AsyncClient, inbox: Inbox) -> dict[str, str]:
     """Register, verify email and phone with what the platform sent, sign in: an access header."""
     digits = "".join(secrets.choice("0123456789") for _ in range(13))
-    person = {"account_type": "individual", "full_name": "Nguyễn Văn Bình", "phone": "091" + digits[:7],
-              "email": f"binh.{uuid.uuid4().hex[:10]}@example.vn", "password": PASSWORD,
-              "national_id": "001190" + digits[7:13]}
+    person = {
+        "account_type": "individual",
+        "full_name": "Nguyễn Văn Bình",
+        "phone": "091" + digits[:7],
+        "email": f"binh.{uuid.uuid4().hex[:10]}@example.vn",
+        "password": PASSWORD,
+        "national_id": "001190" + digits[7:13],
+    }
     account = (await gateway.post("/v1/accounts", json=person)).raise_for_status().json()
     token = await inbox.wait_for(person["email"], r"/verify-email\?token=([^\s\"'<>]+)")
     (await gateway.post("/v1/accounts/verify-email", json={"token": unquote(token)})).raise_for_status()
     code = await inbox.wait_for(account["phone"], r"\b(\d{6})\b")
-    (await gateway.post("/v1/accounts/verify-phone", json={"account_id": account["id"], "code": code}))\
+    (
+        await gateway.post("/v1/accounts/verify-phone", json={"account_id": account["id"], "code": code})
+    ).raise_for_status()
+    tokens = (
+        (await gateway.post("/v1/auth/login", json={"username": person["email"], "password": PASSWORD}))
         .raise_for_status()
-    tokens = (await gateway.post("/v1/auth/login", json={"username": person["email"], "password": PASSWORD}))\
-        .raise_for_status().json()
+        .json()
+    )
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
@@ -151,28 +171,43 @@ class Load:
 
 async def citizen_loop(gateway: httpx.AsyncClient, auth: dict[str, str], load: Load, until: float) -> None:
     while time.monotonic() < until:
-        draft = await load.step("draft", 201, gateway.post("/v1/applications", json={"procedure_code": "HT-KS-01"},
-                                                           headers=auth))
+        draft = await load.step(
+            "draft", 201, gateway.post("/v1/applications", json={"procedure_code": "HT-KS-01"}, headers=auth)
+        )
         if draft is None:
             continue
         app = f"/v1/applications/{draft.json()['id']}"
         patch = {**auth, "If-Match": draft.headers["etag"], "Content-Type": "application/merge-patch+json"}
-        if await load.step("autosave", 200, gateway.patch(app, content=json.dumps({"data": FORM}), headers=patch)) \
-                is None:
+        if (
+            await load.step("autosave", 200, gateway.patch(app, content=json.dumps({"data": FORM}), headers=patch))
+            is None
+        ):
             continue
-        if await load.step("upload", 201, gateway.post(f"{app}/documents", headers=auth,
-                           data={"document_key": "birth_certificate_medical"},
-                           files={"file": ("giay-chung-sinh.pdf", PDF, "application/pdf")})) is None:
+        if (
+            await load.step(
+                "upload",
+                201,
+                gateway.post(
+                    f"{app}/documents",
+                    headers=auth,
+                    data={"document_key": "birth_certificate_medical"},
+                    files={"file": ("giay-chung-sinh.pdf", PDF, "application/pdf")},
+                ),
+            )
+            is None
+        ):
             continue
         began = time.perf_counter()
-        submitted = await load.step("submit", 200, gateway.post(f"{app}/submit",
-                                    headers={**auth, "Idempotency-Key": uuid.uuid4().hex}))
+        submitted = await load.step(
+            "submit", 200, gateway.post(f"{app}/submit", headers={**auth, "Idempotency-Key": uuid.uuid4().hex})
+        )
         if submitted is not None:
             load.submits.append((time.time(), time.perf_counter() - began, submitted.json()["tracking_code"]))
 
 
-def sample_processes(processes: dict[str, psutil.Process], samples: dict[str, list[tuple[float, float]]],
-                     stop: threading.Event) -> None:
+def sample_processes(
+    processes: dict[str, psutil.Process], samples: dict[str, list[tuple[float, float]]], stop: threading.Event
+) -> None:
     """Every second: CPU % (of one core) and resident memory (MiB) of each process."""
     for p in processes.values():
         p.cpu_percent(None)
@@ -225,8 +260,17 @@ def plot(load: Load, inbox: Inbox, started: float, path: Path) -> None:
     rate = [sum(1 for at, _, _ in load.submits if int(at - started) == s) for s in seconds]
     p50 = [statistics.median([d for at, d, _ in load.submits if int(at - started) == s]) * 1000 for s in seconds]
     p95 = [pct([d for at, d, _ in load.submits if int(at - started) == s], 0.95) * 1000 for s in seconds]
-    lag = [statistics.median([inbox.received_at[c] - at for at, _, c in load.submits
-                              if int(at - started) == s and c in inbox.received_at] or [float("nan")]) for s in seconds]
+    lag = [
+        statistics.median(
+            [
+                inbox.received_at[c] - at
+                for at, _, c in load.submits
+                if int(at - started) == s and c in inbox.received_at
+            ]
+            or [float("nan")]
+        )
+        for s in seconds
+    ]
     figure, (top, bottom, lowest) = plt.subplots(3, 1, sharex=True, figsize=(9, 8))
     top.plot(seconds, rate, color="tab:blue")
     top.set_ylabel("submissions / s")
@@ -244,16 +288,22 @@ def plot(load: Load, inbox: Inbox, started: float, path: Path) -> None:
     plt.close(figure)
 
 
-def summary(load: Load, inbox: Inbox, seconds: float, bare: dict[int, float],
-            samples: dict[str, list[tuple[float, float]]], citizens: int) -> dict[str, Any]:
+def summary(
+    load: Load,
+    inbox: Inbox,
+    seconds: float,
+    bare: dict[int, float],
+    samples: dict[str, list[tuple[float, float]]],
+    citizens: int,
+) -> dict[str, Any]:
     latencies = [d for _, d, _ in load.submits]
     lags = [inbox.received_at[code] - at for at, _, code in load.submits if code in inbox.received_at]
     rate = len(load.submits) / seconds
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{host.node()}: {psutil.cpu_count()} CPU ({host.processor() or host.machine()}), "
-                   f"{psutil.virtual_memory().total / 2**30:.0f} GiB, {host.system()} {host.release()}, "
-                   f"Python {host.python_version()}",
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, {host.system()} {host.release()}, "
+        f"Python {host.python_version()}",
         "citizens": citizens,
         "seconds": round(seconds, 1),
         "submissions": len(load.submits),
@@ -264,8 +314,14 @@ def summary(load: Load, inbox: Inbox, seconds: float, bare: dict[int, float],
         "emails_missing": len(load.submits) - len(lags),
         "emails_repeated": inbox.repeats,
         "failures": load.failures,
-        "processes": {name: {"cpu_percent_mean": round(statistics.mean(c for c, _ in s), 1),
-                             "rss_mib_max": round(max(m for _, m in s), 1)} for name, s in samples.items() if s},
+        "processes": {
+            name: {
+                "cpu_percent_mean": round(statistics.mean(c for c, _ in s), 1),
+                "rss_mib_max": round(max(m for _, m in s), 1),
+            }
+            for name, s in samples.items()
+            if s
+        },
         "bare_two_insert_transactions_per_second": {f"{n} client(s)": round(r, 1) for n, r in bare.items()},
         # the server's best bare rate: what it could do if a dossier cost one such transaction
         "ratio_bare_transactions_per_dossier": round(max(bare.values()) / rate, 1) if rate else None,
@@ -278,19 +334,24 @@ def markdown(result: dict[str, Any]) -> str:
         ("citizens × seconds", f"{result['citizens']} × {result['seconds']} s"),
         ("submissions/s (sustained)", f"{result['submissions_per_second']:,} ({result['submissions']} dossiers)"),
         ("submit latency p50 / p95 / p99", " / ".join(f"{v:,.0f} ms" for v in result["submit_ms"].values())),
-        ("draft / autosave / upload p50", " / ".join(f"{result['step_p50_ms'].get(s, 0):,.0f} ms"
-                                                     for s in ("draft", "autosave", "upload"))),
+        (
+            "draft / autosave / upload p50",
+            " / ".join(f"{result['step_p50_ms'].get(s, 0):,.0f} ms" for s in ("draft", "autosave", "upload")),
+        ),
         ("event lag submit → email p50 / p99", " / ".join(f"{v:,.0f} ms" for v in result["event_lag_ms"].values())),
         ("emails missing / repeated", f"{result['emails_missing']} / {result['emails_repeated']}"),
         ("failed requests", ", ".join(f"{k}: {v}" for k, v in result["failures"].items()) or "none"),
-        ("bare two-insert transactions/s, same MongoDB (1 / 8 clients)",
-         " / ".join(f"{v:,.0f}" for v in result["bare_two_insert_transactions_per_second"].values())),
+        (
+            "bare two-insert transactions/s, same MongoDB (1 / 8 clients)",
+            " / ".join(f"{v:,.0f}" for v in result["bare_two_insert_transactions_per_second"].values()),
+        ),
         ("**ratio: bare transactions per dossier**", f"**{result['ratio_bare_transactions_per_dossier']}×**"),
     ]
     table = ["| measure | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
     table += ["", "| process | CPU (mean % of one core) | memory (max RSS) |", "|---|---|---|"]
-    table += [f"| {name} | {p['cpu_percent_mean']} | {p['rss_mib_max']} MiB |"
-              for name, p in result["processes"].items()]
+    table += [
+        f"| {name} | {p['cpu_percent_mean']} | {p['rss_mib_max']} MiB |" for name, p in result["processes"].items()
+    ]
     return "\n".join(table) + "\n"
 
 
@@ -301,8 +362,13 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
     sms = inbox.sms_server()
     threading.Thread(target=sms.serve_forever, daemon=True).start()
     var = Path(tempfile.mkdtemp(prefix="motcua-bench-e2e-"))
-    overrides = {**OVERRIDES, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMS_PROVIDER": "webhook",
-                 "SMS_WEBHOOK_URL": f"http://127.0.0.1:{sms.server_address[1]}/sms"}
+    overrides = {
+        **OVERRIDES,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "SMS_PROVIDER": "webhook",
+        "SMS_WEBHOOK_URL": f"http://127.0.0.1:{sms.server_address[1]}/sms",
+    }
     print(f"starting the platform under {var} …", flush=True)
     platform = await asyncio.to_thread(devservers.start_platform, var, overrides, free_ports=True)
     try:
@@ -320,8 +386,11 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
             await asyncio.sleep(3)  # the platform idle again: the bare rate is the server's, undisturbed
             print("bare two-insert transactions on the same MongoDB server …", flush=True)
             bare = {n: await bare_transactions(platform.env["MONGODB_URI"], 6.0, workers=n) for n in (1, 8)}
-            processes = {name: psutil.Process(p.pid) for name, p in {**platform.services, **platform.servers}.items()
-                         if p.pid is not None and name != "smtp"}
+            processes = {
+                name: psutil.Process(p.pid)
+                for name, p in {**platform.services, **platform.servers}.items()
+                if p.pid is not None and name != "smtp"
+            }
             processes["bench (load + SMTP)"] = psutil.Process()
             samples: dict[str, list[tuple[float, float]]] = {}
             stop = threading.Event()

@@ -84,8 +84,11 @@ async def main() -> None:
         try:
             catalogue = build_catalogue(
                 CatalogueSettings(
-                    mongodb_uri=stack.mongodb_uri, mongodb_db="bench_gateway_catalogue",
-                    kafka_bootstrap_servers=stack.kafka_bootstrap, log_level="WARNING", log_format="console",
+                    mongodb_uri=stack.mongodb_uri,
+                    mongodb_db="bench_gateway_catalogue",
+                    kafka_bootstrap_servers=stack.kafka_bootstrap,
+                    log_level="WARNING",
+                    log_format="console",
                 )
             )
             began = time.perf_counter()
@@ -93,8 +96,12 @@ async def main() -> None:
                 print(f"servers and catalogue (seeded) up in {time.perf_counter() - began:.1f} s")
                 gateway = build_gateway(
                     GatewaySettings(
-                        catalogue_url=catalogue_url, notification_url=bare_url, log_level="WARNING",
-                        log_format="console", gateway_rate_limit_per_second=1e6, gateway_rate_limit_burst=10**6,
+                        catalogue_url=catalogue_url,
+                        notification_url=bare_url,
+                        log_level="WARNING",
+                        log_format="console",
+                        gateway_rate_limit_per_second=1e6,
+                        gateway_rate_limit_burst=10**6,
                     )
                 )
                 async with running_app(gateway) as gateway_url:
@@ -107,9 +114,11 @@ async def main() -> None:
 async def measure(direct_urls: dict[str, str], gateway_url: str) -> None:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-        print(f"{ROUNDS} sequential requests per row (latency), then {CONCURRENCY} concurrent for "
-              f"{LOAD_SECONDS:.1f} s (req/s); client, gateway and services share one event loop; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(
+            f"{ROUNDS} sequential requests per row (latency), then {CONCURRENCY} concurrent for "
+            f"{LOAD_SECONDS:.1f} s (req/s); client, gateway and services share one event loop; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        )
         print(f"{'request':<34} {'path':<9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>7}")
         for upstream, path, params in CASES:
 
@@ -124,11 +133,16 @@ async def measure(direct_urls: dict[str, str], gateway_url: str) -> None:
             query = "?q=" + params["q"] if params else ""
             for label, ms, rate in zip(("direct", "gateway"), both, rates, strict=True):
                 cuts = statistics.quantiles(ms, n=100)
-                print(f"{path + query:<34} {label:<9} {statistics.median(ms):>7.2f} {cuts[94]:>7.2f} "
-                      f"{cuts[98]:>7.2f} {rate:>7.0f}")
+                print(
+                    f"{path + query:<34} {label:<9} {statistics.median(ms):>7.2f} {cuts[94]:>7.2f} "
+                    f"{cuts[98]:>7.2f} {rate:>7.0f}"
+                )
             direct_ms, via_ms = statistics.median(both[0]), statistics.median(both[1])
-            print(f"{'':<34} {'ratio':<9} {via_ms / direct_ms:>7.2f}x latency (+{via_ms - direct_ms:.2f} ms), "
-                  f"{rates[1] / rates[0]:.2f}x req/s")
+            print(
+                f"{'':<34} {'ratio':<9} {via_ms / direct_ms:>7.2f}x latency (+{via_ms - direct_ms:.2f} ms), "
+                f"{rates[1] / rates[0]:.2f}x req/s"
+            )
+
 
 if __name__ == "__main__":
     sys.exit(asyncio.run(main()))

@@ -143,18 +143,27 @@ async def wait_for(sink: Sink, codes: list[str], timeout: float) -> None:
 
 def application(account: AccountRegistered) -> ApplicationReceived:
     return ApplicationReceived(
-        application_id=uuid.uuid4().hex, tracking_code=f"HS-{uuid.uuid4().hex[:10].upper()}",
-        procedure_code="HT-KS-01", procedure_version=1, procedure_name="Đăng ký khai sinh",
-        procedure_name_en="Birth registration", agency_code="UBND-XA", applicant_account_id=account.account_id,
-        due_date=date(2026, 12, 4), submitted_at=datetime.now(UTC),
+        application_id=uuid.uuid4().hex,
+        tracking_code=f"HS-{uuid.uuid4().hex[:10].upper()}",
+        procedure_code="HT-KS-01",
+        procedure_version=1,
+        procedure_name="Đăng ký khai sinh",
+        procedure_name_en="Birth registration",
+        agency_code="UBND-XA",
+        applicant_account_id=account.account_id,
+        due_date=date(2026, 12, 4),
+        submitted_at=datetime.now(UTC),
     )
 
 
 def accounts(n: int) -> list[AccountRegistered]:
     return [
         AccountRegistered(
-            account_id=uuid.uuid4().hex, account_type="individual", full_name="Nguyễn Văn An",
-            email=f"citizen{i}.{uuid.uuid4().hex[:6]}@example.vn", phone=f"09{i:08d}",
+            account_id=uuid.uuid4().hex,
+            account_type="individual",
+            full_name="Nguyễn Văn An",
+            email=f"citizen{i}.{uuid.uuid4().hex[:6]}@example.vn",
+            phone=f"09{i:08d}",
         )
         for i in range(n)
     ]
@@ -171,9 +180,15 @@ async def run(
     smtp.start()
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     settings = Settings(
-        mongodb_uri=mongodb_uri, mongodb_db=f"bench_{uuid.uuid4().hex[:8]}", kafka_bootstrap_servers=bootstrap,
-        kafka_topic_prefix=prefix, smtp_port=smtp.port, sms_provider="log", log_level="WARNING",
-        dispatch_idle_poll_seconds=0.05, dispatch_batch_size=100,
+        mongodb_uri=mongodb_uri,
+        mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topic_prefix=prefix,
+        smtp_port=smtp.port,
+        sms_provider="log",
+        log_level="WARNING",
+        dispatch_idle_poll_seconds=0.05,
+        dispatch_batch_size=100,
     )
     verifier = TokenVerifier(issuer="bench", audience="bench", jwks={"keys": []})
     await kafka.ensure_topics(bootstrap, [topics.IDENTITY_ACCOUNT, topics.SUBMISSION_APPLICATION], prefix=prefix)
@@ -249,10 +264,14 @@ def main() -> None:
     print(f"ratio (burst emails/s ÷ anchor): {burst_rate / ANCHOR_PER_SECOND:.2f}")
     gaps = [g * 1e6 for g in clock.gaps]
     waited = [a * 1e6 for a in acknowledged]
-    print(f"\nhand-over: mark sent → end-of-data sent, {len(gaps)} emails: median {statistics.median(gaps):.0f} µs, "
-          f"p99 {percentile(gaps, 0.99):.0f} µs, max {max(gaps):.0f} µs")
-    print(f"an acknowledged mark on the same server: median {statistics.median(waited):.0f} µs, "
-          f"p99 {percentile(waited, 0.99):.0f} µs")
+    print(
+        f"\nhand-over: mark sent → end-of-data sent, {len(gaps)} emails: median {statistics.median(gaps):.0f} µs, "
+        f"p99 {percentile(gaps, 0.99):.0f} µs, max {max(gaps):.0f} µs"
+    )
+    print(
+        f"an acknowledged mark on the same server: median {statistics.median(waited):.0f} µs, "
+        f"p99 {percentile(waited, 0.99):.0f} µs"
+    )
     print(f"ratio (acknowledged ÷ hand-over gap, medians): {statistics.median(waited) / statistics.median(gaps):.0f}×")
 
 

@@ -61,9 +61,11 @@ def import_depth() -> int:
     while level:
         depth += 1
         seen.update(level)
-        found = {(module.parent / target).resolve()
-                 for module in level
-                 for target in re.findall(r"^import .*? from '(\.[^']+)';", module.read_text(), re.MULTILINE)}
+        found = {
+            (module.parent / target).resolve()
+            for module in level
+            for target in re.findall(r"^import .*? from '(\.[^']+)';", module.read_text(), re.MULTILINE)
+        }
         level = sorted(found - seen)
     return depth
 
@@ -142,41 +144,57 @@ def percentile(values: list[float], share: float) -> float:
 async def main() -> None:
     paths = first_visit_files()
     size = sum((STATIC / ("index.html" if p == "/" else p.lstrip("/"))).stat().st_size for p in paths)
-    packed = sum(len(gzip.compress((STATIC / ("index.html" if p == "/" else p.lstrip("/"))).read_bytes()))
-                 for p in paths)
+    packed = sum(
+        len(gzip.compress((STATIC / ("index.html" if p == "/" else p.lstrip("/"))).read_bytes())) for p in paths
+    )
     bare = FastAPI()
     bare.mount("/", StaticFiles(directory=STATIC, html=True))
-    gateway = build_app(Settings(gateway_rate_limit_per_second=1e6, gateway_rate_limit_burst=1_000_000,
-                                 gateway_portal_rate_limit_per_second=1e6,
-                                 gateway_portal_rate_limit_burst=1_000_000,
-                                 log_format="console", log_level="WARNING"))
+    gateway = build_app(
+        Settings(
+            gateway_rate_limit_per_second=1e6,
+            gateway_rate_limit_burst=1_000_000,
+            gateway_portal_rate_limit_per_second=1e6,
+            gateway_portal_rate_limit_burst=1_000_000,
+            log_format="console",
+            log_level="WARNING",
+        )
+    )
     async with running_app(bare, wait_started=False) as bare_url:
         baseline = await measure(bare_url, paths, (IDENTITY,))
     async with running_app(gateway, wait_started=False) as gateway_url:
         through = await measure(gateway_url, paths, (GZIP, IDENTITY))
-    print(f"portal first visit: {len(paths)} files, {size / 1024:.0f} KiB ({packed / 1024:.0f} KiB if gzipped); "
-          f"{ROUNDS} page loads each, {CONNECTIONS} connections; {import_depth()} levels of modules")
+    print(
+        f"portal first visit: {len(paths)} files, {size / 1024:.0f} KiB ({packed / 1024:.0f} KiB if gzipped); "
+        f"{ROUNDS} page loads each, {CONNECTIONS} connections; {import_depth()} levels of modules"
+    )
     print(f"{'scenario':<26}{'server':<9}{'median ms':>10}{'p95 ms':>9}{'ratio':>7}{'KiB':>8}")
-    rows = [("first visit (identity)", "bare", baseline["first visit (identity)"]),
-            ("first visit (identity)", "gateway", through["first visit (identity)"]),
-            ("first visit (gzip)", "gateway", through["first visit (gzip)"]),
-            ("repeat visit (304)", "bare", baseline["repeat visit (304)"]),
-            ("repeat visit (304)", "gateway", through["repeat visit (304)"])]
+    rows = [
+        ("first visit (identity)", "bare", baseline["first visit (identity)"]),
+        ("first visit (identity)", "gateway", through["first visit (identity)"]),
+        ("first visit (gzip)", "gateway", through["first visit (gzip)"]),
+        ("repeat visit (304)", "bare", baseline["repeat visit (304)"]),
+        ("repeat visit (304)", "gateway", through["repeat visit (304)"]),
+    ]
     for scenario, server, (times, transferred) in rows:
-        base = statistics.median(baseline["first visit (identity)" if scenario.startswith("first")
-                                          else scenario][0])
+        base = statistics.median(baseline["first visit (identity)" if scenario.startswith("first") else scenario][0])
         mid = statistics.median(times)
-        print(f"{scenario:<26}{server:<9}{mid:>10.1f}{percentile(times, 0.95):>9.1f}{mid / base:>7.2f}"
-              f"{transferred / 1024:>8.1f}")
+        print(
+            f"{scenario:<26}{server:<9}{mid:>10.1f}{percentile(times, 0.95):>9.1f}{mid / base:>7.2f}"
+            f"{transferred / 1024:>8.1f}"
+        )
     plain, packed_wire = through["first visit (identity)"][1], through["first visit (gzip)"][1]
-    print(f"first visit through the gateway: {packed_wire / 1024:.1f} KiB gzipped against {plain / 1024:.1f} KiB "
-          f"plain: {packed_wire / plain:.2f} of the bytes ({plain / packed_wire:.1f}x fewer)")
+    print(
+        f"first visit through the gateway: {packed_wire / 1024:.1f} KiB gzipped against {plain / 1024:.1f} KiB "
+        f"plain: {packed_wire / plain:.2f} of the bytes ({plain / packed_wire:.1f}x fewer)"
+    )
     print(f"gzip's own CPU for one first visit (level {LEVEL}, in this process): {gzip_cpu_ms(paths):.1f} ms")
     rtts = (import_depth() + 1) * SLOW_LINK_RTT_SECONDS  # index.html, then each level of modules
-    print(f"on a 1 Mbit/s, {SLOW_LINK_RTT_SECONDS * 1000:.0f} ms link (worked out, not measured): bodies take "
-          f"{plain / SLOW_LINK_BYTES_PER_SECOND:.1f} s plain, {packed_wire / SLOW_LINK_BYTES_PER_SECOND:.1f} s "
-          f"gzipped, plus at least {rtts:.1f} s of round trips (index.html, then {import_depth()} levels of modules), "
-          f"which a repeat visit pays again to revalidate")
+    print(
+        f"on a 1 Mbit/s, {SLOW_LINK_RTT_SECONDS * 1000:.0f} ms link (worked out, not measured): bodies take "
+        f"{plain / SLOW_LINK_BYTES_PER_SECOND:.1f} s plain, {packed_wire / SLOW_LINK_BYTES_PER_SECOND:.1f} s "
+        f"gzipped, plus at least {rtts:.1f} s of round trips (index.html, then {import_depth()} levels of modules), "
+        f"which a repeat visit pays again to revalidate"
+    )
 
 
 if __name__ == "__main__":

@@ -43,17 +43,24 @@ async def bare_inserts(uri: str, seconds: float, workers: int) -> float:
     return rate
 
 
-async def measure(uri: str, bootstrap: str, seconds: float, records: int, *,
-                  idempotent: bool) -> list[tuple[str, float, str]]:
+async def measure(
+    uri: str, bootstrap: str, seconds: float, records: int, *, idempotent: bool
+) -> list[tuple[str, float, str]]:
     rows = []
     for workers in (1, 8):
-        rows.append((f"two-insert transactions, {workers} client(s)", await bare_transactions(uri, seconds, workers),
-                     "transactions/s"))
+        rows.append(
+            (
+                f"two-insert transactions, {workers} client(s)",
+                await bare_transactions(uri, seconds, workers),
+                "transactions/s",
+            )
+        )
     for workers in (1, 8):
         rows.append((f"single inserts, {workers} client(s)", await bare_inserts(uri, seconds, workers), "inserts/s"))
     kind = "acks=all, idempotent" if idempotent else "acks=all"
-    rows.append((f"produce → consume ({kind})", await bare_kafka(bootstrap, records, idempotent=idempotent),
-                 "records/s"))
+    rows.append(
+        (f"produce → consume ({kind})", await bare_kafka(bootstrap, records, idempotent=idempotent), "records/s")
+    )
     return rows
 
 

@@ -46,15 +46,28 @@ FORM = {
     "required": ["child_full_name", "child_date_of_birth", "child_sex", "place_of_birth"],
     "additionalProperties": False,
 }
-DATA = {"child_full_name": "Nguyễn Minh Anh", "child_date_of_birth": "2026-11-20", "child_sex": "female",
-        "place_of_birth": "Bệnh viện Phụ sản Hà Nội"}
+DATA = {
+    "child_full_name": "Nguyễn Minh Anh",
+    "child_date_of_birth": "2026-11-20",
+    "child_sex": "female",
+    "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+}
 
 
 def procedure() -> ProcedurePublished:
     return ProcedurePublished(
-        code="BENCH-KS-01", version=1, name="Đăng ký khai sinh", name_en="Birth registration", agency_code="UBND-XA",
-        applicant_types=["individual"], online_level="full", processing_days=1, fee_vnd=0, required_documents=[],
-        form_schema=FORM, published_at=datetime.now(UTC),
+        code="BENCH-KS-01",
+        version=1,
+        name="Đăng ký khai sinh",
+        name_en="Birth registration",
+        agency_code="UBND-XA",
+        applicant_types=["individual"],
+        online_level="full",
+        processing_days=1,
+        fee_vnd=0,
+        required_documents=[],
+        form_schema=FORM,
+        published_at=datetime.now(UTC),
     )
 
 
@@ -73,8 +86,10 @@ class Timings:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
     def row(self) -> str:
-        return (f"| {self.name:<34} | {len(self.latencies):>6} | {self.rate:>9.0f} | "
-                f"{statistics.median(self.latencies) * 1000:>8.1f} | {self.percentile(99):>8.1f} |")
+        return (
+            f"| {self.name:<34} | {len(self.latencies):>6} | {self.rate:>9.0f} | "
+            f"{statistics.median(self.latencies) * 1000:>8.1f} | {self.percentile(99):>8.1f} |"
+        )
 
 
 async def measure(name: str, jobs: list[Callable[[], Awaitable[None]]], clients: int) -> Timings:
@@ -97,8 +112,14 @@ async def measure(name: str, jobs: list[Callable[[], Awaitable[None]]], clients:
 
 async def bench(mongodb_uri: str, bootstrap: str, args: argparse.Namespace) -> list[Timings]:
     minter = TokenMinter()
-    settings = Settings(mongodb_uri=mongodb_uri, kafka_bootstrap_servers=bootstrap, mongodb_db="bench_submission",
-                        log_level="WARNING", draft_limit=1_000_000, upload_limit=1_000_000)
+    settings = Settings(
+        mongodb_uri=mongodb_uri,
+        kafka_bootstrap_servers=bootstrap,
+        mongodb_db="bench_submission",
+        log_level="WARNING",
+        draft_limit=1_000_000,
+        upload_limit=1_000_000,
+    )
     verifier = TokenVerifier(issuer=minter.issuer, audience=minter.audience, jwks=minter.jwks)
     app = build_app(settings, verifier=verifier)
     client = mongo.connect(mongodb_uri)
@@ -114,10 +135,15 @@ async def bench(mongodb_uri: str, bootstrap: str, args: argparse.Namespace) -> l
     await producer.stop()
     results: list[Timings] = []
     try:
-        async with running_app(app) as url, httpx.AsyncClient(
-            # Idle connections dropped before uvicorn's 5 s keep-alive ends, never reused as it closes them.
-            base_url=url, timeout=60, limits=httpx.Limits(max_connections=args.clients * 2, keepalive_expiry=2.0)
-        ) as http:
+        async with (
+            running_app(app) as url,
+            httpx.AsyncClient(
+                # Idle connections dropped before uvicorn's 5 s keep-alive ends, never reused as it closes them.
+                base_url=url,
+                timeout=60,
+                limits=httpx.Limits(max_connections=args.clients * 2, keepalive_expiry=2.0),
+            ) as http,
+        ):
             db = client["bench_submission"]
 
             async def consumed() -> bool:
@@ -129,21 +155,27 @@ async def bench(mongodb_uri: str, bootstrap: str, args: argparse.Namespace) -> l
 
             async def prepare(who: dict[str, str]) -> None:
                 created = await http.post("/v1/applications", json={"procedure_code": published.code}, headers=who)
-                saved = await http.patch(f"/v1/applications/{created.json()['id']}", json={"data": DATA},
-                                         headers={**who, "If-Match": created.headers["etag"]})
+                saved = await http.patch(
+                    f"/v1/applications/{created.json()['id']}",
+                    json={"data": DATA},
+                    headers={**who, "If-Match": created.headers["etag"]},
+                )
                 assert saved.status_code == 200, saved.text
                 drafts.append((who, created.json()["id"]))
 
-            await measure("prepare drafts (create + autosave)",
-                          [lambda w=citizens[i % args.clients]: prepare(w) for i in range(args.submissions)],
-                          args.clients)
+            await measure(
+                "prepare drafts (create + autosave)",
+                [lambda w=citizens[i % args.clients]: prepare(w) for i in range(args.submissions)],
+                args.clients,
+            )
 
             async def insert() -> None:
                 await inserts.insert_one({"_id": uuid.uuid4().hex, "at": datetime.now(UTC), "n": 1})
 
             async def submit(who: dict[str, str], app_id: str) -> None:
-                answer = await http.post(f"/v1/applications/{app_id}/submit",
-                                         headers={**who, "Idempotency-Key": uuid.uuid4().hex})
+                answer = await http.post(
+                    f"/v1/applications/{app_id}/submit", headers={**who, "Idempotency-Key": uuid.uuid4().hex}
+                )
                 assert answer.status_code == 200, answer.text
 
             results.append(await measure("bare insert_one (before)", [insert] * args.inserts, args.clients))
@@ -156,8 +188,10 @@ async def bench(mongodb_uri: str, bootstrap: str, args: argparse.Namespace) -> l
 
             await eventually(drained, timeout=30, interval=0.05)
             sent = await db["outbox"].count_documents({"type": "motcua.submission.ApplicationReceived.v1"})
-            print(f"relay: {sent} ApplicationReceived published; outbox empty "
-                  f"{time.perf_counter() - began:.2f} s after the last submit")
+            print(
+                f"relay: {sent} ApplicationReceived published; outbox empty "
+                f"{time.perf_counter() - began:.2f} s after the last submit"
+            )
     finally:
         await client.close()
     return results

@@ -56,16 +56,21 @@ def problems() -> list[str]:
         java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
         major = java_major(java) if java else None
         if major is None:
-            found.append("java is missing: Apache Kafka needs Java 17 or newer "
-                         "(Debian: apt-get install openjdk-17-jre-headless)")
+            found.append(
+                "java is missing: Apache Kafka needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
+            )
         elif major < JAVA_MINIMUM:
-            found.append(f"java {major} is too old: Apache Kafka needs Java 17 or newer "
-                         "(Debian: apt-get install openjdk-17-jre-headless, or set JAVA_HOME)")
+            found.append(
+                f"java {major} is too old: Apache Kafka needs Java 17 or newer "
+                "(Debian: apt-get install openjdk-17-jre-headless, or set JAVA_HOME)"
+            )
         if not (devservers.kafka_libs() / ".complete").exists() and not shutil.which("mvn"):
             found.append("mvn is missing: Maven fetches the Apache Kafka broker (Debian: apt-get install maven)")
     if wanted_mongodb and not devservers.secantusd_binary().exists() and not shutil.which("cargo"):
-        found.append("cargo is missing: it builds the local MongoDB-protocol server secantusd-rs "
-                     "(Debian: apt-get install cargo, or rustup from https://rustup.rs)")
+        found.append(
+            "cargo is missing: it builds the local MongoDB-protocol server secantusd-rs "
+            "(Debian: apt-get install cargo, or rustup from https://rustup.rs)"
+        )
     return found
 
 

@@ -21,17 +21,38 @@ VAR = Path(os.environ.get("MOTCUA_VAR") or ROOT / "var")  # tests run a second p
 PIDFILE = VAR / "run" / "platform.pid"
 FREE_PORTS = os.environ.get("MOTCUA_FREE_PORTS") == "1"
 OVERRIDABLE = (
-    "MONGODB_URI", "KAFKA_BOOTSTRAP_SERVERS", "SMTP_HOST", "SMTP_PORT", "GATEWAY_PORT", "IDENTITY_PORT",
-    "CATALOGUE_PORT", "SUBMISSION_PORT", "NOTIFICATION_PORT", "PUBLIC_BASE_URL", "KAFKA_TOPIC_PREFIX",
-    "LOG_LEVEL", "LOG_FORMAT", "SMS_PROVIDER", "SMS_WEBHOOK_URL", "MAIL_FROM", "SMTP_USERNAME", "SMTP_PASSWORD",
-    "SMTP_STARTTLS", "IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD",
-    "IDENTITY_SIGNING_KEY_FILE", "IDENTITY_TOTP_ENCRYPTION_KEYS", "MONGODB_DB",
+    "MONGODB_URI",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "GATEWAY_PORT",
+    "IDENTITY_PORT",
+    "CATALOGUE_PORT",
+    "SUBMISSION_PORT",
+    "NOTIFICATION_PORT",
+    "PUBLIC_BASE_URL",
+    "KAFKA_TOPIC_PREFIX",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "SMS_PROVIDER",
+    "SMS_WEBHOOK_URL",
+    "MAIL_FROM",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_STARTTLS",
+    "IDENTITY_BOOTSTRAP_ADMIN_EMAIL",
+    "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD",
+    "IDENTITY_SIGNING_KEY_FILE",
+    "IDENTITY_TOTP_ENCRYPTION_KEYS",
+    "MONGODB_DB",
 )
 
 
 # the servers `make run` starts itself unless their variable names another (SMTP_PORT stands for both SMTP parts)
 LOCAL_SERVERS = (
-    ("mongodb", 27017, "MONGODB_URI"), ("kafka", 9092, "KAFKA_BOOTSTRAP_SERVERS"), ("smtp sink", 1025, "SMTP_HOST"),
+    ("mongodb", 27017, "MONGODB_URI"),
+    ("kafka", 9092, "KAFKA_BOOTSTRAP_SERVERS"),
+    ("smtp sink", 1025, "SMTP_HOST"),
 )
 PORT_VARIABLES = ("SMTP_PORT", *(variable for _, _, variable in devservers.SERVICES))
 
@@ -132,16 +153,20 @@ def _print_banner(platform: devservers.Platform) -> None:
         print(f"  {'smtp sink':<13} {env['SMTP_HOST']}:{env['SMTP_PORT']}   (mail kept in var/mail/)")
     else:
         print(f"  {'smtp':<13} {env['SMTP_HOST']}:{env['SMTP_PORT']}   (your SMTP server)")
-    print(f"\n  bootstrap admin: {env['IDENTITY_BOOTSTRAP_ADMIN_EMAIL']}"
-          " (password: IDENTITY_BOOTSTRAP_ADMIN_PASSWORD, see README)")
+    print(
+        f"\n  bootstrap admin: {env['IDENTITY_BOOTSTRAP_ADMIN_EMAIL']}"
+        " (password: IDENTITY_BOOTSTRAP_ADMIN_PASSWORD, see README)"
+    )
     print("  SMS codes are written to var/log/notification.log (SMS_PROVIDER=log)")
 
 
 def main() -> int:
     running = _already_running()
     if running is not None:
-        print(f"Mot Cua is already running (pid {running}): open its gateway (http://127.0.0.1:8000/ by default) "
-              f"or stop it with Ctrl-C in its terminal (or `kill {running}`).")
+        print(
+            f"Mot Cua is already running (pid {running}): open its gateway (http://127.0.0.1:8000/ by default) "
+            f"or stop it with Ctrl-C in its terminal (or `kill {running}`)."
+        )
         return 0
     overrides = {k: v for k, v in os.environ.items() if k in OVERRIDABLE and v}
     problems = override_problems(overrides)
@@ -151,8 +176,11 @@ def main() -> int:
         return 2
     busy = _busy_ports(overrides)
     if busy:
-        print("Cannot start: something else already listens on " + ", ".join(busy) +
-              ". Stop it, or choose other ports with GATEWAY_PORT, IDENTITY_PORT, … (see README).")
+        print(
+            "Cannot start: something else already listens on "
+            + ", ".join(busy)
+            + ". Stop it, or choose other ports with GATEWAY_PORT, IDENTITY_PORT, … (see README)."
+        )
         return 1
     PIDFILE.parent.mkdir(parents=True, exist_ok=True)
     PIDFILE.write_text(str(os.getpid()))
@@ -171,8 +199,11 @@ def main() -> int:
         _print_banner(platform)
         print("\nPress Ctrl-C to stop everything.", flush=True)
         while not stop.wait(1.0):
-            dead = [n for n, p in {**platform.servers, **platform.services}.items()
-                    if p.process is not None and p.process.poll() is not None]
+            dead = [
+                n
+                for n, p in {**platform.servers, **platform.services}.items()
+                if p.process is not None and p.process.poll() is not None
+            ]
             if dead:
                 print(f"{', '.join(dead)} stopped unexpectedly; see var/log/. Stopping the rest.", flush=True)
                 return 1

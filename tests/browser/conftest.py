@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "portal" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ADMIN_EMAIL = "quantri.portal@motcua.example.vn"  # identity refuses special-use domains such as .local
 ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
@@ -39,9 +44,7 @@ def outbox() -> Iterator[Outbox]:
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    tmp_path_factory: pytest.TempPathFactory, outbox: Outbox
-) -> AsyncIterator[devservers.Platform]:
+async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> AsyncIterator[devservers.Platform]:
     """Every service and server as separate processes on free ports; stopped by PID afterwards."""
     if not CHROMIUM.is_file():  # noqa: ASYNC240 - a stat at start-up
         pytest.fail("Debian's chromium is missing: apt-get install -y chromium (make test does this)")
@@ -115,15 +118,15 @@ def csp() -> Iterator[CspWatch]:
 
 
 @pytest.fixture
-async def open_page(
-    browser: Browser, platform: devservers.Platform, csp: CspWatch
-) -> AsyncIterator[Any]:
+async def open_page(browser: Browser, platform: devservers.Platform, csp: CspWatch) -> AsyncIterator[Any]:
     """`await open_page(width=360)`: a page in a new browser context (its own session storage)."""
     contexts: list[BrowserContext] = []
 
     async def make(*, width: int = 1280) -> Page:
         context = await browser.new_context(
-            base_url=platform.url("gateway"), viewport={"width": width, "height": 900}, locale="vi-VN",
+            base_url=platform.url("gateway"),
+            viewport={"width": width, "height": 900},
+            locale="vi-VN",
             accept_downloads=True,
         )
         context.set_default_timeout(15_000)

@@ -32,8 +32,10 @@ CITIZEN_PASSWORD = "trăng rằm soi bóng hồ Gươm xanh"
 VERIFY_EMAIL_LINK = r"https?://\S+/verify-email\?token=[\w.~%-]+"
 RESET_PASSWORD_LINK = r"https?://\S+/reset-password\?token=[\w.~%-]+"
 SMS_CODE = r"\b(\d{6})\b"
-PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
-       b"trailer<</Root 1 0 R>>\n%%EOF\n")
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def international(phone: str) -> str:
@@ -47,7 +49,7 @@ def totp(secret: str, step_offset: int = 0) -> str:
     counter = int(time.time() // 30) + step_offset
     digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
-    number = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    number = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
     return f"{number:06d}"
 
 
@@ -79,8 +81,13 @@ async def create_officer(base_url: str) -> tuple[str, str]:
         created = await client.post(
             "/v1/admin/officers",
             headers={"Authorization": f"Bearer {token}"},
-            json={"full_name": "Trần Văn Bình", "email": email, "phone": phone, "password": OFFICER_PASSWORD,
-                  "agency_code": "UBND-XA"},
+            json={
+                "full_name": "Trần Văn Bình",
+                "email": email,
+                "phone": phone,
+                "password": OFFICER_PASSWORD,
+                "agency_code": "UBND-XA",
+            },
         )
         assert created.status_code == 201, created.text
         return email, OFFICER_PASSWORD
@@ -429,9 +436,17 @@ async def activated_citizen(base_url: str, outbox: Outbox) -> str:
     email = f"tran.binh.{tag}@example.vn"
     phone = f"093{int(tag, 16) % 10_000_000:07d}"
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        created = await client.post("/v1/accounts", json={
-            "account_type": "individual", "full_name": "Trần Thị Bình", "email": email, "phone": phone,
-            "password": CITIZEN_PASSWORD, "national_id": f"0792{int(tag, 16) % 100_000_000:08d}"})
+        created = await client.post(
+            "/v1/accounts",
+            json={
+                "account_type": "individual",
+                "full_name": "Trần Thị Bình",
+                "email": email,
+                "phone": phone,
+                "password": CITIZEN_PASSWORD,
+                "national_id": f"0792{int(tag, 16) % 100_000_000:08d}",
+            },
+        )
         assert created.status_code == 201, created.text
         link = await outbox.mail.find(email, VERIFY_EMAIL_LINK, timeout=30)
         token = httpx.URL(link).params["token"]

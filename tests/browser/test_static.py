@@ -42,8 +42,17 @@ def test_no_inline_script_style_or_markup_from_strings() -> None:
     index = (STATIC / "index.html").read_text()
     assert not re.search(r"<script(?![^>]*\bsrc=)", index), "inline <script> in index.html"
     assert not re.search(r"<style|\sstyle=|\son\w+=", index), "inline style or handler in index.html"
-    forbidden = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                 ".style.", "'style'", "localStorage.setItem('motcua.session")
+    forbidden = (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        ".style.",
+        "'style'",
+        "localStorage.setItem('motcua.session",
+    )
     for script in SCRIPTS:
         text = script.read_text()
         found = [word for word in forbidden if word in text]

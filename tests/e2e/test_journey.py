@@ -84,16 +84,20 @@ async def sign_in_with_two_factor(gateway: httpx.AsyncClient, person: dict[str, 
     first = ok(await gateway.post("/v1/auth/login", json=credentials))
     started = ok(await gateway.post("/v1/accounts/me/mfa/totp", headers=bearer(first)))
     totp = pyotp.TOTP(started["secret"])
-    confirmed = ok(await gateway.post("/v1/accounts/me/mfa/totp/confirm", json={"code": totp.now()},
-                                      headers=bearer(first)))
+    confirmed = ok(
+        await gateway.post("/v1/accounts/me/mfa/totp/confirm", json={"code": totp.now()}, headers=bearer(first))
+    )
     assert len(confirmed["recovery_codes"]) >= 8
 
     challenge = ok(await gateway.post("/v1/auth/login", json=credentials))
     assert challenge["mfa_required"] is True
     assert "access_token" not in challenge
     # a code is accepted once per time step; the next step's code is within the allowed drift
-    tokens = ok(await gateway.post("/v1/auth/mfa", json={"mfa_token": challenge["mfa_token"],
-                                                          "code": totp.at(time.time() + 30)}))
+    tokens = ok(
+        await gateway.post(
+            "/v1/auth/mfa", json={"mfa_token": challenge["mfa_token"], "code": totp.at(time.time() + 30)}
+        )
+    )
     me = ok(await gateway.get("/v1/accounts/me", headers=bearer(tokens)))
     assert me["mfa_enabled"] is True
     return dict(tokens)
@@ -110,25 +114,34 @@ async def fill_and_submit(gateway: httpx.AsyncClient, citizen: dict[str, str]) -
     assert draft["status"] == "draft"
     app_id = draft["id"]
     saved = await gateway.patch(
-        f"/v1/applications/{app_id}", json={"data": FORM},
+        f"/v1/applications/{app_id}",
+        json={"data": FORM},
         headers={**citizen, "If-Match": created.headers["etag"], "Content-Type": "application/merge-patch+json"},
     )
     assert ok(saved)["data"] == FORM
     stale = await gateway.patch(
-        f"/v1/applications/{app_id}", json={"data": {"child_sex": "female"}},
+        f"/v1/applications/{app_id}",
+        json={"data": {"child_sex": "female"}},
         headers={**citizen, "If-Match": created.headers["etag"], "Content-Type": "application/merge-patch+json"},
     )
     assert stale.status_code == 412
 
     uploads = {}
-    for key, name, content in (("birth_certificate_medical", "giay-chung-sinh.pdf", PDF),
-                               ("marriage_certificate", "ket-hon.jpg", JPEG)):
-        answer = await gateway.post(f"/v1/applications/{app_id}/documents", headers=citizen,
-                                    data={"document_key": key}, files={"file": (name, content, "application/pdf")})
+    for key, name, content in (
+        ("birth_certificate_medical", "giay-chung-sinh.pdf", PDF),
+        ("marriage_certificate", "ket-hon.jpg", JPEG),
+    ):
+        answer = await gateway.post(
+            f"/v1/applications/{app_id}/documents",
+            headers=citizen,
+            data={"document_key": key},
+            files={"file": (name, content, "application/pdf")},
+        )
         uploads[key] = ok(answer, 201)
     assert uploads["marriage_certificate"]["content_type"] == "image/jpeg"
-    download = await gateway.get(f"/v1/applications/{app_id}/documents/{uploads['birth_certificate_medical']['id']}",
-                                 headers=citizen)
+    download = await gateway.get(
+        f"/v1/applications/{app_id}/documents/{uploads['birth_certificate_medical']['id']}", headers=citizen
+    )
     assert download.status_code == 200
     assert download.content == PDF
 
@@ -152,8 +165,15 @@ async def crash_submission_and_restart_broker(platform: devservers.Platform, gat
 
 
 async def officer_processes(gateway: httpx.AsyncClient, env: dict[str, str], app_id: str, agency: str) -> None:
-    admin = ok(await gateway.post("/v1/auth/login", json={"username": env["IDENTITY_BOOTSTRAP_ADMIN_EMAIL"],
-                                                          "password": env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"]}))
+    admin = ok(
+        await gateway.post(
+            "/v1/auth/login",
+            json={
+                "username": env["IDENTITY_BOOTSTRAP_ADMIN_EMAIL"],
+                "password": env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"],
+            },
+        )
+    )
     officer = {
         "full_name": "Lê Thị Cán Bộ",
         "email": f"canbo.{uuid.uuid4().hex[:8]}@ubnd.example.vn",
@@ -163,18 +183,25 @@ async def officer_processes(gateway: httpx.AsyncClient, env: dict[str, str], app
     }
     created = ok(await gateway.post("/v1/admin/officers", json=officer, headers=bearer(admin)), 201)
     assert created["status"] == "active"
-    signed_in = ok(await gateway.post("/v1/auth/login",
-                                      json={"username": officer["email"], "password": officer["password"]}))
-    queue = ok(await gateway.get("/v1/agency/applications", params={"status": "submitted"},
-                                 headers=bearer(signed_in)))
+    signed_in = ok(
+        await gateway.post("/v1/auth/login", json={"username": officer["email"], "password": officer["password"]})
+    )
+    queue = ok(await gateway.get("/v1/agency/applications", params={"status": "submitted"}, headers=bearer(signed_in)))
     assert app_id in [a["id"] for a in queue["items"]]
     for action, to in (("accept", "processing"), ("approve", "approved"), ("issue_result", "completed")):
-        acted = ok(await gateway.post(f"/v1/agency/applications/{app_id}/actions",
-                                      json={"action": action, "comment": f"Cán bộ: {action}"},
-                                      headers=bearer(signed_in)))
+        acted = ok(
+            await gateway.post(
+                f"/v1/agency/applications/{app_id}/actions",
+                json={"action": action, "comment": f"Cán bộ: {action}"},
+                headers=bearer(signed_in),
+            )
+        )
         assert acted["status"] == to
-    refused = await gateway.post(f"/v1/agency/applications/{app_id}/actions",
-                                 json={"action": "approve", "comment": ""}, headers=bearer(signed_in))
+    refused = await gateway.post(
+        f"/v1/agency/applications/{app_id}/actions",
+        json={"action": "approve", "comment": ""},
+        headers=bearer(signed_in),
+    )
     assert refused.status_code == 409
 
 
@@ -200,7 +227,9 @@ async def test_a_citizen_applies_and_follows_through_crashes_with_every_message_
 
         mine = ok(await gateway.get(f"/v1/applications/{app_id}", headers=citizen))
         assert [(h["from"], h["to"]) for h in mine["history"]] == [
-            ("draft", "submitted"), ("submitted", "processing"), ("processing", "approved"),
+            ("draft", "submitted"),
+            ("submitted", "processing"),
+            ("processing", "approved"),
             ("approved", "completed"),
         ]
         assert mine["status"] == "completed"
@@ -217,8 +246,13 @@ async def test_a_citizen_applies_and_follows_through_crashes_with_every_message_
         assert lookup["status"] == "completed"
         assert person["full_name"] not in str(lookup)
         assert person["email"] not in str(lookup)
-        self_made = {"full_name": person["full_name"], "email": f"x.{uuid.uuid4().hex[:6]}@example.vn",
-                     "phone": "0987654321", "password": person["password"], "agency_code": agency}
+        self_made = {
+            "full_name": person["full_name"],
+            "email": f"x.{uuid.uuid4().hex[:6]}@example.vn",
+            "phone": "0987654321",
+            "password": person["password"],
+            "agency_code": agency,
+        }
         assert (await gateway.post("/v1/admin/officers", json=self_made, headers=citizen)).status_code == 403
         someone_else = bearer(await sign_in_other(gateway, outbox))
         assert (await gateway.get(f"/v1/applications/{app_id}", headers=someone_else)).status_code == 404
@@ -240,8 +274,9 @@ async def test_a_citizen_applies_and_follows_through_crashes_with_every_message_
 
 async def sign_in_other(gateway: httpx.AsyncClient, outbox: Outbox) -> dict[str, Any]:
     person, _ = await register_and_activate(gateway, outbox)
-    return dict(ok(await gateway.post("/v1/auth/login",
-                                      json={"username": person["email"], "password": person["password"]})))
+    return dict(
+        ok(await gateway.post("/v1/auth/login", json={"username": person["email"], "password": person["password"]}))
+    )
 
 
 async def _has(messages: list[Any], code: str, count: int) -> bool:

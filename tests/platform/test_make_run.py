@@ -44,7 +44,11 @@ def _env(tmp_path: Path, **variables: str) -> dict[str, str]:
 def test_make_run_starts_the_platform_refuses_a_second_start_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     env = _env(tmp_path)
     first = subprocess.Popen(
-        [sys.executable, "deploy/local/run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "deploy/local/run.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     try:
@@ -57,7 +61,12 @@ def test_make_run_starts_the_platform_refuses_a_second_start_and_stops_everythin
         assert len(children) >= 4  # the three local servers and at least one service
 
         second = subprocess.run(
-            [sys.executable, "deploy/local/run.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+            [sys.executable, "deploy/local/run.py"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
             check=False,
         )
         assert second.returncode == 0
@@ -80,8 +89,12 @@ def test_smtp_port_alone_names_an_smtp_server_on_this_machine_and_the_platform_u
     with SmtpCapture() as smtp:
         env = _env(tmp_path, SMTP_PORT=str(smtp.port))
         run = subprocess.Popen(
-            [sys.executable, "deploy/local/run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "deploy/local/run.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             text = "\n".join(_wait_for_line(run, "Press Ctrl-C to stop everything.", timeout=240))
@@ -121,11 +134,19 @@ def test_a_bad_override_stops_make_run_before_anything_starts_with_one_line_nami
 ) -> None:
     if value == "closed":
         port = _closed_port()
-        value = {"SMTP_PORT": port, "MONGODB_URI": f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=1000",
-                 "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"}[variable]
+        value = {
+            "SMTP_PORT": port,
+            "MONGODB_URI": f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=1000",
+            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
+        }[variable]
     run = subprocess.run(
-        [sys.executable, "deploy/local/run.py"], cwd=ROOT, env=_env(tmp_path, **{variable: value}),
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "deploy/local/run.py"],
+        cwd=ROOT,
+        env=_env(tmp_path, **{variable: value}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()

@@ -249,33 +249,53 @@ class Crowd:
             self.outcomes.append(Outcome(step, None, began, time.monotonic() - began, error=repr(exc)))
             return None
         self.outcomes.append(
-            Outcome(step, answer.status_code, began, time.monotonic() - began,
-                    answer.headers.get("content-type", ""), answer.text[:300])
+            Outcome(
+                step,
+                answer.status_code,
+                began,
+                time.monotonic() - began,
+                answer.headers.get("content-type", ""),
+                answer.text[:300],
+            )
         )
         return answer
 
     async def _dossier(self, client: httpx.AsyncClient, person: Person) -> None:
         auth, dossier = person.headers, self.pressure.dossier
-        draft = await self._call(client, "draft", "POST", "/v1/applications",
-                                 json={"procedure_code": dossier.procedure}, headers=auth)
+        draft = await self._call(
+            client, "draft", "POST", "/v1/applications", json={"procedure_code": dossier.procedure}, headers=auth
+        )
         if draft is None or draft.status_code != 201:
             return
         app_id = draft.json()["id"]
         patch_headers = {**auth, "If-Match": draft.headers["etag"], "Content-Type": "application/merge-patch+json"}
-        saved = await self._call(client, "autosave", "PATCH", f"/v1/applications/{app_id}",
-                                 content=json.dumps({"data": dossier.form}), headers=patch_headers)
+        saved = await self._call(
+            client,
+            "autosave",
+            "PATCH",
+            f"/v1/applications/{app_id}",
+            content=json.dumps({"data": dossier.form}),
+            headers=patch_headers,
+        )
         if saved is None or saved.status_code != 200:
             return
-        uploaded = await self._call(client, "upload", "POST", f"/v1/applications/{app_id}/documents", headers=auth,
-                                    data={"document_key": dossier.document_key},
-                                    files={"file": ("giay-chung-sinh.pdf", dossier.pdf, "application/pdf")})
+        uploaded = await self._call(
+            client,
+            "upload",
+            "POST",
+            f"/v1/applications/{app_id}/documents",
+            headers=auth,
+            data={"document_key": dossier.document_key},
+            files={"file": ("giay-chung-sinh.pdf", dossier.pdf, "application/pdf")},
+        )
         if uploaded is None or uploaded.status_code != 201:
             return
         key = {"Idempotency-Key": uuid.uuid4().hex}
         # A submit that got no clear answer is retried with the same key, as a careful client does.
         for _ in range(3):
-            submitted = await self._call(client, "submit", "POST", f"/v1/applications/{app_id}/submit",
-                                         headers={**auth, **key})
+            submitted = await self._call(
+                client, "submit", "POST", f"/v1/applications/{app_id}/submit", headers={**auth, **key}
+            )
             if submitted is not None and submitted.status_code == 200:
                 self.accepted[submitted.json()["tracking_code"]] = person
                 return
@@ -304,4 +324,3 @@ async def pressure(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pr
         }
         async with running_platform(var, overrides) as running:
             yield Pressure(running, mailbox, sms, var)
-

@@ -40,8 +40,15 @@ Cell = int | tuple[int, ...]
 
 def cells(anonymous: Cell, a: Cell, b: Cell, officer: Cell, other_officer: Cell, admin: Cell) -> dict[str, Cell]:
     """A token identity did not sign (`forged`) must be treated exactly as no token at all."""
-    return {"anonymous": anonymous, "forged": anonymous, "citizen_a": a, "citizen_b": b, "officer": officer,
-            "other_officer": other_officer, "admin": admin}
+    return {
+        "anonymous": anonymous,
+        "forged": anonymous,
+        "citizen_a": a,
+        "citizen_b": b,
+        "officer": officer,
+        "other_officer": other_officer,
+        "admin": admin,
+    }
 
 
 def everyone(status: Cell) -> dict[str, Cell]:
@@ -85,14 +92,23 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/v1/accounts/me", signed_in(200)),
     Row("POST", "/v1/accounts/me/mfa/totp", signed_in(200)),
     Row("POST", "/v1/accounts/me/mfa/totp/confirm", signed_in((400, 409, 422)), body={"code": "000000"}),
-    Row("POST", "/v1/auth/login", everyone(401), body={"username": "khong.co@example.vn", "password": "sai mật khẩu"},
-        unique_username=True),
+    Row(
+        "POST",
+        "/v1/auth/login",
+        everyone(401),
+        body={"username": "khong.co@example.vn", "password": "sai mật khẩu"},
+        unique_username=True,
+    ),
     Row("POST", "/v1/auth/mfa", everyone(401), body={"mfa_token": "khong-co-that", "code": "000000"}),
     Row("POST", "/v1/auth/refresh", everyone(401), body={"refresh_token": "khong-co-that"}),
     Row("POST", "/v1/auth/logout", signed_in(404), body={"refresh_token": "khong-co-that"}),
     Row("POST", "/v1/auth/password-reset", everyone(202), body={"email": "khong.co@example.vn"}),
-    Row("POST", "/v1/auth/password-reset/confirm", everyone((400, 404, 410, 422)),
-        body={"token": "khong-co-that", "new_password": "Sông Hồng chảy qua bốn mùa 2026"}),
+    Row(
+        "POST",
+        "/v1/auth/password-reset/confirm",
+        everyone((400, 404, 410, 422)),
+        body={"token": "khong-co-that", "new_password": "Sông Hồng chảy qua bốn mùa 2026"},
+    ),
     Row("POST", "/v1/admin/officers", admin_only(422), body={}),
     Row("GET", "/.well-known/jwks.json", everyone(200)),
     Row("GET", "/.well-known/openid-configuration", everyone(200)),
@@ -102,8 +118,12 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/procedures", admin_only(422), body={}),
     Row("GET", "/v1/procedures/{code}", everyone(200), params={"code": "procedure"}),
     Row("GET", "/v1/procedures/{code}/versions", everyone(200), params={"code": "procedure"}),
-    Row("GET", "/v1/procedures/{code}/versions/{number}", everyone(200),
-        params={"code": "procedure", "number": "version"}),
+    Row(
+        "GET",
+        "/v1/procedures/{code}/versions/{number}",
+        everyone(200),
+        params={"code": "procedure", "number": "version"},
+    ),
     Row("GET", "/v1/procedures/{code}/draft", admin_only(404), params={"code": "no_procedure"}),
     Row("PUT", "/v1/procedures/{code}/draft", admin_only(422), params={"code": "no_procedure"}, body={}),
     Row("POST", "/v1/procedures/{code}/publish", admin_only(404), params={"code": "no_procedure"}),
@@ -111,26 +131,67 @@ ROWS: tuple[Row, ...] = (
     # submission: S is A's submitted dossier, D A's draft
     Row("POST", "/v1/applications", cells(401, 201, 201, 403, 403, 403), body={"procedure_code": "HT-KS-01"}),
     Row("GET", "/v1/applications", cells(401, 200, 200, 403, 403, 403)),
-    Row("GET", "/v1/applications/{application_id}", cells(401, 200, 404, 200, 404, 404),
-        params={"application_id": "S"}),
-    Row("PATCH", "/v1/applications/{application_id}", owner_only(200), params={"application_id": "D"},
-        body={"data": {"child_sex": "female"}}, headers=MERGE_PATCH, if_match=True),
-    Row("POST", "/v1/applications/{application_id}/documents", owner_only(201), params={"application_id": "D"},
-        upload=True),
-    Row("GET", "/v1/applications/{application_id}/documents/{document_id}", cells(401, 200, 404, 200, 404, 404),
-        params={"application_id": "S", "document_id": "S_document"}),
-    Row("DELETE", "/v1/applications/{application_id}/documents/{document_id}", owner_only(204),
-        params={"application_id": "D", "document_id": "D_spare_document"}),
-    Row("POST", "/v1/applications/{application_id}/submit", owner_only(200), params={"application_id": "D"},
-        headers={"Idempotency-Key": "ma-tran-quyen-nop"}),
-    Row("POST", "/v1/applications/{application_id}/resubmit", owner_only(409), params={"application_id": "S"},
-        body={"comment": "Bổ sung"}),
-    Row("POST", "/v1/applications/{application_id}/withdraw", owner_only(200), params={"application_id": "D"},
-        body={"comment": "Rút hồ sơ"}),
+    Row(
+        "GET", "/v1/applications/{application_id}", cells(401, 200, 404, 200, 404, 404), params={"application_id": "S"}
+    ),
+    Row(
+        "PATCH",
+        "/v1/applications/{application_id}",
+        owner_only(200),
+        params={"application_id": "D"},
+        body={"data": {"child_sex": "female"}},
+        headers=MERGE_PATCH,
+        if_match=True,
+    ),
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/documents",
+        owner_only(201),
+        params={"application_id": "D"},
+        upload=True,
+    ),
+    Row(
+        "GET",
+        "/v1/applications/{application_id}/documents/{document_id}",
+        cells(401, 200, 404, 200, 404, 404),
+        params={"application_id": "S", "document_id": "S_document"},
+    ),
+    Row(
+        "DELETE",
+        "/v1/applications/{application_id}/documents/{document_id}",
+        owner_only(204),
+        params={"application_id": "D", "document_id": "D_spare_document"},
+    ),
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/submit",
+        owner_only(200),
+        params={"application_id": "D"},
+        headers={"Idempotency-Key": "ma-tran-quyen-nop"},
+    ),
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/resubmit",
+        owner_only(409),
+        params={"application_id": "S"},
+        body={"comment": "Bổ sung"},
+    ),
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/withdraw",
+        owner_only(200),
+        params={"application_id": "D"},
+        body={"comment": "Rút hồ sơ"},
+    ),
     Row("GET", "/v1/lookup/{tracking_code}", everyone(200), params={"tracking_code": "S_tracking_code"}),
     Row("GET", "/v1/agency/applications", cells(401, 403, 403, 200, 200, 403)),
-    Row("POST", "/v1/agency/applications/{application_id}/actions", cells(401, 403, 403, 409, 404, 403),
-        params={"application_id": "S"}, body={"action": "approve", "comment": "Duyệt"}),
+    Row(
+        "POST",
+        "/v1/agency/applications/{application_id}/actions",
+        cells(401, 403, 403, 409, 404, 403),
+        params={"application_id": "S"},
+        body={"action": "approve", "comment": "Duyệt"},
+    ),
     # notification
     Row("GET", "/v1/notifications", signed_in(200)),
     Row("POST", "/v1/notifications/{notification_id}/read", owner_only(200), params={"notification_id": "note"}),
@@ -150,14 +211,20 @@ async def _dossier(
     draft = await client.post("/v1/applications", json={"procedure_code": sample.procedure}, headers=owner.headers)
     assert draft.status_code == 201, draft.text
     app_id = str(draft.json()["id"])
-    saved = await client.patch(f"/v1/applications/{app_id}", content=json.dumps({"data": sample.form}),
-                               headers={**owner.headers, **MERGE_PATCH, "If-Match": draft.headers["etag"]})
+    saved = await client.patch(
+        f"/v1/applications/{app_id}",
+        content=json.dumps({"data": sample.form}),
+        headers={**owner.headers, **MERGE_PATCH, "If-Match": draft.headers["etag"]},
+    )
     assert saved.status_code == 200, saved.text
     ids = []
     for key in ("birth_certificate_medical", "marriage_certificate")[:documents]:
-        uploaded = await client.post(f"/v1/applications/{app_id}/documents", headers=owner.headers,
-                                     data={"document_key": key},
-                                     files={"file": ("giay.pdf", sample.pdf, "application/pdf")})
+        uploaded = await client.post(
+            f"/v1/applications/{app_id}/documents",
+            headers=owner.headers,
+            data={"document_key": key},
+            files={"file": ("giay.pdf", sample.pdf, "application/pdf")},
+        )
         assert uploaded.status_code == 201, uploaded.text
         ids.append(str(uploaded.json()["id"]))
     return app_id, ids
@@ -171,11 +238,13 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
         procedure = (await client.get("/v1/procedures/HT-KS-01")).json()
         agencies = [x["code"] for x in (await client.get("/v1/agencies")).json()["items"]]
         other_agency = next(code for code in agencies if code != procedure["agency_code"])
-        officer, other = await asyncio.gather(pressure.officer(client, admin, procedure["agency_code"]),
-                                              pressure.officer(client, admin, other_agency))
+        officer, other = await asyncio.gather(
+            pressure.officer(client, admin, procedure["agency_code"]), pressure.officer(client, admin, other_agency)
+        )
         submitted_id, (s_document, _) = await _dossier(client, a, 2, pressure.dossier)
-        answer = await client.post(f"/v1/applications/{submitted_id}/submit",
-                                   headers={**a.headers, "Idempotency-Key": "ma-tran-quyen-s"})
+        answer = await client.post(
+            f"/v1/applications/{submitted_id}/submit", headers={**a.headers, "Idempotency-Key": "ma-tran-quyen-s"}
+        )
         assert answer.status_code == 200, answer.text
         draft_id, (_, spare) = await _dossier(client, a, 2, pressure.dossier)
 
@@ -184,15 +253,36 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
             return str(items[0]["id"]) if items else None
 
         forger = TokenMinter()
-        forged = dataclasses.replace(a, roles=("citizen", "officer", "admin"), access_token=forger.mint(
-            a.account_id, roles=["citizen", "officer", "admin"], agency=procedure["agency_code"], iss=pressure.gateway))
+        forged = dataclasses.replace(
+            a,
+            roles=("citizen", "officer", "admin"),
+            access_token=forger.mint(
+                a.account_id,
+                roles=["citizen", "officer", "admin"],
+                agency=procedure["agency_code"],
+                iss=pressure.gateway,
+            ),
+        )
         yield World(
-            callers={"anonymous": None, "forged": forged, "citizen_a": a, "citizen_b": b, "officer": officer,
-                     "other_officer": other, "admin": admin},
+            callers={
+                "anonymous": None,
+                "forged": forged,
+                "citizen_a": a,
+                "citizen_b": b,
+                "officer": officer,
+                "other_officer": other,
+                "admin": admin,
+            },
             things={
-                "procedure": "HT-KS-01", "version": str(procedure["version"]), "no_procedure": "ZZ-KHONG-CO-01",
-                "S": submitted_id, "S_document": s_document, "S_tracking_code": answer.json()["tracking_code"],
-                "D": draft_id, "D_spare_document": spare, "note": await pressure.until(notification),
+                "procedure": "HT-KS-01",
+                "version": str(procedure["version"]),
+                "no_procedure": "ZZ-KHONG-CO-01",
+                "S": submitted_id,
+                "S_document": s_document,
+                "S_tracking_code": answer.json()["tracking_code"],
+                "D": draft_id,
+                "D_spare_document": spare,
+                "note": await pressure.until(notification),
             },
             sample=pressure.dossier,
         )
@@ -228,9 +318,13 @@ async def _call(client: httpx.AsyncClient, row: Row, caller: Person | None, worl
         body = {**body, "username": f"khong.co.{uuid.uuid4().hex[:8]}@example.vn"}
     if row.upload:
         # the required document: the optional one's spare copy is the DELETE row's to remove
-        answer = await client.request(row.method, path, headers=headers,
-                                      data={"document_key": world.sample.document_key},
-                                      files={"file": ("giay-chung-sinh.pdf", world.sample.pdf, "application/pdf")})
+        answer = await client.request(
+            row.method,
+            path,
+            headers=headers,
+            data={"document_key": world.sample.document_key},
+            files={"file": ("giay-chung-sinh.pdf", world.sample.pdf, "application/pdf")},
+        )
     elif body is not None:
         content = json.dumps(body).encode()
         headers.setdefault("Content-Type", "application/json")

@@ -127,9 +127,7 @@ async def test_a_broker_killed_under_load_loses_nothing_and_repeats_nothing(
     await accepted_dossiers_are_stored_and_told_once(pressure, crowd)
 
 
-async def test_notification_killed_under_load_sends_each_message_once(
-    pressure: Pressure, people: list[Person]
-) -> None:
+async def test_notification_killed_under_load_sends_each_message_once(pressure: Pressure, people: list[Person]) -> None:
     notification = pressure.platform.services["notification"]
     crowd, down, up = await under_a_fault(pressure, people, notification.kill, lambda: notification.start(60))
 
@@ -143,13 +141,18 @@ async def prepared_dossier(client: httpx.AsyncClient, person: Person, sample: Sa
     draft = await client.post("/v1/applications", json={"procedure_code": PROCEDURE}, headers=person.headers)
     assert draft.status_code == 201, draft.text
     app_id = str(draft.json()["id"])
-    saved = await client.patch(f"/v1/applications/{app_id}", content=json.dumps({"data": sample.form}),
-                               headers={**person.headers, "If-Match": draft.headers["etag"],
-                                        "Content-Type": "application/merge-patch+json"})
+    saved = await client.patch(
+        f"/v1/applications/{app_id}",
+        content=json.dumps({"data": sample.form}),
+        headers={**person.headers, "If-Match": draft.headers["etag"], "Content-Type": "application/merge-patch+json"},
+    )
     assert saved.status_code == 200, saved.text
-    uploaded = await client.post(f"/v1/applications/{app_id}/documents", headers=person.headers,
-                                 data={"document_key": "birth_certificate_medical"},
-                                 files={"file": ("giay-chung-sinh.pdf", sample.pdf, "application/pdf")})
+    uploaded = await client.post(
+        f"/v1/applications/{app_id}/documents",
+        headers=person.headers,
+        data={"document_key": "birth_certificate_medical"},
+        files={"file": ("giay-chung-sinh.pdf", sample.pdf, "application/pdf")},
+    )
     assert uploaded.status_code == 201, uploaded.text
     return app_id
 
@@ -207,8 +210,9 @@ async def test_a_submit_while_the_database_is_down_is_refused_with_503_promptly(
         database = pressure.platform.servers["mongodb"]
         await asyncio.to_thread(database.stop)
         try:
-            answer = await client.post(f"/v1/applications/{app_id}/submit",
-                                       headers={**citizen.headers, "Idempotency-Key": uuid.uuid4().hex})
+            answer = await client.post(
+                f"/v1/applications/{app_id}/submit", headers={**citizen.headers, "Idempotency-Key": uuid.uuid4().hex}
+            )
         finally:
             await asyncio.to_thread(database.start)
             await pressure.all_ready()

@@ -131,11 +131,24 @@ def fuzz_service(service: str, document_url: str, gateway: str, token: str | Non
                 pass  # nothing in this operation can be made invalid (no parameters, no body)
 
 
-def fuzz_operation(service: str, operation: Any, mode: GenerationMode, gateway: str, token: str | None,
-                   session: requests.Session, findings: Findings) -> None:
-    @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not RANDOM,
-                         phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-                         print_blob=False)
+def fuzz_operation(
+    service: str,
+    operation: Any,
+    mode: GenerationMode,
+    gateway: str,
+    token: str | None,
+    session: requests.Session,
+    findings: Findings,
+) -> None:
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=not RANDOM,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     def one(case: Any) -> None:
         if token and case.headers and "Authorization" in case.headers:
@@ -174,10 +187,14 @@ async def test_generated_requests_get_no_5xx_and_match_the_documents(
     findings = Findings()
     token = citizen.access_token if signed_in else None
     for service in SERVICES:  # one at a time: Hypothesis is not thread-safe
-        await asyncio.to_thread(fuzz_service, service, f"{pressure.platform.url(service)}/openapi.json",
-                                pressure.gateway, token, findings)
-    print(f"\nfuzz ({'citizen' if signed_in else 'no valid token'}): {findings.requests} requests, "
-          f"statuses {dict(sorted(findings.statuses.items()))}, known failures {findings.known}")
+        await asyncio.to_thread(
+            fuzz_service, service, f"{pressure.platform.url(service)}/openapi.json", pressure.gateway, token, findings
+        )
+    print(
+        f"\nfuzz ({'citizen' if signed_in else 'no valid token'}): {findings.requests} requests, "
+        f"statuses {dict(sorted(findings.statuses.items()))}, known failures {findings.known}"
+    )
     assert findings.requests >= 20 * EXAMPLES
-    assert not findings.failures, "\n\n".join(f"{service} {label}: {title}\n{example}"
-                                              for (service, label, title), example in findings.failures.items())
+    assert not findings.failures, "\n\n".join(
+        f"{service} {label}: {title}\n{example}" for (service, label, title), example in findings.failures.items()
+    )

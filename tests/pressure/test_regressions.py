@@ -24,8 +24,12 @@ async def raw_get(base_url: str, path: str, headers: list[tuple[str, str]]) -> t
     """A GET sent byte for byte as written (HTTP clients refuse to send some header values, browsers do not)."""
     where = urlsplit(base_url)
     reader, writer = await asyncio.open_connection(where.hostname, where.port)
-    lines = [f"GET {path} HTTP/1.1", f"Host: {where.netloc}", "Connection: close",
-             *(f"{name}: {value}" for name, value in headers)]
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {where.netloc}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in headers),
+    ]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
     await writer.drain()
     answer = await asyncio.wait_for(reader.read(), 20)
@@ -45,7 +49,7 @@ def dechunk(data: bytes) -> bytes:
         size = int(size_line.split(b";")[0], 16)
         if size == 0:
             break
-        out, data = out + data[:size], data[size + 2:]
+        out, data = out + data[:size], data[size + 2 :]
     return out
 
 
@@ -68,8 +72,9 @@ async def test_registrations_racing_from_one_new_address_are_never_a_500(pressur
         for _ in range(5):
             # straight to identity, which believes X-Forwarded-For from the gateway's address: a new client each round
             address = {"X-Forwarded-For": f"203.0.113.{secrets.randbelow(250) + 1}"}
-            answers = await asyncio.gather(*(client.post("/v1/accounts", json=registration(), headers=address)
-                                             for _ in range(4)))
+            answers = await asyncio.gather(
+                *(client.post("/v1/accounts", json=registration(), headers=address) for _ in range(4))
+            )
             statuses += [a.status_code for a in answers]
     assert 500 not in statuses, statuses
 

@@ -112,11 +112,10 @@ def verifier(token_minter: TokenMinter) -> TokenVerifier:
 
 
 @pytest.fixture
-async def catalogue(
-    settings_for: Callable[..., Settings], verifier: TokenVerifier
-) -> AsyncIterator[httpx.AsyncClient]:
+async def catalogue(settings_for: Callable[..., Settings], verifier: TokenVerifier) -> AsyncIterator[httpx.AsyncClient]:
     """The catalogue with the real seed, served over HTTP; the client's base URL points at it."""
-    async with running_app(build_app(settings_for(), verifier=verifier)) as url, httpx.AsyncClient(
-        base_url=url, timeout=20
-    ) as http:
+    async with (
+        running_app(build_app(settings_for(), verifier=verifier)) as url,
+        httpx.AsyncClient(base_url=url, timeout=20) as http,
+    ):
         yield http

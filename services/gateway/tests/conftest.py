@@ -36,11 +36,13 @@ class Upstream:
 
 def export_parts() -> tuple[bytes, bytes]:
     """The body of /v1/procedures/export: about 100 KB before the gate, about 4 MB after it."""
+
     def items(start: int, stop: int) -> bytes:
         return b",".join(
-            b'{"code":"HT-KS-%05d","name":"\xc4\x90\xc4\x83ng k\xc3\xbd khai sinh","agency":"UBND x\xc3\xa3"}'
-            % n for n in range(start, stop)
+            b'{"code":"HT-KS-%05d","name":"\xc4\x90\xc4\x83ng k\xc3\xbd khai sinh","agency":"UBND x\xc3\xa3"}' % n
+            for n in range(start, stop)
         )
+
     return b"[" + items(0, 1_000), b"," + items(1_000, 41_000) + b"]"
 
 
@@ -72,8 +74,9 @@ def add_compression_routes(app: FastAPI, seen: Upstream) -> None:
     async def document(application_id: str, document_id: str) -> Response:
         # a text-heavy PDF compresses well, which is why only its type can keep it out of gzip
         pdf = b"%PDF-1.4\n" + b"BT /F1 12 Tf (Giay khai sinh) Tj ET\n" * 1000 + b"%%EOF\n"
-        return Response(pdf, media_type="application/pdf",
-                        headers={"Content-Disposition": 'attachment; filename="khai-sinh.pdf"'})
+        return Response(
+            pdf, media_type="application/pdf", headers={"Content-Disposition": 'attachment; filename="khai-sinh.pdf"'}
+        )
 
 
 def upstream_app(seen: Upstream) -> FastAPI:

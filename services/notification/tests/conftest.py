@@ -164,9 +164,7 @@ class Publisher:
         return sent
 
 
-def new_account(
-    *, locale: str = "vi", full_name: str = "Nguyễn Thị Hồng Nhung", phone: str = ""
-) -> AccountRegistered:
+def new_account(*, locale: str = "vi", full_name: str = "Nguyễn Thị Hồng Nhung", phone: str = "") -> AccountRegistered:
     """An individual's registration with a unique email and phone."""
     tag = uuid.uuid4().hex[:8]
     return AccountRegistered(

@@ -41,13 +41,23 @@ BIRTH_FORM = {
     "required": ["child_full_name", "child_date_of_birth", "child_sex", "place_of_birth"],
     "additionalProperties": False,
 }
-BIRTH_DATA = {"child_full_name": "Nguyễn Minh Anh", "child_date_of_birth": "2026-11-20", "child_sex": "female",
-              "place_of_birth": "Bệnh viện Phụ sản Hà Nội"}
+BIRTH_DATA = {
+    "child_full_name": "Nguyễn Minh Anh",
+    "child_date_of_birth": "2026-11-20",
+    "child_sex": "female",
+    "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+}
 
 
-def birth_registration(code: str | None = None, *, version: int = 1, agency: str = "UBND-XA",
-                       applicant_types: list[str] | None = None, max_size_mb: float = 5,
-                       processing_days: int = 1) -> ProcedurePublished:
+def birth_registration(
+    code: str | None = None,
+    *,
+    version: int = 1,
+    agency: str = "UBND-XA",
+    applicant_types: list[str] | None = None,
+    max_size_mb: float = 5,
+    processing_days: int = 1,
+) -> ProcedurePublished:
     """HT-KS-01 as the catalogue publishes it (under a random code unless one is given)."""
     return ProcedurePublished(
         code=code or f"HT-KS-{uuid.uuid4().hex[:6].upper()}",
@@ -60,12 +70,22 @@ def birth_registration(code: str | None = None, *, version: int = 1, agency: str
         processing_days=processing_days,
         fee_vnd=0,
         required_documents=[
-            {"key": "birth_certificate_medical", "name": "Giấy chứng sinh", "name_en": "Medical birth certificate",
-             "required": True, "accepted_types": ["application/pdf", "image/jpeg", "image/png"],
-             "max_size_mb": max_size_mb},
-            {"key": "marriage_certificate", "name": "Giấy chứng nhận kết hôn", "name_en": "Marriage certificate",
-             "required": False, "accepted_types": ["application/pdf", "image/jpeg", "image/png"],
-             "max_size_mb": max_size_mb},
+            {
+                "key": "birth_certificate_medical",
+                "name": "Giấy chứng sinh",
+                "name_en": "Medical birth certificate",
+                "required": True,
+                "accepted_types": ["application/pdf", "image/jpeg", "image/png"],
+                "max_size_mb": max_size_mb,
+            },
+            {
+                "key": "marriage_certificate",
+                "name": "Giấy chứng nhận kết hôn",
+                "name_en": "Marriage certificate",
+                "required": False,
+                "accepted_types": ["application/pdf", "image/jpeg", "image/png"],
+                "max_size_mb": max_size_mb,
+            },
         ],
         form_schema=BIRTH_FORM,
         published_at=datetime.now(UTC),
@@ -93,8 +113,9 @@ class Service:
     async def publish(self, *events: Event) -> None:
         for event in events:
             record = encode(Envelope(data=event, source="/motcua/catalogue"))
-            await self.producer.send_and_wait(self.topic(event.topic), value=record.value, key=record.key,
-                                              headers=record.headers)
+            await self.producer.send_and_wait(
+                self.topic(event.topic), value=record.value, key=record.key, headers=record.headers
+            )
 
     async def catalogue_publishes(self, *published: ProcedurePublished) -> None:
         """Publish on the catalogue's topic and wait until submission's read model has every version."""
@@ -106,17 +127,23 @@ class Service:
 
         await eventually(stored)
 
-    async def application_events(self, application_id: str, count: int, *, settle: float = 0.0,
-                                 timeout: float = 20.0) -> list[Envelope]:
+    async def application_events(
+        self, application_id: str, count: int, *, settle: float = 0.0, timeout: float = 20.0
+    ) -> list[Envelope]:
         """The application's events on submission's topic, from the start: at least `count`, then whatever
         more arrives within `settle` seconds (to show nothing else was sent)."""
         # Assigned partitions, not a consumer group: joining a group costs seconds on the local broker.
         topic = self.topic(topics.SUBMISSION_APPLICATION)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         await consumer.start()
-        await kafka.ensure_topics(self.settings.kafka_bootstrap_servers, [topic],
-                                  prefix=self.settings.kafka_topic_prefix)
+        await kafka.ensure_topics(
+            self.settings.kafka_bootstrap_servers, [topic], prefix=self.settings.kafka_topic_prefix
+        )
         consumer.assign(await topic_partitions(consumer, topic))
         await consumer.seek_to_beginning()
         found: list[Envelope] = []
@@ -141,8 +168,9 @@ class Service:
         return self.minter.headers(sub or f"citizen-{uuid.uuid4().hex[:8]}", account_type=account_type)
 
     def officer(self, agency: str) -> dict[str, str]:
-        return self.minter.headers(f"officer-{uuid.uuid4().hex[:8]}", roles=["officer"], agency=agency,
-                                   account_type="officer")
+        return self.minter.headers(
+            f"officer-{uuid.uuid4().hex[:8]}", roles=["officer"], agency=agency, account_type="officer"
+        )
 
     async def draft(self, who: dict[str, str], code: str) -> tuple[dict[str, Any], str]:
         response = await self.http.post("/v1/applications", json={"procedure_code": code}, headers=who)
@@ -150,21 +178,37 @@ class Service:
         return response.json(), response.headers["etag"]
 
     async def autosave(self, who: dict[str, str], app_id: str, data: dict[str, Any], tag: str) -> httpx.Response:
-        return await self.http.patch(f"/v1/applications/{app_id}", json={"data": data},
-                                     headers={**who, "If-Match": tag, "Content-Type": "application/merge-patch+json"})
+        return await self.http.patch(
+            f"/v1/applications/{app_id}",
+            json={"data": data},
+            headers={**who, "If-Match": tag, "Content-Type": "application/merge-patch+json"},
+        )
 
-    async def upload(self, who: dict[str, str], app_id: str, key: str, content: bytes,
-                     filename: str = "scan.pdf", declared: str = "application/pdf") -> httpx.Response:
-        return await self.http.post(f"/v1/applications/{app_id}/documents", headers=who,
-                                    data={"document_key": key}, files={"file": (filename, content, declared)})
+    async def upload(
+        self,
+        who: dict[str, str],
+        app_id: str,
+        key: str,
+        content: bytes,
+        filename: str = "scan.pdf",
+        declared: str = "application/pdf",
+    ) -> httpx.Response:
+        return await self.http.post(
+            f"/v1/applications/{app_id}/documents",
+            headers=who,
+            data={"document_key": key},
+            files={"file": (filename, content, declared)},
+        )
 
     async def submit(self, who: dict[str, str], app_id: str, key: str | None = None) -> httpx.Response:
-        return await self.http.post(f"/v1/applications/{app_id}/submit",
-                                    headers={**who, "Idempotency-Key": key or uuid.uuid4().hex})
+        return await self.http.post(
+            f"/v1/applications/{app_id}/submit", headers={**who, "Idempotency-Key": key or uuid.uuid4().hex}
+        )
 
     async def act(self, officer: dict[str, str], app_id: str, action: str, comment: str = "") -> httpx.Response:
-        return await self.http.post(f"/v1/agency/applications/{app_id}/actions", headers=officer,
-                                    json={"action": action, "comment": comment})
+        return await self.http.post(
+            f"/v1/agency/applications/{app_id}/actions", headers=officer, json={"action": action, "comment": comment}
+        )
 
     async def ready_to_submit(self, who: dict[str, str], code: str) -> str:
         """A complete draft of a birth registration: its form filled and its certificate uploaded."""
@@ -195,23 +239,30 @@ Launcher = Callable[..., contextlib.AbstractAsyncContextManager[Service]]
 
 
 @contextlib.asynccontextmanager
-async def _running(stack: Stack, isolation: Isolation, minter: TokenMinter, *, window_clock: Clock = now,
-                   **overrides: Any) -> AsyncIterator[Service]:
+async def _running(
+    stack: Stack, isolation: Isolation, minter: TokenMinter, *, window_clock: Clock = now, **overrides: Any
+) -> AsyncIterator[Service]:
     fields: dict[str, Any] = {"log_format": "console", "log_level": "WARNING", **overrides}
-    settings = Settings(mongodb_uri=stack.mongodb_uri, mongodb_db=isolation.db_name,
-                        kafka_bootstrap_servers=stack.kafka_bootstrap, kafka_topic_prefix=isolation.topic_prefix,
-                        **fields)
+    settings = Settings(
+        mongodb_uri=stack.mongodb_uri,
+        mongodb_db=isolation.db_name,
+        kafka_bootstrap_servers=stack.kafka_bootstrap,
+        kafka_topic_prefix=isolation.topic_prefix,
+        **fields,
+    )
     verifier = TokenVerifier(issuer=minter.issuer, audience=minter.audience, jwks=minter.jwks)
     app = build_app(settings, verifier=verifier, window_clock=window_clock)
     client = mongo.connect(stack.mongodb_uri)
-    await kafka.ensure_topics(stack.kafka_bootstrap, [settings.topic(topics.CATALOGUE_PROCEDURE)],
-                              prefix=isolation.topic_prefix)
+    await kafka.ensure_topics(
+        stack.kafka_bootstrap, [settings.topic(topics.CATALOGUE_PROCEDURE)], prefix=isolation.topic_prefix
+    )
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
     await producer.start()
     try:
         async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
-            yield Service(url=url, http=http, settings=settings, db=client[isolation.db_name],
-                          minter=minter, producer=producer)
+            yield Service(
+                url=url, http=http, settings=settings, db=client[isolation.db_name], minter=minter, producer=producer
+            )
     finally:
         await producer.stop()
         await client.close()

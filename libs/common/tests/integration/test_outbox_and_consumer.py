@@ -63,8 +63,14 @@ async def _running(coro: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
 def _counting_consumer(
     client: mongo.Client, db: mongo.Database, settings: ServiceSettings, group: str = "g"
 ) -> Consumer:
-    return Consumer(client=client, db=db, settings=settings, group=group, topic_names=[TOPIC],
-                    handlers={AccountLocked.ce_type: _counting_handler(db)})
+    return Consumer(
+        client=client,
+        db=db,
+        settings=settings,
+        group=group,
+        topic_names=[TOPIC],
+        handlers={AccountLocked.ce_type: _counting_handler(db)},
+    )
 
 
 def _counting_handler(db: mongo.Database) -> Handler:
@@ -105,10 +111,7 @@ async def test_ten_thousand_events_survive_a_relay_killed_mid_stream_and_reach_a
     keys = [f"acc-{i}" for i in range(40)]
     per_key = 250
     total = len(keys) * per_key
-    consumers = [
-        _counting_consumer(mongo_client, db, settings, "effects")
-        for _ in range(2)
-    ]
+    consumers = [_counting_consumer(mongo_client, db, settings, "effects") for _ in range(2)]
     first_relay = Relay(db, settings, outbox, lease_seconds=2.0)
     async with _running(consumers[0].run()), _running(consumers[1].run()):
         async with _running(first_relay.run()) as relay_task:
@@ -163,8 +166,14 @@ async def test_a_failing_handler_is_retried_then_its_record_is_dead_lettered_and
         await outbox.add(session, [_locked("a", 1), _locked("poison", 1), _locked("b", 1)])
 
     await mongo.in_transaction(mongo_client, work)
-    consumer = Consumer(client=mongo_client, db=db, settings=settings, group="g", topic_names=[TOPIC],
-                        handlers={AccountLocked.ce_type: handle})
+    consumer = Consumer(
+        client=mongo_client,
+        db=db,
+        settings=settings,
+        group="g",
+        topic_names=[TOPIC],
+        handlers={AccountLocked.ce_type: handle},
+    )
     async with _running(Relay(db, settings, outbox).run()), _running(consumer.run()):
         await eventually(lambda: _effects_at_least(db, 2))
         dead = await _read_raw(stack.kafka_bootstrap, topics.dead_letter(settings.topic(TOPIC)), 1)
@@ -177,11 +186,17 @@ async def test_a_failing_handler_is_retried_then_its_record_is_dead_lettered_and
 
 
 async def _read_raw(bootstrap: str, topic: str, count: int) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"r-{uuid.uuid4().hex[:6]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"r-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     found: list[tuple[bytes, list[tuple[str, bytes]]]] = []
     try:
+
         async def enough() -> bool:
             for records in (await consumer.getmany(timeout_ms=200)).values():
                 found.extend((r.value or b"", list(r.headers)) for r in records)
@@ -254,8 +269,14 @@ async def test_a_consumer_killed_before_committing_gets_the_event_again_and_the_
 
     await mongo.in_transaction(mongo_client, work)
     async with _running(Relay(db, settings, outbox).run()):
-        dying = _DiesBeforeCommit(client=mongo_client, db=db, settings=settings, group="g", topic_names=[TOPIC],
-                                  handlers={AccountLocked.ce_type: _counting_handler(db)})
+        dying = _DiesBeforeCommit(
+            client=mongo_client,
+            db=db,
+            settings=settings,
+            group="g",
+            topic_names=[TOPIC],
+            handlers={AccountLocked.ce_type: _counting_handler(db)},
+        )
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(dying.run(), 30)
         assert dying.handled == 1
@@ -288,8 +309,9 @@ async def test_a_failure_between_the_domain_write_and_the_outbox_write_leaves_ne
     async def outbox_fails(session: mongo.Session) -> None:
         await db["accounts"].insert_one({"_id": "acc-2", "status": "locked"}, session=session)
         await outbox.add(session, [_locked("acc-2", 5)])
-        await db["outbox"].insert_one({"_id": (await db["outbox"].find_one({}, session=session) or {})["_id"]},
-                                      session=session)  # duplicate key: the outbox write fails
+        await db["outbox"].insert_one(
+            {"_id": (await db["outbox"].find_one({}, session=session) or {})["_id"]}, session=session
+        )  # duplicate key: the outbox write fails
 
     with pytest.raises(Exception, match="duplicate key"):
         await mongo.in_transaction(mongo_client, outbox_fails)
@@ -416,8 +438,12 @@ async def test_an_idle_relay_reads_nothing_and_wakes_on_another_replicas_commit_
     reads: list[str] = []
     listener = _CommandNames(reads)
     watched = mongo.connect(stack.mongodb_uri, listeners=[listener])
-    relay = Relay(watched[settings.database_name], settings, Outbox(watched[settings.database_name], settings),
-                  idle_poll_seconds=60)
+    relay = Relay(
+        watched[settings.database_name],
+        settings,
+        Outbox(watched[settings.database_name], settings),
+        idle_poll_seconds=60,
+    )
     other_replica = Outbox(db, settings)  # another process: its commits never call our relay's notify
     try:
         async with _running(relay.run()):
@@ -459,4 +485,3 @@ async def _relay_published(relay: Relay, n: int) -> bool:
 
 async def _handled_at_least(consumer: Consumer, n: int) -> bool:
     return consumer.handled >= n
-

@@ -32,9 +32,10 @@ async def test_publishing_waits_out_a_broker_outage_and_a_database_outage_answer
     assert private_stack.kafka is not None
     assert private_stack.mongodb is not None
     admin = token_minter.headers(roles=["admin"])
-    async with running_app(build_app(settings, verifier=verifier)) as url, httpx.AsyncClient(
-        base_url=url, timeout=30
-    ) as http:
+    async with (
+        running_app(build_app(settings, verifier=verifier)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
         private_stack.kafka.stop()
         assert (await http.post("/v1/procedures", json=new_procedure("TEST-05"), headers=admin)).status_code == 201
         assert (await http.post("/v1/procedures/TEST-05/publish", headers=admin)).status_code == 201

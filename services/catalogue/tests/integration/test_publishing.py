@@ -52,8 +52,11 @@ async def test_publishing_makes_immutable_versions_and_retiring_hides_the_proced
     assert created.json()["status"] == "draft"
     assert created.json()["current_version"] is None
     assert created.json()["draft"]["ui_schema"]["fields"]["sex"] == {
-        "widget": "select", "options": [{"value": "male", "label": "Nam", "label_en": ""},
-                                        {"value": "female", "label": "Nữ", "label_en": ""}],
+        "widget": "select",
+        "options": [
+            {"value": "male", "label": "Nam", "label_en": ""},
+            {"value": "female", "label": "Nữ", "label_en": ""},
+        ],
     }
     assert (await http.post("/v1/procedures", json=body, headers=admin)).status_code == 409
     assert (await http.get("/v1/procedures/TEST-01")).status_code == 404
@@ -103,7 +106,10 @@ async def test_publishing_makes_immutable_versions_and_retiring_hides_the_proced
     assert v2.form_schema == body["form_schema"]
     assert [d.key for d in v2.required_documents] == ["id_card"]
     assert (v2.name, v2.agency_code, v2.fee_vnd, v2.ui_schema) == (
-        "Cấp giấy phép thí điểm", "UBND-XA", 20000, current["ui_schema"]
+        "Cấp giấy phép thí điểm",
+        "UBND-XA",
+        20000,
+        current["ui_schema"],
     )
     assert mine[1].request_id == second.headers["x-request-id"]
 
@@ -155,8 +161,10 @@ async def test_bad_procedures_are_refused_with_422_naming_the_problem_and_nothin
         ({"agency_code": "NOWHERE"}, ["/agency_code"]),
         ({"code": "test 03"}, ["/code"]),
         ({"applicant_types": ["martian"]}, ["/applicant_types/0"]),
-        ({"required_documents": [{**good["required_documents"][0], "max_size_mb": 0}]},
-         ["/required_documents/0/max_size_mb"]),
+        (
+            {"required_documents": [{**good["required_documents"][0], "max_size_mb": 0}]},
+            ["/required_documents/0/max_size_mb"],
+        ),
         ({"ui_schema": {"order": ["ghost"]}}, ["/ui_schema/order/0"]),
         ({"form_schema": {**good["form_schema"], "required": ["ghost"]}}, ["/form_schema/required/0"]),
         ({"surprise": True}, ["/surprise"]),

@@ -29,8 +29,15 @@ async def test_a_citizen_finds_procedures_with_or_without_diacritics_ranked_and_
     assert "DKKD-HKD-01" in codes(plain)[:2]
     assert plain["total"] == len(plain["items"])
     assert set(plain["items"][0]) == {
-        "code", "version", "name", "name_en", "agency_code", "applicant_types", "online_level",
-        "processing_days", "fee_vnd",
+        "code",
+        "version",
+        "name",
+        "name_en",
+        "agency_code",
+        "applicant_types",
+        "online_level",
+        "processing_days",
+        "fee_vnd",
     }
 
     birth = await search(catalogue, q="đăng kí khai sinh")
@@ -78,9 +85,22 @@ async def test_a_procedure_reads_as_its_current_version_with_form_and_documents(
     assert response.status_code == 200
     body = response.json()
     assert {
-        "code", "version", "name", "name_en", "description", "description_en", "agency_code", "applicant_types",
-        "online_level", "processing_days", "fee_vnd", "legal_basis", "required_documents", "form_schema",
-        "ui_schema", "published_at",
+        "code",
+        "version",
+        "name",
+        "name_en",
+        "description",
+        "description_en",
+        "agency_code",
+        "applicant_types",
+        "online_level",
+        "processing_days",
+        "fee_vnd",
+        "legal_basis",
+        "required_documents",
+        "form_schema",
+        "ui_schema",
+        "published_at",
     } == set(body)
     assert (body["code"], body["version"], body["name"]) == ("HT-KS-01", 1, "Đăng ký khai sinh")
     assert body["form_schema"]["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -91,10 +111,17 @@ async def test_a_procedure_reads_as_its_current_version_with_form_and_documents(
     assert documents["birth_certificate_medical"]["required"] is True
     assert documents["marriage_certificate"]["required"] is False
     assert set(documents["marriage_certificate"]) == {
-        "key", "name", "name_en", "required", "accepted_types", "max_size_mb"
+        "key",
+        "name",
+        "name_en",
+        "required",
+        "accepted_types",
+        "max_size_mb",
     }
     assert body["ui_schema"]["fields"]["child_full_name"] == {
-        "label": "Họ, chữ đệm và tên của trẻ", "label_en": "Child's full name", "widget": "text"
+        "label": "Họ, chữ đệm và tên của trẻ",
+        "label_en": "Child's full name",
+        "widget": "text",
     }
 
     again = await catalogue.get("/v1/procedures/ht-ks-01", headers={"If-None-Match": response.headers["etag"]})

@@ -25,7 +25,8 @@ def portal_folder(tmp_path: Path) -> Path:
     (static / "index.html").write_text(
         "<!doctype html>\n<html lang='vi'><head><link rel='stylesheet' href='/portal.css'>"
         "<script type='module' src='/js/main.js'></script></head><body>\n"
-        + "<p>Một Cửa — cổng dịch vụ công trực tuyến.</p>\n" * 40 + "</body></html>\n"
+        + "<p>Một Cửa — cổng dịch vụ công trực tuyến.</p>\n" * 40
+        + "</body></html>\n"
     )
     (static / "js" / "main.js").write_text(
         "".join(f"export function step{n}(form) {{ return form.querySelector('#field-{n}'); }}\n" for n in range(200))
@@ -159,9 +160,16 @@ async def test_downloads_and_the_identity_services_secrets_are_never_compressed(
         pad = "?state=" + "x" * 2000  # echoed back: what an attacker would reflect beside the secret
         compressed_elsewhere = await client.post("/v1/notifications/abc/read" + pad, headers=GZIP)
         assert compressed_elsewhere.headers["content-encoding"] == "gzip"  # the same answer off identity is
-        for path in ("/v1/auth/login", "/v1/auth/mfa", "/v1/auth/refresh", "/v1/auth/password-reset/confirm",
-                     "/v1/accounts/me/mfa/totp", "/v1/accounts/me/mfa/totp/confirm", "/v1/accounts",
-                     "/v1/admin/officers"):
+        for path in (
+            "/v1/auth/login",
+            "/v1/auth/mfa",
+            "/v1/auth/refresh",
+            "/v1/auth/password-reset/confirm",
+            "/v1/accounts/me/mfa/totp",
+            "/v1/accounts/me/mfa/totp/confirm",
+            "/v1/accounts",
+            "/v1/admin/officers",
+        ):
             async with client.stream("POST", path + pad, headers=GZIP, json={"username": "an"}) as answer:
                 sent = b"".join([chunk async for chunk in answer.aiter_raw()])
             assert answer.status_code == 200, path
@@ -206,14 +214,18 @@ async def test_a_large_streamed_answer_is_compressed_as_it_arrives(
         catalogue.gate = None
 
 
-async def test_the_portals_files_do_not_spend_the_api_rate_limit(
-    start_gateway: StartGateway, tmp_path: Path
-) -> None:
+async def test_the_portals_files_do_not_spend_the_api_rate_limit(start_gateway: StartGateway, tmp_path: Path) -> None:
     static = portal_folder(tmp_path)
-    async with start_gateway(gateway_static_dir=static, gateway_rate_limit_per_second=0.01,
-                             gateway_rate_limit_burst=3, gateway_portal_rate_limit_per_second=0.01,
-                             gateway_portal_rate_limit_burst=60) as gateway, \
-            httpx.AsyncClient(base_url=gateway) as client:
+    async with (
+        start_gateway(
+            gateway_static_dir=static,
+            gateway_rate_limit_per_second=0.01,
+            gateway_rate_limit_burst=3,
+            gateway_portal_rate_limit_per_second=0.01,
+            gateway_portal_rate_limit_burst=60,
+        ) as gateway,
+        httpx.AsyncClient(base_url=gateway) as client,
+    ):
         citizen = {"X-Forwarded-For": "203.0.113.20", "Accept": "text/html", **GZIP}
         for _ in range(2):  # two page loads of 25 files: 50 requests, far past the API's burst of 3
             for path in ["/", "/applications/1", "/portal.css", "/favicon.svg"] + ["/js/main.js"] * 21:

@@ -51,8 +51,10 @@ async def test_a_body_over_the_limit_is_refused_and_never_reaches_the_service(
 async def test_a_client_over_its_rate_gets_429_with_retry_after_and_others_do_not(
     start_gateway: StartGateway,
 ) -> None:
-    async with start_gateway(gateway_rate_limit_per_second=0.2, gateway_rate_limit_burst=3) as gateway, \
-            httpx.AsyncClient(base_url=gateway) as client:
+    async with (
+        start_gateway(gateway_rate_limit_per_second=0.2, gateway_rate_limit_burst=3) as gateway,
+        httpx.AsyncClient(base_url=gateway) as client,
+    ):
         # running_app's server believes X-Forwarded-For from 127.0.0.1, so each header is a client
         one = {"X-Forwarded-For": "203.0.113.7"}
         for _ in range(3):
@@ -71,11 +73,11 @@ async def test_a_client_over_its_rate_gets_429_with_retry_after_and_others_do_no
         assert "gateway_rate_limited_total 1.0" in (await client.get("/metrics")).text
 
 
-async def test_a_service_down_is_502_and_a_slow_one_504(
-    start_gateway: StartGateway, dead_url: str
-) -> None:
-    async with start_gateway(submission_url=dead_url, gateway_read_timeout_seconds=0.3) as gateway, \
-            httpx.AsyncClient(base_url=gateway) as client:
+async def test_a_service_down_is_502_and_a_slow_one_504(start_gateway: StartGateway, dead_url: str) -> None:
+    async with (
+        start_gateway(submission_url=dead_url, gateway_read_timeout_seconds=0.3) as gateway,
+        httpx.AsyncClient(base_url=gateway) as client,
+    ):
         down = await client.post("/v1/applications", json={"procedure_code": "HT-KS-01"})
         body = assert_problem(down, 502)
         assert "submission" in body["detail"]
@@ -89,7 +91,10 @@ async def test_a_service_down_is_502_and_a_slow_one_504(
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"] == {
-            "identity": True, "catalogue": True, "submission": False, "notification": True
+            "identity": True,
+            "catalogue": True,
+            "submission": False,
+            "notification": True,
         }
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         metrics = (await client.get("/metrics")).text
@@ -118,15 +123,20 @@ async def test_a_reset_connection_is_retried_once_for_a_safe_request_only(start_
         if connections % 2 == 1:
             writer.close()
             return
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
-                     b"Connection: close\r\n\r\n{\"ok\":true}")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
+            b'Connection: close\r\n\r\n{"ok":true}'
+        )
         await writer.drain()
         writer.close()
 
     server = await asyncio.start_server(hang_up_every_other, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with server, start_gateway(notification_url=f"http://127.0.0.1:{port}") as gateway, \
-            httpx.AsyncClient(base_url=gateway) as client:
+    async with (
+        server,
+        start_gateway(notification_url=f"http://127.0.0.1:{port}") as gateway,
+        httpx.AsyncClient(base_url=gateway) as client,
+    ):
         answer = await client.get("/v1/notifications")
         assert answer.status_code == 200
         assert answer.json() == {"ok": True}

@@ -61,8 +61,10 @@ async def test_the_portal_files_and_its_client_side_routes_are_served(
 async def test_a_plain_page_names_the_platform_until_the_portal_is_built(
     start_gateway: StartGateway, tmp_path: Path
 ) -> None:
-    async with start_gateway(gateway_static_dir=tmp_path / "nothing") as gateway, \
-            httpx.AsyncClient(base_url=gateway) as client:
+    async with (
+        start_gateway(gateway_static_dir=tmp_path / "nothing") as gateway,
+        httpx.AsyncClient(base_url=gateway) as client,
+    ):
         page = await client.get("/", headers=HTML)
         assert page.status_code == 200
         assert "Một Cửa" in page.text
@@ -71,9 +73,7 @@ async def test_a_plain_page_names_the_platform_until_the_portal_is_built(
         assert "style=" not in page.text
 
 
-async def test_the_platform_api_document_lists_only_routed_paths(
-    start_gateway: StartGateway, dead_url: str
-) -> None:
+async def test_the_platform_api_document_lists_only_routed_paths(start_gateway: StartGateway, dead_url: str) -> None:
     async with start_gateway() as gateway, httpx.AsyncClient(base_url=gateway) as client:
         document = (await client.get("/openapi.json")).json()
         assert document["openapi"].startswith("3.")

@@ -98,9 +98,7 @@ async def test_the_services_answer_passes_back_unchanged_but_for_edge_headers(
         answer = await client.get("/v1/accounts/cookies", headers={"X-Request-ID": "mine"})
         assert answer.status_code == 201
         assert answer.json() == {"ok": True}
-        assert answer.headers.get_list("set-cookie") == [
-            "a=1; Path=/; SameSite=lax", "b=2; Path=/; SameSite=lax"
-        ]
+        assert answer.headers.get_list("set-cookie") == ["a=1; Path=/; SameSite=lax", "b=2; Path=/; SameSite=lax"]
         assert answer.headers.get_list("x-request-id") == ["mine"]
         assert answer.headers.get_list("content-security-policy") == [CSP]
         assert len(answer.headers.get_list("server")) <= 1
@@ -115,8 +113,15 @@ async def test_nothing_outside_the_route_table_is_forwarded(
     start_gateway: StartGateway,
 ) -> None:
     async with start_gateway() as gateway, httpx.AsyncClient(base_url=gateway) as client:
-        for path in ("/internal/accounts", "/v1", "/v1/", "/v1/internal/x", "/docs/oauth2-redirect", "/v2/accounts",
-                     "/v1/accountsX"):
+        for path in (
+            "/internal/accounts",
+            "/v1",
+            "/v1/",
+            "/v1/internal/x",
+            "/docs/oauth2-redirect",
+            "/v2/accounts",
+            "/v1/accountsX",
+        ):
             for method in ("GET", "POST", "DELETE"):
                 answer = await client.request(method, path, headers={"Accept": "application/json"})
                 assert answer.status_code == 404, (method, path)
@@ -156,9 +161,7 @@ async def test_uploads_and_downloads_stream_through_intact(
             yield block
 
     async with start_gateway() as gateway, httpx.AsyncClient(base_url=gateway) as client:
-        echo: dict[str, Any] = (
-            await client.post("/v1/applications/a1/documents", content=body(), timeout=60)
-        ).json()
+        echo: dict[str, Any] = (await client.post("/v1/applications/a1/documents", content=body(), timeout=60)).json()
         assert (echo["size"], echo["sha256"]) == (size, expected)
         assert header(echo, "transfer-encoding") == ["chunked"]
 

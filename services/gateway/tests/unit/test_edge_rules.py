@@ -19,8 +19,15 @@ def test_a_path_is_routed_by_whole_segments_only() -> None:
 
 
 def test_dot_and_empty_segments_are_unsafe() -> None:
-    for bad in ("/v1/accounts/../metrics", "/v1/accounts/./me", "/v1//accounts", "/v1/accounts/..",
-                "/a\\b", "/v1/accounts/\x00", "relative"):
+    for bad in (
+        "/v1/accounts/../metrics",
+        "/v1/accounts/./me",
+        "/v1//accounts",
+        "/v1/accounts/..",
+        "/a\\b",
+        "/v1/accounts/\x00",
+        "relative",
+    ):
         assert not is_safe(bad), bad
     for good in ("/", "/v1/accounts/", "/v1/accounts/me", "/assets/app.js", "/v1/lookup/HS-2026.ABC"):
         assert is_safe(good), good

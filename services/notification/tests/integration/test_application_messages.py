@@ -75,9 +75,7 @@ async def test_a_citizen_reads_and_marks_read_their_notifications_in_their_langu
     assert newest["link"] == f"http://127.0.0.1:8000/applications/{received.application_id}"
     assert newest["status"] == "supplement_requested"
     assert first["title"] == "Application HS-ENGL-0001 submitted"
-    assert first["body"] == (
-        'Your application "Birth registration" has been submitted. Result due by 4 December 2026.'
-    )
+    assert first["body"] == ('Your application "Birth registration" has been submitted. Result due by 4 December 2026.')
     assert not first["read"]
 
     owner = kit.minter.headers(english.account_id)

@@ -160,12 +160,20 @@ async def test_a_service_killed_before_the_message_was_handed_over_sends_it_afte
     assert isinstance(email[0], NotificationSent)
 
 
-async def test_a_service_killed_and_started_again_under_its_member_id_resumes_within_ten_seconds(
+async def test_a_service_killed_and_started_again_under_its_member_id_resumes_without_waiting_for_the_group(
     kit: Any, tmp_path: Path
 ) -> None:
-    """Static group membership: the restarted process takes its partitions back at once; a dynamic member would
-    wait for the broker to give up on the dead one (the session timeout) and for the group to rebalance."""
-    env = {**process_env(kit), "KAFKA_GROUP_INSTANCE_ID": f"notification-{uuid.uuid4().hex[:6]}"}
+    """Static group membership: the restarted process takes its partitions back at once. A dynamic member would
+    wait for the broker to give up on the dead one — the session timeout, a minute here — before any record flows,
+    so resuming well inside it shows the restart skipped the rebalance however slow the machine is.
+    (Measured on an idle development machine: 3.8 s from the SIGKILL, process start included; 10.2 s without
+    static membership at the default 10 s session timeout.)"""
+    session_timeout_s = 60
+    env = {
+        **process_env(kit),
+        "KAFKA_GROUP_INSTANCE_ID": f"notification-{uuid.uuid4().hex[:6]}",
+        "CONSUMER_SESSION_TIMEOUT_MS": str(session_timeout_s * 1000),
+    }
     citizen = kit.account()
     mailbox = kit.smtp.mailbox
 
@@ -177,14 +185,14 @@ async def test_a_service_killed_and_started_again_under_its_member_id_resumes_wi
 
     with service_process(env, tmp_path / "service.log") as process:
         await kit.send(citizen, kit.received(citizen, tracking_code="HS-RESUME-0001"))
-        await eventually(arrived("HS-RESUME-0001"), timeout=60)
+        await eventually(arrived("HS-RESUME-0001"), timeout=90)
         process.kill()
         process.wait(5)
     killed = time.monotonic()
     await kit.send(kit.received(citizen, tracking_code="HS-RESUME-0002"))
     with service_process(env, tmp_path / "service.log"):
-        await eventually(arrived("HS-RESUME-0002"), timeout=60, interval=0.05)
+        await eventually(arrived("HS-RESUME-0002"), timeout=2 * session_timeout_s, interval=0.05)
         resumed = time.monotonic() - killed
     print(f"consumption resumed {resumed:.1f} s after the SIGKILL (process start included)")
-    assert resumed < 10
+    assert resumed < session_timeout_s * 0.75
     assert sum("HS-RESUME-0002" in m["Subject"] for m in mailbox.to(citizen.email)) == 1

@@ -19,13 +19,28 @@ def email_delivery(address: str, tracking_code: str) -> dict[str, Any]:
     """A pending ApplicationReceived email, as the consumer records it."""
     now = datetime.now(UTC)
     return {
-        "_id": uuid.uuid4().hex, "cause_event_id": uuid.uuid4().hex,
-        "cause_event_type": "motcua.submission.ApplicationReceived.v1", "channel": "email",
-        "account_id": uuid.uuid4().hex, "recipient": address, "tracking_code": tracking_code,
-        "message": {"subject": f"Đã nộp hồ sơ {tracking_code}", "text": f"Mã hồ sơ {tracking_code}",
-                    "html": f"<p>Mã hồ sơ {tracking_code}</p>", "to_name": "Nguyễn Văn An"},
-        "status": "pending", "secret": False, "expires_at": None, "attempts": 0, "attempt_log": [],
-        "next_attempt_at": now, "created_at": now, "updated_at": now, "request_id": None,
+        "_id": uuid.uuid4().hex,
+        "cause_event_id": uuid.uuid4().hex,
+        "cause_event_type": "motcua.submission.ApplicationReceived.v1",
+        "channel": "email",
+        "account_id": uuid.uuid4().hex,
+        "recipient": address,
+        "tracking_code": tracking_code,
+        "message": {
+            "subject": f"Đã nộp hồ sơ {tracking_code}",
+            "text": f"Mã hồ sơ {tracking_code}",
+            "html": f"<p>Mã hồ sơ {tracking_code}</p>",
+            "to_name": "Nguyễn Văn An",
+        },
+        "status": "pending",
+        "secret": False,
+        "expires_at": None,
+        "attempts": 0,
+        "attempt_log": [],
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "request_id": None,
     }
 
 
@@ -34,8 +49,11 @@ async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_emai
 ) -> None:
     assert private_stack.mongodb is not None
     settings = kit.settings(
-        mongodb_uri=private_stack.mongodb_uri, kafka_bootstrap_servers=private_stack.kafka_bootstrap,
-        smtp_timeout_seconds=0.5, delivery_lease_seconds=5.0, dispatch_idle_poll_seconds=0.1,
+        mongodb_uri=private_stack.mongodb_uri,
+        kafka_bootstrap_servers=private_stack.kafka_bootstrap,
+        smtp_timeout_seconds=0.5,
+        delivery_lease_seconds=5.0,
+        dispatch_idle_poll_seconds=0.1,
     )
     client = mongo.connect(settings.mongodb_uri)
     db = client[settings.database_name]
@@ -46,10 +64,16 @@ async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_emai
     mailbox.release.clear()
     mailbox.hold_replies = True  # the first message is in; its reply waits while the database goes away
     seen = len(mailbox.to(address))
-    dispatcher = Dispatcher(store.Store(client, db), Outbox(db, settings), settings, [Mailer(settings)],
-                            store.HandOvers(settings.mongodb_uri, settings.database_name))
+    dispatcher = Dispatcher(
+        store.Store(client, db),
+        Outbox(db, settings),
+        settings,
+        [Mailer(settings)],
+        store.HandOvers(settings.mongodb_uri, settings.database_name),
+    )
     running = asyncio.create_task(dispatcher.run())
     try:
+
         async def first_in() -> bool:
             return len(mailbox.to(address)) == seen + 1
 

@@ -71,18 +71,26 @@ async def test_codes_and_links_are_sent_once_unless_expired_or_too_many_and_neve
 
     def code(value: str) -> PhoneVerificationRequested:
         return PhoneVerificationRequested(
-            account_id=citizen.account_id, full_name=citizen.full_name, phone=citizen.phone, code=value,
+            account_id=citizen.account_id,
+            full_name=citizen.full_name,
+            phone=citizen.phone,
+            code=value,
             expires_at=soon,
         )
 
     stale = EmailVerificationRequested(
-        account_id=citizen.account_id, full_name=citizen.full_name, email=citizen.email,
+        account_id=citizen.account_id,
+        full_name=citizen.full_name,
+        email=citizen.email,
         verification_url="http://127.0.0.1:8000/verify-email?token=stale-token-1",
         expires_at=now - timedelta(seconds=1),
     )
     reset = PasswordResetRequested(
-        account_id=citizen.account_id, full_name=citizen.full_name, email=citizen.email,
-        reset_url="http://127.0.0.1:8000/reset-password?token=reset-token-42", expires_at=soon,
+        account_id=citizen.account_id,
+        full_name=citizen.full_name,
+        email=citizen.email,
+        reset_url="http://127.0.0.1:8000/reset-password?token=reset-token-42",
+        expires_at=soon,
     )
     late = kit.account()  # its application arrives before its registration
     early = kit.received(late)

@@ -13,8 +13,14 @@ NOW = datetime.now(UTC)
 
 
 def _sms(text: str = "Mã xác thực Một cửa: 654321") -> Delivery:
-    return Delivery(id=uuid.uuid4().hex, cause_event_id=uuid.uuid4().hex, cause_event_type="test", channel="sms",
-                    recipient="+84912000111", message={"text": text})
+    return Delivery(
+        id=uuid.uuid4().hex,
+        cause_event_id=uuid.uuid4().hex,
+        cause_event_type="test",
+        channel="sms",
+        recipient="+84912000111",
+        message={"text": text},
+    )
 
 
 async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_answer(
@@ -24,7 +30,9 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
     marks = hand_overs
     webhook = WebhookSms(
         Settings(
-            sms_provider="webhook", sms_webhook_url=gateway.url, sms_webhook_token="gw-token",
+            sms_provider="webhook",
+            sms_webhook_url=gateway.url,
+            sms_webhook_token="gw-token",
             sms_webhook_timeout_seconds=0.3,
         )
     )
@@ -72,6 +80,7 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
 
 async def test_the_development_provider_shows_the_code_in_the_log_and_says_so(hand_overs: Any) -> None:
     with capture_logs() as logs:
-        assert "SMS_PROVIDER=log" in await LogSms().send(_sms("Mã xác thực Một cửa: 777888"), now=NOW,
-                                                         hand_over=hand_overs)
+        assert "SMS_PROVIDER=log" in await LogSms().send(
+            _sms("Mã xác thực Một cửa: 777888"), now=NOW, hand_over=hand_overs
+        )
     assert logs[0]["sms_text"] == "Mã xác thực Một cửa: 777888"

@@ -77,7 +77,11 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data
 
 def _delivery(to: str) -> Delivery:
     return Delivery(
-        id=uuid.uuid4().hex, cause_event_id=uuid.uuid4().hex, cause_event_type="test", channel="email", recipient=to,
+        id=uuid.uuid4().hex,
+        cause_event_id=uuid.uuid4().hex,
+        cause_event_type="test",
+        channel="email",
+        recipient=to,
         message={"subject": "Thử nghiệm", "text": "Xin chào", "html": "<p>Xin chào</p>", "to_name": "Bạn"},
     )
 
@@ -92,16 +96,27 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
 
     def start() -> Controller:
         controller = Controller(
-            relay, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-            authenticator=_authenticate, auth_required=True, ready_timeout=10,
+            relay,
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=context,
+            require_starttls=True,
+            authenticator=_authenticate,
+            auth_required=True,
+            ready_timeout=10,
         )
         controller.start()
         return controller
 
     controller = start()
     settings = Settings(
-        smtp_port=port, smtp_starttls=True, smtp_ca_file=str(cert), smtp_username="motcua",
-        smtp_password="s3cret-pw", smtp_timeout_seconds=3, smtp_idle_check_seconds=0,
+        smtp_port=port,
+        smtp_starttls=True,
+        smtp_ca_file=str(cert),
+        smtp_username="motcua",
+        smtp_password="s3cret-pw",
+        smtp_timeout_seconds=3,
+        smtp_idle_check_seconds=0,
     )
     mailer = Mailer(settings)
     now = dt.datetime.now(dt.UTC)

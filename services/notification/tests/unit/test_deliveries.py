@@ -9,9 +9,18 @@ POLICY = RetryPolicy(max_attempts=3, base_seconds=5, max_seconds=60)
 
 def code_by_sms(**overrides: object) -> Delivery:
     recorded = Delivery.record(
-        cause_event_id="e1", cause_event_type="motcua.identity.PhoneVerificationRequested.v1", channel="sms",
-        recipient="+84912345678", account_id="acc-1", content={"text": "Mã xác thực: 482913"}, secret=True,
-        expires_at=NOW + timedelta(minutes=10), request_id=None, application_id=None, tracking_code=None, now=NOW,
+        cause_event_id="e1",
+        cause_event_type="motcua.identity.PhoneVerificationRequested.v1",
+        channel="sms",
+        recipient="+84912345678",
+        account_id="acc-1",
+        content={"text": "Mã xác thực: 482913"},
+        secret=True,
+        expires_at=NOW + timedelta(minutes=10),
+        request_id=None,
+        application_id=None,
+        tracking_code=None,
+        now=NOW,
     )
     return recorded.model_copy(update=overrides)
 

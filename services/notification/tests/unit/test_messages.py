@@ -31,7 +31,11 @@ RECEIVED = ApplicationReceived(
 def _changed(to: str, comment: str = "") -> ApplicationStatusChanged:
     fields = RECEIVED.model_dump(exclude={"submitted_at"})
     return ApplicationStatusChanged(
-        **fields, from_status="processing", to_status=to, comment=comment, by_role="officer",
+        **fields,
+        from_status="processing",
+        to_status=to,
+        comment=comment,
+        by_role="officer",
         changed_at=datetime(2026, 11, 26, tzinfo=UTC),
     )
 
@@ -95,8 +99,12 @@ def test_verification_messages_carry_their_secret_and_expiry() -> None:
     )
     mail = composer.email_verification(
         EmailVerificationRequested(
-            account_id="a", full_name="A", email="a@example.vn", locale="en",
-            verification_url="https://x.vn/verify-email?token=abc&x=1", expires_at=expires,
+            account_id="a",
+            full_name="A",
+            email="a@example.vn",
+            locale="en",
+            verification_url="https://x.vn/verify-email?token=abc&x=1",
+            expires_at=expires,
         )
     )
     assert mail.secret
@@ -106,8 +114,14 @@ def test_verification_messages_carry_their_secret_and_expiry() -> None:
 
 def _delivery(**content: str) -> Delivery:
     mail, _, _ = composer.application(RECEIVED, NHUNG)
-    return Delivery(id="d" * 32, cause_event_id="e1", cause_event_type=ApplicationReceived.ce_type, channel="email",
-                    recipient=mail.recipient, message={**mail.content, **content})
+    return Delivery(
+        id="d" * 32,
+        cause_event_id="e1",
+        cause_event_type=ApplicationReceived.ce_type,
+        channel="email",
+        recipient=mail.recipient,
+        message={**mail.content, **content},
+    )
 
 
 def test_the_email_keeps_vietnamese_intact_in_headers_and_both_bodies() -> None:

@@ -23,8 +23,12 @@ async def test_strangers_get_404_on_every_application_and_document_route(service
         calls = [
             http.get(base, headers=who),
             http.patch(base, json={"data": {}}, headers={**who, "If-Match": '"1"'}),
-            http.post(f"{base}/documents", headers=who, data={"document_key": "marriage_certificate"},
-                      files={"file": ("a.pdf", samples.PDF, "application/pdf")}),
+            http.post(
+                f"{base}/documents",
+                headers=who,
+                data={"document_key": "marriage_certificate"},
+                files={"file": ("a.pdf", samples.PDF, "application/pdf")},
+            ),
             http.get(f"{base}/documents/{doc_id}", headers=who),
             http.delete(f"{base}/documents/{doc_id}", headers=who),
             http.post(f"{base}/submit", headers={**who, "Idempotency-Key": "k"}),
@@ -68,8 +72,11 @@ async def test_officers_see_their_agency_once_submitted_and_citizens_cannot_act(
     assert (await http.get("/v1/agency/applications?status=processing", headers=officer)).json()["total"] == 0
 
     for path in ("/v1/agency/applications", f"/v1/agency/applications/{app_id}/actions"):
-        refused = await (http.get(path, headers=owner) if path.endswith("applications")
-                         else http.post(path, headers=owner, json={"action": "approve"}))
+        refused = await (
+            http.get(path, headers=owner)
+            if path.endswith("applications")
+            else http.post(path, headers=owner, json={"action": "approve"})
+        )
         assert refused.status_code == 403
     assert (await http.get("/v1/applications", headers=officer)).status_code == 403
     no_agency = service.minter.headers("officer-x", roles=["officer"])
@@ -93,8 +100,9 @@ async def test_the_workflow_refuses_moves_it_does_not_allow(service: Any, sample
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["pointer"] == "/action"
 
-    withdrawn = await http.post(f"/v1/applications/{app_id}/withdraw", headers=owner,
-                                json={"comment": "Nộp nhầm thủ tục"})
+    withdrawn = await http.post(
+        f"/v1/applications/{app_id}/withdraw", headers=owner, json={"comment": "Nộp nhầm thủ tục"}
+    )
     assert withdrawn.json()["status"] == "withdrawn"
     for action in ("accept", "reject", "request_supplement", "approve", "issue_result"):
         assert (await service.act(officer, app_id, action, "lý do")).status_code == 409

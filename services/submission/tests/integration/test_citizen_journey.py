@@ -31,22 +31,34 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
     stale = await service.autosave(parent, app_id, {"child_full_name": "Someone else"}, tag)
     assert stale.status_code == 412
     assert stale.headers["content-type"] == "application/problem+json"
-    unconditional = await http.patch(f"/v1/applications/{app_id}", json={"data": {"child_sex": "male"}},
-                                     headers=parent)
+    unconditional = await http.patch(f"/v1/applications/{app_id}", json={"data": {"child_sex": "male"}}, headers=parent)
     assert unconditional.status_code == 428
     tag = first.headers["etag"]
     assert (await http.get(f"/v1/applications/{app_id}", headers=parent)).json()["data"] == {
-        "child_full_name": "Nguyễn Minh Anh", "child_sex": "female"}
+        "child_full_name": "Nguyễn Minh Anh",
+        "child_sex": "female",
+    }
 
     # A real PDF and a JPEG, judged by content; the browser's name and type do not matter.
     pdf = await service.upload(parent, app_id, "birth_certificate_medical", samples.PDF, filename="giấy chứng sinh.pdf")
     assert pdf.status_code == 201, pdf.text
     assert pdf.json() | {"id": "x"} == {
-        "id": "x", "document_key": "birth_certificate_medical", "filename": "giấy chứng sinh.pdf",
-        "content_type": "application/pdf", "size": len(samples.PDF),
-        "sha256": hashlib.sha256(samples.PDF).hexdigest(), "uploaded_at": pdf.json()["uploaded_at"]}
-    jpeg = await service.upload(parent, app_id, "marriage_certificate", samples.JPEG, filename="ket-hon.bin",
-                                declared="application/octet-stream")
+        "id": "x",
+        "document_key": "birth_certificate_medical",
+        "filename": "giấy chứng sinh.pdf",
+        "content_type": "application/pdf",
+        "size": len(samples.PDF),
+        "sha256": hashlib.sha256(samples.PDF).hexdigest(),
+        "uploaded_at": pdf.json()["uploaded_at"],
+    }
+    jpeg = await service.upload(
+        parent,
+        app_id,
+        "marriage_certificate",
+        samples.JPEG,
+        filename="ket-hon.bin",
+        declared="application/octet-stream",
+    )
     assert jpeg.status_code == 201, jpeg.text
     assert jpeg.json()["content_type"] == "image/jpeg"
     downloaded = await http.get(f"/v1/applications/{app_id}/documents/{pdf.json()['id']}", headers=parent)
@@ -59,11 +71,14 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
     assert incomplete.status_code == 422
     assert {e["pointer"] for e in incomplete.json()["errors"]} == {"/data/child_date_of_birth", "/data/place_of_birth"}
 
-    fixed = await service.autosave(parent, app_id, {"child_date_of_birth": "2026-11-20",
-                                                    "place_of_birth": "Bệnh viện Phụ sản Hà Nội"}, tag)
+    fixed = await service.autosave(
+        parent, app_id, {"child_date_of_birth": "2026-11-20", "place_of_birth": "Bệnh viện Phụ sản Hà Nội"}, tag
+    )
     assert fixed.status_code == 200, fixed.text
-    submitted = await service.http.post(f"/v1/applications/{app_id}/submit",
-                                        headers={**parent, "Idempotency-Key": "tab-1-submit", "X-Request-ID": "req-42"})
+    submitted = await service.http.post(
+        f"/v1/applications/{app_id}/submit",
+        headers={**parent, "Idempotency-Key": "tab-1-submit", "X-Request-ID": "req-42"},
+    )
     assert submitted.status_code == 200, submitted.text
     receipt = submitted.json()
     assert receipt["status"] == "submitted"
@@ -88,13 +103,13 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
     assert (await service.act(officer, app_id, "accept")).status_code == 200
     supplement = await service.act(officer, app_id, "request_supplement", "Bổ sung bản sao giấy chứng nhận kết hôn")
     assert supplement.json()["status"] == "supplement_requested"
-    now_editable = (await http.get(f"/v1/applications/{app_id}", headers=parent))
+    now_editable = await http.get(f"/v1/applications/{app_id}", headers=parent)
     rescan = await service.upload(parent, app_id, "marriage_certificate", samples.PNG, filename="ket-hon.png")
     assert rescan.status_code == 201
-    assert (await service.autosave(parent, app_id, {"father_full_name": "Nguyễn Văn Bình"},
-                                   now_editable.headers["etag"])).status_code == 200
-    resubmitted = await http.post(f"/v1/applications/{app_id}/resubmit", headers=parent,
-                                  json={"comment": "Đã bổ sung"})
+    assert (
+        await service.autosave(parent, app_id, {"father_full_name": "Nguyễn Văn Bình"}, now_editable.headers["etag"])
+    ).status_code == 200
+    resubmitted = await http.post(f"/v1/applications/{app_id}/resubmit", headers=parent, json={"comment": "Đã bổ sung"})
     assert resubmitted.status_code == 200, resubmitted.text
     assert resubmitted.json()["status"] == "processing"
     assert (await service.act(officer, app_id, "approve")).status_code == 200
@@ -126,8 +141,13 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
     lookup = await http.get(f"/v1/lookup/{typed}")
     assert lookup.status_code == 200
     assert lookup.json() | {"updated_at": None} == {
-        "tracking_code": receipt["tracking_code"], "procedure_code": procedure.code, "status": "completed",
-        "submitted_at": receipt["submitted_at"], "due_date": mine["due_date"], "updated_at": None}
+        "tracking_code": receipt["tracking_code"],
+        "procedure_code": procedure.code,
+        "status": "completed",
+        "submitted_at": receipt["submitted_at"],
+        "due_date": mine["due_date"],
+        "updated_at": None,
+    }
     assert "Nguyễn" not in lookup.text
 
     listed = (await http.get("/v1/applications", headers=parent)).json()

@@ -64,16 +64,18 @@ async def test_an_autosave_is_checked_and_a_refused_one_changes_nothing(service:
         assert response.status_code in (413, 422), response.text
     big = '{"data": {"place_of_birth": "' + "x" * 200_000 + '"}}'
     assert (await service.http.patch(url, content=big, headers=patch_headers)).status_code == 413
-    as_text = await service.http.patch(url, content=b'{"data": {}}',
-                                       headers={**patch_headers, "Content-Type": "text/plain"})
+    as_text = await service.http.patch(
+        url, content=b'{"data": {}}', headers={**patch_headers, "Content-Type": "text/plain"}
+    )
     assert as_text.status_code == 415
 
     unchanged = await service.http.get(url, headers=who)
     assert (unchanged.headers["etag"], unchanged.json()["data"]) == (tag, {})
     saved = await service.autosave(who, app_id, {"child_full_name": "An", "child_sex": "male"}, tag)
     assert saved.status_code == 200
-    cleared = await service.http.patch(url, json={"data": None},
-                                       headers={**patch_headers, "If-Match": saved.headers["etag"]})
+    cleared = await service.http.patch(
+        url, json={"data": None}, headers={**patch_headers, "If-Match": saved.headers["etag"]}
+    )
     assert (cleared.status_code, cleared.json()["data"]) == (200, {})
 
 
@@ -86,8 +88,13 @@ async def test_submit_needs_an_idempotency_key_and_lists_every_gap(service: Any,
     assert (await service.http.post(url, headers={**who, "Idempotency-Key": "with spaces"})).status_code == 422
     empty = await service.submit(who, app_id)
     assert empty.status_code == 422
-    assert sorted(pointers(empty)) == ["/data/child_date_of_birth", "/data/child_full_name", "/data/child_sex",
-                                       "/data/place_of_birth", "/documents/birth_certificate_medical"]
+    assert sorted(pointers(empty)) == [
+        "/data/child_date_of_birth",
+        "/data/child_full_name",
+        "/data/child_sex",
+        "/data/place_of_birth",
+        "/documents/birth_certificate_medical",
+    ]
     assert (await service.http.get(f"/v1/applications/{app_id}", headers=who)).json()["status"] == "draft"
 
 

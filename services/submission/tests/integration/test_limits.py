@@ -35,11 +35,16 @@ async def test_lookups_are_limited_per_address_across_replicas_and_no_token_is_l
         assert "forged.token.value" not in logged
 
         visitor = {"X-Forwarded-For": "203.0.113.7"}
-        answers = [await replica.http.get(f"/v1/lookup/{code}", headers=visitor)
-                   for replica in (first, second, first)]
+        answers = [await replica.http.get(f"/v1/lookup/{code}", headers=visitor) for replica in (first, second, first)]
         assert [a.status_code for a in answers] == [200, 200, 200]
-        assert set(answers[0].json()) == {"tracking_code", "procedure_code", "status", "submitted_at", "due_date",
-                                          "updated_at"}
+        assert set(answers[0].json()) == {
+            "tracking_code",
+            "procedure_code",
+            "status",
+            "submitted_at",
+            "due_date",
+            "updated_at",
+        }
         limited = await second.http.get(f"/v1/lookup/{code}", headers=visitor)
         assert limited.status_code == 429
         assert 1 <= int(limited.headers["retry-after"]) <= 61
@@ -53,8 +58,9 @@ async def test_lookups_are_limited_per_address_across_replicas_and_no_token_is_l
         assert "203.0.113.7" not in json.dumps(counters, default=str)
 
         # A second draft per window is fine, the third is not; one upload allowed past the first.
-        assert (await second.http.post("/v1/applications", json={"procedure_code": procedure.code},
-                                       headers=who)).status_code == 201
+        assert (
+            await second.http.post("/v1/applications", json={"procedure_code": procedure.code}, headers=who)
+        ).status_code == 201
         third = await first.http.post("/v1/applications", json={"procedure_code": procedure.code}, headers=who)
         assert third.status_code == 429
         draft_id = (await first.http.get("/v1/applications?status=draft", headers=who)).json()["items"][0]["id"]
@@ -65,15 +71,20 @@ async def test_lookups_are_limited_per_address_across_replicas_and_no_token_is_l
 async def test_a_procedure_submission_cannot_use_is_dead_lettered(launch: Any, samples: Any) -> None:
     async with launch(consumer_max_attempts=1) as service:
         good = samples.birth_registration()
-        broken = ProcedurePublished.model_validate({
-            **samples.birth_registration().model_dump(), "form_schema": {"type": 12},
-            "published_at": datetime.now(UTC)})
+        broken = ProcedurePublished.model_validate(
+            {
+                **samples.birth_registration().model_dump(),
+                "form_schema": {"type": 12},
+                "published_at": datetime.now(UTC),
+            }
+        )
         await service.publish(broken)
         await service.catalogue_publishes(good)  # consumed after the broken one: the consumer went on
 
         dead = service.topic(topics.dead_letter(topics.CATALOGUE_PROCEDURE))
-        reader = AIOKafkaConsumer(bootstrap_servers=service.settings.kafka_bootstrap_servers, group_id=None,
-                                  auto_offset_reset="earliest")
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=service.settings.kafka_bootstrap_servers, group_id=None, auto_offset_reset="earliest"
+        )
         await reader.start()
         try:
             reader.assign(await topic_partitions(reader, dead))

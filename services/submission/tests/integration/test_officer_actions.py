@@ -1,6 +1,5 @@
 """The actions an officer is offered come from the state machine, through the API (the portal renders them)."""
 
-
 from typing import Any
 
 

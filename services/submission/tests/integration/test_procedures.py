@@ -34,8 +34,9 @@ async def test_a_draft_keeps_its_version_when_a_new_one_is_published(service: An
 
     await eventually(refused)
     tag = (await service.http.get(f"/v1/applications/{started['id']}", headers=who)).headers["etag"]
-    assert (await service.autosave(who, started["id"], {**samples.BIRTH_DATA, "child_ethnicity": "Kinh"},
-                                   tag)).status_code == 200
+    assert (
+        await service.autosave(who, started["id"], {**samples.BIRTH_DATA, "child_ethnicity": "Kinh"}, tag)
+    ).status_code == 200
     assert (await service.upload(who, started["id"], "birth_certificate_medical", samples.PDF)).status_code == 201
     assert (await service.submit(who, started["id"])).status_code == 200
 

@@ -18,8 +18,10 @@ def multipart(*parts: tuple[str, str | None, bytes], boundary: str = "b0undary")
 
 
 async def stored_files(service: Any) -> tuple[int, int]:
-    return (await service.db["documents.files"].count_documents({}),
-            await service.db["documents.chunks"].count_documents({}))
+    return (
+        await service.db["documents.files"].count_documents({}),
+        await service.db["documents.chunks"].count_documents({}),
+    )
 
 
 async def test_bad_uploads_are_refused_and_leave_nothing_stored(service: Any, samples: Any) -> None:
@@ -31,8 +33,14 @@ async def test_bad_uploads_are_refused_and_leave_nothing_stored(service: Any, sa
     before = await stored_files(service)
     too_big = b"%PDF-1.4\n" + os.urandom(int(LIMIT_MB * 1048576))
 
-    executable = await service.upload(who, draft["id"], "birth_certificate_medical", samples.EXE,
-                                      filename="giay-chung-sinh.pdf", declared="application/pdf")
+    executable = await service.upload(
+        who,
+        draft["id"],
+        "birth_certificate_medical",
+        samples.EXE,
+        filename="giay-chung-sinh.pdf",
+        declared="application/pdf",
+    )
     assert executable.status_code == 415
     assert "application/pdf, image/jpeg, image/png" in executable.json()["detail"]
     over = await service.upload(who, draft["id"], "birth_certificate_medical", too_big)
@@ -52,13 +60,21 @@ async def test_bad_uploads_are_refused_and_leave_nothing_stored(service: Any, sa
     malformed = [
         multipart(("document_key", None, b"birth_certificate_medical")),
         multipart(("file", "a.pdf", samples.PDF)),
-        multipart(("document_key", None, b"birth_certificate_medical"), ("file", "a.pdf", samples.PDF),
-                  ("file", "b.pdf", samples.PDF)),
-        multipart(("document_key", None, b"birth_certificate_medical"), ("comment", None, b"hi"),
-                  ("file", "a.pdf", samples.PDF)),
+        multipart(
+            ("document_key", None, b"birth_certificate_medical"),
+            ("file", "a.pdf", samples.PDF),
+            ("file", "b.pdf", samples.PDF),
+        ),
+        multipart(
+            ("document_key", None, b"birth_certificate_medical"),
+            ("comment", None, b"hi"),
+            ("file", "a.pdf", samples.PDF),
+        ),
         multipart(("document_key", None, b"x" * 500), ("file", "a.pdf", samples.PDF)),
-        (b"--b0undary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n%PDF-truncated",
-         {"Content-Type": "multipart/form-data; boundary=b0undary"}),
+        (
+            b'--b0undary\r\nContent-Disposition: form-data; name="file"\r\n\r\n%PDF-truncated',
+            {"Content-Type": "multipart/form-data; boundary=b0undary"},
+        ),
     ]
     for body, headers in malformed:
         refused = await service.http.post(url, content=body, headers={**who, **headers})
@@ -88,8 +104,9 @@ async def test_a_document_is_streamed_replaced_and_removed(service: Any, samples
     assert downloaded.headers["content-disposition"] == "attachment; filename*=UTF-8''scan.pdf"
 
     # The same key again replaces the file; the old one is gone from storage too.
-    body, headers = multipart(("file", "../../etc/ảnh chụp.png", samples.PNG),
-                              ("document_key", None, b"birth_certificate_medical"))
+    body, headers = multipart(
+        ("file", "../../etc/ảnh chụp.png", samples.PNG), ("document_key", None, b"birth_certificate_medical")
+    )
     second = await service.http.post(f"{base}/documents", content=body, headers={**who, **headers})
     assert second.status_code == 201, second.text
     assert (second.json()["content_type"], second.json()["filename"]) == ("image/png", "ảnh chụp.png")
@@ -132,8 +149,9 @@ async def test_files_never_attached_are_swept_and_attached_ones_kept(
     kept = (await service.upload(who, draft["id"], "birth_certificate_medical", samples.PDF)).json()["id"]
     store = Store(mongo_client, mongo_client[service.settings.database_name])
     # As if the process stopped after storing a file and before attaching it (or before marking it).
-    async with store.files.open_upload_stream_with_id("orphan-1", "lost.pdf",
-                                                      metadata={"application_id": draft["id"]}) as stream:
+    async with store.files.open_upload_stream_with_id(
+        "orphan-1", "lost.pdf", metadata={"application_id": draft["id"]}
+    ) as stream:
         await stream.write(samples.PDF)
     files = service.db["documents.files"]
     await files.update_one({"_id": kept}, {"$unset": {"metadata.attached": ""}})

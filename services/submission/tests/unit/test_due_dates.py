@@ -50,8 +50,9 @@ def test_the_day_is_the_day_in_vietnam() -> None:
     assert due_date(thursday_utc_friday_hanoi - timedelta(hours=1), 1) == date(2026, 11, 27)
 
 
-@pytest.mark.parametrize(("day", "expected"), [(date(2026, 11, 27), date(2026, 11, 27)),
-                                               (date(2026, 11, 29), date(2026, 11, 30))])
+@pytest.mark.parametrize(
+    ("day", "expected"), [(date(2026, 11, 27), date(2026, 11, 27)), (date(2026, 11, 29), date(2026, 11, 30))]
+)
 def test_zero_processing_days_is_the_same_working_day(day: Any, expected: Any) -> None:
     assert due_date(at_noon(day), 0) == expected
 

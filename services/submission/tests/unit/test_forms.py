@@ -18,16 +18,19 @@ SCHEMA = {
 }
 
 
-@pytest.mark.parametrize(("target", "patch", "result"), [  # RFC 7396, appendix A
-    ({"a": "b"}, {"a": "c"}, {"a": "c"}),
-    ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
-    ({"a": "b"}, {"a": None}, {}),
-    ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
-    ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
-    ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
-    ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
-    ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
-])
+@pytest.mark.parametrize(
+    ("target", "patch", "result"),
+    [  # RFC 7396, appendix A
+        ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+        ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+        ({"a": "b"}, {"a": None}, {}),
+        ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
+        ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
+        ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
+        ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
+        ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+    ],
+)
 def test_merge_patch_follows_rfc_7396(target: Any, patch: Any, result: Any) -> None:
     assert merge_patch(target, patch) == result
 
@@ -44,16 +47,26 @@ def test_a_draft_may_be_incomplete_but_not_misshapen() -> None:
 
 
 def test_a_submission_names_every_problem() -> None:
-    found = pointers(form_problems(SCHEMA, {"child_sex": "other", "child_date_of_birth": "27/11/2026",
-                                            "copies": 0}, complete=True))
-    assert found.keys() == {"/data/child_full_name", "/data/place_of_birth", "/data/child_sex",
-                            "/data/child_date_of_birth", "/data/copies"}
+    found = pointers(
+        form_problems(SCHEMA, {"child_sex": "other", "child_date_of_birth": "27/11/2026", "copies": 0}, complete=True)
+    )
+    assert found.keys() == {
+        "/data/child_full_name",
+        "/data/place_of_birth",
+        "/data/child_sex",
+        "/data/child_date_of_birth",
+        "/data/copies",
+    }
     assert found["/data/child_full_name"] == "required"
 
 
 def test_a_complete_form_passes() -> None:
-    data = {"child_full_name": "Nguyễn Văn An", "child_date_of_birth": "2026-11-20", "child_sex": "male",
-            "place_of_birth": "Bệnh viện Phụ sản Hà Nội"}
+    data = {
+        "child_full_name": "Nguyễn Văn An",
+        "child_date_of_birth": "2026-11-20",
+        "child_sex": "male",
+        "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+    }
     assert form_problems(SCHEMA, data, complete=True) == []
 
 
@@ -63,9 +76,11 @@ def test_what_mongodb_cannot_hold_is_refused() -> None:
     for _ in range(12):
         node["x"] = {}
         node = node["x"]
-    found = pointers(bounds_problems({"$where": 1, "a.b": 2, "n": 2**64, "s": "x" * 10_001, "d": deep},
-                                     max_bytes=65536))
+    found = pointers(
+        bounds_problems({"$where": 1, "a.b": 2, "n": 2**64, "s": "x" * 10_001, "d": deep}, max_bytes=65536)
+    )
     assert {"/data/$where", "/data/a.b", "/data/n", "/data/s"} <= found.keys()
     assert any(p.startswith("/data/d/x/x") for p in found)
     assert pointers(bounds_problems({"a": "x" * 9000, "b": "y" * 9000}, max_bytes=16384)) == {
-        "/data": "the form is larger than 16 KiB"}
+        "/data": "the form is larger than 16 KiB"
+    }

@@ -26,16 +26,24 @@ AT = datetime(2026, 11, 27, 3, tzinfo=UTC)
 
 
 def procedure(**overrides: Any) -> Procedure:
-    fields = {"code": "DKKD-HKD-01", "version": 3, "name": "Đăng ký thành lập hộ kinh doanh",
-              "name_en": "Business household registration", "agency_code": "UBND-XA",
-              "applicant_types": ["individual", "business"], "processing_days": 3, "required_documents": [],
-              "form_schema": {"type": "object"}}
+    fields = {
+        "code": "DKKD-HKD-01",
+        "version": 3,
+        "name": "Đăng ký thành lập hộ kinh doanh",
+        "name_en": "Business household registration",
+        "agency_code": "UBND-XA",
+        "applicant_types": ["individual", "business"],
+        "processing_days": 3,
+        "required_documents": [],
+        "form_schema": {"type": "object"},
+    }
     return Procedure.model_validate({**fields, **overrides})
 
 
 def draft(**overrides: Any) -> Application:
-    return start_draft(procedure(**overrides), application_id="a1", owner_id="citizen-1",
-                       account_type="business", at=AT)
+    return start_draft(
+        procedure(**overrides), application_id="a1", owner_id="citizen-1", account_type="business", at=AT
+    )
 
 
 def test_a_draft_is_pinned_to_the_version_it_started_on() -> None:
@@ -78,8 +86,14 @@ def test_a_change_of_status_is_written_in_history() -> None:
     assert app.history[0].model_dump(by_alias=True)["from"] == "draft"
 
 
-CERTIFICATE = {"key": "birth_certificate_medical", "name": "Giấy chứng sinh", "name_en": "Medical birth certificate",
-               "required": True, "accepted_types": ["application/pdf"], "max_size_mb": 5}
+CERTIFICATE = {
+    "key": "birth_certificate_medical",
+    "name": "Giấy chứng sinh",
+    "name_en": "Medical birth certificate",
+    "required": True,
+    "accepted_types": ["application/pdf"],
+    "max_size_mb": 5,
+}
 FORM = {"type": "object", "properties": {"child_full_name": {"type": "string"}}, "required": ["child_full_name"]}
 FRIDAY_NOON = datetime(2026, 11, 27, 5, tzinfo=UTC)  # 12:00 in Vietnam
 
@@ -89,10 +103,18 @@ def birth_registration() -> Procedure:
 
 
 def complete_draft() -> Application:
-    scan = DocumentRef(id="f1", document_key="birth_certificate_medical", filename="scan.pdf",
-                       content_type="application/pdf", size=10, sha256="0" * 64, uploaded_at=AT)
-    return draft().model_copy(update={"data": {"child_full_name": "Nguyễn Minh Anh"},
-                                      "documents": {"birth_certificate_medical": scan}})
+    scan = DocumentRef(
+        id="f1",
+        document_key="birth_certificate_medical",
+        filename="scan.pdf",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+        uploaded_at=AT,
+    )
+    return draft().model_copy(
+        update={"data": {"child_full_name": "Nguyễn Minh Anh"}, "documents": {"birth_certificate_medical": scan}}
+    )
 
 
 def test_a_submitted_draft_gets_a_receipt_a_tracking_code_of_its_month_and_a_due_date_in_working_days() -> None:

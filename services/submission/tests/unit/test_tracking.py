@@ -35,7 +35,7 @@ def test_every_single_typo_is_caught_by_the_check_symbol() -> None:
     for i in range(6, len(compact)):
         for wrong in ALPHABET:
             if wrong != compact[i]:
-                assert normalise(compact[:i] + wrong + compact[i + 1:]) is None
+                assert normalise(compact[:i] + wrong + compact[i + 1 :]) is None
 
 
 def test_most_swapped_neighbours_are_caught() -> None:
@@ -45,7 +45,7 @@ def test_most_swapped_neighbours_are_caught() -> None:
         for i in range(6, len(compact) - 1):
             if compact[i] != compact[i + 1]:
                 total += 1
-                swapped = compact[:i] + compact[i + 1] + compact[i] + compact[i + 2:]
+                swapped = compact[:i] + compact[i + 1] + compact[i] + compact[i + 2 :]
                 caught += normalise(swapped) is None
     assert caught / total > 0.95
 

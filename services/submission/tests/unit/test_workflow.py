@@ -60,9 +60,14 @@ def test_only_drafts_and_supplement_requests_are_editable() -> None:
 def test_officers_are_offered_the_moves_the_state_machine_allows_from_each_status_the_usual_first() -> None:
     offered = {s.value: [a.value for a in allowed(s, "officer")] for s in Status}
     assert offered == {
-        "draft": [], "submitted": ["accept", "request_supplement", "reject"],
-        "processing": ["approve", "request_supplement", "reject"], "supplement_requested": [],
-        "approved": ["issue_result"], "completed": [], "rejected": [], "withdrawn": [],
+        "draft": [],
+        "submitted": ["accept", "request_supplement", "reject"],
+        "processing": ["approve", "request_supplement", "reject"],
+        "supplement_requested": [],
+        "approved": ["issue_result"],
+        "completed": [],
+        "rejected": [],
+        "withdrawn": [],
     }
     assert [a.value for a in allowed(Status.SUPPLEMENT_REQUESTED, "citizen")] == ["resubmit", "withdraw"]
     assert {a.value for a in OFFICER_ACTIONS} == {"accept", "request_supplement", "approve", "reject", "issue_result"}

@@ -9,8 +9,21 @@ from typing import Any
 import structlog
 
 _SECRET_KEYS = frozenset(
-    {"password", "new_password", "token", "access_token", "refresh_token", "mfa_token", "code", "secret",
-     "authorization", "verification_url", "reset_url", "otpauth_uri", "recovery_codes"}
+    {
+        "password",
+        "new_password",
+        "token",
+        "access_token",
+        "refresh_token",
+        "mfa_token",
+        "code",
+        "secret",
+        "authorization",
+        "verification_url",
+        "reset_url",
+        "otpauth_uri",
+        "recovery_codes",
+    }
 )
 
 

@@ -241,10 +241,7 @@ class Relay:
     async def _publish_batch(self) -> int:
         assert self._producer is not None
         pending = (
-            await self._events.find({"published_at": None})
-            .sort("seq", ASCENDING)
-            .limit(self._batch_size)
-            .to_list()
+            await self._events.find({"published_at": None}).sort("seq", ASCENDING).limit(self._batch_size).to_list()
         )
         if not pending:
             self.healthy = True

@@ -60,8 +60,7 @@ def problem(
         body["request_id"] = getattr(request.state, "request_id", None)
     if problems:
         body["errors"] = [
-            {"pointer": p.pointer, "message": p.message} if isinstance(p, errors.FieldProblem) else p
-            for p in problems
+            {"pointer": p.pointer, "message": p.message} if isinstance(p, errors.FieldProblem) else p for p in problems
         ]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -113,8 +112,9 @@ def declare_problems(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 if "422" in responses:
                     responses["422"] = {"description": "Invalid input: `errors` names each field", "content": content}
-                responses.setdefault("default", {"description": "Any other error, as problem details",
-                                                 "content": content})
+                responses.setdefault(
+                    "default", {"description": "Any other error, as problem details", "content": content}
+                )
                 for response in responses.values():  # errors a route declared without their shape
                     if response.get("content", {}).get(PROBLEM_JSON) == {}:
                         response["content"][PROBLEM_JSON] = shape
@@ -167,12 +167,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:  # FastAPI's: not UTF-8, or nested too deep
             unreadable = "not readable as JSON: not UTF-8, or nested too deep"
             found = [{"pointer": "/", "location": "body", "message": unreadable}]
-            return problem(422, "Invalid input", "Check these fields: the body (not readable as JSON)",
-                           request=request, problems=found)
+            return problem(
+                422,
+                "Invalid input",
+                "Check these fields: the body (not readable as JSON)",
+                request=request,
+                problems=found,
+            )
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Request refused")
-        return problem(
-            exc.status_code, title, str(exc.detail), request=request, headers=dict(exc.headers or {})
-        )
+        return problem(exc.status_code, title, str(exc.detail), request=request, headers=dict(exc.headers or {}))
 
     async def database_down(request: Request, exc: Exception) -> Response:
         log.warning("database_unavailable", error=str(exc))

@@ -66,18 +66,14 @@ class RequestContext:
             self.requests.labels(scope["method"], template, str(status)).inc()
             self.latency.labels(scope["method"], template).observe(elapsed)
             if template not in _UNLOGGED:
-                log.info(
-                    "request", method=scope["method"], route=template, status=status, ms=round(elapsed * 1000, 1)
-                )
+                log.info("request", method=scope["method"], route=template, status=status, ms=round(elapsed * 1000, 1))
 
 
 async def _internal_error(send: Send, request_id: str) -> None:
     """The 500 of a request that failed before it answered: problem details, never a stack trace."""
     body = (
         b'{"type":"urn:motcua:problem:internal-error","title":"Internal error","status":500,'
-        b'"detail":"Something went wrong on our side; it has been logged.","request_id":"'
-        + request_id.encode()
-        + b'"}'
+        b'"detail":"Something went wrong on our side; it has been logged.","request_id":"' + request_id.encode() + b'"}'
     )
     headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 500, "headers": headers})

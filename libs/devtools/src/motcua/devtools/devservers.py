@@ -107,8 +107,16 @@ def build_kafka() -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         _say(f"fetching Apache Kafka {kafka_version()} with Maven into {libs} (once per machine) …")
         subprocess.run(  # noqa: S603 - Maven, our own pom
-            [_tool("mvn", "maven"), "-B", "-ntp", "-f", str(KAFKA_DIR / "pom.xml"), "dependency:copy-dependencies",
-             f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
+            [
+                _tool("mvn", "maven"),
+                "-B",
+                "-ntp",
+                "-f",
+                str(KAFKA_DIR / "pom.xml"),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+                "-DincludeScope=runtime",
+            ],
             check=True,
         )
         shutil.rmtree(libs, ignore_errors=True)
@@ -129,14 +137,25 @@ def build_secantus() -> Path:
         root = binary.parent.parent
         staging = root.with_name(root.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
-        _say(f"building {SECANTUS_CRATE} {SECANTUS_VERSION} (secantusd-rs) with cargo into {root} "
-             "(once per machine, several minutes: it compiles WiredTiger) …")
+        _say(
+            f"building {SECANTUS_CRATE} {SECANTUS_VERSION} (secantusd-rs) with cargo into {root} "
+            "(once per machine, several minutes: it compiles WiredTiger) …"
+        )
         started = time.monotonic()
         # --ignore-rust-version: the crate declares rustc 1.98, the machines' stable toolchain is 1.95, and the
         # crate builds and passes our suite with it (checked when this pin was chosen).
         subprocess.run(  # noqa: S603 - cargo, a pinned crate
-            [_tool("cargo", "cargo"), "install", "--locked", "--ignore-rust-version", "--version", SECANTUS_VERSION,
-             "--root", str(staging), SECANTUS_CRATE],
+            [
+                _tool("cargo", "cargo"),
+                "install",
+                "--locked",
+                "--ignore-rust-version",
+                "--version",
+                SECANTUS_VERSION,
+                "--root",
+                str(staging),
+                SECANTUS_CRATE,
+            ],
             check=True,
         )
         shutil.rmtree(root, ignore_errors=True)
@@ -159,39 +178,55 @@ def secantus_command(port: int, data_dir: Path) -> list[str]:
     if not binary.exists():
         raise RuntimeError(f"{binary} is missing: run `make test` or `python -m motcua.devtools.devservers build`")
     # --sync-on-commit: a commit survives SIGKILL, as MongoDB's journal makes it
-    return [str(binary), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data_dir),
-            "--log-level", "WARNING", "--sync-on-commit", "--cache-size", "512M", "--log-file-max", "32MB"]
+    return [
+        str(binary),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        str(data_dir),
+        "--log-level",
+        "WARNING",
+        "--sync-on-commit",
+        "--cache-size",
+        "512M",
+        "--log-file-max",
+        "32MB",
+    ]
 
 
 def kafka_properties(port: int, controller_port: int, log_dir: Path) -> str:
     """One node, broker and controller, as production runs it but for replication: no topic auto-creation."""
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        f"log.dirs={log_dir}",
-        "auto.create.topics.enable=false",
-        "offsets.topic.replication.factor=1",
-        "offsets.topic.num.partitions=10",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "transaction.state.log.num.partitions=4",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        "num.network.threads=2",
-        "num.io.threads=4",
-        "num.recovery.threads.per.data.dir=2",
-        # every test makes its own topics: small preallocated indexes keep thousands of partitions cheap
-        "log.index.size.max.bytes=1048576",
-        "log.segment.bytes=67108864",
-        "",
-    ])
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={log_dir}",
+            "auto.create.topics.enable=false",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=10",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=4",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "num.network.threads=2",
+            "num.io.threads=4",
+            "num.recovery.threads.per.data.dir=2",
+            # every test makes its own topics: small preallocated indexes keep thousands of partitions cheap
+            "log.index.size.max.bytes=1048576",
+            "log.segment.bytes=67108864",
+            "",
+        ]
+    )
 
 
 def _new_cluster_id() -> str:
@@ -212,10 +247,18 @@ def _java() -> str:
 
 def kafka_command(properties: Path, libs: Path) -> list[str]:
     return [
-        _java(), "-Xms128m", f"-Xmx{KAFKA_HEAP}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-        "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
+        _java(),
+        "-Xms128m",
+        f"-Xmx{KAFKA_HEAP}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
-        "-cp", f"{libs}/*", "kafka.Kafka", str(properties),
+        "-cp",
+        f"{libs}/*",
+        "kafka.Kafka",
+        str(properties),
     ]
 
 
@@ -326,13 +369,27 @@ def kafka_server(port: int, data_dir: Path, log_dir: Path) -> ServerProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as out:
             subprocess.run(  # noqa: S603 - the pinned broker's own storage tool
-                [_java(), "-Xmx256m", f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}", "-cp", f"{libs}/*",
-                 "kafka.tools.StorageTool", "format", f"--cluster-id={_new_cluster_id()}", "-c", str(properties)],
-                stdout=out, stderr=subprocess.STDOUT, check=True, timeout=120,
+                [
+                    _java(),
+                    "-Xmx256m",
+                    f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
+                    "-cp",
+                    f"{libs}/*",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    f"--cluster-id={_new_cluster_id()}",
+                    "-c",
+                    str(properties),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=True,
+                timeout=120,
             )
 
-    return ServerProcess("kafka (apache kafka)", kafka_command(properties, libs), port, log_path,
-                         prepare=format_storage)
+    return ServerProcess(
+        "kafka (apache kafka)", kafka_command(properties, libs), port, log_path, prepare=format_storage
+    )
 
 
 # --- the whole platform, as `make run` starts it -------------------------------------------------
@@ -350,8 +407,12 @@ DEV_ADMIN_PASSWORD = "Quản-trị-Một-Cửa-2026"
 
 def available_services() -> list[str]:
     """The services whose package exists in this checkout (the platform grows one service at a time)."""
-    return [name for name, _, _ in SERVICES if importlib.util.find_spec(f"motcua.{name}") is not None
-            and importlib.util.find_spec(f"motcua.{name}.__main__") is not None]
+    return [
+        name
+        for name, _, _ in SERVICES
+        if importlib.util.find_spec(f"motcua.{name}") is not None
+        and importlib.util.find_spec(f"motcua.{name}.__main__") is not None
+    ]
 
 
 @dataclass
@@ -455,8 +516,13 @@ def start_platform(
         for name in services if services is not None else available_services():
             port = int(next(env[v] for n, _, v in SERVICES if n == name))
             # one process per service here: its name is its static Kafka group member id, so a restart resumes at once
-            process = ServerProcess(name, [sys.executable, "-m", f"motcua.{name}"], port, logs / f"{name}.log",
-                                    env={"KAFKA_GROUP_INSTANCE_ID": f"{name}-local", **env})
+            process = ServerProcess(
+                name,
+                [sys.executable, "-m", f"motcua.{name}"],
+                port,
+                logs / f"{name}.log",
+                env={"KAFKA_GROUP_INSTANCE_ID": f"{name}-local", **env},
+            )
             platform.services[name] = process
             process.launch()  # all at once: each takes seconds to import and start
         for server in platform.servers.values():

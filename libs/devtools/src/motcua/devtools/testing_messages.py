@@ -124,8 +124,9 @@ class SmtpCapture(_Server):
         assert isinstance(message, EmailMessage)
         body = message.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
-        mail = Mail(tuple(envelope.rcpt_tos), str(message["subject"]), text, str(message["message-id"] or ""), raw,
-                    time.time())
+        mail = Mail(
+            tuple(envelope.rcpt_tos), str(message["subject"]), text, str(message["message-id"] or ""), raw, time.time()
+        )
         with self._lock:
             self._mails.append(mail)
         return "250 OK"
@@ -188,8 +189,9 @@ class SmsEndpoint(_Server):
             def do_POST(self) -> None:
                 try:
                     payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-                    sms = Sms(str(payload["to"]), str(payload["text"]), self.headers.get("Idempotency-Key", ""),
-                              time.time())
+                    sms = Sms(
+                        str(payload["to"]), str(payload["text"]), self.headers.get("Idempotency-Key", ""), time.time()
+                    )
                 except (ValueError, KeyError, TypeError):
                     self._answer(400)
                     return

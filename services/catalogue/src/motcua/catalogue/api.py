@@ -185,9 +185,7 @@ async def get_version(
     return Version.model_validate(doc)
 
 
-@router.post(
-    "/procedures", response_model=ProcedureAdmin, status_code=201, summary="Create a procedure (admin)"
-)
+@router.post("/procedures", response_model=ProcedureAdmin, status_code=201, summary="Create a procedure (admin)")
 async def create_procedure(
     catalogue: CatalogueDep, response: Response, body: ProcedureCreate, _: Admin
 ) -> ProcedureAdmin:
@@ -212,9 +210,7 @@ async def save_draft(catalogue: CatalogueDep, code: CodePath, body: ProcedureCon
     return _admin_view(await publishing.save_draft(catalogue, code.upper(), body))
 
 
-@router.post(
-    "/procedures/{code}/publish", response_model=Version, status_code=201, summary="Publish the draft (admin)"
-)
+@router.post("/procedures/{code}/publish", response_model=Version, status_code=201, summary="Publish the draft (admin)")
 async def publish_procedure(
     catalogue: CatalogueDep, rid: RequestId, response: Response, code: CodePath, _: Admin
 ) -> Version:

@@ -33,7 +33,9 @@ class RequestGuards:
         if length.isdigit() and int(length) > self.max_body_bytes:
             request = Request(scope)
             refused = problem(
-                413, "Payload too large", f"A request body here is at most {self.max_body_bytes} bytes.",
+                413,
+                "Payload too large",
+                f"A request body here is at most {self.max_body_bytes} bytes.",
                 request=request,
             )
             await refused(scope, receive, send)

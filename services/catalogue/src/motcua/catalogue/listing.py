@@ -58,4 +58,3 @@ class Listing:
     async def search(self, query: Query) -> Results:
         await self.catch_up()
         return self._index.search(query)
-

@@ -26,9 +26,7 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 Help = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 LegalText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-MimeType = Annotated[
-    str, StringConstraints(max_length=100, pattern=r"^[a-z]+/[a-z0-9][a-z0-9.+-]*$")
-]
+MimeType = Annotated[str, StringConstraints(max_length=100, pattern=r"^[a-z]+/[a-z0-9][a-z0-9.+-]*$")]
 Widget = Literal["text", "textarea", "date", "datetime", "select", "radio", "checkbox", "number", "tel", "email"]
 OnlineLevel = Literal["full", "partial"]
 AgencyLevel = Literal["central", "province", "commune"]
@@ -185,7 +183,9 @@ def problems_in(content: ProcedureContent) -> list[FieldProblem]:
     found = form_problems(content.form_schema, stored(content.ui_schema))
     found += _repeated("/applicant_types", list(content.applicant_types), "is listed twice")
     found += _repeated(
-        "/required_documents", [d.key for d in content.required_documents], "is the key of another document",
+        "/required_documents",
+        [d.key for d in content.required_documents],
+        "is the key of another document",
         suffix="/key",
     )
     return found

@@ -52,7 +52,10 @@ def _listed(published: dict[str, Any], seq: int, now: datetime) -> dict[str, Any
         "current_version": published["version"],
         "summary": {f: published[f] for f in SUMMARY_FIELDS},
         "search": folded_fields(
-            published["code"], published["name"], published["name_en"], published["description"],
+            published["code"],
+            published["name"],
+            published["name_en"],
+            published["description"],
             published["description_en"],
         ),
         "draft": None,

@@ -46,9 +46,7 @@ def _read(directory: Traversable | Path, name: str) -> list[Any]:
 
 
 def _errors(exc: ValidationError) -> list[str]:
-    return [
-        "/" + "/".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in exc.errors(include_url=False)
-    ]
+    return ["/" + "/".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in exc.errors(include_url=False)]
 
 
 def _label(item: Any, i: int) -> str:

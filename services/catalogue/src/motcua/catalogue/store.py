@@ -33,7 +33,14 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 SUMMARY_FIELDS = (
-    "code", "version", "name", "name_en", "agency_code", "applicant_types", "online_level", "processing_days",
+    "code",
+    "version",
+    "name",
+    "name_en",
+    "agency_code",
+    "applicant_types",
+    "online_level",
+    "processing_days",
     "fee_vnd",
 )
 _LISTING_PROJECTION = {"status": 1, "seq": 1, "search": 1, "summary": 1}

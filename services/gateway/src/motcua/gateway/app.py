@@ -89,7 +89,5 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         for path in (prefix, prefix + "/{rest:path}"):
             app.router.routes.append(Route(path, forward, methods=PROXY_METHODS, include_in_schema=False))
 
-    app.router.routes.append(
-        Route("/{path:path}", portal.serve, methods=PROXY_METHODS, include_in_schema=False)
-    )
+    app.router.routes.append(Route("/{path:path}", portal.serve, methods=PROXY_METHODS, include_in_schema=False))
     return app

@@ -35,15 +35,17 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-COMPRESSIBLE = frozenset({
-    "text/html",
-    "text/css",
-    "text/javascript",
-    "application/javascript",
-    "image/svg+xml",
-    "application/json",
-    "application/problem+json",
-})
+COMPRESSIBLE = frozenset(
+    {
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "image/svg+xml",
+        "application/json",
+        "application/problem+json",
+    }
+)
 # Below this a gzip header and trailer (18 bytes) and the lost chance of a one-packet answer eat the gain.
 MINIMUM_SIZE = 1024
 # zlib's default: within a few per cent of level 9 on text, at a fraction of the CPU (two shared cores).

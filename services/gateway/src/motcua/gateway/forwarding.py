@@ -23,13 +23,31 @@ from starlette.responses import StreamingResponse
 log = structlog.get_logger(__name__)
 
 HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
-     "trailer", "trailers", "transfer-encoding", "upgrade"}
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
 )
 # The gateway says who the client is and which request this is; a client cannot.
 NOT_FORWARDED = HOP_BY_HOP | {
-    "host", "expect", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-    "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "x-request-id",
+    "host",
+    "expect",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-real-ip",
+    "x-request-id",
 }
 # The gateway's own server adds these (and the request id) to every answer.
 NOT_RETURNED = HOP_BY_HOP | {"server", "date", "x-request-id"}
@@ -198,4 +216,3 @@ async def _relay(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]
         raise
     finally:
         await upstream.aclose()
-

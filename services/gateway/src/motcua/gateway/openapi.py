@@ -23,8 +23,8 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     if isinstance(node, dict):
         out = {k: _rename_refs(v, renames) for k, v in node.items()}
         ref = out.get("$ref")
-        if isinstance(ref, str) and ref.startswith(_REF) and ref[len(_REF):] in renames:
-            out["$ref"] = _REF + renames[ref[len(_REF):]]
+        if isinstance(ref, str) and ref.startswith(_REF) and ref[len(_REF) :] in renames:
+            out["$ref"] = _REF + renames[ref[len(_REF) :]]
         return out
     if isinstance(node, list):
         return [_rename_refs(v, renames) for v in node]
@@ -52,9 +52,12 @@ def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "title": "Mot Cua",
             "version": "1.0.0",
             "description": "The platform's public API, through the gateway: "
-            + ", ".join(documents) + (" (unavailable now: " + ", ".join(
-                s for s in routes.SERVICES if s not in documents) + ")" if len(documents) < len(routes.SERVICES)
-                else ""),
+            + ", ".join(documents)
+            + (
+                " (unavailable now: " + ", ".join(s for s in routes.SERVICES if s not in documents) + ")"
+                if len(documents) < len(routes.SERVICES)
+                else ""
+            ),
         },
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": security},

@@ -34,9 +34,7 @@ def _senders(settings: Settings) -> list[Sender]:
 def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
     """The notification service; nothing connects until it starts."""
     settings = settings or Settings()
-    composer = Composer(
-        public_base_url=settings.public_base_url, sms_without_diacritics=settings.sms_strip_diacritics
-    )
+    composer = Composer(public_base_url=settings.public_base_url, sms_without_diacritics=settings.sms_strip_diacritics)
 
     def parts(runtime: Runtime) -> Notification:
         store = Store(runtime.client, runtime.db)

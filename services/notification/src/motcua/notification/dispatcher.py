@@ -56,8 +56,9 @@ class _Batch:
 class Dispatcher:
     """Runs one lane per sender and the recovery of abandoned sends."""
 
-    def __init__(self, store: Store, outbox: Outbox, settings: Settings, senders: list[Sender],
-                 hand_overs: HandOvers) -> None:
+    def __init__(
+        self, store: Store, outbox: Outbox, settings: Settings, senders: list[Sender], hand_overs: HandOvers
+    ) -> None:
         self._store = store
         self._hand_overs = hand_overs
         self._outbox = outbox
@@ -144,8 +145,12 @@ class Dispatcher:
     async def _round(self, sender: Sender) -> int:
         token = uuid.uuid4().hex
         s = self._settings
-        batch = await self._store.claim(channel=sender.channel, token=token, limit=s.dispatch_batch_size,
-            lease_seconds=s.delivery_lease_seconds, now=datetime.now(UTC),
+        batch = await self._store.claim(
+            channel=sender.channel,
+            token=token,
+            limit=s.dispatch_batch_size,
+            lease_seconds=s.delivery_lease_seconds,
+            now=datetime.now(UTC),
         )
         if not batch:
             return 0
@@ -227,8 +232,7 @@ class Dispatcher:
             log.exception("delivery_send_crashed", delivery_id=delivery.id, channel=sender.channel)
             return Attempt(delivery, AmbiguousSendError(f"unexpected error: {type(exc).__name__}"))
 
-    async def _confirm(self, confirmation: asyncio.Task[bool], delivery: Delivery, token: str,
-                       now: datetime) -> None:
+    async def _confirm(self, confirmation: asyncio.Task[bool], delivery: Delivery, token: str, now: datetime) -> None:
         """The hand-over mark's answer. Refused or lost, it is written again at once: the message may be
         with the provider, and only the mark keeps a crash from sending it twice."""
         for attempt in range(4):
@@ -298,8 +302,12 @@ class Dispatcher:
         self._outbox.notify()
         for m in moves:
             if m.final:
-                log.warning("delivery_outcome_unknown", delivery_id=m.delivery.id, channel=m.delivery.channel,
-                            event_id=m.delivery.cause_event_id)
+                log.warning(
+                    "delivery_outcome_unknown",
+                    delivery_id=m.delivery.id,
+                    channel=m.delivery.channel,
+                    event_id=m.delivery.cause_event_id,
+                )
 
     def _left(self) -> None:
         self._running -= 1
@@ -314,4 +322,3 @@ class Dispatcher:
             log.info("delivery_sent", **fields)
         else:
             log.warning("delivery_attempt_failed", error_kind=type(a.error).__name__, answer=a.error.answer, **fields)
-

@@ -129,7 +129,8 @@ class Desk:
         if message.channel == "in_app":
             return Status.SENT, ""
         if message.secret and self._settings.secret_messages_per_recipient:
-            count = await self._store.count_send(session,
+            count = await self._store.count_send(
+                session,
                 f"{message.channel}:{message.recipient.lower()}",
                 window_seconds=self._settings.secret_message_window_seconds,
                 now=now,

@@ -26,8 +26,12 @@ class LogSms:
 
     async def send(self, delivery: Delivery, *, now: datetime, hand_over: HandOver) -> str:
         await hand_over()
-        log.info("sms_logged_for_development", delivery_id=delivery.id, to=delivery.recipient,
-                 sms_text=delivery.content()["text"])
+        log.info(
+            "sms_logged_for_development",
+            delivery_id=delivery.id,
+            to=delivery.recipient,
+            sms_text=delivery.content()["text"],
+        )
         return "written to the log (SMS_PROVIDER=log)"
 
     async def close(self) -> None:

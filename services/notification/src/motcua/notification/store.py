@@ -41,7 +41,6 @@ INDEXES: dict[str, list[IndexModel]] = {
 Doc = dict[str, Any]
 
 
-
 # Handling order of in-app notifications, strictly increasing in the process: breaks ties between events
 # stored with the same millisecond, so 'newest first' follows the order events arrived in.
 _arrival = Ticker()
@@ -124,8 +123,11 @@ class Store:
         """
         due = {"channel": channel, "status": Status.PENDING, "next_attempt_at": {"$lte": now}}
         last = (
-            await self._deliveries.find(due, {"next_attempt_at": 1}).sort("next_attempt_at", ASCENDING)
-            .skip(limit - 1).limit(1).to_list()
+            await self._deliveries.find(due, {"next_attempt_at": 1})
+            .sort("next_attempt_at", ASCENDING)
+            .skip(limit - 1)
+            .limit(1)
+            .to_list()
         )
         if last:
             due["next_attempt_at"] = {"$lte": last[0]["next_attempt_at"]}
@@ -211,7 +213,11 @@ class Store:
     async def count_send(self, session: mongo.Session, key: str, *, window_seconds: float, now: datetime) -> int:
         """Count one more message for `key` in the current fixed window; answers the count, this one included."""
         count, _ = await counters.count(
-            self._send_counters, key, now=now, seconds=window_seconds, keep=timedelta(seconds=window_seconds),
+            self._send_counters,
+            key,
+            now=now,
+            seconds=window_seconds,
+            keep=timedelta(seconds=window_seconds),
             session=session,
         )
         return count

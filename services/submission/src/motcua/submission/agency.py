@@ -24,9 +24,15 @@ def _agency_of(officer: Officer) -> str:
 
 
 @router.get("/applications", summary="My agency's queue")
-async def queue(officer: Officer, store: StoreDep, settings: SettingsDep, response: Response,
-                status: Status | None = None, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-                page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> ApplicationPage:
+async def queue(
+    officer: Officer,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+    status: Status | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ApplicationPage:
     """Submitted applications of the officer's own agency, the earliest due first; drafts never show."""
     size = min(page_size, settings.max_page_size)
     found, total = await store.agency_queue(_agency_of(officer), status, skip=(page - 1) * size, limit=size)
@@ -35,14 +41,21 @@ async def queue(officer: Officer, store: StoreDep, settings: SettingsDep, respon
 
 
 @router.post("/applications/{application_id}/actions", summary="Act on an application")
-async def act(application_id: Annotated[str, Path(max_length=64)], body: OfficerAction, officer: Officer,
-              submission: SubmissionDep, rid: RequestId, response: Response) -> AgencyApplicationPublic:
+async def act(
+    application_id: Annotated[str, Path(max_length=64)],
+    body: OfficerAction,
+    officer: Officer,
+    submission: SubmissionDep,
+    rid: RequestId,
+    response: Response,
+) -> AgencyApplicationPublic:
     """`accept`, `request_supplement` (comment required), `approve`, `reject` (comment required) or
     `issue_result`. 409 when the workflow does not allow it from the current status; the applicant is
     told through ApplicationStatusChanged."""
     _agency_of(officer)
-    moved = await applications.move(submission, application_id, officer, body.action,
-                                    comment=body.comment, request_id=rid)
+    moved = await applications.move(
+        submission, application_id, officer, body.action, comment=body.comment, request_id=rid
+    )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = etag(moved)
     return AgencyApplicationPublic.of(moved)

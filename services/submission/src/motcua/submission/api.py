@@ -36,16 +36,36 @@ router = APIRouter(prefix="/v1", tags=["applications"])
 ApplicationId = Annotated[str, Path(max_length=64)]
 DocumentId = Annotated[str, Path(max_length=64)]
 PRIVATE = "private, no-store"
-IDEMPOTENCY_KEY = Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
-                         description="any unique string per submit attempt; a retry sends the same one")
-_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["document_key", "file"],
-    "properties": {"document_key": {"type": "string"}, "file": {"type": "string", "format": "binary"}},
-}}}}}
-_PATCH_BODY = {"requestBody": {"required": True, "content": {
-    "application/merge-patch+json": {"schema": FormPatch.model_json_schema()},
-    "application/json": {"schema": FormPatch.model_json_schema()},
-}}}
+IDEMPOTENCY_KEY = Header(
+    alias="Idempotency-Key",
+    min_length=1,
+    max_length=255,
+    pattern=r"^[\x21-\x7e]+$",
+    description="any unique string per submit attempt; a retry sends the same one",
+)
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["document_key", "file"],
+                    "properties": {"document_key": {"type": "string"}, "file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+_PATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/merge-patch+json": {"schema": FormPatch.model_json_schema()},
+            "application/json": {"schema": FormPatch.model_json_schema()},
+        },
+    }
+}
 
 
 def _private(response: Response, app: Application | None = None) -> None:
@@ -55,8 +75,9 @@ def _private(response: Response, app: Application | None = None) -> None:
 
 
 @router.post("/applications", status_code=201, summary="Start a draft")
-async def start_draft(body: DraftCreate, who: Citizen, submission: SubmissionDep, limits: LimitsDep,
-                      response: Response) -> ApplicationPublic:
+async def start_draft(
+    body: DraftCreate, who: Citizen, submission: SubmissionDep, limits: LimitsDep, response: Response
+) -> ApplicationPublic:
     """Start a draft of the procedure's current published version; the draft stays on that version.
 
     404 when the procedure is unknown or retired, 403 when it does not take this kind of applicant.
@@ -69,9 +90,15 @@ async def start_draft(body: DraftCreate, who: Citizen, submission: SubmissionDep
 
 
 @router.get("/applications", summary="My applications")
-async def list_mine(who: Citizen, store: StoreDep, settings: SettingsDep, response: Response,
-                    status: Status | None = None, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-                    page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> ApplicationPage:
+async def list_mine(
+    who: Citizen,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+    status: Status | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ApplicationPage:
     """The signed-in citizen's applications, newest first, optionally of one status."""
     size = min(page_size, settings.max_page_size)
     found, total = await store.owned_by(who.sub, status, skip=(page - 1) * size, limit=size)
@@ -79,10 +106,14 @@ async def list_mine(who: Citizen, store: StoreDep, settings: SettingsDep, respon
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
 
 
-@router.get("/applications/{application_id}", summary="One application with its history",
-            response_model=AgencyApplicationPublic | ApplicationPublic)
-async def read(application_id: ApplicationId, who: CurrentPrincipal, store: StoreDep,
-               response: Response) -> ApplicationPublic:
+@router.get(
+    "/applications/{application_id}",
+    summary="One application with its history",
+    response_model=AgencyApplicationPublic | ApplicationPublic,
+)
+async def read(
+    application_id: ApplicationId, who: CurrentPrincipal, store: StoreDep, response: Response
+) -> ApplicationPublic:
     """The application, its documents and its history; for the owner, and for the officers of the
     procedure's agency once it is submitted (they also see who applied)."""
     app = await applications.readable(store, application_id, who)
@@ -112,9 +143,14 @@ async def _json_body(request: Request, limit: int) -> Any:
 
 
 @router.patch("/applications/{application_id}", summary="Autosave the form", openapi_extra=_PATCH_BODY)
-async def autosave(application_id: ApplicationId, request: Request, who: CurrentPrincipal,
-                   submission: SubmissionDep, response: Response,
-                   if_match: Annotated[str | None, Header(max_length=200)] = None) -> ApplicationPublic:
+async def autosave(
+    application_id: ApplicationId,
+    request: Request,
+    who: CurrentPrincipal,
+    submission: SubmissionDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> ApplicationPublic:
     """Merge `{"data": {...}}` into the form (RFC 7396: `null` removes a field). `If-Match` must carry
     the ETag last read: 428 without it, 412 when someone saved since. Only the shape is checked here
     (unknown fields, wrong JSON types); completeness is checked at submission."""
@@ -129,10 +165,12 @@ async def autosave(application_id: ApplicationId, request: Request, who: Current
     return ApplicationPublic.of(saved)
 
 
-@router.post("/applications/{application_id}/documents", status_code=201, summary="Upload a document",
-             openapi_extra=_UPLOAD_BODY)
-async def upload(application_id: ApplicationId, request: Request, who: CurrentPrincipal,
-                 submission: SubmissionDep, limits: LimitsDep) -> DocumentPublic:
+@router.post(
+    "/applications/{application_id}/documents", status_code=201, summary="Upload a document", openapi_extra=_UPLOAD_BODY
+)
+async def upload(
+    application_id: ApplicationId, request: Request, who: CurrentPrincipal, submission: SubmissionDep, limits: LimitsDep
+) -> DocumentPublic:
     """Upload the file of one of the procedure's documents (multipart `document_key`, `file`); it
     replaces an earlier file of the same key. 413 over the document's size limit, 415 for a type it
     does not accept (judged by the content), 422 for an empty file or a key the procedure does not list."""
@@ -147,7 +185,10 @@ async def upload(application_id: ApplicationId, request: Request, who: CurrentPr
         raise
     procedure = await applications.pinned(store, app)
     ref = await uploads.receive(
-        request.stream(), request.headers.get("content-type", ""), procedure, store,
+        request.stream(),
+        request.headers.get("content-type", ""),
+        procedure,
+        store,
         metadata={"application_id": app.id, "owner_id": app.owner_id},
         drain_limit=drain_limit,
     )
@@ -155,10 +196,15 @@ async def upload(application_id: ApplicationId, request: Request, who: CurrentPr
     return DocumentPublic.of(ref)
 
 
-@router.get("/applications/{application_id}/documents/{document_id}", summary="Download a document",
-            response_class=StreamingResponse, responses={200: {"content": {"application/octet-stream": {}}}})
-async def download(application_id: ApplicationId, document_id: DocumentId, who: CurrentPrincipal,
-                   store: StoreDep) -> StreamingResponse:
+@router.get(
+    "/applications/{application_id}/documents/{document_id}",
+    summary="Download a document",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def download(
+    application_id: ApplicationId, document_id: DocumentId, who: CurrentPrincipal, store: StoreDep
+) -> StreamingResponse:
     """The file as uploaded; for the owner and the officers of the procedure's agency."""
     app = await applications.readable(store, application_id, who)
     ref = applications.find_document(app, document_id)
@@ -170,18 +216,22 @@ async def download(application_id: ApplicationId, document_id: DocumentId, who: 
         while chunk := await source.readchunk():
             yield chunk
 
-    return StreamingResponse(chunks(), media_type=ref.content_type, headers={
-        "Content-Length": str(ref.size),
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(ref.filename)}",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": PRIVATE,
-    })
+    return StreamingResponse(
+        chunks(),
+        media_type=ref.content_type,
+        headers={
+            "Content-Length": str(ref.size),
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(ref.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": PRIVATE,
+        },
+    )
 
 
-@router.delete("/applications/{application_id}/documents/{document_id}", status_code=204,
-               summary="Remove a document")
-async def remove_document(application_id: ApplicationId, document_id: DocumentId, who: CurrentPrincipal,
-                          submission: SubmissionDep) -> Response:
+@router.delete("/applications/{application_id}/documents/{document_id}", status_code=204, summary="Remove a document")
+async def remove_document(
+    application_id: ApplicationId, document_id: DocumentId, who: CurrentPrincipal, submission: SubmissionDep
+) -> Response:
     """Remove an uploaded file while the application is a draft or awaits a supplement."""
     app = await applications.owned(submission.store, application_id, who)
     await applications.detach(submission, app, document_id)
@@ -189,9 +239,14 @@ async def remove_document(application_id: ApplicationId, document_id: DocumentId
 
 
 @router.post("/applications/{application_id}/submit", summary="Submit")
-async def submit(application_id: ApplicationId, who: CurrentPrincipal, submission: SubmissionDep,
-                 rid: RequestId, response: Response,
-                 idempotency_key: Annotated[str, IDEMPOTENCY_KEY]) -> SubmitAnswer:
+async def submit(
+    application_id: ApplicationId,
+    who: CurrentPrincipal,
+    submission: SubmissionDep,
+    rid: RequestId,
+    response: Response,
+    idempotency_key: Annotated[str, IDEMPOTENCY_KEY],
+) -> SubmitAnswer:
     """Submit the draft: 422 lists every invalid field and missing document at once. The answer
     carries the tracking code and due date; the same Idempotency-Key returns the same answer and
     nothing is sent twice; a submitted application answers another key with 409."""
@@ -201,28 +256,43 @@ async def submit(application_id: ApplicationId, who: CurrentPrincipal, submissio
 
 
 @router.post("/applications/{application_id}/resubmit", summary="Resubmit after a supplement request")
-async def resubmit(application_id: ApplicationId, who: CurrentPrincipal, submission: SubmissionDep,
-                   rid: RequestId, response: Response, body: Comment | None = None) -> ApplicationPublic:
+async def resubmit(
+    application_id: ApplicationId,
+    who: CurrentPrincipal,
+    submission: SubmissionDep,
+    rid: RequestId,
+    response: Response,
+    body: Comment | None = None,
+) -> ApplicationPublic:
     """Send the supplemented dossier back to the agency (status `processing`); checked like a submit."""
-    moved = await applications.move(submission, application_id, who, Action.RESUBMIT,
-                                    comment=body.comment if body else "", request_id=rid)
+    moved = await applications.move(
+        submission, application_id, who, Action.RESUBMIT, comment=body.comment if body else "", request_id=rid
+    )
     _private(response, moved)
     return ApplicationPublic.of(moved)
 
 
 @router.post("/applications/{application_id}/withdraw", summary="Withdraw")
-async def withdraw(application_id: ApplicationId, who: CurrentPrincipal, submission: SubmissionDep,
-                   rid: RequestId, response: Response, body: Comment | None = None) -> ApplicationPublic:
+async def withdraw(
+    application_id: ApplicationId,
+    who: CurrentPrincipal,
+    submission: SubmissionDep,
+    rid: RequestId,
+    response: Response,
+    body: Comment | None = None,
+) -> ApplicationPublic:
     """Withdraw a dossier that is `submitted` or `supplement_requested`; 409 in any other state."""
-    moved = await applications.move(submission, application_id, who, Action.WITHDRAW,
-                                    comment=body.comment if body else "", request_id=rid)
+    moved = await applications.move(
+        submission, application_id, who, Action.WITHDRAW, comment=body.comment if body else "", request_id=rid
+    )
     _private(response, moved)
     return ApplicationPublic.of(moved)
 
 
 @router.get("/lookup/{tracking_code}", tags=["lookup"], summary="Where is my dossier?")
-async def lookup(tracking_code: Annotated[str, Path(max_length=40)], store: StoreDep, limits: LimitsDep,
-                 ip: ClientIp) -> LookupPublic:
+async def lookup(
+    tracking_code: Annotated[str, Path(max_length=40)], store: StoreDep, limits: LimitsDep, ip: ClientIp
+) -> LookupPublic:
     """The status of a dossier by its tracking code, for anyone, without personal data. Rate limited
     per client address (429 with Retry-After)."""
     await limits.spend("lookup", ip)
@@ -230,5 +300,11 @@ async def lookup(tracking_code: Annotated[str, Path(max_length=40)], store: Stor
     app = await store.by_tracking_code(code) if code else None
     if app is None or app.submitted_at is None or app.due_date is None or app.tracking_code is None:
         raise NotFound("No dossier has this tracking code; check it against your receipt.")
-    return LookupPublic(tracking_code=app.tracking_code, procedure_code=app.procedure_code, status=app.status,
-                        submitted_at=app.submitted_at, due_date=app.due_date, updated_at=app.updated_at)
+    return LookupPublic(
+        tracking_code=app.tracking_code,
+        procedure_code=app.procedure_code,
+        status=app.status,
+        submitted_at=app.submitted_at,
+        due_date=app.due_date,
+        updated_at=app.updated_at,
+    )

@@ -89,8 +89,9 @@ async def start(submission: Submission, procedure_code: str, who: Principal) -> 
     return app
 
 
-async def autosave(submission: Submission, app: Application, patch: dict[str, Any] | None,
-                   if_match: str | None) -> Application:
+async def autosave(
+    submission: Submission, app: Application, patch: dict[str, Any] | None, if_match: str | None
+) -> Application:
     """Merge `patch` into the form if the caller saw the latest revision; the shape is checked now."""
     store, max_bytes = submission.store, submission.settings.max_form_bytes
     app.ensure_editable()  # 409 before 412: reading the application again would not help
@@ -145,8 +146,14 @@ def find_document(app: Application, document_id: str) -> DocumentRef:
 Decision = Callable[[Application], Awaitable[Application]]
 
 
-async def _transition(submission: Submission, application_id: str, may: Callable[[Application], bool],
-                      decide: Decision, *, request_id: str | None) -> Application:
+async def _transition(
+    submission: Submission,
+    application_id: str,
+    may: Callable[[Application], bool],
+    decide: Decision,
+    *,
+    request_id: str | None,
+) -> Application:
     """One transaction: read, check who asks, the domain's decision, and its status change, history entry
     and event written together."""
     store, outbox = submission.store, submission.outbox
@@ -168,8 +175,9 @@ async def _transition(submission: Submission, application_id: str, may: Callable
     return result
 
 
-async def submit(submission: Submission, application_id: str, who: Principal, idempotency_key: str,
-                 *, request_id: str | None) -> SubmitReceipt:
+async def submit(
+    submission: Submission, application_id: str, who: Principal, idempotency_key: str, *, request_id: str | None
+) -> SubmitReceipt:
     """Submit a draft once; the same Idempotency-Key gets the same receipt and emits nothing more."""
 
     async def decide(current: Application) -> Application:
@@ -178,8 +186,9 @@ async def submit(submission: Submission, application_id: str, who: Principal, id
 
     for attempt in range(1, TRACKING_CODE_ATTEMPTS + 1):
         try:
-            after = await _transition(submission, application_id, lambda a: is_owner(a, who), decide,
-                                      request_id=request_id)
+            after = await _transition(
+                submission, application_id, lambda a: is_owner(a, who), decide, request_id=request_id
+            )
             break
         except DuplicateKeyError:  # a tracking code already taken: astronomically rare, draw again
             log.warning("tracking_code_collision", application_id=application_id, attempt=attempt)
@@ -190,8 +199,9 @@ async def submit(submission: Submission, application_id: str, who: Principal, id
     return after.receipt
 
 
-async def move(submission: Submission, application_id: str, who: Principal, action: Action, *,
-               comment: str, request_id: str | None) -> Application:
+async def move(
+    submission: Submission, application_id: str, who: Principal, action: Action, *, comment: str, request_id: str | None
+) -> Application:
     """Resubmit, withdraw, or an officer's action: the state machine decides, history and topic record it."""
     why = explained(action, comment)
     by_officer = action in OFFICER_ACTIONS

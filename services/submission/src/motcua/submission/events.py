@@ -86,10 +86,20 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
         bad = [d.key for d in event.required_documents if not _DOCUMENT_KEY.match(d.key)]
         if bad:
             raise InvalidProcedure(f"document keys of {event.code} v{event.version} are not usable: {bad}")
-        fields = event.model_dump(include={
-            "code", "version", "name", "name_en", "agency_code", "applicant_types", "processing_days",
-            "required_documents", "form_schema", "published_at",
-        })
+        fields = event.model_dump(
+            include={
+                "code",
+                "version",
+                "name",
+                "name_en",
+                "agency_code",
+                "applicant_types",
+                "processing_days",
+                "required_documents",
+                "form_schema",
+                "published_at",
+            }
+        )
         await store.save_procedure(session, fields)
         log.info("procedure_version_stored", procedure_code=event.code, version=event.version)
 

@@ -58,8 +58,12 @@ def bounds_problems(data: dict[str, Any], *, max_bytes: int) -> list[FieldProble
                 if _KEY.match(key) and len(key) <= MAX_KEY:
                     walk(item, (*path, key))
                 else:
-                    problems.append(FieldProblem(pointer(*path, key), "field names may not start with '$' or "
-                                                 f"contain '.', and have at most {MAX_KEY} characters"))
+                    problems.append(
+                        FieldProblem(
+                            pointer(*path, key),
+                            f"field names may not start with '$' or contain '.', and have at most {MAX_KEY} characters",
+                        )
+                    )
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 walk(item, (*path, i))
@@ -85,12 +89,14 @@ def _problems_of(error: ValidationError) -> list[FieldProblem]:
     path = ("data", *error.absolute_path)
     instance = error.instance if isinstance(error.instance, dict) else {}
     if error.validator == "required":
-        return [FieldProblem(pointer(*path, name), "required")
-                for name in error.validator_value if name not in instance]
+        return [
+            FieldProblem(pointer(*path, name), "required") for name in error.validator_value if name not in instance
+        ]
     if error.validator == "additionalProperties":
         declared = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        return [FieldProblem(pointer(*path, name), "not a field of this form")
-                for name in instance if name not in declared]
+        return [
+            FieldProblem(pointer(*path, name), "not a field of this form") for name in instance if name not in declared
+        ]
     return [FieldProblem(pointer(*path), error.message[:300])]
 
 

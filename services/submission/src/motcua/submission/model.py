@@ -167,8 +167,9 @@ class Application(BaseModel):
 
     def ensure_editable(self) -> None:
         if not self.editable:
-            raise NotEditable(f"The application is {self.status}; only drafts and applications awaiting a "
-                              "supplement can be changed.")
+            raise NotEditable(
+                f"The application is {self.status}; only drafts and applications awaiting a supplement can be changed."
+            )
 
     def visible_to_agency(self, agency: str | None) -> bool:
         return agency is not None and agency == self.agency_code and self.status != Status.DRAFT
@@ -197,10 +198,14 @@ class Application(BaseModel):
             submitted_at=at,
             due_date=due_dates.due_date(at, procedure.processing_days),
         )
-        return moved.model_copy(update={
-            "tracking_code": receipt.tracking_code, "submitted_at": at, "due_date": receipt.due_date,
-            "receipt": receipt,
-        })
+        return moved.model_copy(
+            update={
+                "tracking_code": receipt.tracking_code,
+                "submitted_at": at,
+                "due_date": receipt.due_date,
+                "receipt": receipt,
+            }
+        )
 
     def resubmit(self, procedure: Procedure, *, comment: str, at: datetime) -> Application:
         """The supplemented dossier back with the agency; checked like a submit, and the processing time

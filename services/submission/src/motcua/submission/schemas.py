@@ -80,8 +80,13 @@ class HistoryPublic(BaseModel):
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryPublic:
-        return cls(at=entry.at, from_status=entry.from_status, to_status=entry.to_status,
-                   by_role=entry.by_role, comment=entry.comment)
+        return cls(
+            at=entry.at,
+            from_status=entry.from_status,
+            to_status=entry.to_status,
+            by_role=entry.by_role,
+            comment=entry.comment,
+        )
 
 
 class ApplicationSummary(BaseModel):
@@ -138,8 +143,12 @@ class AgencyApplicationPublic(ApplicationPublic):
     @classmethod
     def of(cls, app: Application) -> AgencyApplicationPublic:
         actions = [ActionPublic.of(a) for a in allowed(app.status, "officer")]
-        return cls(**ApplicationPublic.of(app).model_dump(), applicant_account_id=app.owner_id,
-                   applicant_type=app.applicant_type, actions=actions)
+        return cls(
+            **ApplicationPublic.of(app).model_dump(),
+            applicant_account_id=app.owner_id,
+            applicant_type=app.applicant_type,
+            actions=actions,
+        )
 
 
 class ApplicationPage(BaseModel):

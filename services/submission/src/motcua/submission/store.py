@@ -198,10 +198,14 @@ class Store:
         await self.file_records.update_one({"_id": file_id}, {"$set": {"metadata.attached": True}})
 
     async def unattached_files(self, uploaded_before: datetime, limit: int) -> list[dict[str, Any]]:
-        return await self.file_records.find(
-            {"metadata.attached": {"$ne": True}, "uploadDate": {"$lt": uploaded_before}},
-            projection={"metadata": 1},
-        ).limit(limit).to_list()
+        return (
+            await self.file_records.find(
+                {"metadata.attached": {"$ne": True}, "uploadDate": {"$lt": uploaded_before}},
+                projection={"metadata": 1},
+            )
+            .limit(limit)
+            .to_list()
+        )
 
     async def detach(self, app: Application, ref: DocumentRef, at: datetime) -> bool:
         result = await self.applications.update_one(
@@ -223,8 +227,10 @@ class Store:
         }
         result = await self.applications.update_one(
             {"_id": before.id, "status": before.status.value},
-            {"$set": _bson({k: v for k, v in changes.items() if v is not None}),
-             "$push": {"history": _bson(entry.model_dump(by_alias=True))}},
+            {
+                "$set": _bson({k: v for k, v in changes.items() if v is not None}),
+                "$push": {"history": _bson(entry.model_dump(by_alias=True))},
+            },
             session=session,
         )
         return result.modified_count == 1

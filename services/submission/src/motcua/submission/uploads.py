@@ -139,10 +139,12 @@ class _Receipt:
         document = self.procedure.document(self.key) if self.key else None
         if document is None or self.content_type in document.accepted_types:
             return
-        self.refuse(DocumentTypeNotAccepted(
-            f"The file is {self.content_type or 'of an unrecognised type'}; {document.key} accepts "
-            f"{', '.join(document.accepted_types)} (judged by the file's content, not its name)."
-        ))
+        self.refuse(
+            DocumentTypeNotAccepted(
+                f"The file is {self.content_type or 'of an unrecognised type'}; {document.key} accepts "
+                f"{', '.join(document.accepted_types)} (judged by the file's content, not its name)."
+            )
+        )
 
     def check_size(self) -> None:
         if self.size > self.limit:
