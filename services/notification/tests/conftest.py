@@ -1,125 +1,32 @@
-"""Real outside parties for notification's tests: an aiosmtpd SMTP server and an HTTP SMS gateway,
-both started by the test; factories for the events identity and submission publish."""
+"""Real outside parties for notification's tests: the shared SMTP server and SMS webhook
+(`motcua.devtools.testing_messages`), started by the test; factories for the events identity and
+submission publish."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiosmtpd.controller import Controller
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from motcua.common import kafka, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.identity import AccountRegistered
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope, Event, decode, encode
-from motcua.devtools.devservers import free_port
 from motcua.devtools.testing import Isolation, Stack, TokenMinter, running_app, topic_partitions
+from motcua.devtools.testing_messages import Outbox, SmsEndpoint, SmtpCapture
 from motcua.notification.app import build_app
 from motcua.notification.model import RetryableSendError
 from motcua.notification.settings import Settings
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it accepts; can refuse recipients, hold its answer to a
-    recipient (the message not yet handed over) or to the end of data (the message in)."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.refuse: dict[str, str] = {}
-        self.hold_recipients = False
-        self.held_recipients = 0
-        self.hold_replies = False
-        self.release = threading.Event()
-        self.received_at: list[float] = []
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        if self.hold_recipients:  # the envelope is being given; the sender may die before the message is handed over
-            self.held_recipients += 1
-            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        if self.hold_replies:  # the message is in; the reply waits (the sender may die meanwhile)
-            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
-        return "250 2.0.0 Ok: queued"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in str(m["To"])]
-
-
-@dataclass
-class SmtpServer:
-    """A real SMTP server on a fixed port; `stop()` and `start()` simulate an outage."""
-
-    mailbox: Mailbox
-    port: int
-    controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, ready_timeout=10)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-@dataclass
-class SmsGateway:
-    """Records each POST and answers the next scripted status (202 once the script runs out)."""
-
-    url: str = ""
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    script: list[int] = field(default_factory=list)
-    accepted: list[dict[str, Any]] = field(default_factory=list)
-    delay: float = 0.0
-
-    def to(self, number: str) -> list[dict[str, Any]]:
-        """The texts the gateway accepted for this number."""
-        return [r for r in self.accepted if r["to"] == number]
-
-    def tried(self, number: str) -> list[dict[str, Any]]:
-        """Every request for this number, with the status it got and its Idempotency-Key."""
-        return [r for r in self.requests if r["to"] == number]
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/sms")
-        async def receive(request: Request) -> JSONResponse:
-            body = await request.json()
-            status = self.script.pop(0) if self.script else 202
-            headers = request.headers
-            self.requests.append(
-                {**body, "status": status, "key": headers.get("idempotency-key"), "auth": headers.get("authorization")}
-            )
-            await asyncio.sleep(self.delay)
-            if 200 <= status < 300:
-                self.accepted.append(body)
-            return JSONResponse({"status": status}, status_code=status)
-
-        return app
 
 
 class HandOvers:
@@ -219,8 +126,8 @@ class Kit:
 
     stack: Stack
     isolation: Isolation
-    smtp: SmtpServer
-    sms: SmsGateway
+    smtp: SmtpCapture
+    sms: SmsEndpoint
     minter: TokenMinter
     publisher: Publisher
 
@@ -235,7 +142,7 @@ class Kit:
             "mongodb_db": self.isolation.db_name,
             "kafka_bootstrap_servers": self.stack.kafka_bootstrap,
             "kafka_topic_prefix": self.isolation.topic_prefix,
-            "smtp_host": "127.0.0.1",
+            "smtp_host": self.smtp.host,
             "smtp_port": self.smtp.port,
             "sms_provider": "webhook",
             "sms_webhook_url": self.sms.url,
@@ -296,19 +203,15 @@ async def kit(stack: Stack, token_minter: TokenMinter) -> AsyncIterator[Kit]:
     Tests in a module may share a running service; each uses its own accounts."""
     tag = uuid.uuid4().hex[:10]
     isolation = Isolation(db_name=f"test_{tag}", topic_prefix=f"t{tag}.")
-    smtp = SmtpServer(Mailbox(), free_port())
-    smtp.start()
-    sms = SmsGateway()
+    outbox = Outbox()
+    outbox.start()
     publisher = Publisher(stack.kafka_bootstrap, isolation.topic_prefix)
-    await publisher.start()
     try:
-        async with running_app(sms.app()) as url:
-            sms.url = f"{url}/sms"
-            yield Kit(stack, isolation, smtp, sms, token_minter, publisher)
+        await publisher.start()
+        yield Kit(stack, isolation, outbox.mail, outbox.sms, token_minter, publisher)
     finally:
         await publisher.stop()
-        smtp.mailbox.release.set()
-        await asyncio.to_thread(smtp.stop)
+        await asyncio.to_thread(outbox.stop)  # releases any held SMTP answer first
 
 
 @pytest.fixture(scope="module")

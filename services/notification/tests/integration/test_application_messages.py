@@ -14,7 +14,7 @@ async def test_an_application_received_sends_one_email_one_sms_and_one_in_app_no
     [envelope] = await kit.send(received)
 
     async def delivered() -> bool:
-        return len(kit.smtp.mailbox.to(citizen.email)) == 1 and len(kit.sms.to("+84912345678")) == 1
+        return len(kit.smtp.to(citizen.email)) == 1 and len(kit.sms.to("+84912345678")) == 1
 
     await eventually(delivered)
     sent = await kit.delivery_events(envelope.id, count=3)
@@ -27,31 +27,31 @@ async def test_an_application_received_sends_one_email_one_sms_and_one_in_app_no
     await kit.send(later)
 
     async def later_delivered() -> bool:
-        return len(kit.smtp.mailbox.to(citizen.email)) >= 2
+        return len(kit.smtp.to(citizen.email)) >= 2
 
     await eventually(later_delivered)
     await asyncio.sleep(0.3)
-    mails = kit.smtp.mailbox.to(citizen.email)
+    mails = kit.smtp.to(citizen.email)
     assert len(mails) == 2
     assert len(kit.sms.to("+84912345678")) == 2
     assert len(await kit.delivery_events(envelope.id, count=3)) == 3  # nothing more about the redelivered one
 
     mail = mails[0]
-    assert mail["Subject"] == "[Một cửa] Đã nộp hồ sơ HS-7KQ2-9XPA – Đăng ký khai sinh"
-    assert mail["To"].addresses[0].display_name == "Nguyễn Thị Hồng Nhung"
-    assert mail["To"].addresses[0].addr_spec == citizen.email
-    text = mail.get_body(("plain",)).get_content()
-    html = mail.get_body(("html",)).get_content()
+    assert mail.subject == "[Một cửa] Đã nộp hồ sơ HS-7KQ2-9XPA – Đăng ký khai sinh"
+    assert mail.message["To"].addresses[0].display_name == "Nguyễn Thị Hồng Nhung"
+    assert mail.message["To"].addresses[0].addr_spec == citizen.email
+    text = mail.text
+    html = mail.message.get_body(("html",)).get_content()
     for body in (text, html):
         assert "HS-7KQ2-9XPA" in body
         assert "04/12/2026" in body
         assert f"http://127.0.0.1:8000/applications/{received.application_id}" in body
         assert "http://127.0.0.1:8000/lookup/HS-7KQ2-9XPA" in body
     assert "Ngày hẹn trả kết quả: 04/12/2026" in text
-    assert mails[1]["Subject"] == "[Một cửa] Hồ sơ HS-7KQ2-9XPA: Đang xử lý"
+    assert mails[1].subject == "[Một cửa] Hồ sơ HS-7KQ2-9XPA: Đang xử lý"
     sms = kit.sms.to("+84912345678")[0]
-    assert "HS-7KQ2-9XPA" in sms["text"]
-    assert "04/12/2026" in sms["text"]
+    assert "HS-7KQ2-9XPA" in sms.text
+    assert "04/12/2026" in sms.text
 
 
 async def test_a_citizen_reads_and_marks_read_their_notifications_in_their_language_and_no_one_else_sees_them(
@@ -112,19 +112,19 @@ async def test_a_citizen_reads_and_marks_read_their_notifications_in_their_langu
     assert missing.headers["content-type"] == "application/problem+json"
 
     async def two_emails() -> list[Any]:
-        mails = kit.smtp.mailbox.to(english.email)
+        mails = kit.smtp.to(english.email)
         return mails if len(mails) == 2 else []
 
     mails = await eventually(two_emails)
-    subjects = sorted(m["Subject"] for m in mails)
+    subjects = sorted(m.subject for m in mails)
     assert subjects == [
         "[Mot Cua] Application HS-ENGL-0001 submitted – Birth registration",
         "[Mot Cua] Application HS-ENGL-0001: More documents needed",
     ]
-    change = next(m for m in mails if "More documents" in m["Subject"])
-    assert change["To"].addresses[0].display_name == "Trần Văn Bình"
-    html = change.get_body(("html",)).get_content()
+    change = next(m for m in mails if "More documents" in m.subject)
+    assert change.message["To"].addresses[0].display_name == "Trần Văn Bình"
+    html = change.message.get_body(("html",)).get_content()
     assert "&lt;b&gt;original&lt;/b&gt;" in html
     assert "<b>original</b>" not in html
-    text = change.get_body(("plain",)).get_content()
+    text = change.text
     assert "Please sign in, add the documents the note asks for and resubmit." in text

@@ -75,13 +75,12 @@ async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_mess
     env = process_env(kit)
     citizen = kit.account()
     first = kit.received(citizen, tracking_code="HS-KILL-0001")
-    kit.smtp.mailbox.release.clear()
-    kit.smtp.mailbox.hold_replies = True  # the server takes the message but keeps its reply
+    kit.smtp.hold_data_replies()  # the server takes the message but keeps its reply
     with service_process(env, tmp_path / "service.log") as process:
         [_, envelope] = await kit.send(citizen, first)
 
         async def message_in() -> bool:
-            return len(kit.smtp.mailbox.messages) == 1
+            return len(kit.smtp.mails) == 1
 
         await eventually(message_in)
         # SMS and in-app are settled (their events are out); only the email is in flight, awaiting its reply
@@ -89,8 +88,7 @@ async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_mess
         assert {e.data.channel for e in settled} == {"sms", "in_app"}
         process.kill()  # SIGKILL: no chance to settle the delivery it was sending
         process.wait(5)
-    kit.smtp.mailbox.hold_replies = False
-    kit.smtp.mailbox.release.set()
+    kit.smtp.release()
 
     await expire_interrupted_email(kit)
 
@@ -99,17 +97,17 @@ async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_mess
         [_, again] = await kit.send(envelope, second)  # the interrupted event redelivered, and a new one
 
         async def second_in() -> bool:
-            return len(kit.smtp.mailbox.messages) == 2
+            return len(kit.smtp.mails) == 2
 
         await eventually(second_in)
         events = await kit.delivery_events(envelope.id, again.id, count=6)
         await asyncio.sleep(0.5)
 
-    subjects = [m["Subject"] for m in kit.smtp.mailbox.to(citizen.email)]
+    subjects = [m.subject for m in kit.smtp.to(citizen.email)]
     assert len(subjects) == 2
     assert sum("HS-KILL-0001" in s for s in subjects) == 1
     assert sum("HS-KILL-0002" in s for s in subjects) == 1
-    texts = [r["text"] for r in kit.sms.to(f"+84{citizen.phone[1:]}")]
+    texts = [r.text for r in kit.sms.to(f"+84{citizen.phone[1:]}")]
     assert sum("HS-KILL-0001" in t for t in texts) == 1
     assert sum("HS-KILL-0002" in t for t in texts) == 1
 
@@ -127,34 +125,31 @@ async def test_a_service_killed_before_the_message_was_handed_over_sends_it_afte
 ) -> None:
     citizen = kit.account()
     first = kit.received(citizen, tracking_code="HS-KILL-0003")
-    mailbox = kit.smtp.mailbox
-    mailbox.release.clear()
-    mailbox.held_recipients = 0
-    mailbox.hold_recipients = True  # the server keeps its answer to RCPT: the message is not yet given
+    smtp = kit.smtp
+    smtp.hold_recipient_replies()  # the server keeps its answer to RCPT: the message is not yet given
     with service_process(process_env(kit), tmp_path / "service.log") as process:
         [_, envelope] = await kit.send(citizen, first)
 
         async def envelope_begun() -> bool:
-            return bool(mailbox.held_recipients == 1)
+            return bool(smtp.held_recipients == 1)
 
         await eventually(envelope_begun)
         process.kill()  # SIGKILL in the middle of the SMTP transaction, before its end-of-data line
         process.wait(5)
-    mailbox.hold_recipients = False
-    mailbox.release.set()
+    smtp.release()
     await expire_interrupted_email(kit)
 
     async with kit.service(smtp_timeout_seconds=10, delivery_lease_seconds=90):  # restarted (in-process)
         await kit.send(envelope)  # redelivered too: still once
 
         async def arrived() -> bool:
-            return any("HS-KILL-0003" in m["Subject"] for m in mailbox.to(citizen.email))
+            return any("HS-KILL-0003" in m.subject for m in smtp.to(citizen.email))
 
         await eventually(arrived)
         events = await kit.delivery_events(envelope.id, count=3)
         await asyncio.sleep(0.5)
 
-    assert sum("HS-KILL-0003" in m["Subject"] for m in mailbox.to(citizen.email)) == 1
+    assert sum("HS-KILL-0003" in m.subject for m in smtp.to(citizen.email)) == 1
     email = [e.data for e in events if e.data.channel == "email"]
     assert len(email) == 1
     assert isinstance(email[0], NotificationSent)
@@ -175,11 +170,11 @@ async def test_a_service_killed_and_started_again_under_its_member_id_resumes_wi
         "CONSUMER_SESSION_TIMEOUT_MS": str(session_timeout_s * 1000),
     }
     citizen = kit.account()
-    mailbox = kit.smtp.mailbox
+    smtp = kit.smtp
 
     def arrived(code: str) -> Any:
         async def check() -> bool:
-            return any(code in m["Subject"] for m in mailbox.to(citizen.email))
+            return any(code in m.subject for m in smtp.to(citizen.email))
 
         return check
 
@@ -195,4 +190,4 @@ async def test_a_service_killed_and_started_again_under_its_member_id_resumes_wi
         resumed = time.monotonic() - killed
     print(f"consumption resumed {resumed:.1f} s after the SIGKILL (process start included)")
     assert resumed < session_timeout_s * 0.75
-    assert sum("HS-RESUME-0002" in m["Subject"] for m in mailbox.to(citizen.email)) == 1
+    assert sum("HS-RESUME-0002" in m.subject for m in smtp.to(citizen.email)) == 1

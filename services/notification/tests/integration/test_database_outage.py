@@ -60,10 +60,9 @@ async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_emai
     codes = [f"HS-DB-{n:04d}-{uuid.uuid4().hex[:4].upper()}" for n in range(3)]
     address = f"outage.{uuid.uuid4().hex[:6]}@example.vn"
     await db[store.DELIVERIES].insert_many([email_delivery(address, code) for code in codes])
-    mailbox = kit.smtp.mailbox
-    mailbox.release.clear()
-    mailbox.hold_replies = True  # the first message is in; its reply waits while the database goes away
-    seen = len(mailbox.to(address))
+    smtp = kit.smtp
+    smtp.hold_data_replies()  # the first message is in; its reply waits while the database goes away
+    seen = len(smtp.to(address))
     dispatcher = Dispatcher(
         store.Store(client, db),
         Outbox(db, settings),
@@ -75,12 +74,11 @@ async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_emai
     try:
 
         async def first_in() -> bool:
-            return len(mailbox.to(address)) == seen + 1
+            return len(smtp.to(address)) == seen + 1
 
         await eventually(first_in)
         await asyncio.to_thread(private_stack.mongodb.kill)
-        mailbox.hold_replies = False
-        mailbox.release.set()
+        smtp.release()
         await asyncio.sleep(8.0)  # longer than the lease: its own recovery must not judge the batch abandoned
         await asyncio.to_thread(private_stack.mongodb.start)
 
@@ -100,6 +98,6 @@ async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_emai
         await client.close()
 
     assert sorted(d["status"] for d in docs) == ["sent", "sent", "sent"], [(d["status"], d.get("reason")) for d in docs]
-    subjects = [str(m["Subject"]) for m in mailbox.to(address)]
+    subjects = [m.subject for m in smtp.to(address)]
     for code in codes:
         assert sum(code in s for s in subjects) == 1, subjects

@@ -19,8 +19,8 @@ def _by_channel(events: list[Any], cause: str) -> dict[str, Any]:
 async def test_messages_wait_out_provider_outages_and_refusals_are_final_and_announced(kit: Any, service: Any) -> None:
     citizen = kit.account(phone="0987 654 321")
     refused = kit.account()
-    kit.smtp.mailbox.refuse[refused.email] = "550 5.1.1 <mailbox unavailable>"
-    kit.sms.script = [500, 200, 400]
+    kit.smtp.refuse(refused.email, "550 5.1.1 <mailbox unavailable>")
+    kit.sms.answer_next(500, 200, 400)
     await asyncio.to_thread(kit.smtp.stop)
     [_, first] = await kit.send(citizen, kit.received(citizen))
 
@@ -29,21 +29,23 @@ async def test_messages_wait_out_provider_outages_and_refusals_are_final_and_ann
 
     await eventually(one_sms)
     tried = kit.sms.tried("+84987654321")
-    assert [r["status"] for r in tried] == [500, 200]
-    assert tried[0]["key"] == tried[1]["key"]  # a gateway that honours Idempotency-Key can drop the retry
+    assert [r.status for r in tried] == [500, 200]
+    assert (
+        tried[0].idempotency_key == tried[1].idempotency_key
+    )  # a gateway that honours Idempotency-Key can drop the retry
 
     await asyncio.sleep(1.0)  # SMTP still down: the email keeps waiting, it is not given up
-    assert kit.smtp.mailbox.to(citizen.email) == []
+    assert kit.smtp.to(citizen.email) == []
     await asyncio.to_thread(kit.smtp.start)
 
     async def one_email() -> bool:
-        return len(kit.smtp.mailbox.to(citizen.email)) == 1
+        return len(kit.smtp.to(citizen.email)) == 1
 
     await eventually(one_email)
     [_, second] = await kit.send(refused, kit.received(refused))
     events = await kit.delivery_events(first.id, second.id, count=6)
 
-    assert len(kit.smtp.mailbox.to(citizen.email)) == 1
+    assert len(kit.smtp.to(citizen.email)) == 1
     outage = _by_channel(events, first.id)
     assert isinstance(outage["email"], NotificationSent)
     assert outage["email"].attempts > 1
@@ -58,8 +60,8 @@ async def test_messages_wait_out_provider_outages_and_refusals_are_final_and_ann
     assert refusals["sms"].reason == "HTTP 400"
     assert refusals["sms"].status == "failed"
     assert isinstance(refusals["in_app"], NotificationSent)
-    assert [r["status"] for r in kit.sms.tried(f"+84{refused.phone[1:]}")] == [400]
-    assert kit.smtp.mailbox.to(refused.email) == []
+    assert [r.status for r in kit.sms.tried(f"+84{refused.phone[1:]}")] == [400]
+    assert kit.smtp.to(refused.email) == []
 
 
 async def test_codes_and_links_are_sent_once_unless_expired_or_too_many_and_never_logged(
@@ -98,26 +100,26 @@ async def test_codes_and_links_are_sent_once_unless_expired_or_too_many_and_neve
         sent = await kit.send(code("482913"), stale, reset, code("551177"), code("900001"), early)
 
         async def delivered() -> bool:
-            return len(kit.sms.to("+84903111222")) == 2 and len(kit.smtp.mailbox.to(citizen.email)) == 1
+            return len(kit.sms.to("+84903111222")) == 2 and len(kit.smtp.to(citizen.email)) == 1
 
         await eventually(delivered)
         await kit.send(late)
 
         async def released() -> bool:
-            return len(kit.smtp.mailbox.to(late.email)) == 1
+            return len(kit.smtp.to(late.email)) == 1
 
         await eventually(released)
         events = await kit.delivery_events(*(e.id for e in sent), count=8)
 
     until = f"{soon.astimezone(timezone(timedelta(hours=7))):%H:%M}"
     # two codes, each once; their order is not promised (the SMS lane sends a batch concurrently)
-    assert sorted(r["text"] for r in kit.sms.to("+84903111222")) == sorted(
+    assert sorted(r.text for r in kit.sms.to("+84903111222")) == sorted(
         f"Mã xác thực Một cửa: {value}. Hiệu lực đến {until}. Không chia sẻ mã này với bất kỳ ai."
         for value in ("482913", "551177")
     )
-    [mail] = kit.smtp.mailbox.to(citizen.email)
-    assert mail["Subject"] == "[Một cửa] Đặt lại mật khẩu"
-    assert "http://127.0.0.1:8000/reset-password?token=reset-token-42" in mail.get_body(("plain",)).get_content()
+    [mail] = kit.smtp.to(citizen.email)
+    assert mail.subject == "[Một cửa] Đặt lại mật khẩu"
+    assert "http://127.0.0.1:8000/reset-password?token=reset-token-42" in mail.text
 
     outcome = {e.data.cause_event_id: e.data for e in events}
     assert isinstance(outcome[sent[1].id], NotificationFailed)

@@ -37,7 +37,7 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
         )
     )
     try:
-        gateway.script = [200, 429, 408, 503, 404, 422]
+        gateway.answer_next(200, 429, 408, 503, 404, 422)
         sms = _sms()
         assert await webhook.send(sms, now=NOW, hand_over=marks) == "HTTP 200"
         for _ in range(3):
@@ -47,15 +47,15 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
             with pytest.raises(PermanentSendError):
                 await webhook.send(sms, now=NOW, hand_over=marks)
         sent = gateway.tried("+84912000111")
-        assert sent[0]["text"] == "Mã xác thực Một cửa: 654321"
-        assert {r["key"] for r in sent} == {sms.id}
-        assert {r["auth"] for r in sent} == {"Bearer gw-token"}
+        assert sent[0].text == "Mã xác thực Một cửa: 654321"
+        assert {r.idempotency_key for r in sent} == {sms.id}
+        assert {r.authorization for r in sent} == {"Bearer gw-token"}
         assert marks.count == len(gateway.requests) == 6  # each marked handed over just before its POST
 
-        gateway.delay = 1.0
+        gateway.answer_delay = 1.0
         with pytest.raises(RetryableSendError, match="timed out"):
             await webhook.send(_sms(), now=NOW, hand_over=marks)
-        gateway.delay = 0.0
+        gateway.answer_delay = 0.0
     finally:
         await webhook.close()
 

@@ -7,11 +7,19 @@ aiosmtpd server on a free TCP port; `SmsEndpoint` an HTTP server standing for th
 while the test blocks (a service restart, `asyncio.to_thread`), and each keeps what it received
 behind a lock. `Outbox` runs the two together and gives the settings that point the platform at them.
 
+Both can also misbehave the way real providers do, for the failure and crash tests: the SMTP
+server refuses chosen recipients (`refuse`), keeps its answer to RCPT (`hold_recipient_replies`: the
+message not yet handed over) or to the end of data (`hold_data_replies`: the message in, its reply
+not given) until `release()`, and can be stopped and started again on the same port (an outage);
+the SMS endpoint answers scripted statuses (`answer_next`), answers late (`answer_delay`), and
+keeps every request with the status it got (`tried`) apart from the texts it accepted (`to`).
+
 Development and test tooling only (aiosmtpd is a dev dependency, like `mailsink`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -44,6 +52,13 @@ class Mail:
     raw: bytes
     at: float  # wall-clock time it was accepted
 
+    @property
+    def message(self) -> EmailMessage:
+        """The message parsed again from its bytes: headers (`["To"].addresses`), every part (`get_body`)."""
+        message = email.message_from_bytes(self.raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
+
 
 @dataclass(frozen=True)
 class Sms:
@@ -52,6 +67,18 @@ class Sms:
     to: str
     text: str
     idempotency_key: str
+    at: float
+
+
+@dataclass(frozen=True)
+class SmsRequest:
+    """One POST the SMS endpoint answered, accepted or not: the status it got and the headers that matter."""
+
+    to: str
+    text: str
+    idempotency_key: str
+    authorization: str
+    status: int
     at: float
 
 
@@ -94,7 +121,13 @@ class _Server:
 
 
 class SmtpCapture(_Server):
-    """A real SMTP server (aiosmtpd, its own thread, a free port) keeping every message it accepts."""
+    """A real SMTP server (aiosmtpd, its own thread, a free port) keeping every message it accepts.
+
+    `stop()` then `start()` is an outage: it comes back on the same port. A held answer waits in the
+    server's thread until `release()` (or `stop()`, or a minute), so the sender can be killed meanwhile.
+    """
+
+    HOLD_LIMIT_SECONDS = 60.0
 
     def __init__(self) -> None:
         self.host = HOST
@@ -102,6 +135,11 @@ class SmtpCapture(_Server):
         self._lock = threading.Lock()
         self._mails: list[Mail] = []
         self._controller: Any = None
+        self._refusals: dict[str, str] = {}
+        self._holding_recipients = False
+        self._holding_data = False
+        self._held_recipients = 0
+        self._released = threading.Event()
 
     @property
     def settings(self) -> dict[str, str]:
@@ -113,12 +151,62 @@ class SmtpCapture(_Server):
         self._controller.start()
 
     def stop(self) -> None:
+        self.release()  # a held answer would keep the server's thread from stopping
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
 
+    def refuse(self, address: str, reply: str = "550 5.1.1 <mailbox unavailable>") -> None:
+        """Answers RCPT for `address` with `reply` from now on (a 5xx is a permanent refusal, a 4xx a retryable one)."""
+        with self._lock:
+            self._refusals[address] = reply
+
+    def hold_recipient_replies(self) -> None:
+        """Keeps its answer to every RCPT until `release()`: the envelope is being given, the message is not yet
+        handed over. `held_recipients` counts the recipients waiting so."""
+        with self._lock:
+            self._released.clear()
+            self._held_recipients = 0
+            self._holding_recipients = True
+
+    def hold_data_replies(self) -> None:
+        """Keeps each message it takes (it is in `mails` at once) but holds its reply to the end of data until
+        `release()`: the message is handed over, the sender does not know it yet."""
+        with self._lock:
+            self._released.clear()
+            self._holding_data = True
+
+    def release(self) -> None:
+        """Answers every held RCPT and end of data now, and holds no more."""
+        with self._lock:
+            self._holding_recipients = self._holding_data = False
+            self._released.set()
+
+    @property
+    def held_recipients(self) -> int:
+        """How many RCPT answers have been held since `hold_recipient_replies()`."""
+        with self._lock:
+            return self._held_recipients
+
+    async def _wait_for_release(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self._released.wait, self.HOLD_LIMIT_SECONDS)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        """aiosmtpd's hook for each recipient: refused, held, or taken."""
+        with self._lock:
+            refusal = self._refusals.get(address)
+            hold = refusal is None and self._holding_recipients
+            if hold:
+                self._held_recipients += 1
+        if refusal is not None:
+            return refusal
+        if hold:
+            await self._wait_for_release()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """aiosmtpd's hook: called in the server's thread once a message is in."""
+        """aiosmtpd's hook: called in the server's thread once a message is in (kept before any held reply)."""
         raw: bytes = envelope.original_content or envelope.content
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
@@ -129,6 +217,9 @@ class SmtpCapture(_Server):
         )
         with self._lock:
             self._mails.append(mail)
+            hold = self._holding_data
+        if hold:
+            await self._wait_for_release()
         return "250 OK"
 
     @property
@@ -155,11 +246,19 @@ class SmtpCapture(_Server):
 
 
 class SmsEndpoint(_Server):
-    """The SMS provider's webhook as a real HTTP server: keeps each `{"to", "text"}` POSTed, answers 202."""
+    """The SMS provider's webhook as a real HTTP server: keeps each `{"to", "text"}` POSTed, answers 202.
+
+    `answer_next(500, 200, 400)` scripts the statuses of the next requests (202 again once they are used);
+    a text counts as accepted (`messages`, `to`) only when its answer is 2xx, while every request is kept
+    with its answer (`requests`, `tried`). `answer_delay` seconds pass between a request and its answer.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: list[Sms] = []
+        self._requests: list[SmsRequest] = []
+        self._script: list[int] = []
+        self.answer_delay = 0.0
         self._server = ThreadingHTTPServer((HOST, 0), self._handler())
         self._thread: threading.Thread | None = None
 
@@ -195,28 +294,54 @@ class SmsEndpoint(_Server):
                 except (ValueError, KeyError, TypeError):
                     self._answer(400)
                     return
+                authorization = self.headers.get("Authorization", "")
                 with endpoint._lock:
-                    endpoint._messages.append(sms)
-                self._answer(202)
+                    status = endpoint._script.pop(0) if endpoint._script else 202
+                    endpoint._requests.append(
+                        SmsRequest(sms.to, sms.text, sms.idempotency_key, authorization, status, sms.at)
+                    )
+                    delay = endpoint.answer_delay
+                if delay:
+                    time.sleep(delay)  # this request's own thread
+                if 200 <= status < 300:
+                    with endpoint._lock:
+                        endpoint._messages.append(sms)
+                self._answer(status)
 
             def _answer(self, status: int) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                with contextlib.suppress(ConnectionError):  # a sender that timed out has gone
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 return
 
         return Handler
 
+    def answer_next(self, *statuses: int) -> None:
+        """Answers the next requests with these statuses, in order, then 202 again."""
+        with self._lock:
+            self._script.extend(statuses)
+
     @property
     def messages(self) -> list[Sms]:
-        """Every text so far, in the order received."""
+        """Every text accepted so far (answered 2xx), in the order received."""
         with self._lock:
             return list(self._messages)
 
+    @property
+    def requests(self) -> list[SmsRequest]:
+        """Every request so far, accepted or not, with the status it was answered."""
+        with self._lock:
+            return list(self._requests)
+
+    def tried(self, phone: str) -> list[SmsRequest]:
+        """Every request for this number, in order, whatever its answer."""
+        return [r for r in self.requests if r.to == phone]
+
     def to(self, phone: str) -> list[Sms]:
-        """The texts sent to this number (as the platform writes it: +84…)."""
+        """The texts accepted for this number (as the platform writes it: +84…)."""
         return [s for s in self.messages if s.to == phone]
 
     def repeated(self, phones: set[str]) -> list[tuple[str, str]]:
