@@ -82,7 +82,7 @@ async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_mess
         async def message_in() -> bool:
             return len(kit.smtp.mails) == 1
 
-        await eventually(message_in)
+        await eventually(message_in, timeout=90)  # a process starting and joining its group on a busy machine
         # SMS and in-app are settled (their events are out); only the email is in flight, awaiting its reply
         settled = await kit.delivery_events(envelope.id, count=2)
         assert {e.data.channel for e in settled} == {"sms", "in_app"}
@@ -99,7 +99,7 @@ async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_mess
         async def second_in() -> bool:
             return len(kit.smtp.mails) == 2
 
-        await eventually(second_in)
+        await eventually(second_in, timeout=90)
         events = await kit.delivery_events(envelope.id, again.id, count=6)
         await asyncio.sleep(0.5)
 
@@ -133,7 +133,7 @@ async def test_a_service_killed_before_the_message_was_handed_over_sends_it_afte
         async def envelope_begun() -> bool:
             return bool(smtp.held_recipients == 1)
 
-        await eventually(envelope_begun)
+        await eventually(envelope_begun, timeout=90)
         process.kill()  # SIGKILL in the middle of the SMTP transaction, before its end-of-data line
         process.wait(5)
     smtp.release()
@@ -145,7 +145,7 @@ async def test_a_service_killed_before_the_message_was_handed_over_sends_it_afte
         async def arrived() -> bool:
             return any("HS-KILL-0003" in m.subject for m in smtp.to(citizen.email))
 
-        await eventually(arrived)
+        await eventually(arrived, timeout=90)
         events = await kit.delivery_events(envelope.id, count=3)
         await asyncio.sleep(0.5)
 
