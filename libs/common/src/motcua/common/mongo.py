@@ -44,6 +44,7 @@ class CommandCounts(monitoring.CommandListener):
 
 
 _counting: CommandCounts | None = None
+_watchers: list[monitoring.CommandListener] = []
 
 
 def count_commands() -> CommandCounts:
@@ -51,7 +52,13 @@ def count_commands() -> CommandCounts:
     global _counting
     if _counting is None:
         _counting = CommandCounts()
+        watch_commands(_counting)
     return _counting
+
+
+def watch_commands(listener: monitoring.CommandListener) -> None:
+    """Tell `listener` of the commands of every client this process connects from now on (measurement only)."""
+    _watchers.append(listener)
 
 
 def connect(
@@ -71,7 +78,7 @@ def connect(
         timeoutMS=5000 if operation_timeout else None,
         retryWrites=True,
         uuidRepresentation="standard",
-        event_listeners=[*listeners, _counting] if _counting is not None else list(listeners),
+        event_listeners=[*listeners, *_watchers],
     )
 
 
