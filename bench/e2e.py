@@ -357,6 +357,29 @@ def summary(
     }
 
 
+def per_minute(load: Load, inbox: Inbox, started: float, seconds: float) -> list[dict[str, Any]]:
+    """Each minute of the run: dossiers per second, submit latency, submit → email lag."""
+    buckets: dict[int, list[tuple[float, float, str]]] = {}
+    for submit in load.submits:
+        buckets.setdefault(min(int((submit[0] - started) // 60), max(0, int(seconds // 60) - 1)), []).append(submit)
+    rows = []
+    for minute in sorted(buckets):
+        subs = buckets[minute]
+        span = 60.0 if (minute + 1) * 60 <= seconds else seconds - minute * 60
+        lags = [inbox.received_at[code] - at for at, _, code in subs if code in inbox.received_at]
+        rows.append(
+            {
+                "minute": minute + 1,
+                "submissions_per_second": round(len(subs) / max(span, 1.0), 2),
+                "submit_p50_ms": round(pct([d for _, d, _ in subs], 0.5) * 1000, 1),
+                "submit_p99_ms": round(pct([d for _, d, _ in subs], 0.99) * 1000, 1),
+                "lag_p50_ms": round(pct(lags, 0.5) * 1000, 1) if lags else None,
+                "lag_p99_ms": round(pct(lags, 0.99) * 1000, 1) if lags else None,
+            }
+        )
+    return rows
+
+
 def markdown(result: dict[str, Any]) -> str:
     rows = [
         ("machine", result["machine"]),
@@ -381,6 +404,20 @@ def markdown(result: dict[str, Any]) -> str:
     table += [
         f"| {name} | {p['cpu_percent_mean']} | {p['rss_mib_max']} MiB |" for name, p in result["processes"].items()
     ]
+    minutes: list[dict[str, Any]] = result.get("minutes", [])
+    if minutes:
+        table += ["", "| minute | dossiers/s | submit p50 / p99 | email lag p50 / p99 |", "|---|---|---|---|"]
+        table += [
+            f"| {m['minute']} | {m['submissions_per_second']} "
+            f"| {m['submit_p50_ms']:,.0f} / {m['submit_p99_ms']:,.0f} ms "
+            f"| {m['lag_p50_ms'] or 0:,.0f} / {m['lag_p99_ms'] or 0:,.0f} ms |"
+            for m in minutes
+        ]
+        first, last = minutes[0], minutes[-1]
+        if len(minutes) > 1 and first["submissions_per_second"] and first["submit_p99_ms"]:
+            rate = last["submissions_per_second"] / first["submissions_per_second"]
+            p99 = last["submit_p99_ms"] / first["submit_p99_ms"]
+            table += ["", f"last minute ÷ first: throughput {rate:.2f}× (target ≥ 0.90), submit p99 {p99:.2f}× (≤ 1.2)"]
     commands: dict[str, dict[str, float]] = result.get("commands_per_dossier", {})
     if commands:
         names = sorted({cmd for c in commands.values() for cmd in c})
@@ -452,6 +489,7 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
         smtp.stop()
         sms.shutdown()
     result = summary(load, inbox, elapsed, bare, samples, citizens, commands)
+    result["minutes"] = per_minute(load, inbox, started, elapsed)
     OUT.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (OUT / f"e2e-{stamp}.json").write_text(json.dumps({**result, "submits": asdict(load)["submits"]}, indent=1))
@@ -468,6 +506,8 @@ def main() -> None:
     args = parser.parse_args()
     result = asyncio.run(run(args.citizens, args.seconds))
     print(markdown(result))
+    if result["emails_missing"]:
+        raise SystemExit(f"{result['emails_missing']} accepted dossier(s) never got their email")
 
 
 if __name__ == "__main__":
