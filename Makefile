@@ -9,14 +9,15 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: run test lint bench bench-e2e fuzz install servers prerequisites test-tools clean help
+.PHONY: run test lint bench bench-e2e bench-soak fuzz install servers prerequisites test-tools clean help
 
 help:
 	@echo "make run    install everything and start the whole platform (Ctrl-C stops it)"
 	@echo "make test   install everything, lint, and run every test"
 	@echo "make lint   ruff (check and format), mypy --strict over src and tests, ESLint over the portal"
 	@echo "make bench  benchmarks (numbers printed, never asserted)"
-	@echo "make bench-e2e  the end-to-end load benchmark alone;  make fuzz  a longer fuzzing run"
+	@echo "make bench-e2e  the end-to-end load benchmark alone;  make bench-soak  the same for ten minutes, per minute"
+	@echo "make fuzz  a longer fuzzing run"
 
 # Java 17+, Maven and cargo, checked before anything else is done (one line per missing tool).
 prerequisites:
@@ -68,6 +69,10 @@ bench: prerequisites install servers
 
 bench-e2e: prerequisites install servers
 	$(PY) bench/e2e.py
+
+# Ten minutes of the same load: per-minute throughput, latency and email lag; fails if any dossier lacks its email.
+bench-soak: prerequisites install servers
+	$(PY) bench/e2e.py --seconds 600
 
 fuzz: prerequisites install servers
 	FUZZ_EXAMPLES=150 FUZZ_RANDOM=1 $(VENV)/bin/pytest -q -s tests/pressure/test_fuzz.py

@@ -70,7 +70,32 @@ OVERRIDES = {
     "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": "quantri.bench@motcua.example.vn",
     "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": "Quản-trị-Đo-tải-Một-Cửa-2026",
     "LOG_LEVEL": "WARNING",
+    "MONGODB_COMMAND_COUNTS": "1",  # each service counts its database commands on /metrics
 }
+COUNTED = ("identity", "catalogue", "submission", "notification")
+_COMMAND_LINE = re.compile(r'^motcua_mongodb_commands_total\{command="([^"]+)"\} ([0-9.e+]+)$', re.MULTILINE)
+
+
+async def command_counts(platform: devservers.Platform) -> dict[str, dict[str, float]]:
+    """Each service's database commands so far, by command name (read from its /metrics)."""
+    counts: dict[str, dict[str, float]] = {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        for name in COUNTED:
+            if name in platform.services:
+                text = (await http.get(f"{platform.url(name)}/metrics")).text
+                counts[name] = {cmd: float(n) for cmd, n in _COMMAND_LINE.findall(text)}
+    return counts
+
+
+def per_dossier(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], dossiers: int
+) -> dict[str, dict[str, float]]:
+    """The commands the run added, per dossier filed, by service and command name."""
+    table: dict[str, dict[str, float]] = {}
+    for service, counts in after.items():
+        added = {cmd: n - before.get(service, {}).get(cmd, 0.0) for cmd, n in counts.items()}
+        table[service] = {cmd: round(n / dossiers, 2) for cmd, n in sorted(added.items()) if n > 0}
+    return table
 
 
 class Inbox:
@@ -295,6 +320,7 @@ def summary(
     bare: dict[int, float],
     samples: dict[str, list[tuple[float, float]]],
     citizens: int,
+    commands: dict[str, dict[str, float]],
 ) -> dict[str, Any]:
     latencies = [d for _, d, _ in load.submits]
     lags = [inbox.received_at[code] - at for at, _, code in load.submits if code in inbox.received_at]
@@ -325,7 +351,33 @@ def summary(
         "bare_two_insert_transactions_per_second": {f"{n} client(s)": round(r, 1) for n, r in bare.items()},
         # the server's best bare rate: what it could do if a dossier cost one such transaction
         "ratio_bare_transactions_per_dossier": round(max(bare.values()) / rate, 1) if rate else None,
+        # counted by every service's command listener over the filing phase, idle background work included
+        "commands_per_dossier": commands,
+        "commands_per_dossier_total": round(sum(sum(c.values()) for c in commands.values()), 1),
     }
+
+
+def per_minute(load: Load, inbox: Inbox, started: float, seconds: float) -> list[dict[str, Any]]:
+    """Each minute of the run: dossiers per second, submit latency, submit → email lag."""
+    buckets: dict[int, list[tuple[float, float, str]]] = {}
+    for submit in load.submits:
+        buckets.setdefault(min(int((submit[0] - started) // 60), max(0, int(seconds // 60) - 1)), []).append(submit)
+    rows = []
+    for minute in sorted(buckets):
+        subs = buckets[minute]
+        span = 60.0 if (minute + 1) * 60 <= seconds else seconds - minute * 60
+        lags = [inbox.received_at[code] - at for at, _, code in subs if code in inbox.received_at]
+        rows.append(
+            {
+                "minute": minute + 1,
+                "submissions_per_second": round(len(subs) / max(span, 1.0), 2),
+                "submit_p50_ms": round(pct([d for _, d, _ in subs], 0.5) * 1000, 1),
+                "submit_p99_ms": round(pct([d for _, d, _ in subs], 0.99) * 1000, 1),
+                "lag_p50_ms": round(pct(lags, 0.5) * 1000, 1) if lags else None,
+                "lag_p99_ms": round(pct(lags, 0.99) * 1000, 1) if lags else None,
+            }
+        )
+    return rows
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -352,6 +404,28 @@ def markdown(result: dict[str, Any]) -> str:
     table += [
         f"| {name} | {p['cpu_percent_mean']} | {p['rss_mib_max']} MiB |" for name, p in result["processes"].items()
     ]
+    minutes: list[dict[str, Any]] = result.get("minutes", [])
+    if minutes:
+        table += ["", "| minute | dossiers/s | submit p50 / p99 | email lag p50 / p99 |", "|---|---|---|---|"]
+        table += [
+            f"| {m['minute']} | {m['submissions_per_second']} "
+            f"| {m['submit_p50_ms']:,.0f} / {m['submit_p99_ms']:,.0f} ms "
+            f"| {m['lag_p50_ms'] or 0:,.0f} / {m['lag_p99_ms'] or 0:,.0f} ms |"
+            for m in minutes
+        ]
+        first, last = minutes[0], minutes[-1]
+        if len(minutes) > 1 and first["submissions_per_second"] and first["submit_p99_ms"]:
+            rate = last["submissions_per_second"] / first["submissions_per_second"]
+            p99 = last["submit_p99_ms"] / first["submit_p99_ms"]
+            table += ["", f"last minute ÷ first: throughput {rate:.2f}× (target ≥ 0.90), submit p99 {p99:.2f}× (≤ 1.2)"]
+    commands: dict[str, dict[str, float]] = result.get("commands_per_dossier", {})
+    if commands:
+        names = sorted({cmd for c in commands.values() for cmd in c})
+        table += ["", "| database commands per dossier | " + " | ".join(commands) + " |"]
+        table += ["|---|" + "---|" * len(commands)]
+        table += [f"| {cmd} | " + " | ".join(f"{c.get(cmd, 0):g}" for c in commands.values()) + " |" for cmd in names]
+        totals = " | ".join(f"**{sum(c.values()):.1f}**" for c in commands.values())
+        table += [f"| **all ({result['commands_per_dossier_total']:g})** | {totals} |"]
     return "\n".join(table) + "\n"
 
 
@@ -397,6 +471,7 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
             sampler = threading.Thread(target=sample_processes, args=(processes, samples, stop), daemon=True)
             print(f"{citizens} citizens filing dossiers for {seconds:.0f} s …", flush=True)
             load = Load()
+            counted = await command_counts(platform)
             started = time.time()
             sampler.start()
             until = time.monotonic() + seconds
@@ -408,11 +483,13 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
                 if all(code in inbox.received_at for code in codes):
                     break
                 await asyncio.sleep(0.1)
+            commands = per_dossier(counted, await command_counts(platform), len(load.submits) or 1)
     finally:
         await asyncio.to_thread(platform.stop)
         smtp.stop()
         sms.shutdown()
-    result = summary(load, inbox, elapsed, bare, samples, citizens)
+    result = summary(load, inbox, elapsed, bare, samples, citizens, commands)
+    result["minutes"] = per_minute(load, inbox, started, elapsed)
     OUT.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (OUT / f"e2e-{stamp}.json").write_text(json.dumps({**result, "submits": asdict(load)["submits"]}, indent=1))
@@ -429,6 +506,8 @@ def main() -> None:
     args = parser.parse_args()
     result = asyncio.run(run(args.citizens, args.seconds))
     print(markdown(result))
+    if result["emails_missing"]:
+        raise SystemExit(f"{result['emails_missing']} accepted dossier(s) never got their email")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,21 @@ async def test_readyz_fails_while_mongodb_is_stopped_and_recovers_without_a_rest
         assert down.json()["checks"]["mongodb"] is False
         await asyncio.to_thread(private_stack.mongodb.start)
         await eventually(ready, timeout=30)
+
+
+async def test_with_command_counts_on_metrics_lists_the_database_commands_the_service_sent(
+    stack: Stack, isolation: Isolation
+) -> None:
+    settings = ServiceSettings(
+        service_name="demo",
+        mongodb_uri=stack.mongodb_uri,
+        mongodb_db=isolation.db_name,
+        kafka_bootstrap_servers=stack.kafka_bootstrap,
+        kafka_topic_prefix=isolation.topic_prefix,
+        mongodb_command_counts=True,
+    )
+    app = create_app(settings, title="demo", routers=[])
+    async with running_app(app) as url, httpx.AsyncClient(base_url=url) as http:
+        await http.get("/readyz")  # pings the database
+        metrics = (await http.get("/metrics")).text
+    assert 'motcua_mongodb_commands_total{command="ping"}' in metrics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -26,6 +27,40 @@ Session = AsyncClientSession
 T = TypeVar("T")
 
 
+class CommandCounts(monitoring.CommandListener):
+    """The database commands this process sends, by command name: what a request or an event costs."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.counts[event.command_name] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+_counting: CommandCounts | None = None
+_watchers: list[monitoring.CommandListener] = []
+
+
+def count_commands() -> CommandCounts:
+    """Count the commands of every client this process connects from now on (`MONGODB_COMMAND_COUNTS`)."""
+    global _counting
+    if _counting is None:
+        _counting = CommandCounts()
+        watch_commands(_counting)
+    return _counting
+
+
+def watch_commands(listener: monitoring.CommandListener) -> None:
+    """Tell `listener` of the commands of every client this process connects from now on (measurement only)."""
+    _watchers.append(listener)
+
+
 def connect(
     uri: str, *, operation_timeout: bool = True, listeners: Sequence[monitoring.CommandListener] = ()
 ) -> Client:
@@ -43,7 +78,7 @@ def connect(
         timeoutMS=5000 if operation_timeout else None,
         retryWrites=True,
         uuidRepresentation="standard",
-        event_listeners=list(listeners),
+        event_listeners=[*listeners, *_watchers],
     )
 
 

@@ -22,6 +22,8 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     mongodb_uri: str = "mongodb://127.0.0.1:27017"
     mongodb_db: str = ""
+    # Count database commands by name and serve them on /metrics (the end-to-end bench reads them); off by default.
+    mongodb_command_counts: bool = False
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""
     kafka_idempotent_producer: bool = True

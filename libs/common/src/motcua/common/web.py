@@ -10,7 +10,7 @@ tasks, the outbox relay and the consumers; on shutdown stop consuming, flush the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TypeVar
@@ -28,6 +28,8 @@ from motcua.common.request_context import RequestContext
 from motcua.common.runtime import Background, Hooks, Runtime
 from motcua.common.settings import ServiceSettings
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pymongo import IndexModel
 
 P = TypeVar("P")
@@ -59,6 +61,8 @@ def create_app(
         raise ValueError("the lifecycle hooks work on the service's parts: give `parts` too")
     configure_logging(service=settings.service_name, fmt=settings.log_format, level=settings.log_level)
     registry = CollectorRegistry()
+    if settings.mongodb_command_counts:
+        registry.register(_CommandCollector(mongo.count_commands()))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -125,6 +129,19 @@ def _operations(settings: ServiceSettings, registry: CollectorRegistry) -> APIRo
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+class _CommandCollector(Collector):
+    """`motcua_mongodb_commands_total{command=...}`: the commands every client of this process sent."""
+
+    def __init__(self, counting: mongo.CommandCounts) -> None:
+        self._counting = counting
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily("motcua_mongodb_commands", "MongoDB commands sent, by name", labels=["command"])
+        for name, count in sorted(self._counting.counts.items()):
+            family.add_metric([name], count)
+        yield family
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

@@ -172,7 +172,11 @@ class Dispatcher:
             async with gate:
                 async with renewing:
                     await self._keep_claim(sender, state)
-                return await self._attempt(sender, delivery, state)
+                try:
+                    return await self._attempt(sender, delivery, state)
+                except Exception as exc:  # a bug met mid-attempt: this one may be out, the rest of the batch goes on
+                    log.exception("delivery_attempt_crashed", delivery_id=delivery.id, channel=sender.channel)
+                    return Attempt(delivery, AmbiguousSendError(f"unexpected error: {type(exc).__name__}"))
 
         return list(await asyncio.gather(*(one(d) for d in batch)))
 
