@@ -15,6 +15,11 @@ def main() -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # Overload is answered by admission control with problem details: uvicorn's own limit
+        # (limit_concurrency, a plain-text 503) stays off, and its backlog holds a crowd's connections
+        # until they are accepted instead of the kernel refusing them.
+        backlog=settings.gateway_backlog,
+        timeout_keep_alive=int(settings.gateway_client_keepalive_seconds),
         # X-Forwarded-For / -Proto are believed only from the proxies named in GATEWAY_TRUSTED_PROXIES.
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
