@@ -22,8 +22,8 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from motcua.common import admission, errors, kafka, mongo
 from motcua.common import consumer as consumer_module
-from motcua.common import errors, kafka, mongo
 from motcua.common import outbox as outbox_module
 from motcua.common.auth import TokenVerifier
 from motcua.common.logging import configure as configure_logging
@@ -399,7 +399,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = mongo.connect(settings.mongodb_uri)
+        client = mongo.connect(settings.mongodb_uri, max_pool_size=admission.pool_size(settings))
         db = client[settings.database_name]
         runtime = Runtime(settings=settings, client=client, db=db, outbox=outbox_module.Outbox(db, settings))
         app.state.runtime = runtime
@@ -421,6 +421,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics_registry = registry  # services add their own metrics here
     install_error_handlers(app)
+    admission.install(app, settings, registry)
     app.add_middleware(RequestContext, registry=registry, service=settings.service_name)
 
     @app.get("/healthz", tags=["operations"], summary="Alive")
