@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from motcua.gateway.budget import AimdLimit, Budget
 from motcua.gateway.limits import GradientLimit, Limiter, Refused
 from motcua.gateway.priorities import Priority, priority_of
 
@@ -188,3 +189,43 @@ async def test_refusals_lengthen_retry_after_and_lookups_wait_longer_than_submit
     assert busy[0] > calm[0]
     assert busy[1] > calm[1]
     assert busy[0] < busy[1]
+
+
+def test_the_gateways_budget_is_cut_when_its_event_loop_lags_and_grows_while_used_and_calm() -> None:
+    budget = Budget(AimdLimit(initial=100, minimum=32, maximum=100), lag_target_seconds=0.05)
+    for _ in range(4):
+        budget.observe(0.2)  # timers firing 200 ms late: the gateway's CPU is what runs out
+    assert budget.aimd.limit == pytest.approx(90)
+    for _ in range(200):
+        budget.observe(0.5)
+    assert budget.aimd.limit == 32
+    for _ in range(100):
+        budget.observe(0.0)  # calm, but nothing in flight: no reason to grow
+    assert budget.aimd.limit == 32
+    budget.in_flight = 32
+    for _ in range(8):
+        budget.observe(0.0)
+    assert budget.aimd.limit == 34
+
+
+async def test_searches_of_one_service_cannot_take_the_budget_a_submit_of_another_needs() -> None:
+    budget = Budget(AimdLimit(initial=10, minimum=10, maximum=10), lag_target_seconds=1)
+    catalogue = Limiter(fixed(10), queue_size=0, queue_seconds=1, budget=budget)
+    submission = Limiter(fixed(10), queue_size=4, queue_seconds=30, budget=budget)
+    lookups = Limiter(fixed(10), queue_size=0, queue_seconds=1, budget=budget)
+    for _ in range(7):
+        await catalogue.acquire(Priority.BROWSING)  # 70 % of the gateway's budget, all searches
+    with pytest.raises(Refused):
+        await catalogue.acquire(Priority.BROWSING)
+    with pytest.raises(Refused):
+        await lookups.acquire(Priority.LOOKUP)  # the gateway's room taken by one service is gone for the others
+    for _ in range(3):
+        await submission.acquire(Priority.DOSSIER)
+    assert budget.in_flight == 10
+
+    waiting = asyncio.create_task(submission.acquire(Priority.DOSSIER))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    catalogue.release()  # a slot freed by the catalogue goes to the submission's waiter
+    await waiting
+    assert (catalogue.in_flight, submission.in_flight, budget.in_flight) == (6, 4, 10)

@@ -16,6 +16,7 @@ from functools import partial
 import structlog
 from motcua.common.web import problem
 from motcua.gateway import routes
+from motcua.gateway.budget import AimdLimit, Budget
 from motcua.gateway.limits import GradientLimit, Limiter, Refused
 from motcua.gateway.priorities import Priority, priority_of
 from motcua.gateway.settings import Settings
@@ -30,15 +31,22 @@ NOT_A_SAMPLE = frozenset({502})  # the service is not there: its answer's time s
 
 
 def limiters(settings: Settings, services: tuple[str, ...] = routes.SERVICES) -> dict[str, Limiter]:
-    """One limiter per service. Their maxima together never pass the upstream connection pool, so a
-    request admitted here never waits for a connection (which would end in a late 503)."""
+    """One limiter per service, all under one budget of the gateway's own. Neither a service's maximum nor
+    the budget's passes the upstream connection pool, so an admitted request never waits for a connection
+    (which would end in a late 503)."""
     most = max(1, min(settings.gateway_admission_max_limit, settings.gateway_max_connections // len(services)))
     least = min(settings.gateway_admission_min_limit, most)
+    total = max(1, min(settings.gateway_admission_total_limit, settings.gateway_max_connections))
+    budget = Budget(
+        AimdLimit(initial=total, minimum=min(settings.gateway_admission_total_min_limit, total), maximum=total),
+        lag_target_seconds=settings.gateway_admission_lag_target_ms / 1000,
+    )
     return {
         service: Limiter(
             GradientLimit(initial=settings.gateway_admission_initial_limit, minimum=least, maximum=most),
             queue_size=settings.gateway_admission_queue_size,
             queue_seconds=settings.gateway_admission_queue_timeout_seconds,
+            budget=budget,
         )
         for service in services
     }
@@ -64,11 +72,22 @@ class Admission:
         for service, limiter in limiters.items():
             for name, gauge in gauges.items():
                 gauge.labels(service).set_function(partial(limiter.measure, name))
+        self.budget = next((limiter.budget for limiter in limiters.values() if limiter.budget is not None), None)
+        if self.budget is not None:
+            budget = self.budget
+            Gauge("gateway_admission_total_limit", "Limit of requests in flight to all services together",
+                  registry=registry).set_function(lambda: budget.aimd.limit)
+            Gauge("gateway_admission_total_in_flight", "Requests in flight to all services together",
+                  registry=registry).set_function(lambda: float(budget.in_flight))
+            Gauge("gateway_event_loop_lag_seconds", "Moving average of how late the gateway's event loop runs a timer",
+                  registry=registry).set_function(lambda: budget.lag)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.budget is not None:
+            self.budget.watch()
         path = scope["path"]
         service = routes.service_for(path)
         limiter = self.limiters.get(service) if service is not None and routes.is_safe(path) else None

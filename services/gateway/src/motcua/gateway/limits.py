@@ -23,24 +23,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from motcua.gateway.priorities import Priority
-
-# The share of the limit each priority may fill: what is left above it is kept for the ones before it.
-SHARES: dict[Priority, float] = {
-    Priority.DOSSIER: 1.0,
-    Priority.SIGN_IN: 0.9,
-    Priority.WORK: 0.8,
-    Priority.BROWSING: 0.7,
-    Priority.LOOKUP: 0.5,
-}
-# Retry-After, in seconds, when nothing is being refused; it grows to five times this as refusals do.
-RETRY_BASE: dict[Priority, int] = {
-    Priority.DOSSIER: 1,
-    Priority.SIGN_IN: 1,
-    Priority.WORK: 2,
-    Priority.BROWSING: 2,
-    Priority.LOOKUP: 3,
-}
+from motcua.gateway.budget import Budget
+from motcua.gateway.priorities import RETRY_BASE, SHARES, Priority
 
 
 @dataclass
@@ -135,13 +119,17 @@ class Refused(Exception):
 class Limiter:
     """Slots for one service: `acquire` waits briefly or raises `Refused`; every slot is `release`d."""
 
-    def __init__(self, limit: GradientLimit, *, queue_size: int, queue_seconds: float) -> None:
+    def __init__(self, limit: GradientLimit, *, queue_size: int, queue_seconds: float,
+                 budget: Budget | None = None) -> None:
         self.gradient = limit
         self.queue_size = queue_size
         self.queue_seconds = queue_seconds
+        self.budget = budget
         self.in_flight = 0
         self.refusing = 0.0  # a moving share of the recent decisions that were refusals
         self._queues: dict[Priority, deque[_Waiter]] = {p: deque() for p in Priority}
+        if budget is not None:
+            budget.limiters.append(self)
 
     @property
     def queued(self) -> int:
@@ -152,7 +140,14 @@ class Limiter:
         return {"limit": self.gradient.limit, "in_flight": float(self.in_flight), "queued": float(self.queued)}[name]
 
     def _room(self, priority: Priority) -> bool:
-        return self.in_flight < max(1.0, self.gradient.limit * SHARES[priority])
+        share = SHARES[priority]
+        mine = self.in_flight < max(1.0, self.gradient.limit * share)
+        return mine and (self.budget is None or self.budget.share(share))
+
+    def _start(self) -> None:
+        self.in_flight += 1
+        if self.budget is not None:
+            self.budget.in_flight += 1
 
     def _decided(self, refused: bool) -> None:
         self.refusing += ((1.0 if refused else 0.0) - self.refusing) * 0.02
@@ -171,7 +166,7 @@ class Limiter:
     async def acquire(self, priority: Priority) -> None:
         """Take a slot now, or after a short wait in the queue; `Refused` when there is none to be had."""
         if not self._ahead(priority) and self._room(priority):
-            self.in_flight += 1
+            self._start()
             self._decided(False)
             return
         if self.queued >= self.queue_size and not self._make_room(priority):
@@ -218,18 +213,25 @@ class Limiter:
         if waiter in queue:
             queue.remove(waiter)
 
+    def admit_waiting(self, priority: Priority) -> None:
+        """Give slots to this priority's waiters while there is room for them."""
+        queue = self._queues[priority]
+        while queue and self._room(priority):
+            waiter = queue.popleft()
+            if waiter.future.done():
+                continue
+            if waiter.timer is not None:
+                waiter.timer.cancel()
+            self._start()
+            waiter.future.set_result(True)
+
     def _wake(self) -> None:
+        if self.budget is not None:
+            self.budget.wake()  # a slot here may be what a waiter of another service needed
+            return
         for priority in Priority:
-            queue = self._queues[priority]
-            while queue and self._room(priority):
-                waiter = queue.popleft()
-                if waiter.future.done():
-                    continue
-                if waiter.timer is not None:
-                    waiter.timer.cancel()
-                self.in_flight += 1
-                waiter.future.set_result(True)
-            if queue:
+            self.admit_waiting(priority)
+            if self._queues[priority]:
                 return  # the shares only shrink from here: nobody after this priority fits either
 
     def release(self, rtt: float | None = None, *, overloaded: bool = False) -> None:
@@ -237,4 +239,6 @@ class Limiter:
         if rtt is not None:
             self.gradient.sample(rtt, self.in_flight, overloaded=overloaded)
         self.in_flight -= 1
+        if self.budget is not None:
+            self.budget.in_flight -= 1
         self._wake()

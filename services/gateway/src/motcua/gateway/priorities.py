@@ -70,3 +70,21 @@ def _applications(method: str, rest: list[str]) -> Priority:
     if len(rest) >= 2 and rest[1] in DOSSIER_STEPS:
         return Priority.DOSSIER
     return Priority.WORK  # withdraw, rating, payment: decisions, which lose nothing when retried
+
+
+# The share of the limit each priority may fill: what is left above it is kept for the ones before it.
+SHARES: dict[Priority, float] = {
+    Priority.DOSSIER: 1.0,
+    Priority.SIGN_IN: 0.9,
+    Priority.WORK: 0.8,
+    Priority.BROWSING: 0.7,
+    Priority.LOOKUP: 0.5,
+}
+# Retry-After, in seconds, when nothing is being refused; it grows to five times this as refusals do.
+RETRY_BASE: dict[Priority, int] = {
+    Priority.DOSSIER: 1,
+    Priority.SIGN_IN: 1,
+    Priority.WORK: 2,
+    Priority.BROWSING: 2,
+    Priority.LOOKUP: 3,
+}
