@@ -191,25 +191,44 @@ async def test_refusals_lengthen_retry_after_and_lookups_wait_longer_than_submit
     assert busy[0] < busy[1]
 
 
-def test_the_gateways_budget_is_cut_when_its_event_loop_lags_and_grows_while_used_and_calm() -> None:
-    budget = Budget(AimdLimit(initial=100, minimum=32, maximum=100), lag_target_seconds=0.05)
-    for _ in range(4):
-        budget.observe(0.2)  # timers firing 200 ms late: the gateway's CPU is what runs out
+def test_the_gateways_budget_is_cut_when_it_uses_its_core_and_grows_while_used_and_calm() -> None:
+    clock, cpu = Clock(), Clock()
+    budget = Budget(AimdLimit(initial=100, minimum=32, maximum=100), cpu_target=0.85, clock=clock, cpu_clock=cpu)
+
+    def tenth(busy: float) -> None:
+        for _ in range(4):
+            clock.now += 0.025
+            cpu.now += 0.025 * busy
+            budget.observe(0.0)
+
+    tenth(0.95)  # the gateway's one core nearly all used: forwarding is what it cannot keep up with
     assert budget.aimd.limit == pytest.approx(90)
-    for _ in range(200):
-        budget.observe(0.5)
+    for _ in range(50):
+        tenth(1.0)
     assert budget.aimd.limit == 32
-    for _ in range(100):
-        budget.observe(0.0)  # calm, but nothing in flight: no reason to grow
+    for _ in range(10):
+        tenth(0.1)  # calm, but nothing in flight: no reason to grow
     assert budget.aimd.limit == 32
     budget.in_flight = 32
-    for _ in range(8):
-        budget.observe(0.0)
+    tenth(0.1)
+    tenth(0.1)
     assert budget.aimd.limit == 34
 
 
+def test_a_late_event_loop_alone_does_not_cut_the_budget() -> None:
+    clock, cpu = Clock(), Clock()
+    budget = Budget(AimdLimit(initial=50, minimum=10, maximum=50), cpu_target=0.85, clock=clock, cpu_clock=cpu)
+    budget.in_flight = 50
+    for _ in range(40):
+        clock.now += 0.2  # timers fire 175 ms late: other processes have the CPU, the gateway uses little
+        cpu.now += 0.01
+        budget.observe(0.175)
+    assert budget.aimd.limit == 50
+    assert budget.lag > 0.1
+
+
 async def test_searches_of_one_service_cannot_take_the_budget_a_submit_of_another_needs() -> None:
-    budget = Budget(AimdLimit(initial=10, minimum=10, maximum=10), lag_target_seconds=1)
+    budget = Budget(AimdLimit(initial=10, minimum=10, maximum=10), cpu_target=1)
     catalogue = Limiter(fixed(10), queue_size=0, queue_seconds=1, budget=budget)
     submission = Limiter(fixed(10), queue_size=4, queue_seconds=30, budget=budget)
     lookups = Limiter(fixed(10), queue_size=0, queue_seconds=1, budget=budget)
@@ -229,3 +248,23 @@ async def test_searches_of_one_service_cannot_take_the_budget_a_submit_of_anothe
     catalogue.release()  # a slot freed by the catalogue goes to the submission's waiter
     await waiting
     assert (catalogue.in_flight, submission.in_flight, budget.in_flight) == (6, 4, 10)
+
+
+async def test_a_request_that_would_wait_past_the_queues_patience_is_refused_at_once() -> None:
+    limiter = Limiter(fixed(4), queue_size=100, queue_seconds=0.5)
+    limiter.gradient.recent_rtt = 0.4  # answers take 0.4 s: a slot comes free every 0.1 s
+    for _ in range(4):
+        await limiter.acquire(Priority.DOSSIER)
+    queued = [asyncio.create_task(limiter.acquire(Priority.DOSSIER)) for _ in range(5)]  # waits of 0.1 … 0.5 s
+    await asyncio.sleep(0)
+    assert limiter.queued == 5
+    with pytest.raises(Refused) as late:
+        await limiter.acquire(Priority.DOSSIER)  # sixth in line: 0.6 s
+    assert late.value.reason == "would_wait"
+    with pytest.raises(Refused) as lookup:
+        await limiter.acquire(Priority.LOOKUP)  # behind all five, through half the slots
+    assert lookup.value.reason == "would_wait"
+    for _ in range(9):
+        limiter.release()
+    await asyncio.gather(*queued)
+    assert limiter.in_flight == 0

@@ -39,7 +39,7 @@ def limiters(settings: Settings, services: tuple[str, ...] = routes.SERVICES) ->
     total = max(1, min(settings.gateway_admission_total_limit, settings.gateway_max_connections))
     budget = Budget(
         AimdLimit(initial=total, minimum=min(settings.gateway_admission_total_min_limit, total), maximum=total),
-        lag_target_seconds=settings.gateway_admission_lag_target_ms / 1000,
+        cpu_target=settings.gateway_admission_cpu_target,
     )
     return {
         service: Limiter(
@@ -81,6 +81,8 @@ class Admission:
                   registry=registry).set_function(lambda: float(budget.in_flight))
             Gauge("gateway_event_loop_lag_seconds", "Moving average of how late the gateway's event loop runs a timer",
                   registry=registry).set_function(lambda: budget.lag)
+            Gauge("gateway_cpu_busy_ratio", "Share of one core the gateway used in the last tenth of a second",
+                  registry=registry).set_function(lambda: budget.busy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -8,8 +8,9 @@ answer from the service (503 from its own admission control, 504) cuts the limit
 docs/gateway.md says why a gradient and not AIMD alone.
 
 `Limiter` admits a request when fewer than the limit are in flight, else queues it briefly (a
-bounded queue, ordered by priority, FIFO within one); past the queue, or past the queue's patience,
-it refuses at once. Each priority may use only its share of the limit, so the last slots are always
+bounded queue, ordered by priority, FIFO within one); when the queue is full, or when the wait it
+would have (those ahead of it, at the rate answers come back) passes the queue's patience, it
+refuses at once. Each priority may use only its share of the limit, so the last slots are always
 kept for the more important work, and an arrival that outranks a waiter takes its place in a full
 queue (the waiter is refused then, not after waiting for nothing).
 """
@@ -52,6 +53,7 @@ class GradientLimit:
     clock: Callable[[], float] = time.monotonic
     limit: float = field(init=False)
     long_rtt: float = field(init=False, default=0.0)
+    recent_rtt: float = field(init=False, default=0.0)  # a quick moving average of every answer's time
     _windows_seen: int = field(init=False, default=0)
     _window: _Window = field(init=False)
     _last_cut: float = field(init=False, default=-math.inf)
@@ -72,6 +74,7 @@ class GradientLimit:
                 self._last_cut = now
                 self.limit = max(float(self.minimum), self.limit * self.backoff)
             return
+        self.recent_rtt += (rtt - self.recent_rtt) * 0.05
         w = self._window
         w.count += 1
         w.total += rtt
@@ -163,12 +166,21 @@ class Limiter:
     def _ahead(self, priority: Priority) -> bool:
         return any(self._queues[p] for p in Priority if p <= priority)
 
+    def expected_wait(self, priority: Priority) -> float:
+        """Seconds a request of `priority` queued now would wait: those ahead of it, through its share of the
+        slots, each slot coming free about once an answer's time."""
+        ahead = sum(len(self._queues[p]) for p in Priority if p <= priority)
+        slots = max(1.0, self.gradient.limit * SHARES[priority])
+        return (ahead + 1) * self.gradient.recent_rtt / slots
+
     async def acquire(self, priority: Priority) -> None:
         """Take a slot now, or after a short wait in the queue; `Refused` when there is none to be had."""
         if not self._ahead(priority) and self._room(priority):
             self._start()
             self._decided(False)
             return
+        if self.expected_wait(priority) > self.queue_seconds:
+            raise self._refuse("would_wait", priority)  # refused now rather than after waiting for nothing
         if self.queued >= self.queue_size and not self._make_room(priority):
             raise self._refuse("queue_full", priority)
         loop = asyncio.get_running_loop()
