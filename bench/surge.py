@@ -294,6 +294,8 @@ def level_summary(run: Run, visitors: int, began: float, seconds: float, cpu: di
         "errors": dict(errors),
         "served_by_step": dict(Counter(s.step for s in mine if s.outcome == "served")),
         "shed_by_step": dict(Counter(s.step for s in mine if s.outcome == "shed")),
+        "errors_by_step": dict(Counter(f"{s.step}: {s.outcome.removeprefix('error:')}" for s in mine
+                                       if s.outcome.startswith("error:"))),
         "cpu_percent": cpu,
         "gateway_limits_at_end": limits,
     }
