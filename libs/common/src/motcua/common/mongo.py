@@ -62,13 +62,18 @@ def watch_commands(listener: monitoring.CommandListener) -> None:
 
 
 def connect(
-    uri: str, *, operation_timeout: bool = True, listeners: Sequence[monitoring.CommandListener] = ()
+    uri: str,
+    *,
+    operation_timeout: bool = True,
+    listeners: Sequence[monitoring.CommandListener] = (),
+    max_pool_size: int = 100,
 ) -> Client:
     """A client that connects lazily; requests fail fast (503) rather than hang when the server is down.
 
     `operation_timeout=False` leaves out the 5 s per-operation limit (`timeoutMS`): PyMongo then writes
     a command to the socket in the same step it announces it to `listeners`, with nothing awaited in
     between (notification's hand-over mark relies on it); the caller bounds the wait for the answer.
+    `max_pool_size`: connections at most (a service's is sized by `motcua.common.admission.pool_size`).
     """
     return AsyncMongoClient(
         uri,
@@ -77,6 +82,7 @@ def connect(
         connectTimeoutMS=3000,
         timeoutMS=5000 if operation_timeout else None,
         retryWrites=True,
+        maxPoolSize=max_pool_size,
         uuidRepresentation="standard",
         event_listeners=[*listeners, *_watchers],
     )

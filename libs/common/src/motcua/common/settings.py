@@ -46,6 +46,11 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     consumer_session_timeout_ms: int = Field(default=10000, ge=1000)
+    # bounded work per process (motcua.common.admission): requests served at once, how many more may
+    # wait for a slot and for how long, before 503 with Retry-After
+    request_concurrency: int = Field(default=32, ge=1)
+    request_queue_size: int = Field(default=64, ge=0)
+    request_queue_timeout_seconds: float = Field(default=2.0, gt=0)
 
     @property
     def database_name(self) -> str:

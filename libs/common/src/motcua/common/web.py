@@ -18,8 +18,8 @@ from typing import TypeVar
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from motcua.common import admission, kafka, mongo
 from motcua.common import consumer as consumer_module
-from motcua.common import kafka, mongo
 from motcua.common import outbox as outbox_module
 from motcua.common.auth import TokenVerifier
 from motcua.common.logging import configure as configure_logging
@@ -66,7 +66,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = mongo.connect(settings.mongodb_uri)
+        client = mongo.connect(settings.mongodb_uri, max_pool_size=admission.pool_size(settings))
         db = client[settings.database_name]
         runtime = Runtime(settings=settings, client=client, db=db, outbox=outbox_module.Outbox(db, settings))
         if parts is not None:
@@ -93,6 +93,7 @@ def create_app(
         jwks_url=f"{settings.identity_url.rstrip('/')}/.well-known/jwks.json",
     )
     install_error_handlers(app)
+    admission.install(app, settings, registry)
     app.add_middleware(RequestContext, registry=registry, service=settings.service_name)
     app.include_router(_operations(settings, registry))
     for router in routers:

@@ -3,7 +3,7 @@
 The gateway holds no database or broker, so it does not use `create_app`'s lifespan: its lifespan
 only opens and closes the shared upstream client. Middleware, outermost first: security headers,
 gzip for text answers (`Compression`), request ids and request metrics (`RequestContext`), the
-per-client rate limit.
+per-client rate limit, admission control (a slot of the service's concurrency limit, or 503 at once).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from motcua.common.errors import NotFound
 from motcua.common.logging import configure as configure_logging
 from motcua.common.problems import install_error_handlers
 from motcua.common.request_context import RequestContext
-from motcua.gateway import routes
+from motcua.gateway import admission, routes
 from motcua.gateway.compression import Compression
 from motcua.gateway.forwarding import Forwarder
 from motcua.gateway.headers import SecurityHeaders
@@ -57,6 +57,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(admission.Admission, limiters=admission.limiters(settings), registry=registry)
     app.add_middleware(
         RateLimit,
         buckets=TokenBuckets(

@@ -30,6 +30,23 @@ class Settings(ServiceSettings):
     gateway_portal_rate_limit_per_second: float = Field(default=50.0, gt=0)
     gateway_portal_rate_limit_burst: int = Field(default=500, ge=1)
 
+    # admission control per service (docs/gateway.md, "Admission control"): an adaptive concurrency
+    # limit between the minimum and the maximum, a short queue, 503 with Retry-After beyond
+    gateway_admission_initial_limit: int = Field(default=20, ge=1)
+    gateway_admission_min_limit: int = Field(default=16, ge=1)
+    gateway_admission_max_limit: int = Field(default=50, ge=1)
+    gateway_admission_queue_size: int = Field(default=16, ge=0)
+    gateway_admission_queue_timeout_seconds: float = Field(default=0.5, gt=0)
+    # the gateway's own budget: requests in flight to all services together, an AIMD limit on the share of
+    # its one core it uses
+    gateway_admission_total_limit: int = Field(default=100, ge=1)
+    gateway_admission_total_min_limit: int = Field(default=32, ge=1)
+    gateway_admission_cpu_target: float = Field(default=0.85, gt=0, le=1)
+    # the listening socket: connections the kernel holds until they are accepted (capped by net.core.somaxconn),
+    # and how long an idle client connection is kept (longer than an Ingress's idle timeout, so it closes first)
+    gateway_backlog: int = Field(default=4096, ge=1)
+    gateway_client_keepalive_seconds: float = Field(default=75.0, gt=0)
+
     # request bodies: counted while streaming, not only by Content-Length
     gateway_max_body_bytes: int = Field(default=60 * 1024 * 1024, ge=0)
 
@@ -39,7 +56,7 @@ class Settings(ServiceSettings):
     gateway_write_timeout_seconds: float = Field(default=30.0, gt=0)
     gateway_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     gateway_max_connections: int = Field(default=200, ge=1)
-    gateway_max_keepalive_connections: int = Field(default=50, ge=0)
+    gateway_max_keepalive_connections: int = Field(default=100, ge=0)
     # Below the services' own keep-alive timeout (uvicorn: 5 s), so a pooled connection is never
     # reused just as the service closes it.
     gateway_keepalive_expiry_seconds: float = Field(default=2.0, ge=0)

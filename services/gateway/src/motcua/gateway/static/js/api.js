@@ -1,6 +1,8 @@
 // The one way the portal talks to the gateway: JSON in and out, problem details turned into
-// ApiError, and an access token refreshed (once, shared by every caller) when it lapses.
+// ApiError, and an access token refreshed (once, shared by every caller) when it lapses. A "busy"
+// answer (503 with Retry-After) is waited out in the waiting room and sent again (waiting.js).
 import { expiresSoon, session, signIn, signOut } from './session.js';
+import { patiently } from './waiting.js';
 
 const TIMEOUT_MS = 30000;
 
@@ -47,12 +49,14 @@ export function refreshTokens() {
     refreshing = (async () => {
       if (!current) return false;
       try {
-        const response = await fetch('/v1/auth/refresh', {
+        const post = () => fetch('/v1/auth/refresh', {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
           body: JSON.stringify({ refresh_token: current.refresh_token }),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
+        // busy is no reason to sign anyone out: a refused refresh did nothing, the token still works once
+        const response = await patiently(await post(), post);
         if (!response.ok) {
           if (response.status === 401) signOut();
           return false;
@@ -108,9 +112,9 @@ export async function api(path, options = {}) {
       throw new NetworkError(error.message);
     }
   };
-  let response = await send();
+  let response = await patiently(await send(), send);
   if (response.status === 401 && auth && session() && (await refreshTokens())) {
-    response = await send();
+    response = await patiently(await send(), send);
   }
   const parsed = await readBody(response);
   if (!response.ok) throw new ApiError(response.status, parsed, response.headers);
@@ -145,10 +149,14 @@ function xhrUpload(path, form, onProgress, token) {
 
 /** Upload a multipart form with progress (fetch cannot report upload progress; XHR can). */
 export async function upload(path, form, onProgress = () => {}) {
-  let answer = await xhrUpload(path, form, onProgress, (await authHeader()).Authorization?.slice(7));
-  if (answer.status === 401 && session() && (await refreshTokens())) {
+  const again = async () => {
     onProgress(0);
-    answer = await xhrUpload(path, form, onProgress, session()?.access_token);
+    return xhrUpload(path, form, onProgress, (await authHeader()).Authorization?.slice(7));
+  };
+  let answer = await patiently(await xhrUpload(path, form, onProgress, (await authHeader()).Authorization?.slice(7)),
+    again);
+  if (answer.status === 401 && session() && (await refreshTokens())) {
+    answer = await patiently(await again(), again);
   }
   if (answer.status < 200 || answer.status >= 300) throw new ApiError(answer.status, answer.body, answer.headers);
   return answer.body;
@@ -159,8 +167,8 @@ export async function download(path, filename) {
   const send = async () => fetch(path, { headers: await authHeader(), cache: 'no-store' });
   let response;
   try {
-    response = await send();
-    if (response.status === 401 && (await refreshTokens())) response = await send();
+    response = await patiently(await send(), send);
+    if (response.status === 401 && (await refreshTokens())) response = await patiently(await send(), send);
   } catch (error) {
     throw new NetworkError(error.message);
   }

@@ -55,6 +55,7 @@ export function failure(error) {
     return wait ? t('error.too_many_wait', { seconds: wait }) : t('error.too_many');
   }
   if (error?.status === 404) return t('error.not_found');
+  if (error?.status === 503 && error.retryAfter) return t('error.busy'); // still busy after the waiting room
   if (error?.status >= 500) return t('error.server');
   return error?.problem?.detail || t('error.generic');
 }

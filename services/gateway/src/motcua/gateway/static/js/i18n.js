@@ -40,7 +40,12 @@ export function onLocaleChange(fn) {
 
 /** t('key', {name: 'x'}): the text in the current language, `{name}` filled in. */
 export function t(key, params = {}) {
-  const text = DICTIONARIES[locale][key] ?? DICTIONARIES.vi[key] ?? key;
+  return tIn(locale, key, params);
+}
+
+/** The same in a given language (the waiting room says it in both). */
+export function tIn(language, key, params = {}) {
+  const text = DICTIONARIES[language]?.[key] ?? DICTIONARIES.vi[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? '').toString());
 }
 

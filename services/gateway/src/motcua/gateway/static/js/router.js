@@ -100,6 +100,7 @@ function describe(error) {
   if (error && error.name === 'NetworkError') return t('error.network');
   if (error && error.status === 404) return t('error.not_found');
   if (error && error.status === 410) return t('error.gone');
+  if (error && error.status === 503) return t('error.busy');
   return t('error.generic');
 }
 
