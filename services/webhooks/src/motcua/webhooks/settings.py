@@ -24,7 +24,8 @@ class Settings(ServiceSettings):
     # Networks exempt from the private-address refusal outside development (an agency on the government's
     # private network, reached through the operator's routing), comma-separated CIDRs. Empty: none.
     webhooks_allowed_networks: str = ""
-    # Ports a subscriber's URL may name outside development (the NetworkPolicy opens the same ones).
+    # Ports a subscriber's URL may name outside development (the NetworkPolicy opens the same ones):
+    # comma-separated numbers or ranges (`443,8443,9000-9099`).
     webhooks_allowed_ports: str = "443,8443"
     # Extra certificate authorities to trust, beside the system's (a PEM file); empty: only the system's.
     webhooks_ca_file: str = ""
@@ -73,8 +74,10 @@ class Settings(ServiceSettings):
     @classmethod
     def _ports(cls, value: str) -> str:
         for part in (p.strip() for p in value.split(",") if p.strip()):
-            if not part.isdigit() or not 0 < int(part) < 65536:
-                raise ValueError(f"WEBHOOKS_ALLOWED_PORTS: {part!r} is not a port number")
+            low, _, high = part.partition("-")
+            bounds = [low, high or low]
+            if not all(b.isdigit() and 0 < int(b) < 65536 for b in bounds) or int(bounds[0]) > int(bounds[1]):
+                raise ValueError(f"WEBHOOKS_ALLOWED_PORTS: {part!r} is not a port number or range")
         return value
 
     @model_validator(mode="after")
@@ -97,4 +100,8 @@ class Settings(ServiceSettings):
 
     @property
     def allowed_ports(self) -> frozenset[int]:
-        return frozenset(int(p) for p in self.webhooks_allowed_ports.split(",") if p.strip())
+        ports: set[int] = set()
+        for part in (p.strip() for p in self.webhooks_allowed_ports.split(",") if p.strip()):
+            low, _, high = part.partition("-")
+            ports.update(range(int(low), int(high or low) + 1))
+        return frozenset(ports)
