@@ -113,6 +113,12 @@ async def accept(receiver: Receiver, request: Received) -> int:
     return 204
 
 
+async def hang(receiver: Receiver, request: Received) -> int:
+    """Never answer while the receiver runs (a stuck endpoint)."""
+    await receiver.released.wait()
+    return 503
+
+
 @dataclass
 class Receiver:
     """A real HTTPS server on 127.0.0.1; `behaviour` decides each answer (a status, or hangs)."""
@@ -124,6 +130,7 @@ class Receiver:
     path: str = "/motcua/hook"
     log: list[Received] = field(default_factory=list)
     failure_body: bytes = b""
+    released: asyncio.Event = field(default_factory=asyncio.Event)  # set when it stops: held answers go out
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -148,6 +155,7 @@ class Receiver:
                                 lifespan="off", ssl_certfile=str(self.ca.cert_file), ssl_keyfile=str(self.ca.key_file),
                                 timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
+        self.released = asyncio.Event()
         self._task = asyncio.create_task(self._server.serve())
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -157,6 +165,7 @@ class Receiver:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        self.released.set()
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             self._server.force_exit = True
@@ -268,6 +277,10 @@ class Kit:
     publisher: Publisher
     AGENCY: str = AGENCY
     OTHER_AGENCY: str = OTHER_AGENCY
+
+    @staticmethod
+    async def hang(receiver: Receiver, request: Received) -> int:
+        return await hang(receiver, request)
 
     def receiving(self, behaviour: Behaviour = accept, **kw: Any) -> contextlib.AbstractAsyncContextManager[Receiver]:
         """A started HTTPS receiver, stopped afterwards."""

@@ -39,8 +39,7 @@ class FanOut:
             return
         body = body_of(structured(envelope))
         now = datetime.now(UTC)
-        for subscription in subscriptions:
-            await self._store.enqueue(session, subscription["_id"], envelope, body, now)
+        await self._store.enqueue(session, [s["_id"] for s in subscriptions], envelope, body, now)
         self.queued += len(subscriptions)
         log.info("webhook_event_queued", subscriptions=len(subscriptions), application_id=envelope.subject)
 

@@ -116,7 +116,7 @@ async def _queue(store: Store, subscription_id: str, envelopes: list[Envelope], 
 
     async def work(session: mongo.Session) -> int:
         for envelope in envelopes:
-            await store.enqueue(session, subscription_id, envelope, body_of(structured(envelope)), now,
+            await store.enqueue(session, [subscription_id], envelope, body_of(structured(envelope)), now,
                                 replay=replay_id)
         return len(envelopes)
 

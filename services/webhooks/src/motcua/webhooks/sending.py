@@ -15,6 +15,7 @@ from motcua.webhooks.addresses import PinnedBackend, Policy, RefusedAddress, Unr
 from motcua.webhooks.model import MAX_FAILED_BODY_BYTES, Attempt, failed_body
 from standardwebhooks.webhooks import Webhook
 
+MAX_DRAINED_BYTES = 64 * 1024
 USER_AGENT = "MotCua-Webhooks/1.0 (+https://github.com/standard-webhooks/standard-webhooks)"
 
 
@@ -73,13 +74,17 @@ async def attempt(http: httpx.AsyncClient, url: str, body: str, headers: dict[st
     try:
         async with asyncio.timeout(timeout):
             async with http.stream("POST", url, content=body.encode(), headers=headers) as response:
-                if 200 <= response.status_code < 300:
-                    return Attempt(at, "delivered", took(), response.status_code)
+                ok = 200 <= response.status_code < 300
+                if ok:
+                    answered = took()  # the answer counts from its status line; the body is only drained
                 kept = b""
                 async for chunk in response.aiter_raw():
                     kept += chunk
-                    if len(kept) >= MAX_FAILED_BODY_BYTES:
+                    # a short body is read to its end, so the connection goes back to the pool
+                    if len(kept) > MAX_DRAINED_BYTES or (not ok and len(kept) >= MAX_FAILED_BODY_BYTES):
                         break
+                if ok:
+                    return Attempt(at, "delivered", answered, response.status_code)
                 return Attempt(at, "failed", took(), response.status_code, response_body=failed_body(kept))
     except (TimeoutError, httpx.TimeoutException):
         return Attempt(at, "timeout", took(), error=f"no answer within {timeout:g} s")

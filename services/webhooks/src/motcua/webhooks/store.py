@@ -81,32 +81,36 @@ class Store:
     # --- queueing ---------------------------------------------------------------------------------
 
     async def enqueue(
-        self, session: mongo.Session, subscription_id: str, envelope: Envelope, body: str, now: datetime,
+        self, session: mongo.Session, subscription_ids: Sequence[str], envelope: Envelope, body: str, now: datetime,
         *, replay: str | None = None,
     ) -> None:
-        """Append the event to the subscriber's queue, after every earlier event of the same dossier."""
-        last = await self.deliveries.find_one(
-            {"subscription_id": subscription_id, "subject": envelope.subject},
-            {"seq": 1}, sort=[("seq", DESCENDING)], session=session,
-        )
-        doc: Doc = {
-            "_id": uuid.uuid4().hex,
-            "subscription_id": subscription_id,
-            "event_id": envelope.id,
-            "event_type": envelope.type,
-            "event_time": envelope.time,
-            "subject": envelope.subject,
-            "seq": (last["seq"] + 1) if last else 1,
-            "body": body,
-            "status": DeliveryStatus.PENDING.value,
-            "arrived_at": now,
-            "next_attempt_at": now,
-            "attempt_count": 0,
-            "attempts": [],
-        }
-        if replay:
-            doc["replay_id"] = replay
-        await self.deliveries.insert_one(doc, session=session)
+        """Append the event to each subscriber's queue, after every earlier event of the same dossier."""
+        docs = []
+        for subscription_id in subscription_ids:
+            last = await self.deliveries.find_one(
+                {"subscription_id": subscription_id, "subject": envelope.subject},
+                {"seq": 1}, sort=[("seq", DESCENDING)], session=session,
+            )
+            doc: Doc = {
+                "_id": uuid.uuid4().hex,
+                "subscription_id": subscription_id,
+                "event_id": envelope.id,
+                "event_type": envelope.type,
+                "event_time": envelope.time,
+                "subject": envelope.subject,
+                "seq": (last["seq"] + 1) if last else 1,
+                "body": body,
+                "status": DeliveryStatus.PENDING.value,
+                "arrived_at": now,
+                "next_attempt_at": now,
+                "attempt_count": 0,
+                "attempts": [],
+            }
+            if replay:
+                doc["replay_id"] = replay
+            docs.append(doc)
+        if docs:
+            await self.deliveries.insert_many(docs, session=session)
 
     # --- the dispatcher's queries -----------------------------------------------------------------
 
