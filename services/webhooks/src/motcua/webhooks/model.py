@@ -112,8 +112,9 @@ def _url_problem(url: str, *, development: bool, allowed_ports: frozenset[int]) 
         return "must not have a #fragment"
     effective = port or (443 if parts.scheme == "https" else 80)
     if not development and effective not in allowed_ports:
-        allowed = ", ".join(map(str, sorted(allowed_ports)[:10]))
-        return f"port {effective} is not one deliveries may reach (allowed: {allowed})"
+        shown = sorted(allowed_ports)
+        allowed = ", ".join(map(str, shown)) if len(shown) <= 5 else f"{shown[0]}–{shown[-1]}, as the operator set"
+        return f"port {effective} is not open to deliveries (allowed: {allowed})"
     return None
 
 
@@ -253,7 +254,7 @@ class Attempt:
 
 def failed_body(raw: bytes) -> str:
     """At most 1 KiB of a failed answer's body, as text."""
-    return raw[:MAX_FAILED_BODY_BYTES].decode("utf-8", errors="replace")
+    return raw[:MAX_FAILED_BODY_BYTES].decode("utf-8", errors="ignore")  # a character cut in two is dropped
 
 
 # --- the message ----------------------------------------------------------------------------------
