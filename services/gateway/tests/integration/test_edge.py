@@ -89,7 +89,7 @@ async def test_a_service_down_is_502_and_a_slow_one_504(
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"] == {
-            "identity": True, "catalogue": True, "submission": False, "notification": True
+            "identity": True, "catalogue": True, "submission": False, "notification": True, "webhooks": True
         }
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         metrics = (await client.get("/metrics")).text
@@ -103,7 +103,8 @@ async def test_ready_when_every_service_answers(start_gateway: StartGateway) -> 
         assert ready.status_code == 200
         assert ready.json() == {
             "status": "ready",
-            "checks": {"identity": True, "catalogue": True, "submission": True, "notification": True},
+            "checks": {"identity": True, "catalogue": True, "submission": True, "notification": True,
+                       "webhooks": True},
         }
 
 
