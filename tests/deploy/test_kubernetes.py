@@ -439,7 +439,9 @@ def test_services_reach_only_mongodb_kafka_and_identity(
 ) -> None:
     allowed = {53, 27017, 9093, PORTS["identity"]}
     if service == "gateway":
-        allowed |= {PORTS["catalogue"], PORTS["submission"], PORTS["notification"]}
+        allowed |= {PORTS["catalogue"], PORTS["submission"], PORTS["notification"], PORTS["webhooks"]}
+    if service == "webhooks":  # agencies' endpoints, public addresses only (WEBHOOKS_ALLOWED_PORTS)
+        allowed |= {443, 8443}
     if service == "notification":
         allowed |= {25, 465, 587, 443} | ({1025} if render == "dev" else set())
     reached = set()
