@@ -315,7 +315,8 @@ def build() -> dict[str, Any]:
                 },
             }
 
-    channels[WEBHOOK_CHANNEL], operations["webhooksDelivers"] = _webhook_delivery(by_topic[topics.SUBMISSION_APPLICATION])
+    dossier_events = by_topic[topics.SUBMISSION_APPLICATION]
+    channels[WEBHOOK_CHANNEL], operations["webhooksDelivers"] = _webhook_delivery(dossier_events)
     schemas["StandardWebhooksHeaders"] = _webhook_headers()
 
     return {
