@@ -14,7 +14,8 @@ TOOLING = {"motcua-devtools", "pytest", "pytest-asyncio", "testcontainers", "aio
 
 
 def runtime_closure(lock: dict[str, object], roots: list[str]) -> set[str]:
-    """Every package the lockfile installs for `roots` without dev groups (what `uv sync --no-dev` puts in the image)."""
+    """Every package the lockfile installs for `roots` without dev groups (what `uv sync --no-dev` puts in the
+    image)."""
     packages = {p["name"]: p for p in lock["package"]}  # type: ignore[attr-defined]
     seen: set[str] = set()
     todo = list(roots)
