@@ -149,7 +149,9 @@ class Lane:
                 started += 1
         if started:
             return 0.0
-        if len(candidates) > len(heads) or self._in_flight:
+        if candidates or self._in_flight:
+            # due ones wait behind an earlier event of their dossier (here or at another replica), or
+            # another replica took them: look again when an attempt here ends, or after the idle pause
             return idle
         next_at = await self._d.store.next_due_at(self.target.id)
         if next_at is None:
