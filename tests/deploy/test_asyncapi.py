@@ -44,12 +44,39 @@ def test_the_generator_writes_exactly_the_checked_in_files(root: Path, tmp_path:
 
 def test_every_topic_is_a_channel_and_every_event_type_a_message() -> None:
     document = build()
-    assert [c["address"] for c in document["channels"].values()] == list(topics.ALL)
+    kafka = [c for c in document["channels"].values() if "kafka" in c["bindings"]]
+    assert [c["address"] for c in kafka] == list(topics.ALL)
     names = {m["name"] for m in document["components"]["messages"].values()}
     assert names == set(event_types())
     for ce_type, cls in event_types().items():
         channel = next(c for c in document["channels"].values() if c["address"] == cls.topic)
         assert cls.__name__ in channel["messages"], ce_type
+
+
+def test_the_webhook_channel_describes_what_the_webhooks_service_posts() -> None:
+    from motcua.webhooks.model import structured
+
+    document = build()
+    channel = document["channels"]["webhookDelivery"]
+    dossier_types = {cls.ce_type for cls in event_types().values() if cls.topic == topics.SUBMISSION_APPLICATION}
+    assert {m["name"] for m in channel["messages"].values()} == dossier_types
+    headers = document["components"]["schemas"]["StandardWebhooksHeaders"]
+    assert headers["required"] == ["webhook-id", "webhook-timestamp", "webhook-signature"]
+    received = ApplicationReceived(
+        application_id="app-1",
+        tracking_code="HT-2026-ABCD-1234",
+        procedure_code="HT-KS-01",
+        procedure_version=1,
+        procedure_name="Đăng ký khai sinh",
+        agency_code="UBND-XA",
+        applicant_account_id="acc-1",
+        due_date=date(2026, 3, 2),
+        submitted_at=datetime(2026, 2, 24, 9, 30, tzinfo=UTC),
+    )
+    body = structured(Envelope(received, source="/motcua/submission"))
+    payload = channel["messages"]["ApplicationReceivedWebhook"]["payload"]
+    assert set(payload["required"]) == set(body)
+    assert document["operations"]["webhooksDelivers"]["channel"] == {"$ref": "#/channels/webhookDelivery"}
 
 
 def _resolve(document: dict[str, Any], ref: str) -> Any:

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["motcua-identity", "motcua-catalogue", "motcua-submission", "motcua-notification", "motcua-gateway"]
+SERVICES = [
+    "motcua-identity",
+    "motcua-catalogue",
+    "motcua-submission",
+    "motcua-notification",
+    "motcua-gateway",
+    "motcua-webhooks",
+]
 TOOLING = {"motcua-devtools", "pytest", "pytest-asyncio", "testcontainers", "aiosmtpd", "mypy", "ruff", "playwright"}
 
 

@@ -34,7 +34,7 @@ from motcua.devtools.testing_messages import Mail, SmsEndpoint, SmtpCapture
 ADMIN_EMAIL = "quantri.apluc@motcua.example.vn"
 ADMIN_PASSWORD = "Quản-trị-Kiểm-thử-Áp-lực-2026"
 PASSWORD = "Sông Hồng chảy qua bốn mùa 2026"
-SERVICES = ("identity", "catalogue", "submission", "notification", "gateway")
+SERVICES = ("identity", "catalogue", "submission", "notification", "webhooks", "gateway")
 
 # Every limit a single test address would trip is raised: all traffic here comes from 127.0.0.1.
 # Hashing is made cheap so preparing accounts is quick; nothing measured depends on it.

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tests.pressure.conftest import Person, Pressure
 
 CALLERS = ("anonymous", "forged", "citizen_b", "officer", "other_officer", "admin", "citizen_a")
-SERVICES = ("identity", "catalogue", "submission", "notification")
+SERVICES = ("identity", "catalogue", "submission", "notification", "webhooks")
 # Each service's own probes are not routed by the gateway; the gateway answers them for itself.
 NOT_ROUTED = {"/healthz", "/readyz", "/metrics"}
 Cell = int | tuple[int, ...]
@@ -80,9 +80,20 @@ class Row:
     headers: dict[str, str] = field(default_factory=dict)
     if_match: bool = False  # send the dossier's current ETag, as the owner's browser would
     unique_username: bool = False  # a username of its own per call, so no lockout carries over
+    query: dict[str, str] = field(default_factory=dict)
 
 
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
+# Webhooks: an admin, or an officer with `approver` among the token's agency_roles. The world's webhooks are
+# platform-wide (the admin's), so an approver sees neither (404); an officer whose token carries no
+# agency_roles is no approver (403). Both cells are allowed for the officers until identity issues agency_roles.
+WEBHOOK = {"webhook_id": "webhook"}
+
+
+def webhook_admin(status: Cell, officer: Cell = (403, 404)) -> dict[str, Cell]:
+    return cells(401, 403, 403, officer, officer, status)
+
+
 ROWS: tuple[Row, ...] = (
     # identity
     Row("POST", "/v1/accounts", everyone(422), body={}),
@@ -195,6 +206,30 @@ ROWS: tuple[Row, ...] = (
     # notification
     Row("GET", "/v1/notifications", signed_in(200)),
     Row("POST", "/v1/notifications/{notification_id}/read", owner_only(200), params={"notification_id": "note"}),
+    # webhooks
+    Row("POST", "/v1/webhooks", webhook_admin(422, officer=(403, 422)), body={}),
+    Row("GET", "/v1/webhooks", webhook_admin(200, officer=(403, 200))),
+    Row("GET", "/v1/webhooks/{webhook_id}", webhook_admin(200), params=WEBHOOK),
+    Row("POST", "/v1/webhooks/{webhook_id}/pause", webhook_admin(200), params=WEBHOOK),
+    Row("POST", "/v1/webhooks/{webhook_id}/resume", webhook_admin(200), params=WEBHOOK),
+    Row(
+        "POST",
+        "/v1/webhooks/{webhook_id}/rotate-secret",
+        webhook_admin(200),
+        params=WEBHOOK,
+        query={"overlap_seconds": "0"},
+    ),
+    Row(
+        "POST",
+        "/v1/webhooks/{webhook_id}/replay",
+        webhook_admin(202),
+        params=WEBHOOK,
+        query={"since": "2026-01-01T00:00:00Z"},
+    ),
+    Row("GET", "/v1/webhooks/{webhook_id}/dead-letters", webhook_admin(200), params=WEBHOOK),
+    Row("POST", "/v1/webhooks/{webhook_id}/dead-letters/redrive", webhook_admin(200), params=WEBHOOK),
+    Row("GET", "/v1/webhooks/{webhook_id}/deliveries", webhook_admin(200), params=WEBHOOK),
+    Row("DELETE", "/v1/webhooks/{webhook_id}", webhook_admin(204), params={"webhook_id": "doomed_webhook"}),
 )
 
 
@@ -252,6 +287,18 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
             items = (await client.get("/v1/notifications", headers=a.headers)).json()["items"]
             return str(items[0]["id"]) if items else None
 
+        async def webhook() -> str:
+            answer = await client.post(
+                "/v1/webhooks",
+                headers=admin.headers,
+                json={
+                    "url": "http://127.0.0.1:9/ma-tran-quyen",
+                    "event_types": ["motcua.submission.ApplicationReceived.v1"],
+                },
+            )
+            assert answer.status_code == 201, answer.text
+            return str(answer.json()["id"])
+
         forger = TokenMinter()
         forged = dataclasses.replace(
             a,
@@ -283,6 +330,8 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
                 "D": draft_id,
                 "D_spare_document": spare,
                 "note": await pressure.until(notification),
+                "webhook": await webhook(),
+                "doomed_webhook": await webhook(),
             },
             sample=pressure.dossier,
         )
@@ -328,9 +377,9 @@ async def _call(client: httpx.AsyncClient, row: Row, caller: Person | None, worl
     elif body is not None:
         content = json.dumps(body).encode()
         headers.setdefault("Content-Type", "application/json")
-        answer = await client.request(row.method, path, headers=headers, content=content)
+        answer = await client.request(row.method, path, headers=headers, content=content, params=row.query)
     else:
-        answer = await client.request(row.method, path, headers=headers)
+        answer = await client.request(row.method, path, headers=headers, params=row.query)
     return answer.status_code
 
 

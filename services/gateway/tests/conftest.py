@@ -19,7 +19,7 @@ from motcua.devtools.testing import running_app
 from motcua.gateway.app import build_app
 from motcua.gateway.settings import Settings
 
-SERVICES = ("identity", "catalogue", "submission", "notification")
+SERVICES = ("identity", "catalogue", "submission", "notification", "webhooks")
 
 
 @dataclass
@@ -161,6 +161,7 @@ def gateway_settings(upstreams: dict[str, Upstream], tmp_path: Path) -> Callable
             "catalogue_url": upstreams["catalogue"].url,
             "submission_url": upstreams["submission"].url,
             "notification_url": upstreams["notification"].url,
+            "webhooks_url": upstreams["webhooks"].url,
             "gateway_static_dir": tmp_path / "static",
             "log_format": "console",
             **overrides,

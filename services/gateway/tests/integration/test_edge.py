@@ -95,6 +95,7 @@ async def test_a_service_down_is_502_and_a_slow_one_504(start_gateway: StartGate
             "catalogue": True,
             "submission": False,
             "notification": True,
+            "webhooks": True,
         }
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         metrics = (await client.get("/metrics")).text
@@ -108,7 +109,7 @@ async def test_ready_when_every_service_answers(start_gateway: StartGateway) -> 
         assert ready.status_code == 200
         assert ready.json() == {
             "status": "ready",
-            "checks": {"identity": True, "catalogue": True, "submission": True, "notification": True},
+            "checks": {"identity": True, "catalogue": True, "submission": True, "notification": True, "webhooks": True},
         }
 
 

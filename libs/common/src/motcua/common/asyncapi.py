@@ -28,6 +28,8 @@ DOCUMENT_NAME = "asyncapi.yaml"
 CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
     "submission": (topics.CATALOGUE_PROCEDURE,),
     "notification": (topics.IDENTITY_ACCOUNT, topics.SUBMISSION_APPLICATION),
+    # pushes dossier events to agencies' HTTPS endpoints (docs/webhooks.md)
+    "webhooks": (topics.SUBMISSION_APPLICATION,),
 }
 
 _TOPIC_NOTES: dict[str, str] = {
@@ -192,6 +194,78 @@ def _topic_binding(topic: str) -> dict[str, Any]:
     }
 
 
+WEBHOOK_CHANNEL = "webhookDelivery"
+
+
+def _webhook_headers() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "Standard Webhooks (https://www.standardwebhooks.com): verify the signature before trusting "
+        'the body; see docs/agency-guide.md, "Webhooks".',
+        "required": ["webhook-id", "webhook-timestamp", "webhook-signature"],
+        "properties": {
+            "webhook-id": {"type": "string", "description": "The CloudEvent `id`: the same on every retry and replay."},
+            "webhook-timestamp": {"type": "string", "description": "Seconds since 1970 when this attempt was signed."},
+            "webhook-signature": {
+                "type": "string",
+                "description": "Space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>`, one per secret in "
+                "use (two while a rotated secret's overlap lasts).",
+            },
+            "content-type": {"type": "string", "const": CONTENT_TYPE},
+        },
+    }
+
+
+def _webhook_delivery(classes: list[type[Event]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The HTTPS channel of webhooks: the same dossier events, as CloudEvents in structured JSON mode."""
+    messages = {
+        f"{cls.__name__}Webhook": {
+            "name": cls.ce_type,
+            "title": f"{cls.__name__} (webhook)",
+            "summary": _doc(cls),
+            "contentType": CONTENT_TYPE,
+            "headers": {"$ref": "#/components/schemas/StandardWebhooksHeaders"},
+            "payload": {
+                "type": "object",
+                "description": "CloudEvents 1.0, structured content mode",
+                "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"],
+                "properties": {
+                    "specversion": {"const": SPEC_VERSION},
+                    "id": {"type": "string", "description": "Deduplicate by it (= `webhook-id`)."},
+                    "source": {"const": f"/motcua/{service_of(cls.topic)}"},
+                    "type": {"const": cls.ce_type},
+                    "subject": {"type": "string", "description": f"The `{cls.subject_field}` of the data."},
+                    "time": {"type": "string", "format": "date-time"},
+                    "datacontenttype": {"const": CONTENT_TYPE},
+                    "data": {"$ref": f"#/components/schemas/{cls.__name__}"},
+                },
+            },
+            "bindings": {"http": {"bindingVersion": "0.3.0"}},
+        }
+        for cls in classes
+    }
+    channel = {
+        "address": "{subscriberUrl}",
+        "title": "Webhook deliveries (HTTPS POST to a subscriber)",
+        "description": (
+            "The events of motcua.submission.application.v1 that a webhook asked for (POST /v1/webhooks), posted "
+            "by the webhooks service to the subscriber's URL; each dossier's events in order; a 2xx within 10 s "
+            "accepts, anything else is retried with backoff for up to 24 h, then shelved (docs/webhooks.md)."
+        ),
+        "parameters": {"subscriberUrl": {"description": "The `url` of the webhook, https:// outside development."}},
+        "messages": messages,
+        "bindings": {"http": {"bindingVersion": "0.3.0"}},
+    }
+    operation = {
+        "action": "send",
+        "title": "The webhooks service posts to each subscriber (consumer group `webhooks` on the dossier topic)",
+        "channel": {"$ref": f"#/channels/{WEBHOOK_CHANNEL}"},
+        "messages": [{"$ref": f"#/channels/{WEBHOOK_CHANNEL}/messages/{name}"} for name in messages],
+        "bindings": {"http": {"method": "POST", "bindingVersion": "0.3.0"}},
+    }
+    return channel, operation
+
+
 def build() -> dict[str, Any]:
     """The AsyncAPI 3.0 document: a channel per topic, a message per event type, send/receive operations."""
     by_topic: dict[str, list[type[Event]]] = {t: [] for t in topics.ALL}
@@ -240,6 +314,10 @@ def build() -> dict[str, Any]:
                     }
                 },
             }
+
+    dossier_events = by_topic[topics.SUBMISSION_APPLICATION]
+    channels[WEBHOOK_CHANNEL], operations["webhooksDelivers"] = _webhook_delivery(dossier_events)
+    schemas["StandardWebhooksHeaders"] = _webhook_headers()
 
     return {
         "asyncapi": ASYNCAPI_VERSION,

@@ -33,11 +33,17 @@ class Principal(BaseModel):
     sub: str
     roles: list[str]
     agency: str | None = None
+    # An officer's roles within their agency (`intake`, `specialist`, `approver`); none when the token has no claim.
+    agency_roles: list[str] = []
     account_type: str | None = None
     locale: str = "vi"
 
     def has(self, role: str) -> bool:
         return role in self.roles
+
+    def has_agency_role(self, role: str) -> bool:
+        """An officer holding `role` in their own agency, as the token's `agency_roles` claim says."""
+        return self.has("officer") and self.agency is not None and role in self.agency_roles
 
 
 class TokenVerifier:
@@ -132,6 +138,9 @@ class TokenVerifier:
             sub=str(claims["sub"]),
             roles=[str(r) for r in claims.get("roles", [])],
             agency=claims.get("agency"),
+            agency_roles=[str(r) for r in claims.get("agency_roles", []) or []]
+            if isinstance(claims.get("agency_roles", []), list)
+            else [],
             account_type=claims.get("account_type"),
             locale=str(claims.get("locale", "vi")),
         )

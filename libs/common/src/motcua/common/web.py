@@ -93,6 +93,7 @@ def create_app(
         jwks_url=f"{settings.identity_url.rstrip('/')}/.well-known/jwks.json",
     )
     install_error_handlers(app)
+    app.state.metrics_registry = registry  # a service's own metrics join /metrics here
     admission.install(app, settings, registry)
     app.add_middleware(RequestContext, registry=registry, service=settings.service_name)
     app.include_router(_operations(settings, registry))

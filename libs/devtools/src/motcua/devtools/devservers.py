@@ -399,6 +399,7 @@ SERVICES: tuple[tuple[str, int, str], ...] = (
     ("catalogue", 8002, "CATALOGUE_PORT"),
     ("submission", 8003, "SUBMISSION_PORT"),
     ("notification", 8004, "NOTIFICATION_PORT"),
+    ("webhooks", 8005, "WEBHOOKS_PORT"),
     ("gateway", 8000, "GATEWAY_PORT"),
 )
 DEV_ADMIN_EMAIL = "admin@motcua.example.vn"
@@ -466,6 +467,8 @@ def platform_env(var: Path, overrides: dict[str, str], *, free_ports: bool) -> d
             "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": DEV_ADMIN_EMAIL,
             "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
             "SMS_PROVIDER": "log",
+            # a developer's machine: webhooks may go to plain http and to this machine's addresses
+            "DEPLOYMENT_ENVIRONMENT": "development",
             "MAIL_FROM": "Một Cửa <no-reply@motcua.local>",
             "LOG_FORMAT": "json",
         }

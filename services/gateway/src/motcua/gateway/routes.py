@@ -18,9 +18,10 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/lookup", "submission"),
     ("/v1/agency", "submission"),
     ("/v1/notifications", "notification"),
+    ("/v1/webhooks", "webhooks"),
 )
 
-SERVICES: tuple[str, ...] = ("identity", "catalogue", "submission", "notification")
+SERVICES: tuple[str, ...] = ("identity", "catalogue", "submission", "notification", "webhooks")
 
 # The gateway's own paths; everything else that is not routed belongs to the web portal.
 API_PREFIXES = ("/v1", "/.well-known", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")

@@ -21,6 +21,7 @@ class Settings(ServiceSettings):
     catalogue_url: str = "http://127.0.0.1:8002"
     submission_url: str = "http://127.0.0.1:8003"
     notification_url: str = "http://127.0.0.1:8004"
+    webhooks_url: str = "http://127.0.0.1:8005"
 
     # rate limit: a token bucket per client address, in this replica's memory
     gateway_rate_limit_per_second: float = Field(default=20.0, gt=0)
@@ -77,6 +78,7 @@ class Settings(ServiceSettings):
             "catalogue": self.catalogue_url.rstrip("/"),
             "submission": self.submission_url.rstrip("/"),
             "notification": self.notification_url.rstrip("/"),
+            "webhooks": self.webhooks_url.rstrip("/"),
         }
 
     @property

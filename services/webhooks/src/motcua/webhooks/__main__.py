@@ -1,0 +1,16 @@
+"""`python -m motcua.webhooks`: settings from the environment, then serve."""
+
+from __future__ import annotations
+
+from motcua.common.web import serve
+from motcua.webhooks.app import build_app
+from motcua.webhooks.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    serve(build_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()
