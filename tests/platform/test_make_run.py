@@ -40,10 +40,9 @@ def _env(tmp_path: Path, **variables: str) -> dict[str, str]:
     return {**env, **variables}
 
 
-@pytest.mark.timeout(300)
-def test_make_run_starts_the_platform_refuses_a_second_start_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
-    env = _env(tmp_path)
-    first = subprocess.Popen(
+def _make_run(env: dict[str, str]) -> subprocess.Popen[str]:
+    """`make run`'s program, its output read line by line."""
+    return subprocess.Popen(
         [sys.executable, "deploy/local/run.py"],
         cwd=ROOT,
         env=env,
@@ -51,6 +50,12 @@ def test_make_run_starts_the_platform_refuses_a_second_start_and_stops_everythin
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@pytest.mark.timeout(300)
+def test_make_run_starts_the_platform_refuses_a_second_start_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    first = _make_run(env)
     try:
         output = _wait_for_line(first, "Press Ctrl-C to stop everything.", timeout=240)
         text = "\n".join(output)
@@ -88,14 +93,7 @@ def test_make_run_starts_the_platform_refuses_a_second_start_and_stops_everythin
 def test_smtp_port_alone_names_an_smtp_server_on_this_machine_and_the_platform_uses_it(tmp_path: Path) -> None:
     with SmtpCapture() as smtp:
         env = _env(tmp_path, SMTP_PORT=str(smtp.port))
-        run = subprocess.Popen(
-            [sys.executable, "deploy/local/run.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        run = _make_run(env)
         try:
             text = "\n".join(_wait_for_line(run, "Press Ctrl-C to stop everything.", timeout=240))
             assert f"127.0.0.1:{smtp.port}   (your SMTP server)" in text

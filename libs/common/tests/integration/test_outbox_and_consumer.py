@@ -7,6 +7,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +21,7 @@ from motcua.common.events import Envelope, encode
 from motcua.common.outbox import INDEXES as OUTBOX_INDEXES
 from motcua.common.outbox import Outbox, Relay
 from motcua.common.settings import ServiceSettings
+from motcua.devtools import devservers
 from motcua.devtools.testing import Isolation, Stack, eventually
 from pymongo import monitoring
 from structlog.testing import capture_logs
@@ -361,39 +363,57 @@ async def _topic_absent(admin: AIOKafkaAdminClient, name: str) -> bool:
     return name not in await admin.list_topics()
 
 
+@dataclass
+class _Backbone:
+    """A relay and a counting consumer on a private broker the test may kill."""
+
+    settings: ServiceSettings
+    broker: devservers.ServerProcess
+    client: mongo.Client
+    db: mongo.Database
+    outbox: Outbox
+    relay: Relay
+
+
+@contextlib.asynccontextmanager
+async def _backbone(stack: Stack, isolation: Isolation) -> AsyncIterator[_Backbone]:
+    settings = _settings(stack, isolation)
+    assert stack.kafka is not None
+    client = mongo.connect(stack.mongodb_uri)
+    db = client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+    relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
+    try:
+        async with _running(relay.run()), _running(_counting_consumer(client, db, settings).run()):
+            yield _Backbone(settings, stack.kafka, client, db, outbox, relay)
+    finally:
+        await client.close()
+
+
 @pytest.mark.timeout(300)
 async def test_a_broker_killed_mid_produce_and_restarted_delivers_every_held_event_once_without_a_replay(
     private_stack: Stack, isolation: Isolation
 ) -> None:
-    settings = _settings(private_stack, isolation)
-    broker = private_stack.kafka
-    assert broker is not None
-    client = mongo.connect(private_stack.mongodb_uri)
-    db = client[settings.database_name]
-    await _schema(db)
-    outbox = Outbox(db, settings)
     keys, per_key = [f"acc-{i}" for i in range(20)], 100
     total = len(keys) * per_key
-    relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
-    try:
-        with capture_logs() as logs:
-            async with _running(relay.run()), _running(_counting_consumer(client, db, settings).run()):
-                writer = asyncio.create_task(_write_events(client, outbox, keys, per_key))
-                await eventually(lambda: _published_at_least(db, 200), timeout=60)
-                await asyncio.to_thread(broker.kill)  # SIGKILL while the relay is producing
-                await writer  # the writes go on: their events wait in the outbox
-                assert await db["outbox"].count_documents({"published_at": None}) > 0
-                await asyncio.to_thread(broker.start)  # the same log directory: the log survived
-                await eventually(lambda: _effects_at_least(db, total), timeout=180)
-                await asyncio.sleep(1.0)  # anything handled twice would show up now
-        on_the_log = await _read_raw(private_stack.kafka_bootstrap, settings.topic(TOPIC), total)
-        assert await db["effects"].count_documents({}) == total
-        assert len(await db["effects"].distinct("event_id")) == total
-        assert {dict(headers)["ce_id"].decode() for _, headers in on_the_log} == set(await db["outbox"].distinct("_id"))
-    finally:
-        await client.close()
+    with capture_logs() as logs:
+        async with _backbone(private_stack, isolation) as it:
+            writer = asyncio.create_task(_write_events(it.client, it.outbox, keys, per_key))
+            await eventually(lambda: _published_at_least(it.db, 200), timeout=60)
+            await asyncio.to_thread(it.broker.kill)  # SIGKILL while the relay is producing
+            await writer  # the writes go on: their events wait in the outbox
+            assert await it.db["outbox"].count_documents({"published_at": None}) > 0
+            await asyncio.to_thread(it.broker.start)  # the same log directory: the log survived
+            await eventually(lambda: _effects_at_least(it.db, total), timeout=180)
+            await asyncio.sleep(1.0)  # anything handled twice would show up now
+            on_the_log = await _read_raw(private_stack.kafka_bootstrap, it.settings.topic(TOPIC), total)
+            assert await it.db["effects"].count_documents({}) == total
+            assert len(await it.db["effects"].distinct("event_id")) == total
+            ids_on_the_log = {dict(headers)["ce_id"].decode() for _, headers in on_the_log}
+            assert ids_on_the_log == set(await it.db["outbox"].distinct("_id"))
     # nothing replayed: each event was marked published once, and the relay never took the topic for lost
-    assert relay.published == total
+    assert it.relay.published == total
     assert not [e for e in logs if e["event"] == "relay_topics_missing_replaying"]
 
 
@@ -401,31 +421,20 @@ async def test_a_broker_killed_mid_produce_and_restarted_delivers_every_held_eve
 async def test_a_broker_down_longer_than_the_delivery_timeout_keeps_events_in_the_outbox_until_it_returns(
     private_stack: Stack, isolation: Isolation
 ) -> None:
-    settings = _settings(private_stack, isolation)
-    broker = private_stack.kafka
-    assert broker is not None
-    client = mongo.connect(private_stack.mongodb_uri)
-    db = client[settings.database_name]
-    await _schema(db)
-    outbox = Outbox(db, settings)
-    relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
-    try:
-        async with _running(relay.run()), _running(_counting_consumer(client, db, settings).run()):
-            await _write_events(client, outbox, ["before"], 10)
-            await eventually(lambda: _effects_at_least(db, 10), timeout=60)
-            await asyncio.to_thread(broker.stop)
-            await _write_events(client, outbox, ["during"], 10)  # the domain writes succeed
-            # longer than the producer's request timeout (10 s): its sends expire and are tried again
-            await asyncio.sleep(kafka.REQUEST_TIMEOUT_MS / 1000 + 3)
-            assert await db["outbox"].count_documents({"published_at": None}) == 10
-            assert not relay.healthy
-            await asyncio.to_thread(broker.start)
-            await eventually(lambda: _effects_at_least(db, 20), timeout=120)
-            await asyncio.sleep(1.0)
-        assert await db["effects"].count_documents({}) == 20
-        assert await db["outbox"].count_documents({"published_at": None}) == 0
-    finally:
-        await client.close()
+    async with _backbone(private_stack, isolation) as it:
+        await _write_events(it.client, it.outbox, ["before"], 10)
+        await eventually(lambda: _effects_at_least(it.db, 10), timeout=60)
+        await asyncio.to_thread(it.broker.stop)
+        await _write_events(it.client, it.outbox, ["during"], 10)  # the domain writes succeed
+        # longer than the producer's request timeout (10 s): its sends expire and are tried again
+        await asyncio.sleep(kafka.REQUEST_TIMEOUT_MS / 1000 + 3)
+        assert await it.db["outbox"].count_documents({"published_at": None}) == 10
+        assert not it.relay.healthy
+        await asyncio.to_thread(it.broker.start)
+        await eventually(lambda: _effects_at_least(it.db, 20), timeout=120)
+        await asyncio.sleep(1.0)
+        assert await it.db["effects"].count_documents({}) == 20
+        assert await it.db["outbox"].count_documents({"published_at": None}) == 0
 
 
 async def test_an_idle_relay_reads_nothing_and_wakes_on_another_replicas_commit_through_a_change_stream(
