@@ -113,8 +113,10 @@ class Emails:
         return cls(first, repeats)
 
 
-async def prepare_citizen(gateway: httpx.AsyncClient, smtp: SmtpCapture, sms: SmsEndpoint) -> dict[str, str]:
-    """Register, verify email and phone with what the platform sent, sign in: an access header."""
+async def prepare_citizen(
+    gateway: httpx.AsyncClient, smtp: SmtpCapture, sms: SmsEndpoint
+) -> tuple[str, dict[str, str]]:
+    """Register, verify email and phone with what the platform sent, sign in: the username and an access header."""
     digits = "".join(secrets.choice("0123456789") for _ in range(13))
     person = {
         "account_type": "individual",
@@ -136,7 +138,7 @@ async def prepare_citizen(gateway: httpx.AsyncClient, smtp: SmtpCapture, sms: Sm
         .raise_for_status()
         .json()
     )
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
+    return person["email"], {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 @dataclass
@@ -414,7 +416,7 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
             print(f"preparing {citizens} citizens through the API …", flush=True)
             gate = asyncio.Semaphore(8)
 
-            async def prepared() -> dict[str, str]:
+            async def prepared() -> tuple[str, dict[str, str]]:
                 async with gate:
                     return await prepare_citizen(gateway, smtp, sms)
 
@@ -438,7 +440,7 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
             started = time.time()
             sampler.start()
             until = time.monotonic() + seconds
-            await asyncio.gather(*(citizen_loop(gateway, auth, load, until) for auth in people))
+            await asyncio.gather(*(citizen_loop(gateway, auth, load, until) for _, auth in people))
             elapsed = time.time() - started
             stop.set()
             codes = [code for _, _, code in load.submits]
