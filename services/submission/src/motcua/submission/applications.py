@@ -182,7 +182,8 @@ async def submit(
 
     async def decide(current: Application) -> Application:
         procedure = await pinned(submission.store, current)
-        return current.submit(procedure, idempotency_key=idempotency_key, at=now())
+        hours = submission.settings.hours_for(procedure.agency_code)
+        return current.submit(procedure, idempotency_key=idempotency_key, at=now(), hours=hours)
 
     for attempt in range(1, TRACKING_CODE_ATTEMPTS + 1):
         try:
@@ -210,7 +211,8 @@ async def move(
     async def decide(current: Application) -> Application:
         if action == Action.RESUBMIT:
             procedure = await pinned(submission.store, current)
-            return current.resubmit(procedure, comment=why, at=now())
+            hours = submission.settings.hours_for(procedure.agency_code)
+            return current.resubmit(procedure, comment=why, at=now(), hours=hours)
         return current.move(action, by_role="officer" if by_officer else "citizen", comment=why, at=now())
 
     after = await _transition(submission, application_id, may, decide, request_id=request_id)

@@ -6,7 +6,7 @@ date) is decided here; `applications` reads what a decision needs, calls it, and
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from motcua.common.errors import (
@@ -91,9 +91,15 @@ class Procedure(BaseModel):
     agency_code: str
     applicant_types: list[str]
     processing_days: int
+    same_day_cutoff: str | None = None  # "HH:MM": received before it, the result is due the same day
     required_documents: list[RequiredDocument]
     form_schema: dict[str, Any]
     retired: bool = False
+
+    def due_date(self, submitted_at: datetime, hours: due_dates.WorkingHours) -> date:
+        """When the result of a dossier of this version submitted at `submitted_at` is due."""
+        cutoff = time.fromisoformat(self.same_day_cutoff) if self.same_day_cutoff else None
+        return due_dates.due_date(submitted_at, self.processing_days, hours=hours, same_day_cutoff=cutoff)
 
     def document(self, key: str) -> RequiredDocument | None:
         return next((d for d in self.required_documents if d.key == key), None)
@@ -182,9 +188,17 @@ class Application(BaseModel):
         if problems:
             raise Incomplete(problems)
 
-    def submit(self, procedure: Procedure, *, idempotency_key: str, at: datetime) -> Application:
+    def submit(
+        self,
+        procedure: Procedure,
+        *,
+        idempotency_key: str,
+        at: datetime,
+        hours: due_dates.WorkingHours = due_dates.OFFICE_HOURS,
+    ) -> Application:
         """The draft submitted at `at`: its receipt, a fresh tracking code, the due date `procedure`'s
-        processing days give. The same `idempotency_key` again answers the application unchanged."""
+        processing days give from the receipt (outside the desk's `hours`, the next working day's start).
+        The same `idempotency_key` again answers the application unchanged."""
         if self.receipt is not None and self.receipt.idempotency_key == idempotency_key:
             return self
         if self.status != Status.DRAFT:
@@ -196,7 +210,7 @@ class Application(BaseModel):
             status=moved.status,
             tracking_code=tracking.new_code(at),
             submitted_at=at,
-            due_date=due_dates.due_date(at, procedure.processing_days),
+            due_date=procedure.due_date(at, hours),
         )
         return moved.model_copy(
             update={
@@ -207,13 +221,20 @@ class Application(BaseModel):
             }
         )
 
-    def resubmit(self, procedure: Procedure, *, comment: str, at: datetime) -> Application:
+    def resubmit(
+        self,
+        procedure: Procedure,
+        *,
+        comment: str,
+        at: datetime,
+        hours: due_dates.WorkingHours = due_dates.OFFICE_HOURS,
+    ) -> Application:
         """The supplemented dossier back with the agency; checked like a submit, and the processing time
         restarts from `at`, since the dossier is complete again."""
         target = next_status(self.status, Action.RESUBMIT)
         self.check_complete(procedure)
         moved = changed(self, target, by_role="citizen", comment=comment, at=at)
-        return moved.model_copy(update={"due_date": due_dates.due_date(at, procedure.processing_days)})
+        return moved.model_copy(update={"due_date": procedure.due_date(at, hours)})
 
     def move(self, action: Action, *, by_role: str, comment: str, at: datetime) -> Application:
         """Where the state machine takes the application by `action` (a withdrawal or an officer's action)."""

@@ -206,6 +206,7 @@ export default {
   'procedure.who': 'Who can apply',
   'procedure.time': 'Processing time',
   'procedure.days': '{days} working days',
+  'procedure.same_day': 'The same day when received before {time} on a working day; otherwise {days} working days',
   'procedure.fee': 'Fee',
   'procedure.level': 'Online service level',
   'procedure.level_full': 'Fully online',

@@ -206,6 +206,7 @@ export default {
   'procedure.who': 'Đối tượng thực hiện',
   'procedure.time': 'Thời hạn giải quyết',
   'procedure.days': '{days} ngày làm việc',
+  'procedure.same_day': 'Trả kết quả trong ngày nếu hồ sơ được tiếp nhận trước {time} của ngày làm việc; sau đó {days} ngày làm việc',
   'procedure.fee': 'Phí, lệ phí',
   'procedure.level': 'Mức độ trực tuyến',
   'procedure.level_full': 'Toàn trình',
