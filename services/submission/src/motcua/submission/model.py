@@ -21,7 +21,7 @@ from motcua.common.errors import (
 )
 from motcua.submission import due_dates, tracking
 from motcua.submission.forms import form_problems
-from motcua.submission.workflow import COMMENT_REQUIRED, EDITABLE, Action, Status, next_status
+from motcua.submission.workflow import COMMENT_REQUIRED, EDITABLE, FINAL, Action, Status, next_status
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -170,6 +170,17 @@ class Application(BaseModel):
     @property
     def editable(self) -> bool:
         return self.status in EDITABLE
+
+    @property
+    def paused(self) -> bool:
+        """The processing clock stands still: the agency awaits a supplement from the applicant."""
+        return self.status == Status.SUPPLEMENT_REQUESTED
+
+    def working_days_left(self, today: date) -> int | None:
+        """Working days until the due date (negative when late); None before submission and once final."""
+        if self.due_date is None or self.status in FINAL:
+            return None
+        return due_dates.working_days_left(self.due_date, today)
 
     def ensure_editable(self) -> None:
         if not self.editable:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+from motcua.submission import due_dates
 from motcua.submission.model import Application, DocumentRef, HistoryEntry
 from motcua.submission.workflow import COMMENT_REQUIRED, OFFICER_ACTIONS, TRANSITIONS, Action, Status, allowed
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -100,12 +101,22 @@ class ApplicationSummary(BaseModel):
     tracking_code: str | None
     submitted_at: datetime | None
     due_date: date | None
+    working_days_left: int | None = Field(
+        description="working days to the due date (0 on it, negative when late); null before submission and once final"
+    )
+    paused: bool = Field(description="the clock is stopped: a supplement is awaited from the applicant")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, app: Application) -> ApplicationSummary:
-        return cls.model_validate(app.model_dump(include=set(cls.model_fields)))
+        return cls.model_validate(_summary_fields(app))
+
+
+def _summary_fields(app: Application) -> dict[str, Any]:
+    fields = app.model_dump(include=set(ApplicationSummary.model_fields))
+    today = due_dates.local_day(datetime.now(UTC))
+    return {**fields, "working_days_left": app.working_days_left(today), "paused": app.paused}
 
 
 class ApplicationPublic(ApplicationSummary):
@@ -116,9 +127,10 @@ class ApplicationPublic(ApplicationSummary):
 
     @classmethod
     def of(cls, app: Application) -> ApplicationPublic:
-        base = app.model_dump(include=set(ApplicationSummary.model_fields) | {"revision", "data"})
         return cls(
-            **base,
+            **_summary_fields(app),
+            revision=app.revision,
+            data=app.data,
             documents=[DocumentPublic.of(d) for d in sorted(app.documents.values(), key=lambda d: d.document_key)],
             history=[HistoryPublic.of(h) for h in app.history],
         )
