@@ -129,6 +129,8 @@ class HistoryEntry(BaseModel):
     to_status: Status = Field(alias="to")
     by_role: str
     comment: str = ""
+    action: Action | None = None  # what was done (kept since roles and proposals; older entries lack it)
+    outcome: str | None = None  # a specialist's proposal: "approve" or "reject"
 
 
 class SubmitReceipt(BaseModel):
@@ -215,7 +217,9 @@ class Application(BaseModel):
         if self.status != Status.DRAFT:
             raise AlreadySubmitted(f"This application was already submitted (tracking code {self.tracking_code}).")
         self.check_complete(procedure)
-        moved = changed(self, next_status(self.status, Action.SUBMIT), by_role="citizen", comment="", at=at)
+        moved = changed(
+            self, next_status(self.status, Action.SUBMIT), by_role="citizen", comment="", at=at, action=Action.SUBMIT
+        )
         receipt = SubmitReceipt(
             idempotency_key=idempotency_key,
             status=moved.status,
@@ -244,12 +248,16 @@ class Application(BaseModel):
         restarts from `at`, since the dossier is complete again."""
         target = next_status(self.status, Action.RESUBMIT)
         self.check_complete(procedure)
-        moved = changed(self, target, by_role="citizen", comment=comment, at=at)
+        moved = changed(self, target, by_role="citizen", comment=comment, at=at, action=Action.RESUBMIT)
         return moved.model_copy(update={"due_date": procedure.due_date(at, hours)})
 
-    def move(self, action: Action, *, by_role: str, comment: str, at: datetime) -> Application:
-        """Where the state machine takes the application by `action` (a withdrawal or an officer's action)."""
-        return changed(self, next_status(self.status, action), by_role=by_role, comment=comment, at=at)
+    def move(
+        self, action: Action, *, by_role: str, comment: str, at: datetime, outcome: str | None = None
+    ) -> Application:
+        """Where the state machine takes the application by `action` (a withdrawal or an officer's action);
+        a proposal (`outcome` approve or reject) is recorded without a change of status."""
+        target = next_status(self.status, action)
+        return changed(self, target, by_role=by_role, comment=comment, at=at, action=action, outcome=outcome)
 
 
 def missing_documents(procedure: Procedure, documents: dict[str, DocumentRef]) -> list[FieldProblem]:
@@ -308,7 +316,18 @@ def etag(app: Application) -> str:
     return f'"{app.revision}"'
 
 
-def changed(app: Application, to: Status, *, by_role: str, comment: str, at: datetime) -> Application:
+def changed(
+    app: Application,
+    to: Status,
+    *,
+    by_role: str,
+    comment: str,
+    at: datetime,
+    action: Action | None = None,
+    outcome: str | None = None,
+) -> Application:
     """`app` moved to `to`, with the move appended to its history."""
-    entry = HistoryEntry(at=at, from_status=app.status, to_status=to, by_role=by_role, comment=comment)
+    entry = HistoryEntry(
+        at=at, from_status=app.status, to_status=to, by_role=by_role, comment=comment, action=action, outcome=outcome
+    )
     return app.model_copy(update={"status": to, "history": [*app.history, entry], "updated_at": at})

@@ -343,4 +343,10 @@ export default {
   'action.approve': 'Approve',
   'action.reject': 'Reject',
   'action.issue_result': 'Issue the result',
+  'action.propose': 'Propose a decision (specialist)',
+  'officer.outcome': 'Proposed decision',
+  'outcome.approve': 'Approval advised',
+  'outcome.reject': 'Rejection advised',
+  'proposal.approve': 'The specialist proposes to approve',
+  'proposal.reject': 'The specialist proposes to reject',
 };

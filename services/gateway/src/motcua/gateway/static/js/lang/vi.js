@@ -343,4 +343,10 @@ export default {
   'action.approve': 'Phê duyệt',
   'action.reject': 'Từ chối',
   'action.issue_result': 'Trả kết quả',
+  'action.propose': 'Đề xuất (chuyên viên)',
+  'officer.outcome': 'Đề xuất giải quyết',
+  'outcome.approve': 'Nên phê duyệt',
+  'outcome.reject': 'Nên từ chối',
+  'proposal.approve': 'Chuyên viên đề xuất phê duyệt',
+  'proposal.reject': 'Chuyên viên đề xuất từ chối',
 };
