@@ -11,7 +11,13 @@ from motcua.common.request_context import RequestId
 from motcua.submission import applications
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import etag
-from motcua.submission.schemas import AgencyApplicationPublic, ApplicationPage, ApplicationSummary, OfficerAction
+from motcua.submission.schemas import (
+    AgencyApplicationPublic,
+    Apology,
+    ApplicationPage,
+    ApplicationSummary,
+    OfficerAction,
+)
 from motcua.submission.workflow import Status
 
 router = APIRouter(prefix="/v1/agency", tags=["agency"])
@@ -58,6 +64,27 @@ async def act(
     _agency_of(officer)
     moved = await applications.move(
         submission, application_id, officer, body.action, comment=body.comment, outcome=body.outcome, request_id=rid
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["ETag"] = etag(moved)
+    return AgencyApplicationPublic.of(moved, applications.officer_roles(officer))
+
+
+@router.post("/applications/{application_id}/apology", summary="Apologise for a late answer and set a later date")
+async def apologise(
+    application_id: Annotated[str, Path(max_length=64)],
+    body: Apology,
+    officer: Officer,
+    submission: SubmissionDep,
+    rid: RequestId,
+    response: Response,
+) -> AgencyApplicationPublic:
+    """Any officer of the agency, while the dossier is open: `reason` (the applicant reads it) and
+    `new_due_date`, a working day later than the current due date (422 otherwise). The apology slip is
+    issued and the applicant told (ApologyIssued); the status does not change."""
+    _agency_of(officer)
+    moved = await applications.apologise(
+        submission, application_id, officer, reason=body.reason, new_due_date=body.new_due_date, request_id=rid
     )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = etag(moved)

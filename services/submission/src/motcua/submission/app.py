@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
 from motcua.common.clock import Clock, now
 from motcua.common.runtime import Background, Runtime
 from motcua.common.web import create_app
-from motcua.submission import agency, api, due_dates, events, orphan_files
+from motcua.submission import agency, api, due_dates, events, orphan_files, slip_routes
 from motcua.submission.deps import Submission
 from motcua.submission.rate_limits import RateLimits
 from motcua.submission.settings import Settings
+from motcua.submission.slip_pdf import Fonts
 from motcua.submission.store import INDEXES, Store
 
 DESCRIPTION = """Drafts with autosave, document uploads, submission with tracking codes and due dates,
@@ -28,9 +30,11 @@ def build_app(
     def parts(runtime: Runtime) -> Submission:
         store = Store(runtime.client, runtime.db)
         limits = RateLimits(store.rate_limits, settings, clock=window_clock)
-        return Submission(settings=settings, store=store, outbox=runtime.outbox, limits=limits)
+        fonts = Fonts(Path(settings.slip_font_file), Path(settings.slip_bold_font_file))
+        return Submission(settings=settings, store=store, outbox=runtime.outbox, limits=limits, fonts=fonts)
 
     async def on_startup(submission: Submission) -> None:
+        submission.fonts.check()
         due_dates.warm_up(date.today())
 
     def background(submission: Submission) -> Background:
@@ -42,7 +46,7 @@ def build_app(
         settings,
         title="Mot Cua — submission",
         description=DESCRIPTION,
-        routers=[api.router, agency.router],
+        routers=[api.router, agency.router, slip_routes.router],
         indexes=INDEXES,
         parts=parts,
         on_startup=on_startup,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import structlog
@@ -173,7 +174,7 @@ async def _transition(
         if not await store.save_transition(session, current, after):
             raise ChangedMeanwhile("The application changed meanwhile; read it again.")
         if after.history[-1].action not in ADVISORY:  # a proposal stays inside the agency
-            await outbox.add(session, [events.announcing(after)], request_id=request_id)
+            await outbox.add(session, [events.announcing(after, current)], request_id=request_id)
         return after
 
     result = await mongo.in_transaction(store.client, work)
@@ -233,4 +234,26 @@ async def move(
 
     after = await _transition(submission, application_id, may, decide, request_id=request_id)
     log.info("application_moved", application_id=application_id, action=action.value, status=after.status.value)
+    return after
+
+
+async def apologise(
+    submission: Submission,
+    application_id: str,
+    who: Principal,
+    *,
+    reason: str,
+    new_due_date: date,
+    request_id: str | None,
+) -> Application:
+    """An officer of the agency apologises for a late answer and sets a later date: the slip is the history
+    entry, ApologyIssued tells the applicant."""
+
+    async def decide(current: Application) -> Application:
+        return current.apologise(reason=reason, new_due_date=new_due_date, at=now())
+
+    after = await _transition(
+        submission, application_id, lambda a: is_agency_officer(a, who), decide, request_id=request_id
+    )
+    log.info("apology_issued", application_id=application_id, new_due_date=new_due_date.isoformat())
     return after

@@ -21,7 +21,16 @@ from motcua.common.errors import (
 )
 from motcua.submission import due_dates, tracking
 from motcua.submission.forms import form_problems
-from motcua.submission.workflow import COMMENT_REQUIRED, EDITABLE, FINAL, Action, Status, next_status
+from motcua.submission.workflow import (
+    COMMENT_REQUIRED,
+    EDITABLE,
+    FINAL,
+    OPEN,
+    Action,
+    Status,
+    TransitionNotAllowed,
+    next_status,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -131,6 +140,7 @@ class HistoryEntry(BaseModel):
     comment: str = ""
     action: Action | None = None  # what was done (kept since roles and proposals; older entries lack it)
     outcome: str | None = None  # a specialist's proposal: "approve" or "reject"
+    due_date: date | None = None  # the due date in force after this entry (what its slip promises)
 
 
 class SubmitReceipt(BaseModel):
@@ -217,15 +227,21 @@ class Application(BaseModel):
         if self.status != Status.DRAFT:
             raise AlreadySubmitted(f"This application was already submitted (tracking code {self.tracking_code}).")
         self.check_complete(procedure)
+        due = procedure.due_date(at, hours)
         moved = changed(
-            self, next_status(self.status, Action.SUBMIT), by_role="citizen", comment="", at=at, action=Action.SUBMIT
+            self.model_copy(update={"due_date": due}),
+            next_status(self.status, Action.SUBMIT),
+            by_role="citizen",
+            comment="",
+            at=at,
+            action=Action.SUBMIT,
         )
         receipt = SubmitReceipt(
             idempotency_key=idempotency_key,
             status=moved.status,
             tracking_code=tracking.new_code(at),
             submitted_at=at,
-            due_date=procedure.due_date(at, hours),
+            due_date=due,
         )
         return moved.model_copy(
             update={
@@ -248,8 +264,35 @@ class Application(BaseModel):
         restarts from `at`, since the dossier is complete again."""
         target = next_status(self.status, Action.RESUBMIT)
         self.check_complete(procedure)
-        moved = changed(self, target, by_role="citizen", comment=comment, at=at, action=Action.RESUBMIT)
-        return moved.model_copy(update={"due_date": procedure.due_date(at, hours)})
+        restarted = self.model_copy(update={"due_date": procedure.due_date(at, hours)})
+        return changed(restarted, target, by_role="citizen", comment=comment, at=at, action=Action.RESUBMIT)
+
+    def apologise(self, *, reason: str, new_due_date: date, at: datetime) -> Application:
+        """The agency's apology for being late, with a later working day as the new due date: recorded in
+        the history (its slip), the status unchanged."""
+        if self.status not in OPEN or self.due_date is None:
+            raise TransitionNotAllowed(f"An application that is {self.status} owes no answer to apologise for.")
+        problems = []
+        if not reason.strip():
+            problems.append(FieldProblem("/reason", "say why the answer will be late: the applicant reads it"))
+        if new_due_date <= self.due_date:
+            problems.append(
+                FieldProblem("/new_due_date", f"must be later than the current due date {self.due_date.isoformat()}")
+            )
+        elif not due_dates.is_working_day(new_due_date):
+            problems.append(FieldProblem("/new_due_date", "must be a working day (not a weekend or a holiday)"))
+        if problems:
+            raise InvalidInput(problems)
+        entry = HistoryEntry(
+            at=at,
+            from_status=self.status,
+            to_status=self.status,
+            by_role="officer",
+            comment=reason.strip(),
+            action=Action.APOLOGISE,
+            due_date=new_due_date,
+        )
+        return self.model_copy(update={"due_date": new_due_date, "history": [*self.history, entry], "updated_at": at})
 
     def move(
         self, action: Action, *, by_role: str, comment: str, at: datetime, outcome: str | None = None
@@ -326,8 +369,15 @@ def changed(
     action: Action | None = None,
     outcome: str | None = None,
 ) -> Application:
-    """`app` moved to `to`, with the move appended to its history."""
+    """`app` moved to `to`, with the move appended to its history (and the due date then in force)."""
     entry = HistoryEntry(
-        at=at, from_status=app.status, to_status=to, by_role=by_role, comment=comment, action=action, outcome=outcome
+        at=at,
+        from_status=app.status,
+        to_status=to,
+        by_role=by_role,
+        comment=comment,
+        action=action,
+        outcome=outcome,
+        due_date=app.due_date,
     )
     return app.model_copy(update={"status": to, "history": [*app.history, entry], "updated_at": at})

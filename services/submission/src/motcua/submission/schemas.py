@@ -79,6 +79,13 @@ class OfficerAction(BaseModel):
         return outcome
 
 
+class Apology(BaseModel):
+    model_config = _IN
+
+    reason: str = Field(min_length=1, max_length=2000, examples=["Cần xác minh thông tin với cơ quan khác."])
+    new_due_date: date = Field(description="a working day later than the current due date")
+
+
 class DocumentPublic(BaseModel):
     id: str
     document_key: str

@@ -49,6 +49,10 @@ class Settings(ServiceSettings):
     def _agency_hours(cls, value: dict[str, str]) -> dict[str, str]:
         return {code: str(WorkingHours.parse(hours)) for code, hours in value.items()}
 
+    # The slips' typeface: a TrueType font with Vietnamese glyphs, regular and bold.
+    slip_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+    slip_bold_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
+
     def hours_for(self, agency_code: str) -> WorkingHours:
         """The working hours of `agency_code`'s desk."""
         return WorkingHours.parse(self.agency_working_hours.get(agency_code, self.working_hours))

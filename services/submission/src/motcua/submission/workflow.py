@@ -27,6 +27,7 @@ class Action(StrEnum):
     REJECT = "reject"
     ISSUE_RESULT = "issue_result"
     PROPOSE = "propose"
+    APOLOGISE = "apologise"  # not a move: a later due date with an apology, from any open status
     RESUBMIT = "resubmit"
     WITHDRAW = "withdraw"
 
@@ -91,6 +92,9 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.SUPPLEMENT_REQUESTED, Action.WITHDRAW): Status.WITHDRAWN,
     (Status.PROCESSING, Action.PROPOSE): Status.PROCESSING,  # advice: the status stays
 }
+
+# An apology and a new date may be given while the agency still owes an answer.
+OPEN = frozenset({Status.SUBMITTED, Status.PROCESSING, Status.SUPPLEMENT_REQUESTED, Status.APPROVED})
 
 # The citizen may change the form and the documents only in these states.
 EDITABLE = frozenset({Status.DRAFT, Status.SUPPLEMENT_REQUESTED})

@@ -35,6 +35,19 @@ class ApplicationReceived(_ApplicationEvent):
 
 
 @register
+class ApologyIssued(_ApplicationEvent):
+    """The agency will be late: an apology with the reason and a later date (Decree 61/2018's slip);
+    `due_date` is the new date, `previous_due_date` the one it replaces."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApologyIssued.v1"
+
+    previous_due_date: date
+    reason: str
+    slip_id: str
+    issued_at: datetime
+
+
+@register
 class ApplicationStatusChanged(_ApplicationEvent):
     """A dossier moved in its workflow (`from` → `to`), by a citizen or an officer."""
 
