@@ -162,6 +162,19 @@ def test_kafka_topics_are_exactly_the_platforms_topics_and_dead_letter_topics(
     assert topics.CATALOGUE_PROCEDURE in topics.COMPACTED
 
 
+@pytest.mark.parametrize("render", RENDERS)
+def test_topics_carrying_secrets_keep_them_no_longer_than_they_live(
+    rendered: dict[str, list[Manifest]], render: str
+) -> None:
+    declared = {m["metadata"]["name"]: m["spec"]["config"] for m in find(rendered[render], "KafkaTopic")}
+    # verification links live 24 h (IDENTITY_EMAIL_LINK_TTL_SECONDS), reset links 1 h, SMS codes 10 minutes
+    for name in (topics.IDENTITY_ACCOUNT, topics.dead_letter(topics.IDENTITY_ACCOUNT)):
+        assert int(declared[name]["retention.ms"]) == 24 * 3600 * 1000, name
+    for name, config in declared.items():  # the manifests and the code that creates topics agree
+        wanted = topics.declared_config(name).get("retention.ms")
+        assert wanted is None or str(config["retention.ms"]) == wanted, name
+
+
 def test_production_topics_survive_losing_a_broker(rendered: dict[str, list[Manifest]]) -> None:
     for topic in find(rendered["production"], "KafkaTopic"):
         assert topic["spec"]["replicas"] == 3

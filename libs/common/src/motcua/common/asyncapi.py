@@ -35,7 +35,8 @@ CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
 _TOPIC_NOTES: dict[str, str] = {
     topics.IDENTITY_ACCOUNT: (
         "Accounts: registration, verification requests, activation, password resets, lock-outs. "
-        "Carries verification links, codes and reset links, so only the notification service may read it."
+        "Carries verification links, codes and reset links, sealed (AES-256-GCM, EVENT_SECRET_KEYS) for the "
+        "notification service, the only one that may read it; kept one day, the longest such a secret lives."
     ),
     topics.CATALOGUE_PROCEDURE: (
         "Published and retired versions of administrative procedures. Compacted: the latest record of a "
@@ -50,11 +51,6 @@ _TOPIC_NOTES: dict[str, str] = {
 
 # Production topic settings; deploy/k8s/base/kafka-topics.yaml declares the same (a test compares them).
 REPLICAS = 3
-_RETENTION_MS: dict[str, int] = {
-    topics.IDENTITY_ACCOUNT: 7 * 24 * 3600 * 1000,
-    topics.SUBMISSION_APPLICATION: 30 * 24 * 3600 * 1000,
-    topics.NOTIFICATION_DELIVERY: 7 * 24 * 3600 * 1000,
-}
 
 
 def service_of(topic: str) -> str:
@@ -184,7 +180,7 @@ def _topic_binding(topic: str) -> dict[str, Any]:
     if topic in topics.COMPACTED:
         config = {"cleanup.policy": ["compact"]}
     else:
-        config = {"cleanup.policy": ["delete"], "retention.ms": _RETENTION_MS[topic]}
+        config = {"cleanup.policy": ["delete"], "retention.ms": topics.RETENTION_MS[topic]}
     return {
         "topic": topic,
         "partitions": topics.PARTITIONS[topic],

@@ -19,6 +19,20 @@ PARTITIONS: dict[str, int] = {
     NOTIFICATION_DELIVERY: 6,
 }
 
+_DAY_MS = 24 * 3600 * 1000
+# How long the broker keeps records (`retention.ms`), where the code creates topics and in the manifests.
+# The identity topic carries live secrets (sealed, motcua.common.sealing): it keeps them no longer than the
+# longest of them lives, the 24-hour email-verification link, and so does its dead-letter topic.
+SECRETS_LIFETIME_MS = _DAY_MS
+RETENTION_MS: dict[str, int] = {
+    IDENTITY_ACCOUNT: SECRETS_LIFETIME_MS,
+    SUBMISSION_APPLICATION: 30 * _DAY_MS,
+    NOTIFICATION_DELIVERY: 7 * _DAY_MS,
+}
+# Dead-letter topics keep a month for an operator to look into, except those of topics carrying secrets.
+DEAD_LETTER_RETENTION_MS = 30 * _DAY_MS
+DEAD_LETTER_RETENTION_OVERRIDES: dict[str, int] = {IDENTITY_ACCOUNT: SECRETS_LIFETIME_MS}
+
 # Topics whose records are keyed by an aggregate whose latest record is its whole state.
 COMPACTED: frozenset[str] = frozenset({CATALOGUE_PROCEDURE})
 
@@ -27,6 +41,20 @@ def declared_partitions(name: str, prefix: str = "") -> int:
     """The partition count declared for a topic as named on the broker (prefix and `.dlq` allowed)."""
     base = name.removeprefix(prefix).removesuffix(DEAD_LETTER_SUFFIX)
     return PARTITIONS.get(base, 3)
+
+
+def declared_config(name: str, prefix: str = "") -> dict[str, str]:
+    """The topic settings to create a topic with, as named on the broker (prefix and `.dlq` allowed)."""
+    unprefixed = name.removeprefix(prefix)
+    base = unprefixed.removesuffix(DEAD_LETTER_SUFFIX)
+    if unprefixed != base:
+        retention = DEAD_LETTER_RETENTION_OVERRIDES.get(base, DEAD_LETTER_RETENTION_MS)
+        return {"cleanup.policy": "delete", "retention.ms": str(retention)}
+    if base in COMPACTED:
+        return {"cleanup.policy": "compact"}
+    if base in RETENTION_MS:
+        return {"cleanup.policy": "delete", "retention.ms": str(RETENTION_MS[base])}
+    return {}
 
 
 def prefixed(prefix: str, topic: str) -> str:

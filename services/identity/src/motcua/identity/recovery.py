@@ -35,7 +35,9 @@ async def send_link(idn: Identity, email: str, request_id: str | None) -> None:
         reset = {"digest": codes.digest(token), "expires_at": expires_at, "sent": idn.sending.record(sent, now)}
         await idn.store.save_reset(doc["_id"], reset, session)
         url = f"{idn.settings.public_base}/reset-password?token={token}"
-        await idn.outbox.add(session, [events.reset_link(account_of(doc), url, expires_at)], request_id=request_id)
+        await idn.outbox.add(
+            session, [events.reset_link(account_of(doc), url, expires_at, idn.event_sealer)], request_id=request_id
+        )
         account_id: str = doc["_id"]
         return account_id
 
