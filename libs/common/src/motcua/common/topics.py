@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 IDENTITY_ACCOUNT = "motcua.identity.account.v1"
+# Ended sessions, read by every service that verifies access tokens (motcua.common.revocation); no personal data.
+IDENTITY_SESSION = "motcua.identity.session.v1"
 CATALOGUE_PROCEDURE = "motcua.catalogue.procedure.v1"
 SUBMISSION_APPLICATION = "motcua.submission.application.v1"
 NOTIFICATION_DELIVERY = "motcua.notification.delivery.v1"
 
-ALL: tuple[str, ...] = (IDENTITY_ACCOUNT, CATALOGUE_PROCEDURE, SUBMISSION_APPLICATION, NOTIFICATION_DELIVERY)
+ALL: tuple[str, ...] = (
+    IDENTITY_ACCOUNT,
+    IDENTITY_SESSION,
+    CATALOGUE_PROCEDURE,
+    SUBMISSION_APPLICATION,
+    NOTIFICATION_DELIVERY,
+)
 
 DEAD_LETTER_SUFFIX = ".dlq"
 
 # Partitions bound a consumer group's useful replicas; the production manifests declare the same numbers.
 PARTITIONS: dict[str, int] = {
     IDENTITY_ACCOUNT: 6,
+    IDENTITY_SESSION: 3,
     CATALOGUE_PROCEDURE: 3,
     SUBMISSION_APPLICATION: 12,
     NOTIFICATION_DELIVERY: 6,
@@ -26,6 +35,8 @@ _DAY_MS = 24 * 3600 * 1000
 SECRETS_LIFETIME_MS = _DAY_MS
 RETENTION_MS: dict[str, int] = {
     IDENTITY_ACCOUNT: SECRETS_LIFETIME_MS,
+    # a revocation matters for an access token's lifetime (15 minutes); a day leaves room for an outage
+    IDENTITY_SESSION: _DAY_MS,
     SUBMISSION_APPLICATION: 30 * _DAY_MS,
     NOTIFICATION_DELIVERY: 7 * _DAY_MS,
 }

@@ -8,6 +8,7 @@ and its dead-letter topic hold no usable secret.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from motcua.common.contracts.identity import (
     AccountActivated,
@@ -16,6 +17,7 @@ from motcua.common.contracts.identity import (
     EmailVerificationRequested,
     PasswordResetRequested,
     PhoneVerificationRequested,
+    SessionsRevoked,
 )
 from motcua.common.sealing import EventSealer, SealedText, purpose
 from motcua.identity.model import Account
@@ -86,3 +88,15 @@ def reset_link(account: Account, url: str, expires_at: datetime, sealer: EventSe
 
 def locked(account_id: str, until: datetime, failures: int) -> AccountLocked:
     return AccountLocked(account_id=account_id, locked_until=until, failed_attempts=failures)
+
+
+def sessions_revoked(
+    account_id: str,
+    session_ids: list[str],
+    reason: Literal["logout", "password_reset", "password_changed"],
+    now: datetime,
+    valid_until: datetime,
+) -> SessionsRevoked:
+    return SessionsRevoked(
+        account_id=account_id, session_ids=session_ids, reason=reason, revoked_at=now, valid_until=valid_until
+    )

@@ -97,3 +97,19 @@ class AccountLocked(_AccountEvent):
 
     locked_until: datetime
     failed_attempts: int
+
+
+@register
+class SessionsRevoked(Event):
+    """These sessions ended (sign-out, password reset or change): their access tokens are refused from now on,
+    by every service, until `valid_until`, when the last of them has expired anyway."""
+
+    ce_type: ClassVar[str] = "motcua.identity.SessionsRevoked.v1"
+    topic: ClassVar[str] = topics.IDENTITY_SESSION
+    subject_field: ClassVar[str] = "account_id"
+
+    account_id: str
+    session_ids: list[str] = Field(description="The `sid` claims of the access tokens to refuse.")
+    reason: Literal["logout", "password_reset", "password_changed"]
+    revoked_at: datetime
+    valid_until: datetime = Field(description="After this, no access token of these sessions is valid anyway.")
