@@ -120,11 +120,11 @@ def test_compose_creates_exactly_the_platforms_topics(compose: dict[str, Any]) -
     expected = {t: (topics.PARTITIONS[t], "compact" if t in topics.COMPACTED else "delete") for t in topics.ALL}
     expected |= {topics.dead_letter(t): (topics.PARTITIONS[t], "delete") for t in consumed}
     assert created == expected
-    # the topics that carry live secrets keep them no longer than they live
+    # identity's topics keep their records no longer than they matter: secrets and revocations, a day
     assert retention == {
         name: int(config["retention.ms"])
         for name in created
-        if name.startswith(topics.IDENTITY_ACCOUNT) and (config := topics.declared_config(name))
+        if name.startswith("motcua.identity.") and (config := topics.declared_config(name))
     }
     assert compose["services"]["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 

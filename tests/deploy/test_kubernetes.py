@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from motcua.common import topics
-from motcua.common.asyncapi import CONSUMER_GROUPS, build
+from motcua.common.asyncapi import CONSUMER_GROUPS, GROUPLESS_READERS, build
 
 from . import service_settings
 from .service_settings import PORT_VARIABLES, PORTS, SERVICES
@@ -221,6 +221,9 @@ def test_each_service_has_exactly_the_kafka_access_it_needs(rendered: dict[str, 
             expected[user] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}
             dlq = topics.dead_letter(topic)
             expected[user] |= {("topic", dlq, "Describe"), ("topic", dlq, "Write")}
+    for topic, readers in GROUPLESS_READERS.items():
+        for reader in readers:
+            expected[f"motcua-{reader}"] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}
     expected["agency-example"] = {
         ("topic", topics.SUBMISSION_APPLICATION, "Describe"),
         ("topic", topics.SUBMISSION_APPLICATION, "Read"),

@@ -32,11 +32,21 @@ CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
     "webhooks": (topics.SUBMISSION_APPLICATION,),
 }
 
+# Topics every process of these services reads whole, without a consumer group (motcua.common.revocation).
+GROUPLESS_READERS: dict[str, tuple[str, ...]] = {
+    topics.IDENTITY_SESSION: ("identity", "catalogue", "submission", "notification", "webhooks"),
+}
+
 _TOPIC_NOTES: dict[str, str] = {
     topics.IDENTITY_ACCOUNT: (
         "Accounts: registration, verification requests, activation, password resets, lock-outs. "
         "Carries verification links, codes and reset links, sealed (AES-256-GCM, EVENT_SECRET_KEYS) for the "
         "notification service, the only one that may read it; kept one day, the longest such a secret lives."
+    ),
+    topics.IDENTITY_SESSION: (
+        "Ended sessions (sign-out, password reset or change): every service that verifies access tokens "
+        "reads it, each process without a consumer group, and refuses those sessions' tokens until "
+        "`valid_until`. No personal data beyond the account id; kept one day."
     ),
     topics.CATALOGUE_PROCEDURE: (
         "Published and retired versions of administrative procedures. Compacted: the latest record of a "
@@ -309,6 +319,16 @@ def build() -> dict[str, Any]:
                         "bindingVersion": KAFKA_BINDING_VERSION,
                     }
                 },
+            }
+
+    for topic, readers in GROUPLESS_READERS.items():
+        cid = channel_id(topic)
+        for reader in readers:
+            operations[_camel(reader, "reads", cid)] = {
+                "action": "receive",
+                "title": f"Every process of the {reader} service reads {topic} (no consumer group)",
+                "channel": {"$ref": f"#/channels/{cid}"},
+                "messages": [{"$ref": f"#/channels/{cid}/messages/{cls.__name__}"} for cls in by_topic[topic]],
             }
 
     dossier_events = by_topic[topics.SUBMISSION_APPLICATION]
