@@ -200,7 +200,14 @@ def acl_grants(manifests: list[Manifest]) -> dict[str, set[tuple[str, str, str]]
         assert spec["authentication"]["type"] == "scram-sha-512"
         rules = grants.setdefault(user["metadata"]["name"], set())
         for acl in spec["authorization"]["acls"]:
-            assert acl["resource"].get("patternType", "literal") == "literal"
+            pattern = acl["resource"].get("patternType", "literal")
+            if pattern == "prefix":  # only submission, only for the agencies' topics it writes and creates
+                assert (user["metadata"]["name"], acl["resource"]["name"]) == (
+                    "motcua-submission",
+                    topics.AGENCY_TOPIC_PREFIX,
+                ), acl
+            else:
+                assert pattern == "literal", acl
             assert acl.get("type", "allow") == "allow"
             for op in acl["operations"]:
                 rules.add((acl["resource"]["type"], acl["resource"]["name"], op))
@@ -224,12 +231,25 @@ def test_each_service_has_exactly_the_kafka_access_it_needs(rendered: dict[str, 
     for topic, readers in GROUPLESS_READERS.items():
         for reader in readers:
             expected[f"motcua-{reader}"] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}
+    expected["motcua-submission"] |= {
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Describe"),
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Write"),
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Create"),
+    }
     expected["agency-example"] = {
-        ("topic", topics.SUBMISSION_APPLICATION, "Describe"),
-        ("topic", topics.SUBMISSION_APPLICATION, "Read"),
+        ("topic", topics.agency("EXAMPLE"), "Describe"),
+        ("topic", topics.agency("EXAMPLE"), "Read"),
         ("group", "agency-example", "Read"),
     }
     assert grants == expected
+
+
+def test_an_agency_reads_only_its_own_topic(rendered: dict[str, list[Manifest]]) -> None:
+    """Agency B's Kafka user cannot read the application topic, where agency A's dossiers are, nor A's topic."""
+    grants = acl_grants(rendered["production"])["agency-example"]
+    readable = {name for kind, name, op in grants if kind == "topic" and op == "Read"}
+    assert readable == {topics.agency("EXAMPLE")}
+    assert topics.SUBMISSION_APPLICATION not in readable
 
 
 def test_only_notification_reads_the_identity_topic(rendered: dict[str, list[Manifest]]) -> None:

@@ -19,6 +19,21 @@ ALL: tuple[str, ...] = (
 
 DEAD_LETTER_SUFFIX = ".dlq"
 
+# Each agency's own copy of its dossiers' events (`motcua.submission.agency.<code>.v1`), created by submission's
+# relay when a first event for that agency is sent; the agency's Kafka user may read only its topic.
+AGENCY_TOPIC_PREFIX = "motcua.submission.agency."
+AGENCY_TOPIC_SUFFIX = ".v1"
+AGENCY_PARTITIONS = 3
+
+
+def agency(code: str) -> str:
+    """The topic of one agency's dossier events (before `KAFKA_TOPIC_PREFIX`)."""
+    return f"{AGENCY_TOPIC_PREFIX}{code}{AGENCY_TOPIC_SUFFIX}"
+
+
+def is_agency(name: str) -> bool:
+    return name.startswith(AGENCY_TOPIC_PREFIX) and name.endswith(AGENCY_TOPIC_SUFFIX)
+
 # Partitions bound a consumer group's useful replicas; the production manifests declare the same numbers.
 PARTITIONS: dict[str, int] = {
     IDENTITY_ACCOUNT: 6,
@@ -51,7 +66,7 @@ COMPACTED: frozenset[str] = frozenset({CATALOGUE_PROCEDURE})
 def declared_partitions(name: str, prefix: str = "") -> int:
     """The partition count declared for a topic as named on the broker (prefix and `.dlq` allowed)."""
     base = name.removeprefix(prefix).removesuffix(DEAD_LETTER_SUFFIX)
-    return PARTITIONS.get(base, 3)
+    return AGENCY_PARTITIONS if is_agency(base) else PARTITIONS.get(base, 3)
 
 
 def declared_config(name: str, prefix: str = "") -> dict[str, str]:
@@ -63,6 +78,8 @@ def declared_config(name: str, prefix: str = "") -> dict[str, str]:
         return {"cleanup.policy": "delete", "retention.ms": str(retention)}
     if base in COMPACTED:
         return {"cleanup.policy": "compact"}
+    if is_agency(base):  # an agency replays a month, as on the application topic
+        return {"cleanup.policy": "delete", "retention.ms": str(RETENTION_MS[SUBMISSION_APPLICATION])}
     if base in RETENTION_MS:
         return {"cleanup.policy": "delete", "retention.ms": str(RETENTION_MS[base])}
     return {}
