@@ -53,8 +53,8 @@ _TOPIC_NOTES: dict[str, str] = {
         "procedure code is its current state."
     ),
     topics.SUBMISSION_APPLICATION: (
-        "Dossiers (applications): received on submission, then each status change. Agencies subscribe "
-        "here with their own consumer group."
+        "Dossiers (applications): received on submission, then each status change, of every agency. Read by "
+        "notification and webhooks; agencies read their own copy, motcua.submission.agency.<code>.v1."
     ),
     topics.NOTIFICATION_DELIVERY: "The outcome of each email, SMS and in-app message the platform sends.",
 }
@@ -200,6 +200,52 @@ def _topic_binding(topic: str) -> dict[str, Any]:
     }
 
 
+AGENCY_CHANNEL = "submissionAgency"
+
+
+def _agency_topics(classes: list[type[Event]]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Each agency's own topic: the dossier events of that agency's dossiers, copied from the application topic."""
+    refs = {cls.__name__: {"$ref": f"#/components/messages/{cls.__name__}"} for cls in classes}
+    channel = {
+        "address": f"{topics.AGENCY_TOPIC_PREFIX}{{agencyCode}}{topics.AGENCY_TOPIC_SUFFIX}",
+        "title": f"{topics.AGENCY_TOPIC_PREFIX}<agency code>{topics.AGENCY_TOPIC_SUFFIX}",
+        "description": (
+            "One agency's dossier events: every event of motcua.submission.application.v1 whose `agency_code` is "
+            "this agency's, the same record (same `ce_id`, key and headers), written in the same transaction and "
+            "in the same order. Only that agency's Kafka user may read it; agencies subscribe here, with their own "
+            "consumer group, and never to the application topic. Created by the submission service at the "
+            "agency's first dossier; kept 30 days. On the broker the name is preceded by `KAFKA_TOPIC_PREFIX`."
+        ),
+        "parameters": {"agencyCode": {"description": "The agency code (`agency_code` of the events), e.g. BTP."}},
+        "messages": refs,
+        "bindings": {
+            "kafka": {
+                "partitions": topics.AGENCY_PARTITIONS,
+                "replicas": REPLICAS,
+                "topicConfiguration": {
+                    "cleanup.policy": ["delete"],
+                    "retention.ms": topics.RETENTION_MS[topics.SUBMISSION_APPLICATION],
+                },
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+    messages = [{"$ref": f"#/channels/{AGENCY_CHANNEL}/messages/{name}"} for name in refs]
+    publish = {
+        "action": "send",
+        "title": "The submission service copies each dossier event to its agency's topic",
+        "channel": {"$ref": f"#/channels/{AGENCY_CHANNEL}"},
+        "messages": messages,
+    }
+    consume = {
+        "action": "receive",
+        "title": "An agency reads its own topic (consumer group `agency-<code>`)",
+        "channel": {"$ref": f"#/channels/{AGENCY_CHANNEL}"},
+        "messages": messages,
+    }
+    return channel, publish, consume
+
+
 WEBHOOK_CHANNEL = "webhookDelivery"
 
 
@@ -332,6 +378,9 @@ def build() -> dict[str, Any]:
             }
 
     dossier_events = by_topic[topics.SUBMISSION_APPLICATION]
+    channels[AGENCY_CHANNEL], operations["submissionPublishesAgencyTopics"], operations["agenciesConsume"] = (
+        _agency_topics(dossier_events)
+    )
     channels[WEBHOOK_CHANNEL], operations["webhooksDelivers"] = _webhook_delivery(dossier_events)
     schemas["StandardWebhooksHeaders"] = _webhook_headers()
 

@@ -34,6 +34,7 @@ def agency(code: str) -> str:
 def is_agency(name: str) -> bool:
     return name.startswith(AGENCY_TOPIC_PREFIX) and name.endswith(AGENCY_TOPIC_SUFFIX)
 
+
 # Partitions bound a consumer group's useful replicas; the production manifests declare the same numbers.
 PARTITIONS: dict[str, int] = {
     IDENTITY_ACCOUNT: 6,
