@@ -66,6 +66,17 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def decode_key(text: str, label: str) -> bytes:
+    """A 32-byte AES-256 key from base64 (standard or URL-safe); the errors name `label`, never the key."""
+    try:
+        key = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{label} is not base64") from None
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"{label} is {len(key)} bytes; each key must be {KEY_BYTES} (AES-256)")
+    return key
+
+
 def parse_keys(text: str) -> list[tuple[str, bytes]]:
     """`kid:base64key` pairs, newest first; the errors name a pair's position, never a key."""
     found: list[tuple[str, bytes]] = []
@@ -73,12 +84,7 @@ def parse_keys(text: str) -> list[tuple[str, bytes]]:
         kid, colon, encoded = word.partition(":")
         if not colon or not _KID.match(kid):
             raise ValueError(f"{SETTING}: entry {position} is not kid:base64key (kid: letters, digits, . _ -)")
-        try:
-            key = base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"{SETTING}: the key of entry {position} ({kid}) is not base64") from None
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"{SETTING}: the key {kid} is {len(key)} bytes; each must be {KEY_BYTES} (AES-256)")
+        key = decode_key(encoded, f"{SETTING}: the key of entry {position} ({kid})")
         if any(kid == seen for seen, _ in found):
             raise ValueError(f"{SETTING}: the key id {kid} is listed twice")
         found.append((kid, key))
