@@ -86,6 +86,9 @@ class RevocationFeed:
             except (KafkaError, OSError) as exc:
                 log.warning("revocations_broker_trouble", error=str(exc))
                 await asyncio.sleep(1.0)
+            except Exception:  # never leave the list unfed for good: start again from the lookback
+                log.exception("revocations_reader_failed")
+                await asyncio.sleep(5.0)
 
     async def _read(self) -> None:
         bootstrap = self._settings.kafka_bootstrap_servers
