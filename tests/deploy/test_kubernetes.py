@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from motcua.common import topics
-from motcua.common.asyncapi import CONSUMER_GROUPS, build
+from motcua.common.asyncapi import CONSUMER_GROUPS, GROUPLESS_READERS, build
 
 from . import service_settings
 from .service_settings import PORT_VARIABLES, PORTS, SERVICES
@@ -162,6 +162,19 @@ def test_kafka_topics_are_exactly_the_platforms_topics_and_dead_letter_topics(
     assert topics.CATALOGUE_PROCEDURE in topics.COMPACTED
 
 
+@pytest.mark.parametrize("render", RENDERS)
+def test_topics_carrying_secrets_keep_them_no_longer_than_they_live(
+    rendered: dict[str, list[Manifest]], render: str
+) -> None:
+    declared = {m["metadata"]["name"]: m["spec"]["config"] for m in find(rendered[render], "KafkaTopic")}
+    # verification links live 24 h (IDENTITY_EMAIL_LINK_TTL_SECONDS), reset links 1 h, SMS codes 10 minutes
+    for name in (topics.IDENTITY_ACCOUNT, topics.dead_letter(topics.IDENTITY_ACCOUNT)):
+        assert int(declared[name]["retention.ms"]) == 24 * 3600 * 1000, name
+    for name, config in declared.items():  # the manifests and the code that creates topics agree
+        wanted = topics.declared_config(name).get("retention.ms")
+        assert wanted is None or str(config["retention.ms"]) == wanted, name
+
+
 def test_production_topics_survive_losing_a_broker(rendered: dict[str, list[Manifest]]) -> None:
     for topic in find(rendered["production"], "KafkaTopic"):
         assert topic["spec"]["replicas"] == 3
@@ -170,7 +183,9 @@ def test_production_topics_survive_losing_a_broker(rendered: dict[str, list[Mani
 
 def test_topic_settings_match_the_asyncapi_document(rendered: dict[str, list[Manifest]]) -> None:
     declared = {m["metadata"]["name"]: m["spec"] for m in find(rendered["production"], "KafkaTopic")}
-    for channel in (c for c in build()["channels"].values() if "kafka" in c["bindings"]):
+    for channel in (
+        c for c in build()["channels"].values() if "kafka" in c["bindings"] and "topic" in c["bindings"]["kafka"]
+    ):
         binding = channel["bindings"]["kafka"]
         spec = declared[binding["topic"]]
         assert spec["partitions"] == binding["partitions"]
@@ -187,7 +202,14 @@ def acl_grants(manifests: list[Manifest]) -> dict[str, set[tuple[str, str, str]]
         assert spec["authentication"]["type"] == "scram-sha-512"
         rules = grants.setdefault(user["metadata"]["name"], set())
         for acl in spec["authorization"]["acls"]:
-            assert acl["resource"].get("patternType", "literal") == "literal"
+            pattern = acl["resource"].get("patternType", "literal")
+            if pattern == "prefix":  # only submission, only for the agencies' topics it writes and creates
+                assert (user["metadata"]["name"], acl["resource"]["name"]) == (
+                    "motcua-submission",
+                    topics.AGENCY_TOPIC_PREFIX,
+                ), acl
+            else:
+                assert pattern == "literal", acl
             assert acl.get("type", "allow") == "allow"
             for op in acl["operations"]:
                 rules.add((acl["resource"]["type"], acl["resource"]["name"], op))
@@ -208,12 +230,28 @@ def test_each_service_has_exactly_the_kafka_access_it_needs(rendered: dict[str, 
             expected[user] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}
             dlq = topics.dead_letter(topic)
             expected[user] |= {("topic", dlq, "Describe"), ("topic", dlq, "Write")}
+    for topic, readers in GROUPLESS_READERS.items():
+        for reader in readers:
+            expected[f"motcua-{reader}"] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}
+    expected["motcua-submission"] |= {
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Describe"),
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Write"),
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Create"),
+    }
     expected["agency-example"] = {
-        ("topic", topics.SUBMISSION_APPLICATION, "Describe"),
-        ("topic", topics.SUBMISSION_APPLICATION, "Read"),
+        ("topic", topics.agency("EXAMPLE"), "Describe"),
+        ("topic", topics.agency("EXAMPLE"), "Read"),
         ("group", "agency-example", "Read"),
     }
     assert grants == expected
+
+
+def test_an_agency_reads_only_its_own_topic(rendered: dict[str, list[Manifest]]) -> None:
+    """Agency B's Kafka user cannot read the application topic, where agency A's dossiers are, nor A's topic."""
+    grants = acl_grants(rendered["production"])["agency-example"]
+    readable = {name for kind, name, op in grants if kind == "topic" and op == "Read"}
+    assert readable == {topics.agency("EXAMPLE")}
+    assert topics.SUBMISSION_APPLICATION not in readable
 
 
 def test_only_notification_reads_the_identity_topic(rendered: dict[str, list[Manifest]]) -> None:

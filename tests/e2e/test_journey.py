@@ -15,68 +15,18 @@ import secrets
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
 import pyotp
 from motcua.devtools import devservers
-from motcua.devtools.testing import BIRTH_REGISTRATION, eventually
+from motcua.devtools.journeys import bearer, ok, register_and_activate, until, wait_ready
+from motcua.devtools.testing import BIRTH_REGISTRATION
 from motcua.devtools.testing_messages import Outbox
 
 PDF = BIRTH_REGISTRATION.pdf
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 FORM = BIRTH_REGISTRATION.form
-WAIT = 60.0
-
-
-def ok(answer: httpx.Response, status: int = 200) -> Any:
-    assert answer.status_code == status, f"{answer.request.method} {answer.request.url.path}: {answer.text}"
-    assert answer.headers["x-content-type-options"] == "nosniff"
-    return answer.json() if answer.content else None
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-async def until(check: Callable[[], Awaitable[Any]], timeout: float = WAIT) -> Any:
-    return await eventually(check, timeout=timeout, interval=0.3)
-
-
-async def wait_ready(client: httpx.AsyncClient) -> None:
-    async def ready() -> bool:
-        try:
-            return (await client.get("/readyz")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await until(ready, timeout=90)
-
-
-async def register_and_activate(gateway: httpx.AsyncClient, outbox: Outbox) -> tuple[dict[str, Any], str]:
-    phone_local = "091" + "".join(secrets.choice("0123456789") for _ in range(7))
-    person = {
-        "account_type": "individual",
-        "full_name": "Nguyễn Văn Bình",
-        "email": f"binh.{uuid.uuid4().hex[:8]}@example.vn",
-        "phone": phone_local,
-        "password": "Sông Hồng chảy qua bốn mùa 2026",
-        "locale": "vi",
-        "national_id": "001190" + "".join(secrets.choice("0123456789") for _ in range(6)),
-    }
-    account = ok(await gateway.post("/v1/accounts", json=person), 201)
-    assert account["status"] == "pending_verification"
-    phone = account["phone"]
-    assert phone == "+84" + phone_local[1:]
-
-    token = unquote(await outbox.mail.find(person["email"], r"/verify-email\?token=([^\s\"'<>]+)", timeout=WAIT))
-    ok(await gateway.post("/v1/accounts/verify-email", json={"token": token}))
-    code = await outbox.sms.find(phone, r"\b(\d{6})\b", timeout=WAIT)
-    activated = ok(await gateway.post("/v1/accounts/verify-phone", json={"account_id": account["id"], "code": code}))
-    assert activated["status"] == "active"
-    return person, phone
 
 
 async def sign_in_with_two_factor(gateway: httpx.AsyncClient, person: dict[str, Any]) -> dict[str, Any]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
+from motcua.devtools.journeys import new_person
 
 if TYPE_CHECKING:
     from tests.pressure.conftest import Pressure
@@ -73,18 +73,7 @@ async def test_registrations_racing_from_one_new_address_are_never_a_500(pressur
             # straight to identity, which believes X-Forwarded-For from the gateway's address: a new client each round
             address = {"X-Forwarded-For": f"203.0.113.{secrets.randbelow(250) + 1}"}
             answers = await asyncio.gather(
-                *(client.post("/v1/accounts", json=registration(), headers=address) for _ in range(4))
+                *(client.post("/v1/accounts", json=new_person(), headers=address) for _ in range(4))
             )
             statuses += [a.status_code for a in answers]
     assert 500 not in statuses, statuses
-
-
-def registration() -> dict[str, str]:
-    return {
-        "account_type": "individual",
-        "full_name": "Trần Thị Lan",
-        "email": f"lan.{uuid.uuid4().hex[:10]}@example.vn",
-        "phone": "093" + "".join(secrets.choice("0123456789") for _ in range(7)),
-        "password": "Sông Hồng chảy qua bốn mùa 2026",
-        "national_id": "001190" + "".join(secrets.choice("0123456789") for _ in range(6)),
-    }

@@ -6,13 +6,14 @@ from email.message import EmailMessage
 import pytest
 from motcua.common.contracts.identity import EmailVerificationRequested, PhoneVerificationRequested
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.sealing import EventSealer
 from motcua.notification.deliveries import Delivery
 from motcua.notification.mail import build_email
 from motcua.notification.messages import Composer, Contact
 from motcua.notification.model import PermanentSendError
 from motcua.notification.settings import Settings
 
-composer = Composer(public_base_url="https://dichvucong.example.vn/")
+composer = Composer(public_base_url="https://dichvucong.example.vn/", secrets=EventSealer.configured(""))
 NHUNG = Contact("acc-1", "Nguyễn Thị Hồng Nhung", "nhung@example.vn", "0912 345 678", "vi")
 RECEIVED = ApplicationReceived(
     application_id="app 1/2",
@@ -91,7 +92,9 @@ def test_verification_messages_carry_their_secret_and_expiry() -> None:
     )
     assert sms.content["text"] == "Mã xác thực Một cửa: 123456. Hiệu lực đến 10:10. Không chia sẻ mã này với bất kỳ ai."
     assert (sms.secret, sms.expires_at) == (True, expires)
-    plain = Composer(public_base_url="http://x", sms_without_diacritics=True).phone_verification(
+    plain = Composer(
+        public_base_url="http://x", secrets=EventSealer.configured(""), sms_without_diacritics=True
+    ).phone_verification(
         PhoneVerificationRequested(account_id="a", full_name="A", phone="0912345678", code="123456", expires_at=expires)
     )
     assert plain.content["text"] == (

@@ -25,6 +25,7 @@ from motcua.common.auth import TokenVerifier
 from motcua.common.logging import configure as configure_logging
 from motcua.common.problems import declare_problems, install_error_handlers
 from motcua.common.request_context import RequestContext
+from motcua.common.revocation import DenyList, RevocationFeed
 from motcua.common.runtime import Background, Hooks, Runtime
 from motcua.common.settings import ServiceSettings
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -50,13 +51,16 @@ def create_app(
     on_shutdown: Callable[[P], Awaitable[None]] | None = None,
     readiness: Callable[[P], Awaitable[dict[str, bool]]] | None = None,
     verifier: TokenVerifier | None = None,
+    revocations: bool = True,
 ) -> FastAPI:
     """Build a service's FastAPI app; nothing connects until the app starts.
 
     In the lifespan, `parts(runtime)` builds the service's parts (no I/O: clients connect lazily); once
     the database answers and the schema exists, `on_startup(parts)` runs (retried while the database is
     away), then the tasks `background(parts)` names, the relay, and the consumers `consumers(parts)`.
-    Routes get the parts through `runtime.parts_of` (503 until then)."""
+    Routes get the parts through `runtime.parts_of` (503 until then). With `revocations` (the default), the
+    process reads identity's ended sessions into a deny list that `auth.current_principal` consults
+    (motcua.common.revocation), and is not ready until it has caught up."""
     if parts is None and any(h is not None for h in (on_startup, background, consumers, on_shutdown, readiness)):
         raise ValueError("the lifecycle hooks work on the service's parts: give `parts` too")
     configure_logging(service=settings.service_name, fmt=settings.log_format, level=settings.log_level)
@@ -80,6 +84,9 @@ def create_app(
                 readiness=partial(readiness, built) if readiness else None,
             )
         app.state.runtime = runtime
+        if revocations:
+            runtime.revocations = RevocationFeed(settings, app.state.deny_list)
+            runtime.spawn(runtime.revocations.run(), "revocations")
         runtime.spawn(runtime.boot(indexes=indexes or {}, emits_events=emits_events), "startup")
         try:
             yield
@@ -92,6 +99,8 @@ def create_app(
         audience=settings.token_audience,
         jwks_url=f"{settings.identity_url.rstrip('/')}/.well-known/jwks.json",
     )
+    if revocations:
+        app.state.deny_list = DenyList()
     install_error_handlers(app)
     app.state.metrics_registry = registry  # a service's own metrics join /metrics here
     admission.install(app, settings, registry)

@@ -311,6 +311,25 @@ async def read_events(
     return found
 
 
+async def raw_records(bootstrap: str, topic: str, *, at_least: int, timeout: float = 30.0) -> list[tuple[bytes, str]]:
+    """The records of `topic` from its beginning as they lie on the broker, undecoded: (value, repr of the
+    headers), until `at_least` were read or the deadline (what an attacker with read access would see)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[tuple[bytes, str]] = []
+    try:
+        partitions = await topic_partitions(consumer, topic, timeout=timeout)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        while len(found) < at_least and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found += [(r.value or b"", repr(list(r.headers))) for r in records]
+    finally:
+        await consumer.stop()
+    return found
+
+
 async def eventually(check: Any, *, timeout: float = 20.0, interval: float = 0.1) -> Any:
     """Await `check()` until it returns something truthy; that value, or AssertionError at the deadline."""
     deadline = time.monotonic() + timeout

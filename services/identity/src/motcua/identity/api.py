@@ -149,9 +149,10 @@ async def refresh(body: RefreshIn, idn: IdentityDep, address: ClientIp) -> Token
 
 
 @router.post("/v1/auth/logout", status_code=204, tags=["auth"], responses=_answers(401, 404))
-async def logout(body: RefreshIn, principal: CurrentPrincipal, idn: IdentityDep) -> Response:
-    """Sign out: the session of this refresh token ends (its access tokens lapse within 15 minutes)."""
-    if not await sessions.end(idn, principal.sub, body.refresh_token):
+async def logout(body: RefreshIn, principal: CurrentPrincipal, idn: IdentityDep, rid: RequestId) -> Response:
+    """Sign out: the session of this refresh token ends, and every service refuses its access tokens within
+    a second or two."""
+    if not await sessions.end(idn, principal.sub, body.refresh_token, request_id=rid):
         raise NotFound("No session of yours has this refresh token.")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -171,9 +172,12 @@ async def password_reset(
 
 
 @router.post("/v1/auth/password-reset/confirm", tags=["auth"], responses=_answers(422, 429))
-async def password_reset_confirm(body: ResetConfirmIn, idn: IdentityDep, address: ClientIp) -> PasswordChangedOut:
-    """Set a new password with the emailed link's token; every session of the account is signed out."""
-    await recovery.set_password(idn, body.token, body.new_password, address=address)
+async def password_reset_confirm(
+    body: ResetConfirmIn, idn: IdentityDep, address: ClientIp, rid: RequestId
+) -> PasswordChangedOut:
+    """Set a new password with the emailed link's token; every session of the account is signed out and its
+    access tokens refused."""
+    await recovery.set_password(idn, body.token, body.new_password, address=address, request_id=rid)
     return PasswordChangedOut()
 
 

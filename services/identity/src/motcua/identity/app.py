@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
 from motcua.common.runtime import Background, Runtime
+from motcua.common.sealing import EventSealer
 from motcua.common.web import create_app
 from motcua.identity import api, discovery, keys, registration, twofactor
 from motcua.identity.deps import Identity
@@ -42,6 +43,7 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
     sealer = Sealer.configured(
         settings.identity_totp_encryption_keys.get_secret_value(), settings.identity_signing_key_file.parent
     )
+    event_sealer = EventSealer.configured(settings.event_secret_keys.get_secret_value())
     hasher = Hasher(
         time_cost=settings.identity_argon2_time_cost,
         memory_kib=settings.identity_argon2_memory_kib,
@@ -50,7 +52,9 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
     )
 
     def parts(runtime: Runtime) -> Identity:
-        return Identity(settings, runtime.client, Store(runtime.db), runtime.outbox, hasher, keyring, sealer)
+        return Identity(
+            settings, runtime.client, Store(runtime.db), runtime.outbox, hasher, keyring, sealer, event_sealer
+        )
 
     async def on_startup(idn: Identity) -> None:
         await idn.store.record_key(keyring.current.jwk, datetime.now(UTC))

@@ -29,6 +29,10 @@ class Settings(ServiceSettings):
     # beside the signing key, generated on first start (see motcua.identity.sealing); a deployment with
     # more than one replica must give every replica the same keys.
     identity_totp_encryption_keys: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
+    # The keys that seal the live secrets of identity's events for notification alone (motcua.common.sealing):
+    # `kid:base64key` pairs, newest first; identity and notification hold the same list. Empty: the published
+    # development key (make run, tests).
+    event_secret_keys: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
 
     # tokens
     identity_access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)

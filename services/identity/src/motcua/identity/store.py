@@ -258,8 +258,19 @@ class Store:
         )
         return result.modified_count == 1
 
-    async def revoke_family(self, family_id: str, now: datetime) -> None:
-        await self.sessions.update_many({"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}})
+    async def revoke_family(self, family_id: str, now: datetime, session: mongo.Session | None = None) -> None:
+        await self.sessions.update_many(
+            {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}, session=session
+        )
+
+    async def families_issuing_since(
+        self, account_id: str, since: datetime, session: mongo.Session | None = None
+    ) -> list[str]:
+        """The sessions of an account that issued a token since `since`: those whose access tokens may live."""
+        found = await self.sessions.distinct(
+            "family_id", {"account_id": account_id, "created_at": {"$gte": since}}, session=session
+        )
+        return sorted(str(f) for f in found)
 
     async def revoke_all(self, account_id: str, now: datetime, session: mongo.Session | None = None) -> None:
         await self.sessions.update_many(

@@ -8,6 +8,7 @@ from motcua.common import topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.consumer import Consumer
 from motcua.common.runtime import Background, Runtime
+from motcua.common.sealing import EventSealer
 from motcua.common.web import create_app
 from motcua.notification import api
 from motcua.notification.deps import Notification
@@ -34,7 +35,11 @@ def _senders(settings: Settings) -> list[Sender]:
 def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
     """The notification service; nothing connects until it starts."""
     settings = settings or Settings()
-    composer = Composer(public_base_url=settings.public_base_url, sms_without_diacritics=settings.sms_strip_diacritics)
+    composer = Composer(
+        public_base_url=settings.public_base_url,
+        secrets=EventSealer.configured(settings.event_secret_keys.get_secret_value()),
+        sms_without_diacritics=settings.sms_strip_diacritics,
+    )
 
     def parts(runtime: Runtime) -> Notification:
         store = Store(runtime.client, runtime.db)

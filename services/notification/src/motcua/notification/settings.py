@@ -46,6 +46,11 @@ class Settings(ServiceSettings):
     dispatch_idle_poll_seconds: float = Field(default=0.5, gt=0)
     dispatch_linger_seconds: float = Field(default=0.05, ge=0)
 
+    # The keys that seal the live secrets of identity's events for notification alone (motcua.common.sealing):
+    # `kid:base64key` pairs, newest first; identity and notification hold the same list. Empty: the published
+    # development key (make run, tests).
+    event_secret_keys: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
+
     secret_messages_per_recipient: int = Field(default=10, ge=0)
     secret_message_window_seconds: float = Field(default=3600.0, gt=0)
 

@@ -1,4 +1,5 @@
-"""Events of the submission service, on `motcua.submission.application.v1` (agencies subscribe)."""
+"""Events of the submission service, on `motcua.submission.application.v1`, each copied to its agency's own
+topic `motcua.submission.agency.<agency_code>.v1` (what agencies subscribe to)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class _ApplicationEvent(Event):
     agency_code: str
     applicant_account_id: str
     due_date: date
+
+    def copied_to(self) -> tuple[str, ...]:
+        """The agency's own topic: an agency reads its dossiers' events there, and no other agency's."""
+        return (topics.agency(self.agency_code),)
 
 
 @register
