@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
 from motcua.common.runtime import Background, Runtime
 from motcua.common.web import create_app
-from motcua.identity import api, discovery, keys, registration, twofactor
+from motcua.identity import api, discovery, factor_routes, factor_store, keys, registration, twofactor
 from motcua.identity.deps import Identity
+from motcua.identity.factor_store import FactorStore
 from motcua.identity.passwords import Hasher
 from motcua.identity.sealing import Sealer
 from motcua.identity.settings import Settings
@@ -50,7 +51,8 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
     )
 
     def parts(runtime: Runtime) -> Identity:
-        return Identity(settings, runtime.client, Store(runtime.db), runtime.outbox, hasher, keyring, sealer)
+        db = runtime.db
+        return Identity(settings, runtime.client, Store(db), runtime.outbox, hasher, keyring, sealer, FactorStore(db))
 
     async def on_startup(idn: Identity) -> None:
         await idn.store.record_key(keyring.current.jwk, datetime.now(UTC))
@@ -70,8 +72,8 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         settings,
         title="Mot Cua identity",
         description=DESCRIPTION,
-        routers=[api.router, discovery.router],
-        indexes=INDEXES,
+        routers=[api.router, factor_routes.router, discovery.router],
+        indexes={**INDEXES, **factor_store.INDEXES},
         parts=parts,
         on_startup=on_startup,
         background=background,
