@@ -147,7 +147,7 @@ export default {
   'signin.mfa_wrong': 'This code is not right. Enter the latest code from the app.',
   'signin.mfa_expired': 'This sign-in has expired. Please sign in again.',
   'signin.start_again': 'Sign in again',
-  'signin.passkey': 'Sign in with a passkey',
+  'signin.passkey': 'Use a passkey instead of a password',
   'signin.mfa_passkey': 'Use a passkey',
   'signin.passkey_cancelled': 'The passkey was not used. Try again, or sign in with your password.',
   'signin.passkey_wrong': 'This passkey was not accepted. Try again, or sign in with your password.',

@@ -147,7 +147,7 @@ export default {
   'signin.mfa_wrong': 'Mã không đúng. Hãy nhập mã mới nhất trong ứng dụng.',
   'signin.mfa_expired': 'Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.',
   'signin.start_again': 'Đăng nhập lại',
-  'signin.passkey': 'Đăng nhập bằng khóa truy cập (passkey)',
+  'signin.passkey': 'Dùng khóa truy cập (passkey) thay mật khẩu',
   'signin.mfa_passkey': 'Dùng khóa truy cập (passkey)',
   'signin.passkey_cancelled': 'Khóa truy cập chưa được dùng. Hãy thử lại, hoặc đăng nhập bằng mật khẩu.',
   'signin.passkey_wrong': 'Khóa truy cập này không được chấp nhận. Hãy thử lại, hoặc đăng nhập bằng mật khẩu.',
