@@ -107,9 +107,10 @@ async def test_an_officer_signs_in_with_a_passkey_of_the_portal_and_not_with_one
     async def with_passkey(origin: str) -> httpx.Response:
         started = (await client.post("/v1/auth/webauthn/options", json={})).json()
         assertion = device.get(started["public_key"], origin=origin)
-        return await client.post(
+        answer: httpx.Response = await client.post(
             "/v1/auth/webauthn/verify", json={"ceremony_id": started["ceremony_id"], "credential": assertion}
         )
+        return answer
 
     phished = await with_passkey("https://motcua-gov.example")
     assert phished.status_code == 401
