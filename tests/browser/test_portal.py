@@ -226,6 +226,17 @@ async def register_and_activate(page: Page, outbox: Outbox, screens: Any, axe: A
     return email, phone
 
 
+async def scan_and_confirm(page: Page) -> str:
+    """The authenticator-app steps: the QR code drawn, the key read, a code confirmed, ten recovery codes shown."""
+    await expect(page.get_by_role("img", name="Mã QR để thêm tài khoản Một Cửa vào ứng dụng xác thực")).to_be_visible()
+    secret = await page.locator("#mfa-secret").get_attribute("data-secret")
+    assert secret
+    await page.get_by_label("Mã từ ứng dụng xác thực").fill(totp(secret))
+    await page.get_by_role("button", name="Xác nhận và bật").click()
+    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    return secret
+
+
 async def turn_on_two_factor(page: Page, email: str, screens: Any) -> str:
     """Sign in with the password, turn on two-factor from the QR page; returns the TOTP secret."""
     await page.get_by_role("link", name="Đăng nhập").first.click()
@@ -237,12 +248,7 @@ async def turn_on_two_factor(page: Page, email: str, screens: Any) -> str:
     await page.get_by_role("button", name="Bật xác thực hai lớp").click()
     await page.get_by_label("Mật khẩu của bạn").fill(CITIZEN_PASSWORD)  # changing a factor needs the password again
     await page.get_by_role("button", name="Bật xác thực hai lớp").click()
-    await expect(page.get_by_role("img", name="Mã QR để thêm tài khoản Một Cửa vào ứng dụng xác thực")).to_be_visible()
-    secret = await page.locator("#mfa-secret").get_attribute("data-secret")
-    assert secret
-    await page.get_by_label("Mã từ ứng dụng xác thực").fill(totp(secret))
-    await page.get_by_role("button", name="Xác nhận và bật").click()
-    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    secret = await scan_and_confirm(page)
     await expect(page.get_by_text("Các mã chỉ hiển thị lần này.", exact=False)).to_be_visible()
     await screens.take(page, "two-factor-recovery-codes")
     await page.get_by_role("button", name="Đăng xuất").click()
@@ -272,12 +278,7 @@ async def enrol_at_first_sign_in(page: Page, username: str, password: str, scree
     await expect(page.locator("h1")).to_have_text("Thiết lập xác thực hai lớp")
     assert await page.evaluate("() => sessionStorage.getItem('motcua.session')") is None  # no tokens yet
     await page.get_by_role("button", name="Dùng ứng dụng xác thực").click()
-    await expect(page.get_by_role("img", name="Mã QR để thêm tài khoản Một Cửa vào ứng dụng xác thực")).to_be_visible()
-    secret = await page.locator("#mfa-secret").get_attribute("data-secret")
-    assert secret
-    await page.get_by_label("Mã từ ứng dụng xác thực").fill(totp(secret))
-    await page.get_by_role("button", name="Xác nhận và bật").click()
-    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    secret = await scan_and_confirm(page)
     await screens.take(page, "officer-enrolment-recovery-codes")
     await page.get_by_role("link", name="Tiếp tục đăng nhập").click()
     await expect(page.locator("h1")).to_have_text("Đăng nhập")

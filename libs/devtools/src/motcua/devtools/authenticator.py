@@ -95,18 +95,12 @@ class SoftwareAuthenticator:
         attestation = cbor({"fmt": "none", "attStmt": {}, "authData": auth_data + attested})
         self.credentials.append(credential)
         client_data = self._client_data("webauthn.create", str(options["challenge"]), origin)
-        return {
-            "id": b64url(credential.id),
-            "rawId": b64url(credential.id),
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": b64url(client_data),
-                "attestationObject": b64url(attestation),
-                "transports": ["internal"],
-            },
-            "clientExtensionResults": {},
-            "authenticatorAttachment": "platform",
-        }
+        return _public_key_credential(
+            credential,
+            clientDataJSON=b64url(client_data),
+            attestationObject=b64url(attestation),
+            transports=["internal"],
+        )
 
     def get(
         self,
@@ -132,16 +126,23 @@ class SoftwareAuthenticator:
         )
         client_data = self._client_data("webauthn.get", str(options["challenge"]), origin)
         signature = credential.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
-        return {
-            "id": b64url(credential.id),
-            "rawId": b64url(credential.id),
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": b64url(client_data),
-                "authenticatorData": b64url(auth_data),
-                "signature": b64url(signature),
-                "userHandle": credential.user_handle,
-            },
-            "clientExtensionResults": {},
-            "authenticatorAttachment": "platform",
-        }
+        return _public_key_credential(
+            credential,
+            clientDataJSON=b64url(client_data),
+            authenticatorData=b64url(auth_data),
+            signature=b64url(signature),
+            userHandle=credential.user_handle,
+        )
+
+
+def _public_key_credential(credential: Credential, **response: Any) -> dict[str, Any]:
+    """A PublicKeyCredential as its JSON form (WebAuthn Level 3 `toJSON()`)."""
+    raw_id = b64url(credential.id)
+    return {
+        "id": raw_id,
+        "rawId": raw_id,
+        "type": "public-key",
+        "response": response,
+        "clientExtensionResults": {},
+        "authenticatorAttachment": "platform",
+    }

@@ -22,10 +22,12 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.types import Options
 from motcua.common.auth import Principal, TokenVerifier
 from motcua.common.errors import Unauthenticated
 
 ALGORITHM = "EdDSA"
+_REQUIRED: Options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
 Jwk = dict[str, Any]
 
 
@@ -140,18 +142,10 @@ class Keyring:
             raise Unauthenticated("The token was signed with an unknown key.")
         try:
             claims: dict[str, Any] = jwt.decode(
-                token,
-                key=jwt.PyJWK(jwk),
-                algorithms=[ALGORITHM],
-                audience=audience,
-                issuer=self._issuer,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-                leeway=10,
+                token, jwt.PyJWK(jwk), [ALGORITHM], audience=audience, issuer=self._issuer, options=_REQUIRED, leeway=10
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("The token has expired; sign in again.") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthenticated("The token is not valid.") from exc
+            raise Unauthenticated("The token is not valid or has expired; sign in again.") from exc
         if claims.get("typ") != typ:
             raise Unauthenticated("This token is not of the kind this needs.")
         return claims

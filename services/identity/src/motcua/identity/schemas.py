@@ -110,14 +110,6 @@ class PasswordAgainIn(_In):
     )
 
 
-class PasskeyRegistrationIn(_In):
-    ceremony_id: Secret
-    credential: dict[str, Any] = Field(description="The PublicKeyCredential of navigator.credentials.create, as JSON")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
-        default=None, description='What the person calls this passkey ("work laptop")'
-    )
-
-
 class WebauthnOptionsIn(_In):
     mfa_token: Secret | None = Field(
         default=None, description="After the password step: its mfa_token. Without it: a passwordless sign-in"
@@ -126,7 +118,13 @@ class WebauthnOptionsIn(_In):
 
 class WebauthnVerifyIn(_In):
     ceremony_id: Secret
-    credential: dict[str, Any] = Field(description="The PublicKeyCredential of navigator.credentials.get, as JSON")
+    credential: dict[str, Any] = Field(description="The PublicKeyCredential of navigator.credentials, as JSON")
+
+
+class PasskeyRegistrationIn(WebauthnVerifyIn):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description='What the person calls this passkey ("work laptop")'
+    )
 
 
 class AccountOut(BaseModel):

@@ -49,28 +49,21 @@ function drawTwoFactor(section, me) {
     else if (error.status === 422) showProblems(summary, { '/password': password }, error, { '/password': t('mfa.password') });
     else summary.show([{ text: error.status === 409 ? t('mfa.on') : failure(error) }]);
   };
-  const start = h('button', { type: 'button', class: 'button', id: 'mfa-start' }, t('mfa.start'));
-  start.addEventListener('click', () => busy(start, async () => {
+  // each way of adding a factor asks for the password first, and says so when it is wrong
+  const withPassword = (button, work) => button?.addEventListener('click', () => busy(button, async () => {
     if (!needPassword()) return;
     try {
-      const started = await startTotp({ body: { password: password.input.value } });
-      enrol(section, heading, started);
+      await work({ body: { password: password.input.value } });
     } catch (error) {
       refused(error);
     }
   }));
+  const start = h('button', { type: 'button', class: 'button', id: 'mfa-start' }, t('mfa.start'));
+  withPassword(start, async (request) => enrol(section, heading, await startTotp(request)));
   const passkey = passkeysSupported()
     ? h('button', { type: 'button', class: 'button button-secondary', id: 'passkey-add' }, t('mfa.passkey'))
     : null;
-  passkey?.addEventListener('click', () => busy(passkey, async () => {
-    if (!needPassword()) return;
-    try {
-      const added = await addPasskey({ body: { password: password.input.value } });
-      passkeyAdded(section, heading, added);
-    } catch (error) {
-      refused(error);
-    }
-  }));
+  withPassword(passkey, async (request) => passkeyAdded(section, heading, await addPasskey(request)));
   fill(section, heading, h('p', {}, t('mfa.intro')), summary.element, password.element,
     h('div', { class: 'button-row' }, start, passkey));
 }
