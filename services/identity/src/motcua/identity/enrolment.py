@@ -15,7 +15,7 @@ from typing import Annotated
 
 import jwt
 import structlog
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from motcua.common.errors import InvalidInput, Unauthenticated
 from motcua.identity import lockout
@@ -78,12 +78,13 @@ def _typ(token: str) -> object:
 
 
 async def _enroller(
-    request: Request, idn: IdentityDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    idn: IdentityDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Enroller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("Sign in: this needs an access token or an enrolment token (Authorization: Bearer …).")
     token = credentials.credentials
-    if _typ(token) == TYP:
+    by_enrolment = _typ(token) == TYP
+    if by_enrolment:
         account_id = str((await idn.keyring.claims(token, audience=audience(idn), typ=TYP))["sub"])
     else:
         account_id = (await idn.keyring.verify(token)).sub
@@ -92,7 +93,6 @@ async def _enroller(
     if doc is None or doc["status"] != "active":
         raise AccountNotFound()
     account = account_of(doc)
-    by_enrolment = _typ(token) == TYP
     if by_enrolment and account.mfa_enabled:
         raise EnrolmentOnly("This account has a second factor now: sign in with it to get an access token.")
     return Enroller(account=account, by_enrolment_token=by_enrolment)
