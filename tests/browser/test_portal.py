@@ -269,7 +269,7 @@ async def sign_in(page: Page, username: str, password: str, secret: str | None =
     await page.wait_for_url(lambda url: "/login" not in url)
 
 
-async def enrol_at_first_sign_in(page: Page, username: str, password: str, screens: Any) -> str:
+async def enrol_at_first_sign_in(page: Page, username: str, password: str, screens: Any, axe: Any) -> str:
     """An officer's first sign-in: the password leads to the enrolment screen, not the desk; returns the secret."""
     await page.goto("/login")
     await page.get_by_label("Email hoặc số điện thoại").fill(username)
@@ -277,6 +277,7 @@ async def enrol_at_first_sign_in(page: Page, username: str, password: str, scree
     await page.get_by_role("button", name="Đăng nhập").click()
     await expect(page.locator("h1")).to_have_text("Thiết lập xác thực hai lớp")
     assert await page.evaluate("() => sessionStorage.getItem('motcua.session')") is None  # no tokens yet
+    await no_serious_violations(axe, page, "second-factor enrolment")
     await page.get_by_role("button", name="Dùng ứng dụng xác thực").click()
     secret = await scan_and_confirm(page)
     await screens.take(page, "officer-enrolment-recovery-codes")
@@ -413,7 +414,7 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
 
     # the officer of the commune works through the officer pages, in a browser of their own
     desk = await open_page(width=1280)
-    officer_secret = await enrol_at_first_sign_in(desk, *officer, screens)
+    officer_secret = await enrol_at_first_sign_in(desk, *officer, screens, axe)
     await sign_in(desk, *officer, officer_secret)
     await expect(desk.locator("h1")).to_have_text("Hồ sơ cần xử lý")
     row = desk.locator("tr", has_text=tracking_code)
