@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pyotp
-from motcua.devtools import devservers
+from motcua.devtools import devservers, staff
 from motcua.devtools.journeys import bearer, ok, register_and_activate, until, wait_ready
 from motcua.devtools.testing import BIRTH_REGISTRATION
 from motcua.devtools.testing_messages import Outbox
@@ -32,7 +32,9 @@ FORM = BIRTH_REGISTRATION.form
 async def sign_in_with_two_factor(gateway: httpx.AsyncClient, person: dict[str, Any]) -> dict[str, Any]:
     credentials = {"username": person["email"], "password": person["password"]}
     first = ok(await gateway.post("/v1/auth/login", json=credentials))
-    started = ok(await gateway.post("/v1/accounts/me/mfa/totp", headers=bearer(first)))
+    started = ok(
+        await gateway.post("/v1/accounts/me/mfa/totp", json={"password": person["password"]}, headers=bearer(first))
+    )
     totp = pyotp.TOTP(started["secret"])
     confirmed = ok(
         await gateway.post("/v1/accounts/me/mfa/totp/confirm", json={"code": totp.now()}, headers=bearer(first))
@@ -115,14 +117,8 @@ async def crash_submission_and_restart_broker(platform: devservers.Platform, gat
 
 
 async def officer_processes(gateway: httpx.AsyncClient, env: dict[str, str], app_id: str, agency: str) -> None:
-    admin = ok(
-        await gateway.post(
-            "/v1/auth/login",
-            json={
-                "username": env["IDENTITY_BOOTSTRAP_ADMIN_EMAIL"],
-                "password": env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"],
-            },
-        )
+    admin = await staff.sign_in(
+        gateway, env["IDENTITY_BOOTSTRAP_ADMIN_EMAIL"], env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"]
     )
     officer = {
         "full_name": "Lê Thị Cán Bộ",
@@ -133,9 +129,17 @@ async def officer_processes(gateway: httpx.AsyncClient, env: dict[str, str], app
     }
     created = ok(await gateway.post("/v1/admin/officers", json=officer, headers=bearer(admin)), 201)
     assert created["status"] == "active"
-    signed_in = ok(
+    # an officer's password alone yields a token that only enrols a second factor; the desk refuses it
+    enrolment = ok(
         await gateway.post("/v1/auth/login", json={"username": officer["email"], "password": officer["password"]})
     )
+    assert enrolment["mfa_enrolment_required"] is True
+    assert "access_token" not in enrolment
+    desk = await gateway.get(
+        "/v1/agency/applications", headers={"Authorization": f"Bearer {enrolment['enrolment_token']}"}
+    )
+    assert desk.status_code == 401
+    signed_in = await staff.sign_in(gateway, officer["email"], officer["password"])
     queue = ok(await gateway.get("/v1/agency/applications", params={"status": "submitted"}, headers=bearer(signed_in)))
     assert app_id in [a["id"] for a in queue["items"]]
     for action, to in (("accept", "processing"), ("approve", "approved"), ("issue_result", "completed")):

@@ -4,6 +4,7 @@ from typing import Any
 
 import jwt
 from motcua.common.auth import TokenVerifier
+from motcua.devtools import staff
 
 ADMIN = {
     "identity_bootstrap_admin_email": "Admin@MotCua.gov.vn",
@@ -20,9 +21,8 @@ def _officer(identity: Any, **change: Any) -> dict[str, Any]:
 
 async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: Any) -> None:
     async with launch(**ADMIN) as identity:
-        admin = await identity.login("admin@motcua.gov.vn", ADMIN["identity_bootstrap_admin_password"])
-        assert admin.status_code == 200, admin.text
-        as_admin = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+        admin = await staff.sign_in(identity.http, "admin@motcua.gov.vn", ADMIN["identity_bootstrap_admin_password"])
+        as_admin = {"Authorization": f"Bearer {admin['access_token']}"}
         me = (await identity.http.get("/v1/accounts/me", headers=as_admin)).json()
         assert me["roles"] == ["admin"]
         assert me["status"] == "active"
@@ -38,8 +38,8 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
         await identity.events.wait_for("AccountRegistered", officer_id)
         await identity.events.wait_for("AccountActivated", officer_id)
 
-        signed_in = await identity.login(officer["email"])
-        claims = jwt.decode(signed_in.json()["access_token"], options={"verify_signature": False})
+        signed_in = await staff.sign_in(identity.http, officer["email"], officer["password"])
+        claims = jwt.decode(signed_in["access_token"], options={"verify_signature": False})
         assert claims["roles"] == ["officer"]
         assert claims["agency"] == "BTP"
         assert claims["agency_roles"] == ["intake", "specialist", "approver"]

@@ -10,8 +10,9 @@ from motcua.common.auth import TokenVerifier
 from motcua.common.runtime import Background, Runtime
 from motcua.common.sealing import EventSealer
 from motcua.common.web import create_app
-from motcua.identity import api, discovery, keys, registration, twofactor
+from motcua.identity import api, discovery, factor_routes, factor_store, keys, registration, twofactor
 from motcua.identity.deps import Identity
+from motcua.identity.factor_store import FactorStore
 from motcua.identity.passwords import Hasher
 from motcua.identity.sealing import Sealer
 from motcua.identity.settings import Settings
@@ -52,8 +53,9 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
     )
 
     def parts(runtime: Runtime) -> Identity:
+        db = runtime.db
         return Identity(
-            settings, runtime.client, Store(runtime.db), runtime.outbox, hasher, keyring, sealer, event_sealer
+            settings, runtime.client, Store(db), runtime.outbox, hasher, keyring, sealer, event_sealer, FactorStore(db)
         )
 
     async def on_startup(idn: Identity) -> None:
@@ -74,8 +76,8 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         settings,
         title="Mot Cua identity",
         description=DESCRIPTION,
-        routers=[api.router, discovery.router],
-        indexes=INDEXES,
+        routers=[api.router, factor_routes.router, discovery.router],
+        indexes={**INDEXES, **factor_store.INDEXES},
         parts=parts,
         on_startup=on_startup,
         background=background,

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -33,6 +35,18 @@ class Settings(ServiceSettings):
     # `kid:base64key` pairs, newest first; identity and notification hold the same list. Empty: the published
     # development key (make run, tests).
     event_secret_keys: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
+
+    # `development` (what `make run` sets) is the only place the staff second-factor rule may be relaxed
+    deployment_environment: Literal["development", "production"] = "production"
+
+    # officers and admins: a second factor (TOTP or a passkey) before any token; false only in development
+    identity_staff_second_factor_required: bool = True
+    identity_enrolment_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
+    # passkeys (WebAuthn): the relying party is PUBLIC_BASE_URL's host and origin
+    identity_webauthn_rp_name: str = "Một Cửa"
+    identity_webauthn_challenge_ttl_seconds: int = Field(default=300, ge=10, le=900)
+    identity_passkeys_per_account: int = Field(default=10, ge=1, le=50)
+    identity_webauthn_ceremonies_per_ip_per_hour: int = Field(default=120, ge=1)
 
     # tokens
     identity_access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)
@@ -69,3 +83,21 @@ class Settings(ServiceSettings):
     @property
     def public_base(self) -> str:
         return self.public_base_url.rstrip("/")
+
+    @property
+    def webauthn_origin(self) -> str:
+        """The origin passkeys are made for: PUBLIC_BASE_URL's scheme, host and port."""
+        parts = urlsplit(self.public_base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def webauthn_rp_id(self) -> str:
+        return urlsplit(self.public_base_url).hostname or "localhost"
+
+    @model_validator(mode="after")
+    def _staff_second_factor_only_relaxed_in_development(self) -> Settings:
+        if not self.identity_staff_second_factor_required and self.deployment_environment != "development":
+            raise ValueError(
+                "IDENTITY_STAFF_SECOND_FACTOR_REQUIRED=false is allowed only with DEPLOYMENT_ENVIRONMENT=development"
+            )
+        return self

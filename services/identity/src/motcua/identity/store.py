@@ -78,7 +78,9 @@ def account_of(doc: mongo.Document) -> Account:
         agency_roles=tuple(doc.get("agency_roles", AGENCY_ROLES if doc["account_type"] == "officer" else ())),
         email_verified_at=doc.get("email_verified_at"),
         phone_verified_at=doc.get("phone_verified_at"),
-        mfa_enabled=bool(doc.get("mfa", {}).get("enabled_at")),
+        mfa_enabled=bool((doc.get("mfa") or {}).get("enabled_at")) or int(doc.get("passkey_count", 0)) > 0,
+        totp_enabled=bool((doc.get("mfa") or {}).get("enabled_at")),
+        passkeys=int(doc.get("passkey_count", 0)),
     )
 
 
