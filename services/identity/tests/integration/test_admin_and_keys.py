@@ -65,9 +65,8 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
         specialist = _officer(identity, roles=["approver", "specialist"])
         made = await identity.http.post("/v1/admin/officers", json=specialist, headers=as_admin)
         assert made.json()["agency_roles"] == ["specialist", "approver"]  # in the desk's order
-        his = jwt.decode(
-            (await identity.login(specialist["email"])).json()["access_token"], options={"verify_signature": False}
-        )
+        his_sign_in = await staff.sign_in(identity.http, specialist["email"], specialist["password"])
+        his = jwt.decode(his_sign_in["access_token"], options={"verify_signature": False})
         assert his["agency_roles"] == ["specialist", "approver"]
 
         citizen = await identity.tokens(await identity.citizen())
