@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from motcua.common.request_context import Network, trusted_networks
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Marks a setting whose default is only right on a developer's machine: every deployment sets it
@@ -51,6 +52,20 @@ class ServiceSettings(BaseSettings):
     request_concurrency: int = Field(default=32, ge=1)
     request_queue_size: int = Field(default=64, ge=0)
     request_queue_timeout_seconds: float = Field(default=2.0, gt=0)
+    # The proxies (the gateway) whose X-Forwarded-For says who the client is: comma-separated addresses and
+    # CIDRs, never `*`. The right-most hop they did not add is the client (motcua.common.request_context).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        trusted_networks(value, variable="FORWARDED_ALLOW_IPS")
+        return value
+
+    @property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        """The peers believed about the client's address and the request id."""
+        return trusted_networks(self.forwarded_allow_ips, variable="FORWARDED_ALLOW_IPS")
 
     @property
     def database_name(self) -> str:

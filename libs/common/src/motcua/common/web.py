@@ -95,7 +95,9 @@ def create_app(
     install_error_handlers(app)
     app.state.metrics_registry = registry  # a service's own metrics join /metrics here
     admission.install(app, settings, registry)
-    app.add_middleware(RequestContext, registry=registry, service=settings.service_name)
+    app.add_middleware(
+        RequestContext, registry=registry, service=settings.service_name, trusted_proxies=settings.trusted_proxies
+    )
     app.include_router(_operations(settings, registry))
     for router in routers:
         app.include_router(router)
@@ -156,5 +158,6 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
         timeout_keep_alive=75,  # longer than clients' idle pools, so the client always closes first
-        proxy_headers=True,
+        # RequestContext believes X-Forwarded-For from FORWARDED_ALLOW_IPS only; uvicorn's own reading stays off
+        proxy_headers=False,
     )
