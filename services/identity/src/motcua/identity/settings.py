@@ -5,9 +5,9 @@ Every time window is a setting so that tests (and operators) can shrink or stret
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from motcua.common.cpu import available_cpus
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -60,7 +60,8 @@ class Settings(ServiceSettings):
     identity_argon2_time_cost: int = Field(default=2, ge=1)
     identity_argon2_memory_kib: int = Field(default=19456, ge=8)
     identity_argon2_parallelism: int = Field(default=1, ge=1)
-    identity_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    # argon2 hashes at once: the container's CPU limit (its cgroup), not the node's core count
+    identity_hash_concurrency: int = Field(default_factory=available_cpus, ge=1)
 
     @property
     def public_base(self) -> str:
