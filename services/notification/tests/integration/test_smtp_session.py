@@ -110,6 +110,7 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
 
     controller = start()
     settings = Settings(
+        deployment_environment="development",
         smtp_port=port,
         smtp_starttls=True,
         smtp_ca_file=str(cert),
@@ -162,7 +163,7 @@ async def test_a_message_whose_hand_over_was_refused_never_reaches_the_server(ha
     relay, port = Relay(), free_port()
     controller = Controller(relay, hostname="127.0.0.1", port=port, ready_timeout=10)
     controller.start()
-    mailer = Mailer(Settings(smtp_port=port, smtp_timeout_seconds=3))
+    mailer = Mailer(Settings(deployment_environment="development", smtp_port=port, smtp_timeout_seconds=3))
     now = dt.datetime.now(dt.UTC)
     try:
         hand_overs.refuse = True  # the mark could not be written: the whole message but its "." is with the server

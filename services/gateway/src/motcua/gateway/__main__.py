@@ -1,12 +1,13 @@
 """`python -m motcua.gateway`: serve the gateway with settings from the environment."""
 
 import uvicorn
+from motcua.common.settings import load
 from motcua.gateway.app import build_app
 from motcua.gateway.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load(Settings)
     uvicorn.run(
         build_app(settings),
         host=settings.host,
