@@ -153,3 +153,38 @@ async def test_a_document_larger_than_64_kib_is_still_uploaded(pressure: Pressur
         )
         assert uploaded.status_code == 201, uploaded.text
         assert uploaded.json()["size"] == len(pdf)
+
+
+# A page far down a list makes the database skip everything before it: page × page_size is capped.
+DEEP = {"page": "10000", "page_size": "100"}
+
+
+def assert_too_deep(answer: httpx.Response) -> None:
+    assert answer.status_code == 422, answer.text[:300]
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["pointer"] for e in answer.json()["errors"]] == ["/page"]
+    assert "10000" in answer.json()["errors"][0]["message"].replace(",", "")
+
+
+async def test_a_page_deeper_than_ten_thousand_items_is_refused_in_every_list(pressure: Pressure) -> None:
+    async with pressure.client(timeout=30) as client:
+        citizen = await pressure.citizen(client)
+        assert_too_deep(await client.get("/v1/procedures", params=DEEP))
+        assert_too_deep(await client.get("/v1/applications", params=DEEP, headers=citizen.headers))
+        assert_too_deep(await client.get("/v1/notifications", params=DEEP, headers=citizen.headers))
+        # the last page within the cap is still served
+        last = await client.get("/v1/procedures", params={"page": "100", "page_size": "100"})
+        assert last.status_code == 200
+        assert last.json()["items"] == []
+
+
+async def test_a_page_deeper_than_ten_thousand_items_is_refused_to_officers_and_admins_too(
+    pressure: Pressure,
+) -> None:
+    async with pressure.client(timeout=30) as client:
+        admin = await pressure.admin(client)
+        officer = await pressure.officer(client, admin, "UBND-HK")
+        assert_too_deep(await client.get("/v1/agency/applications", params=DEEP, headers=officer.headers))
+        hook = "0" * 32
+        for path in (f"/v1/webhooks/{hook}/dead-letters", f"/v1/webhooks/{hook}/deliveries"):
+            assert_too_deep(await client.get(path, params=DEEP, headers=admin.headers))
