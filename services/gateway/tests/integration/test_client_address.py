@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from motcua.devtools.devservers import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[4]
 INGRESS = "127.0.0.2"
-StartProcess = Callable[..., Any]
 
 
 def manifest_setting(name: str) -> str:
@@ -33,7 +32,11 @@ def manifest_setting(name: str) -> str:
 
 
 @asynccontextmanager
-async def gateway_process(upstreams: dict[str, Any], tmp_path: Path, **env: str) -> AsyncIterator[str]:
+async def caller_of_gateway(
+    upstreams: dict[str, Any], tmp_path: Path, *, trusted: str, burst: int, caller: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client connecting from `caller` to a gateway process that believes `trusted` and lets each client
+    address `burst` requests through (then 429: a token back every 10 s)."""
     port = free_port()
     process = ServerProcess(
         "gateway",
@@ -44,35 +47,27 @@ async def gateway_process(upstreams: dict[str, Any], tmp_path: Path, **env: str)
             "GATEWAY_PORT": str(port),
             **{f"{name.upper()}_URL": seen.url for name, seen in upstreams.items()},
             "GATEWAY_STATIC_DIR": str(tmp_path),
+            "GATEWAY_TRUSTED_PROXIES": trusted,
+            "GATEWAY_RATE_LIMIT_PER_SECOND": "0.1",
+            "GATEWAY_RATE_LIMIT_BURST": str(burst),
             "LOG_FORMAT": "console",
-            **env,
         },
     )
     await asyncio.to_thread(process.start, 60.0)
+    transport = httpx.AsyncHTTPTransport(local_address=caller)
     try:
-        yield f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", transport=transport) as client:
+            yield client
     finally:
         await asyncio.to_thread(process.stop)
-
-
-def client_from(address: str, base_url: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, transport=httpx.AsyncHTTPTransport(local_address=address))
 
 
 async def test_a_caller_inventing_a_fresh_x_forwarded_for_each_time_still_hits_its_limit(
     upstreams: dict[str, Any], tmp_path: Path
 ) -> None:
     # Deployed as the manifests deploy it; the caller is not the Ingress controller.
-    async with (
-        gateway_process(
-            upstreams,
-            tmp_path,
-            GATEWAY_TRUSTED_PROXIES=manifest_setting("GATEWAY_TRUSTED_PROXIES"),
-            GATEWAY_RATE_LIMIT_PER_SECOND="0.1",
-            GATEWAY_RATE_LIMIT_BURST="3",
-        ) as gateway,
-        client_from("127.0.0.1", gateway) as attacker,
-    ):
+    trusted = manifest_setting("GATEWAY_TRUSTED_PROXIES")
+    async with caller_of_gateway(upstreams, tmp_path, trusted=trusted, burst=3, caller="127.0.0.1") as attacker:
         statuses = [
             (await attacker.get("/v1/agencies", headers={"X-Forwarded-For": f"198.51.100.{n}"})).status_code
             for n in range(1, 7)
@@ -84,16 +79,8 @@ async def test_of_a_trusted_proxys_chain_the_right_most_hop_it_did_not_add_is_th
     upstreams: dict[str, Any], tmp_path: Path
 ) -> None:
     # client → a load balancer at 10.1.1.1 → the Ingress controller → the gateway: both proxies are trusted
-    async with (
-        gateway_process(
-            upstreams,
-            tmp_path,
-            GATEWAY_TRUSTED_PROXIES=f"{INGRESS}/32,10.0.0.0/8",
-            GATEWAY_RATE_LIMIT_PER_SECOND="0.1",
-            GATEWAY_RATE_LIMIT_BURST="2",
-        ) as gateway,
-        client_from(INGRESS, gateway) as ingress,
-    ):
+    trusted = f"{INGRESS}/32,10.0.0.0/8"
+    async with caller_of_gateway(upstreams, tmp_path, trusted=trusted, burst=2, caller=INGRESS) as ingress:
         seen = []
         for spoofed in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
             # the client wrote the first hop itself; the load balancer appended the client, the Ingress the balancer

@@ -6,7 +6,7 @@ import sys
 from typing import Any, Literal, TypeVar
 
 from motcua.common.request_context import Network, trusted_networks
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Marks a setting whose default is only right on a developer's machine: every deployment sets it
@@ -62,10 +62,11 @@ class ServiceSettings(BaseSettings):
     # CIDRs, never `*`. The right-most hop they did not add is the client (motcua.common.request_context).
     forwarded_allow_ips: str = "127.0.0.1,::1"
 
-    @field_validator("forwarded_allow_ips")
+    # the gateway's own list (the Ingress controller's pods) is GATEWAY_TRUSTED_PROXIES, checked alike
+    @field_validator("forwarded_allow_ips", "gateway_trusted_proxies", check_fields=False)
     @classmethod
-    def _proxies(cls, value: str) -> str:
-        trusted_networks(value, variable="FORWARDED_ALLOW_IPS")
+    def _proxies(cls, value: str, info: ValidationInfo) -> str:
+        trusted_networks(value, variable=str(info.field_name).upper())
         return value
 
     @property

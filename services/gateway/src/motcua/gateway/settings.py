@@ -6,7 +6,7 @@ from pathlib import Path
 
 from motcua.common.request_context import Network, trusted_networks
 from motcua.common.settings import ServiceSettings
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -68,12 +68,6 @@ class Settings(ServiceSettings):
     # Comma-separated addresses and CIDRs (never "*") of the proxies whose X-Forwarded-For / -Proto are
     # believed: the Ingress controller's pods. Empty: nobody's, the connecting address is the client.
     gateway_trusted_proxies: str = ""
-
-    @field_validator("gateway_trusted_proxies")
-    @classmethod
-    def _gateway_proxies(cls, value: str) -> str:
-        trusted_networks(value, variable="GATEWAY_TRUSTED_PROXIES")
-        return value
 
     @property
     def trusted_proxies(self) -> tuple[Network, ...]:
