@@ -156,6 +156,7 @@ async def test_public_pages_read_in_vietnamese_and_english_and_pass_axe(open_pag
     await expect(page.get_by_text("Giấy chứng sinh", exact=True)).to_be_visible()
     await expect(page.get_by_text("Định dạng: PDF, JPG, PNG. Dung lượng tối đa: 5 MB.").first).to_be_visible()
     await expect(page.locator(".facts")).to_contain_text("1 ngày làm việc")
+    await expect(page.locator(".facts")).to_contain_text("Trả kết quả trong ngày nếu hồ sơ được tiếp nhận trước 15:00")
     await expect(page.locator(".facts")).to_contain_text("Miễn phí")
     await no_serious_violations(axe, page, "procedure")
     await fits(page)
@@ -399,6 +400,8 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
     await switch_language(desk, "en")
     await expect(desk.locator("h1")).to_have_text("Agency inbox")
     await switch_language(desk, "vi")
+    # the time left, in words the service counted (working days, Vietnam's calendar): never late at first
+    await expect(row.locator(".countdown")).to_have_text(re.compile(r"^(Còn \d+ ngày làm việc|Đến hạn hôm nay)$"))
     await row.get_by_role("link", name=tracking_code).click()
     await expect(desk.locator("h1")).to_contain_text(tracking_code)
     await expect(desk.locator(".answers")).to_contain_text("Nguyễn Minh Khang")

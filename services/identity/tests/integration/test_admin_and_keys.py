@@ -33,6 +33,7 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
         assert created.status_code == 201, created.text
         assert created.json()["status"] == "active"
         assert created.json()["roles"] == ["officer"]
+        assert created.json()["agency_roles"] == ["intake", "specialist", "approver"]  # the default: all three
         officer_id = created.json()["id"]
         await identity.events.wait_for("AccountRegistered", officer_id)
         await identity.events.wait_for("AccountActivated", officer_id)
@@ -41,6 +42,7 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
         claims = jwt.decode(signed_in.json()["access_token"], options={"verify_signature": False})
         assert claims["roles"] == ["officer"]
         assert claims["agency"] == "BTP"
+        assert claims["agency_roles"] == ["intake", "specialist", "approver"]
         assert claims["account_type"] == "officer"
 
         for change, pointer in (
@@ -48,6 +50,9 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
             ({"agency_code": ""}, "/agency_code"),
             ({"phone": "123"}, "/phone"),
             ({"password": "password1"}, "/password"),
+            ({"roles": []}, "/roles"),
+            ({"roles": ["chief"]}, "/roles/0"),
+            ({"roles": ["intake", "intake"]}, "/roles"),
         ):
             refused = await identity.http.post(
                 "/v1/admin/officers", json=_officer(identity, **change), headers=as_admin
@@ -56,6 +61,14 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
             assert pointer in [e["pointer"] for e in refused.json()["errors"]]
         twice = await identity.http.post("/v1/admin/officers", json=officer, headers=as_admin)
         assert twice.status_code == 409
+
+        specialist = _officer(identity, roles=["approver", "specialist"])
+        made = await identity.http.post("/v1/admin/officers", json=specialist, headers=as_admin)
+        assert made.json()["agency_roles"] == ["specialist", "approver"]  # in the desk's order
+        his = jwt.decode(
+            (await identity.login(specialist["email"])).json()["access_token"], options={"verify_signature": False}
+        )
+        assert his["agency_roles"] == ["specialist", "approver"]
 
         citizen = await identity.tokens(await identity.citizen())
         as_citizen = {"Authorization": f"Bearer {citizen['access_token']}"}

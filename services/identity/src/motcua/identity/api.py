@@ -187,6 +187,7 @@ async def create_officer(body: OfficerIn, admin: Admin, idn: IdentityDep, rid: R
         phone=body.phone,
         password=body.password,
         agency_code=body.agency_code,
+        agency_roles=tuple(body.roles),
         admin_id=admin.sub,
         request_id=rid,
     )

@@ -10,6 +10,9 @@ from typing import Literal, get_args
 from motcua.common.errors import Conflict, NotFound, TooManyRequests, Unauthenticated, Unavailable
 
 AccountType = Literal["individual", "business", "organisation", "officer", "admin"]
+# An officer's roles in their agency: intake (tiếp nhận), specialist (chuyên viên), approver (lãnh đạo).
+AgencyRole = Literal["intake", "specialist", "approver"]
+AGENCY_ROLES: tuple[AgencyRole, ...] = ("intake", "specialist", "approver")
 CitizenType = Literal["individual", "business", "organisation"]
 Status = Literal["pending_verification", "active"]
 Locale = Literal["vi", "en"]
@@ -135,6 +138,7 @@ class Account:
     tax_code: str | None = None
     organisation_name: str | None = None
     agency_code: str | None = None
+    agency_roles: tuple[AgencyRole, ...] = ()  # an officer's roles inside their agency's desk
     email_verified_at: datetime | None = None
     phone_verified_at: datetime | None = None
     mfa_enabled: bool = False

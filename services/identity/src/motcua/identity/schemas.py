@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from motcua.identity.model import Account, AccountType, CitizenType, Locale, Status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from motcua.identity.model import AGENCY_ROLES, Account, AccountType, AgencyRole, CitizenType, Locale, Status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Short = Annotated[str, StringConstraints(max_length=64)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -53,6 +53,19 @@ class OfficerIn(_In):
     phone: Phone
     password: Password
     agency_code: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    roles: list[AgencyRole] = Field(
+        default_factory=lambda: list(AGENCY_ROLES),
+        min_length=1,
+        max_length=3,
+        description="the officer's roles in the agency: intake, specialist, approver (default: all three)",
+    )
+
+    @field_validator("roles")
+    @classmethod
+    def _each_once(cls, roles: list[AgencyRole]) -> list[AgencyRole]:
+        if len(set(roles)) != len(roles):
+            raise ValueError("name each role once")
+        return [r for r in AGENCY_ROLES if r in roles]
 
 
 class VerifyEmailIn(_In):
@@ -118,6 +131,7 @@ class AccountOut(BaseModel):
     tax_code: str | None = None
     organisation_name: str | None = None
     agency_code: str | None = None
+    agency_roles: list[AgencyRole] | None = None
     created_at: datetime
 
     @classmethod
@@ -138,6 +152,7 @@ class AccountOut(BaseModel):
             tax_code=account.tax_code,
             organisation_name=account.organisation_name,
             agency_code=account.agency_code,
+            agency_roles=list(account.agency_roles) if account.account_type == "officer" else None,
             created_at=account.created_at,
         )
 

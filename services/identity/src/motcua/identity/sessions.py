@@ -48,6 +48,7 @@ def access_claims(
     }
     if account.agency_code is not None:
         claims["agency"] = account.agency_code
+        claims["agency_roles"] = list(account.agency_roles)
     return claims
 
 

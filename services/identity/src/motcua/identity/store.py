@@ -12,7 +12,7 @@ from typing import Any
 from motcua.common import counters, mongo
 from motcua.identity import sealing
 from motcua.identity.limits import Lockout
-from motcua.identity.model import Account
+from motcua.identity.model import AGENCY_ROLES, Account
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -74,6 +74,8 @@ def account_of(doc: mongo.Document) -> Account:
         tax_code=doc.get("tax_code"),
         organisation_name=doc.get("organisation_name"),
         agency_code=doc.get("agency_code"),
+        # an officer created before roles existed kept every power: all three
+        agency_roles=tuple(doc.get("agency_roles", AGENCY_ROLES if doc["account_type"] == "officer" else ())),
         email_verified_at=doc.get("email_verified_at"),
         phone_verified_at=doc.get("phone_verified_at"),
         mfa_enabled=bool(doc.get("mfa", {}).get("enabled_at")),

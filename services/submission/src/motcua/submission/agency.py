@@ -51,13 +51,16 @@ async def act(
     rid: RequestId,
     response: Response,
 ) -> AgencyApplicationPublic:
-    """`accept`, `request_supplement` (comment required), `approve`, `reject` (comment required) or
-    `issue_result`. 409 when the workflow does not allow it from the current status; the applicant is
-    told through ApplicationStatusChanged."""
+    """`accept`, `request_supplement` (comment required), `propose` (with `outcome` and a comment: advice
+    recorded for the approvers, no change of status, the applicant not told), `approve`, `reject` (comment
+    required) or `issue_result`. Each only for its roles (403 otherwise: accept and issue_result intake;
+    request_supplement intake or specialist; propose specialist; approve and reject approver, and intake
+    may reject a dossier not yet accepted); 409 when the workflow does not allow it from the current
+    status; the applicant is told through ApplicationStatusChanged."""
     _agency_of(officer)
     moved = await applications.move(
-        submission, application_id, officer, body.action, comment=body.comment, request_id=rid
+        submission, application_id, officer, body.action, comment=body.comment, outcome=body.outcome, request_id=rid
     )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = etag(moved)
-    return AgencyApplicationPublic.of(moved)
+    return AgencyApplicationPublic.of(moved, applications.officer_roles(officer))

@@ -122,7 +122,7 @@ async def read(
     _private(response, app)
     if applications.is_owner(app, who):
         return ApplicationPublic.of(app)
-    return AgencyApplicationPublic.of(app)
+    return AgencyApplicationPublic.of(app, applications.officer_roles(who))
 
 
 async def _json_body(request: Request, limit: int) -> Any:

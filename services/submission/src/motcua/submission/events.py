@@ -95,6 +95,7 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
                 "agency_code",
                 "applicant_types",
                 "processing_days",
+                "same_day_cutoff",
                 "required_documents",
                 "form_schema",
                 "published_at",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from motcua.common.settings import ServiceSettings
-from pydantic import AliasChoices, Field
+from motcua.submission.due_dates import WorkingHours
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -34,3 +35,23 @@ class Settings(ServiceSettings):
         default=3600, gt=0, description="an uploaded file never attached to its application is deleted after this"
     )
     orphan_sweep_seconds: float = Field(default=600, gt=0, description="how often unattached files are looked for")
+
+    # When a desk works (Vietnam time): a dossier sent outside these hours is received at the next start.
+    working_hours: str = Field(default="07:30-17:00", description="HH:MM-HH:MM, every agency's unless overridden")
+    agency_working_hours: dict[str, str] = Field(
+        default_factory=dict, description='JSON {"agency code": "HH:MM-HH:MM"} for agencies keeping other hours'
+    )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        return str(WorkingHours.parse(value))
+
+    @field_validator("agency_working_hours")
+    @classmethod
+    def _agency_hours(cls, value: dict[str, str]) -> dict[str, str]:
+        return {code: str(WorkingHours.parse(hours)) for code, hours in value.items()}
+
+    def hours_for(self, agency_code: str) -> WorkingHours:
+        """The working hours of `agency_code`'s desk."""
+        return WorkingHours.parse(self.agency_working_hours.get(agency_code, self.working_hours))
