@@ -58,11 +58,12 @@ def test_compose_names_every_service_and_its_dependencies(compose: dict[str, Any
 
 
 def environment(compose: dict[str, Any], service: str) -> dict[str, str]:
-    """The service's environment as compose gives it when the shell sets nothing: `${VAR:-default}` is
-    its default, `$$` a dollar sign."""
+    """The service's environment as compose gives it when the shell sets only what it must: `${VAR:-default}`
+    is its default, `${VAR:?why}` a value the person starting it chose, `$$` a dollar sign."""
 
     def interpolate(value: object) -> str:
         text = str(value).replace("$$", "\0")
+        text = re.sub(r"\$\{\w+:\?[^}]*\}", "Một mật khẩu do người vận hành chọn 2026", text)
         text = re.sub(r"\$\{\w+(?::?-([^}]*))?\}", lambda m: m.group(1) or "", text)
         assert "$" not in text, f"{service}: unexpected interpolation in {value!r}"
         return text.replace("\0", "$")

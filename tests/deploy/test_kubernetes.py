@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import ipaddress
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,8 @@ Values = dict[str, str | None]  # variable → value; None: set, but only the op
 
 RENDERS = ("base", "dev", "production")
 OVERLAYS = ("dev", "production")
+# The namespace the Ingress controller runs in (ingress-nginx's own; an overlay patches it for another).
+INGRESS_CONTROLLER_NAMESPACE = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
 CONSUMED = {topic for consumed in CONSUMER_GROUPS.values() for topic in consumed}
 
 
@@ -459,15 +462,51 @@ def test_only_the_gateway_is_reachable_from_outside(
     for policy in policies_of(rendered[render], service, "Ingress"):
         for rule in policy["spec"].get("ingress", []):
             peers = rule.get("from")
-            if service == "gateway" and not peers:
-                assert ports_of(rule) == {PORTS["gateway"]}
-                continue
             assert peers, f"{policy['metadata']['name']} admits anyone to {service}"
             for peer in peers:
                 assert "ipBlock" not in peer
-                if "namespaceSelector" in peer:  # Prometheus, scraping /metrics
-                    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+                if "namespaceSelector" not in peer:
+                    continue
+                namespace = peer["namespaceSelector"]
+                if namespace == INGRESS_CONTROLLER_NAMESPACE:  # the public entrance: to the gateway only
+                    assert service == "gateway", f"the ingress controller reaches {service}"
+                    assert ports_of(rule) == {PORTS["gateway"]}
+                else:  # Prometheus, scraping /metrics
+                    assert namespace == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
                     assert ports_of(rule) <= set(PORTS.values())
+
+
+@pytest.mark.parametrize("render", RENDERS)
+def test_nothing_but_the_ingress_controller_reaches_the_gateways_public_port(
+    rendered: dict[str, list[Manifest]], render: str
+) -> None:
+    # Any pod that reached the gateway could tell it who the client is (X-Forwarded-For from a trusted range).
+    admitted = [
+        peer
+        for policy in policies_of(rendered[render], "gateway", "Ingress")
+        for rule in policy["spec"].get("ingress", [])
+        if PORTS["gateway"] in ports_of(rule)
+        for peer in rule.get("from", [{}])
+        if peer.get("namespaceSelector") != {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    ]
+    assert admitted == [{"namespaceSelector": INGRESS_CONTROLLER_NAMESPACE}]
+
+
+@pytest.mark.parametrize("render", RENDERS)
+@pytest.mark.parametrize("variable", ["GATEWAY_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS"])
+def test_only_named_proxy_ranges_are_believed_about_the_client_address(
+    rendered: dict[str, list[Manifest]], render: str, variable: str
+) -> None:
+    # `*` (or a range as wide) lets every caller write its own X-Forwarded-For, and so choose a fresh address
+    # for every per-address limit, lockout and quota.
+    value = config(rendered[render]).get(variable, "")
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    assert names, f"{variable} is empty: every client would share the proxy's address"
+    for name in names:
+        assert name != "*", f"{variable}={value}: believes anyone"
+        network = ipaddress.ip_network(name, strict=False)
+        assert not network.is_global, f"{variable}: {name} is not a cluster's own range"
+        assert network.prefixlen >= (8 if network.version == 4 else 32), f"{variable}: {name} is too wide"
 
 
 @pytest.mark.parametrize("render", RENDERS)

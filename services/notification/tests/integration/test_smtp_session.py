@@ -65,6 +65,7 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
     relay.cut_after_data("cut@example.vn")
     relay.start()
     settings = Settings(
+        deployment_environment="development",
         smtp_port=relay.port,
         smtp_starttls=True,
         smtp_ca_file=str(cert),
@@ -116,7 +117,7 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
 async def test_a_message_whose_hand_over_was_refused_never_reaches_the_server(hand_overs: Any) -> None:
     relay = SmtpCapture()
     relay.start()
-    mailer = Mailer(Settings(smtp_port=relay.port, smtp_timeout_seconds=3))
+    mailer = Mailer(Settings(deployment_environment="development", smtp_port=relay.port, smtp_timeout_seconds=3))
     now = dt.datetime.now(dt.UTC)
     try:
         hand_overs.refuse = True  # the mark could not be written: the whole message but its "." is with the server

@@ -128,7 +128,7 @@ def _delivery(**content: str) -> Delivery:
 
 
 def test_the_email_keeps_vietnamese_intact_in_headers_and_both_bodies() -> None:
-    settings = Settings(mail_from="Một cửa <no-reply@motcua.gov.vn>")
+    settings = Settings(deployment_environment="development", mail_from="Một cửa <no-reply@motcua.gov.vn>")
     subject = "[Một cửa] Hồ sơ HS-7KQ2-9XPA: Đang xử lý – Cần bổ sung hồ sơ đăng ký khai sinh cho con"
     raw = build_email(_delivery(subject=subject), settings, now=datetime(2026, 11, 25, tzinfo=UTC))
     assert raw.isascii()  # 7-bit clean: encoded-words and quoted-printable, any server relays it
@@ -148,16 +148,16 @@ def test_the_email_keeps_vietnamese_intact_in_headers_and_both_bodies() -> None:
 def test_an_address_that_cannot_be_used_is_a_permanent_failure() -> None:
     unusable = _delivery().model_copy(update={"recipient": "x@y.vn\r\nBcc: z@w.vn"})
     with pytest.raises(PermanentSendError):
-        build_email(unusable, Settings(), now=datetime.now(UTC))
+        build_email(unusable, Settings(deployment_environment="development"), now=datetime.now(UTC))
 
 
 def test_settings_refuse_a_webhook_without_url_and_a_lease_shorter_than_a_send() -> None:
     with pytest.raises(ValueError, match="SMS_WEBHOOK_URL"):
-        Settings(sms_provider="webhook")
+        Settings(deployment_environment="development", sms_provider="webhook")
     with pytest.raises(ValueError, match="DELIVERY_LEASE_SECONDS"):
-        Settings(smtp_timeout_seconds=30, delivery_lease_seconds=60)
+        Settings(deployment_environment="development", smtp_timeout_seconds=30, delivery_lease_seconds=60)
     with pytest.raises(ValueError, match="MAIL_FROM"):
-        Settings(mail_from="nobody")
+        Settings(deployment_environment="development", mail_from="nobody")
     with pytest.raises(ValueError, match="go together"):
-        Settings(smtp_username="u")
-    assert Settings(notification_port=9004).port == 9004
+        Settings(deployment_environment="development", smtp_username="u")
+    assert Settings(deployment_environment="development", notification_port=9004).port == 9004

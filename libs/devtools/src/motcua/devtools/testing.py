@@ -218,7 +218,14 @@ async def running_app(app: FastAPI, *, wait_started: bool = True) -> AsyncIterat
     port = devservers.free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on", timeout_keep_alive=75
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=75,
+            proxy_headers=False,  # as the services and the gateway run: the app decides whom to believe
         )
     )
     task = asyncio.create_task(server.serve())

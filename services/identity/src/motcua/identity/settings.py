@@ -5,11 +5,10 @@ Every time window is a setting so that tests (and operators) can shrink or stret
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
+from motcua.common.cpu import available_cpus
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -35,9 +34,6 @@ class Settings(ServiceSettings):
     # `kid:base64key` pairs, newest first; identity and notification hold the same list. Empty: the published
     # development key (make run, tests).
     event_secret_keys: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
-
-    # `development` (what `make run` sets) is the only place the staff second-factor rule may be relaxed
-    deployment_environment: Literal["development", "production"] = "production"
 
     # officers and admins: a second factor (TOTP or a passkey) before any token; false only in development
     identity_staff_second_factor_required: bool = True
@@ -78,7 +74,8 @@ class Settings(ServiceSettings):
     identity_argon2_time_cost: int = Field(default=2, ge=1)
     identity_argon2_memory_kib: int = Field(default=19456, ge=8)
     identity_argon2_parallelism: int = Field(default=1, ge=1)
-    identity_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    # argon2 hashes at once: the container's CPU limit (its cgroup), not the node's core count
+    identity_hash_concurrency: int = Field(default_factory=available_cpus, ge=1)
 
     @property
     def public_base(self) -> str:

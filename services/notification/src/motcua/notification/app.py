@@ -18,7 +18,7 @@ from motcua.notification.mail import Mailer
 from motcua.notification.messages import Composer
 from motcua.notification.senders import Sender
 from motcua.notification.settings import Settings
-from motcua.notification.sms import LogSms, WebhookSms
+from motcua.notification.sms import LogSms, WebhookSms, development_file
 from motcua.notification.store import INDEXES, HandOvers, Store
 
 log = structlog.get_logger(__name__)
@@ -28,7 +28,7 @@ CONSUMED_TOPICS = (topics.IDENTITY_ACCOUNT, topics.SUBMISSION_APPLICATION)
 
 
 def _senders(settings: Settings) -> list[Sender]:
-    sms: Sender = WebhookSms(settings) if settings.sms_provider == "webhook" else LogSms()
+    sms: Sender = WebhookSms(settings) if settings.sms_provider == "webhook" else LogSms(development_file(settings))
     return [Mailer(settings), sms]
 
 
@@ -50,7 +50,11 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
 
     async def on_startup(notification: Notification) -> None:
         if settings.sms_provider == "log":
-            log.warning("sms_provider_log_is_for_development", detail="SMS texts, codes included, go to this log")
+            log.warning(
+                "sms_provider_log_is_for_development",
+                detail="SMS texts, codes included, go to this file",
+                file=str(development_file(settings)),
+            )
 
     def background(notification: Notification) -> Background:
         return {"dispatcher": notification.dispatcher.run()}

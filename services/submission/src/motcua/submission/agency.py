@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from motcua.common.auth import Officer
 from motcua.common.errors import Forbidden
+from motcua.common.paging import check_depth
 from motcua.common.request_context import RequestId
 from motcua.submission import applications
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
@@ -41,6 +42,7 @@ async def queue(
 ) -> ApplicationPage:
     """Submitted applications of the officer's own agency, the earliest due first; drafts never show."""
     size = min(page_size, settings.max_page_size)
+    check_depth(page, size)
     found, total = await store.agency_queue(_agency_of(officer), status, skip=(page - 1) * size, limit=size)
     response.headers["Cache-Control"] = "private, no-store"
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)

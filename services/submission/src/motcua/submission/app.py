@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
+from motcua.common.body_limit import LargerBody
 from motcua.common.clock import Clock, now
 from motcua.common.runtime import Background, Runtime
 from motcua.common.web import create_app
@@ -17,6 +18,7 @@ from motcua.submission.settings import Settings
 from motcua.submission.slip_pdf import Fonts
 from motcua.submission.store import INDEXES, Store
 
+MIB = 1024 * 1024
 DESCRIPTION = """Drafts with autosave, document uploads, submission with tracking codes and due dates,
 the agencies' workflow, and the public lookup by tracking code."""
 
@@ -53,4 +55,11 @@ def build_app(
         background=background,
         consumers=events.consumers,
         verifier=verifier,
+        # documents, and the autosave's merge patch (its own limit: twice the form's, as JSON)
+        larger_bodies=[
+            LargerBody(
+                "POST", "/v1/applications/{application_id}/documents", int(settings.upload_max_request_mb * MIB)
+            ),
+            LargerBody("PATCH", "/v1/applications/{application_id}", settings.max_form_bytes * 2),
+        ],
     )

@@ -27,6 +27,9 @@ class Settings(ServiceSettings):
     upload_drain_limit_mb: float = Field(
         default=64.0, gt=0, description="how much of a refused upload is read (and discarded) before answering"
     )
+    upload_max_request_mb: float = Field(
+        default=60.0, gt=0, description="the largest body an upload request may have (every other route: 64 KiB)"
+    )
     max_page_size: int = Field(default=100, ge=1)
     orphan_file_age_seconds: float = Field(
         default=3600, gt=0, description="an uploaded file never attached to its application is deleted after this"
