@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from motcua.common import mongo, topics
 from motcua.common.events import Envelope, Event, InvalidEnvelope, decode
 from motcua.common.sealing import EventSealer, purpose
-from motcua.devtools.testing import Isolation, Stack, eventually, running_app, topic_partitions
+from motcua.devtools.testing import TEST_EVENT_SECRET_KEYS, Isolation, Stack, eventually, running_app, topic_partitions
 from motcua.identity.app import build_app
 from motcua.identity.settings import Settings
 
@@ -196,6 +196,7 @@ def launch(stack: Stack, isolation: Isolation, tmp_path: Path) -> Launcher:
             "kafka_bootstrap_servers": stack.kafka_bootstrap,
             "kafka_topic_prefix": isolation.topic_prefix,
             "identity_signing_key_file": tmp_path / "keys" / "signing-key.pem",
+            "event_secret_keys": TEST_EVENT_SECRET_KEYS,  # a deployment's own key, as production requires
             "log_level": "WARNING",
         }
         values.update(overrides)

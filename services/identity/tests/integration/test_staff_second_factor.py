@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 import pyotp
 import pytest
+from motcua.devtools.testing import TEST_EVENT_SECRET_KEYS
 from motcua.identity.settings import Settings
 from pydantic import ValidationError
 
@@ -103,7 +104,9 @@ async def test_with_an_access_token_enrolling_needs_the_password_and_wrong_ones_
 
 async def test_the_rule_can_be_relaxed_only_in_development(tmp_path: Any) -> None:
     with pytest.raises(ValidationError, match="IDENTITY_STAFF_SECOND_FACTOR_REQUIRED"):
-        Settings(identity_staff_second_factor_required=False)
+        Settings(identity_staff_second_factor_required=False, event_secret_keys=TEST_EVENT_SECRET_KEYS)
     relaxed = Settings(identity_staff_second_factor_required=False, deployment_environment="development")
     assert relaxed.identity_staff_second_factor_required is False
-    assert Settings().identity_staff_second_factor_required is True
+    assert Settings(event_secret_keys=TEST_EVENT_SECRET_KEYS).identity_staff_second_factor_required is True
+    with pytest.raises(ValidationError, match="EVENT_SECRET_KEYS must be set outside development"):
+        Settings()

@@ -7,4 +7,4 @@ from motcua.identity.settings import Settings
 
 
 def test_identity_hashes_at_most_as_many_passwords_at_once_as_it_has_cpus() -> None:
-    assert Settings().identity_hash_concurrency == available_cpus()
+    assert Settings(deployment_environment="development").identity_hash_concurrency == available_cpus()

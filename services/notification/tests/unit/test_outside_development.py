@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import structlog
 from motcua.common.logging import configure
+from motcua.devtools.testing import TEST_EVENT_SECRET_KEYS
 from motcua.notification.settings import Settings
 from pydantic import ValidationError
 
@@ -25,6 +26,7 @@ PRODUCTION = {
     "SMS_WEBHOOK_URL": "https://sms.example.vn/send",
     "SMTP_HOST": "smtp.example.vn",
     "SMTP_PORT": "587",
+    "EVENT_SECRET_KEYS": TEST_EVENT_SECRET_KEYS,
 }
 
 
@@ -43,6 +45,7 @@ def start(**changes: str) -> subprocess.CompletedProcess[str]:
         ({"SMS_PROVIDER": "log"}, "SMS_PROVIDER=log"),
         ({"SMS_WEBHOOK_URL": "http://sms.example.vn/send"}, "SMS_WEBHOOK_URL"),
         ({"SMTP_USERNAME": "motcua", "SMTP_PASSWORD": "mat-khau-that", "SMTP_STARTTLS": "false"}, "SMTP_STARTTLS"),
+        ({"EVENT_SECRET_KEYS": ""}, "EVENT_SECRET_KEYS"),  # the published development key protects nothing
     ],
 )
 def test_production_refuses_to_start_with_codes_in_the_log_or_secrets_in_clear(

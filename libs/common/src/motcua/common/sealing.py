@@ -39,6 +39,12 @@ _SEPARATORS = re.compile(r"[\s,]+")
 _KID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def require_keys(setting: str, *, development: bool) -> None:
+    """ValueError outside development when EVENT_SECRET_KEYS is empty: the published key protects nothing."""
+    if not development and not setting.strip():
+        raise ValueError(f"{SETTING} must be set outside development: the development key is published")
+
+
 class SealedText(BaseModel):
     """A secret sealed for its one reader: the key's id, a 96-bit nonce and the AES-GCM ciphertext (base64url)."""
 

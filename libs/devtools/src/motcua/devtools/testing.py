@@ -8,6 +8,7 @@ testcontainers is used when a Docker engine answers. Each test gets its own data
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import time
@@ -46,6 +47,10 @@ class Stack:
         for close in self.closers:
             with contextlib.suppress(Exception):
                 close()
+
+
+# The test run's own key for the secrets identity seals for notification: production refuses none.
+TEST_EVENT_SECRET_KEYS = "test-1:" + base64.b64encode(b"motcua test event secrets key!!!").decode()
 
 
 def _docker_answers() -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from motcua.common import sealing
 from motcua.common.cpu import available_cpus
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -90,6 +91,11 @@ class Settings(ServiceSettings):
     @property
     def webauthn_rp_id(self) -> str:
         return urlsplit(self.public_base_url).hostname or "localhost"
+
+    @model_validator(mode="after")
+    def _event_keys_outside_development(self) -> Settings:
+        sealing.require_keys(self.event_secret_keys.get_secret_value(), development=self.development)
+        return self
 
     @model_validator(mode="after")
     def _staff_second_factor_only_relaxed_in_development(self) -> Settings:

@@ -6,6 +6,7 @@ from email.utils import parseaddr
 from typing import Literal
 from urllib.parse import urlsplit
 
+from motcua.common import sealing
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -65,6 +66,11 @@ class Settings(ServiceSettings):
         if "@" not in parseaddr(value)[1] or any(c in value for c in "\r\n"):
             raise ValueError("MAIL_FROM needs an address, such as 'Một cửa <no-reply@example.gov.vn>'")
         return value
+
+    @model_validator(mode="after")
+    def _event_keys_outside_development(self) -> Settings:
+        sealing.require_keys(self.event_secret_keys.get_secret_value(), development=self.development)
+        return self
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
