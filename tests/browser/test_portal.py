@@ -10,6 +10,7 @@ screenshots of each are kept under the test's output folder.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -18,6 +19,7 @@ import re
 import struct
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -445,6 +447,16 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
     await expect(page.locator("#timeline li[data-status=completed]")).to_contain_text("Đã có kết quả")
     await expect(page.locator("#timeline li")).to_have_count(4)
     await screens.take(page, "dossier-timeline")
+    # the receipt slip intake issued on accepting, opened as its PDF
+    await expect(page.locator("#slips li")).to_have_count(1)
+    receipt = page.locator("#slips li[data-kind=receipt] button")
+    await expect(receipt).to_have_text("Giấy tiếp nhận hồ sơ và hẹn trả kết quả")
+    async with page.expect_download() as downloading:
+        await receipt.click()
+    slip = await downloading.value
+    assert slip.suggested_filename == f"receipt-{tracking_code}.pdf"
+    pdf = await asyncio.to_thread(Path(await slip.path()).read_bytes)
+    assert pdf.startswith(b"%PDF-")
 
     async def completed_in_inbox() -> bool:
         await page.goto("/notifications")

@@ -52,6 +52,22 @@ export function timeline(application) {
     e.comment ? h('p', { class: 'timeline-comment' }, h('q', {}, e.comment)) : null)));
 }
 
+/** The dossier's slips (receipt, supplement request, refusal, apology), each opened as its PDF. */
+export async function slipsOf(application) {
+  if (!application.tracking_code) return null;
+  const { body } = await api(`/v1/applications/${encodeURIComponent(application.id)}/slips`);
+  if (!body.items.length) return h('p', { class: 'hint' }, t('slips.none'));
+  return h('ul', { class: 'documents', id: 'slips' }, body.items.map((slip) => {
+    const status = h('span', { role: 'status' });
+    const file = `${slip.kind}-${application.tracking_code}.pdf`;
+    return h('li', { 'data-kind': slip.kind },
+      h('button', { type: 'button', class: 'link-button', onclick: () => download(
+        `/v1/applications/${encodeURIComponent(application.id)}/slips/${encodeURIComponent(slip.id)}`, file,
+      ).catch((e) => { status.textContent = failure(e); }) }, pick({ name: slip.title, name_en: slip.title_en }, 'name')),
+      ' · ', h('time', { datetime: slip.issued_at }, formatDateTime(slip.issued_at)), ' ', status);
+  }));
+}
+
 export function answersOf(version, application) {
   return facts(fieldOrder(version).map((name) => [labelOf(version, name), displayValue(version, name, application.data[name])]),
     'facts answers');
@@ -73,6 +89,7 @@ export async function dossier(ctx) {
   if (!requireRole(ctx, 'citizen')) return;
   const { id } = ctx.params;
   const [{ application, version }] = await Promise.all([loadDossier(id), agencyList()]);
+  const slips = await slipsOf(application);
   const actions = h('div', { class: 'stack' });
   const status = h('div', { class: 'status-area' });
   const base = `/applications/${encodeURIComponent(id)}`;
@@ -99,6 +116,7 @@ export async function dossier(ctx) {
     actions, status,
     h('h2', {}, t('dossier.timeline')),
     application.history?.length ? timeline(application) : h('p', {}, t('dossier.no_history')),
+    slips ? [h('h2', {}, t('slips.title')), slips] : null,
     h('h2', {}, t('apply.form_title')),
     answersOf(version, application),
     h('h2', {}, t('procedure.documents')),

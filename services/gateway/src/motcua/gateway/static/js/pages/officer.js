@@ -9,7 +9,7 @@ import { formatDateTime, pick, statusText, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
-import { answersOf, documentsOf, timeline } from './dossiers.js';
+import { answersOf, documentsOf, slipsOf, timeline } from './dossiers.js';
 
 const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
 
@@ -52,6 +52,7 @@ export async function agencyDossier(ctx) {
   if (!requireRole(ctx, 'officer')) return;
   const { id } = ctx.params;
   const [{ application, version }] = await Promise.all([loadDossier(id), agencyList()]);
+  const slips = await slipsOf(application);
   const result = h('div', { class: 'status-area', id: 'action-result' });
   page(ctx, `${t('officer.dossier')} ${application.tracking_code || ''}`.trim(),
     backLink('/officer', t('officer.title')),
@@ -65,12 +66,48 @@ export async function agencyDossier(ctx) {
     ]),
     result,
     actionForm(application, result),
+    OPEN.has(application.status) ? apologyForm(application, result) : null,
+    h('h2', {}, t('slips.title')), slips,
     h('h2', {}, t('apply.form_title')),
     answersOf(version, application),
     h('h2', {}, t('procedure.documents')),
     documentsOf(version, application),
     h('h2', {}, t('dossier.timeline')),
     timeline(application));
+}
+
+const OPEN = new Set(['submitted', 'processing', 'supplement_requested', 'approved']);
+
+/** An apology for a late answer: the reason the applicant reads and a later working day. */
+function apologyForm(application, result) {
+  const summary = errorSummary();
+  const reason = h('textarea', { id: 'apology-reason', name: 'reason', rows: '3', maxlength: '2000' });
+  const date = h('input', { id: 'apology-date', name: 'new_due_date', type: 'date', min: application.due_date || '' });
+  const field = (input) => ({ input, setError: (message) => {
+    if (message) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+  } });
+  const fields = { '/reason': field(reason), '/new_due_date': field(date) };
+  const labels = { '/reason': t('apology.reason'), '/new_due_date': t('apology.date') };
+  const submit = h('button', { type: 'submit', class: 'button button-secondary', id: 'do-apology' }, t('apology.do'));
+  const form = h('form', { novalidate: true, class: 'stack', onsubmit: (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      try {
+        const { body } = await api(`/v1/agency/applications/${encodeURIComponent(application.id)}/apology`, {
+          method: 'POST', body: { reason: reason.value.trim(), new_due_date: date.value } });
+        sessionStorage.setItem('motcua.officer-done', JSON.stringify({ id: application.id, status: body.status }));
+        await navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true });
+      } catch (error) {
+        if (error.status === 422) showProblems(summary, fields, error, labels);
+        else fill(result, notice('error', failure(error)));
+      }
+    });
+  } },
+  summary.element,
+  h('div', { class: 'field' }, h('label', { for: 'apology-reason' }, t('apology.reason')), reason),
+  h('div', { class: 'field' }, h('label', { for: 'apology-date' }, t('apology.date')), date),
+  submit);
+  return h('details', { class: 'apology panel' }, h('summary', {}, t('apology.title')), form);
 }
 
 function actionForm(application, result) {
