@@ -17,6 +17,9 @@ Channel = Literal["email", "sms"]
 
 CITIZEN_TYPES: frozenset[str] = frozenset(get_args(CitizenType))
 
+# A refused sign-in says in words how many attempts are left once this few are.
+WARN_WHEN_LEFT = 2
+
 
 class AccountNotFound(NotFound):
     def __init__(self) -> None:
@@ -49,6 +52,16 @@ class InvalidCredentials(Unauthenticated):
     def __init__(self, detail: str = "The username or password is incorrect.") -> None:
         super().__init__(detail)
 
+    @classmethod
+    def with_left(cls, detail: str, left: int, *, second_factor: bool = False) -> InvalidCredentials:
+        """The refusal, carrying `attempts_left`, and saying so in words once few are left."""
+        if left <= WARN_WHEN_LEFT:
+            detail += f" {left} attempt(s) left before sign-in pauses"
+            detail += "." if second_factor else "; a password reset lifts the pause."
+        refused = cls(detail)
+        refused.extensions = {"attempts_left": left}
+        return refused
+
 
 class VerificationPending(Unauthenticated):
     title = "Account not verified"
@@ -67,12 +80,17 @@ class SessionEnded(Unauthenticated):
 class LockedOut(TooManyRequests):
     title = "Temporarily locked"
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, *, second_factor: bool = False) -> None:
         minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(
-            f"Too many failed sign-ins. Try again in {minutes} minute(s), or reset your password.",
-            retry_after=retry_after,
-        )
+        if second_factor:  # whoever guesses here knows the password: a reset must not give them more guesses
+            detail = f"Too many wrong second-factor codes. Try again in {minutes} minute(s)."
+        else:
+            detail = (
+                f"Too many failed sign-ins. Try again in {minutes} minute(s), or reset your password: "
+                "a password reset lifts the lock at once."
+            )
+        super().__init__(detail, retry_after=retry_after)
+        self.extensions = {"attempts_left": 0}
 
 
 class SendLimited(TooManyRequests):

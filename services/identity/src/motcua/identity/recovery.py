@@ -69,7 +69,8 @@ async def set_password(idn: Identity, token: str, new_password: str, *, address:
         if not await idn.store.reset_password(account.id, digest, password_hash, now, session):
             raise InvalidInput.one("/token", "This reset link was already used; ask for a new one.")
         await idn.store.revoke_all(account.id, now, session=session)
-        await idn.store.clear_lockout(f"account:{account.id}", session=session)
+        # the lock from every address, and the account's own: the person proved they hold the email
+        await idn.store.forget_lockouts_of(f"account:{account.id}", session=session)
 
     await idn.write(work)
     log.info("password_reset_done", account_id=account.id)

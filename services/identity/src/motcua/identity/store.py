@@ -53,7 +53,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING)], name="by_account"),
         IndexModel([("expires_at", ASCENDING)], name="purge", expireAfterSeconds=0),
     ],
-    THROTTLES: [IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0)],
+    THROTTLES: [
+        IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0),
+        IndexModel([("subject", ASCENDING)], name="by_subject", sparse=True),
+    ],
     COUNTERS: [IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0)],
     KEYS: [IndexModel([("last_used_at", ASCENDING)], name="by_use")],
 }
@@ -87,6 +90,12 @@ def duplicated_field(exc: DuplicateKeyError) -> str | None:
         if name in pattern or f"{name}_unique" in str(exc):
             return name
     return None
+
+
+def _lockout_of(doc: mongo.Document) -> Lockout:
+    # a slot is {"at", "n"}; a plain time is a failure stored by an earlier version
+    failures = tuple(f["at"] if isinstance(f, dict) else f for f in doc.get("failures", ()))
+    return Lockout(failures=failures, locked_until=doc.get("locked_until"))
 
 
 class Store:
@@ -286,19 +295,47 @@ class Store:
     async def lockouts(self, keys: list[str], session: mongo.Session | None = None) -> dict[str, Lockout]:
         found = {key: Lockout() for key in keys}
         async for doc in self.throttles.find({"_id": {"$in": keys}}, session=session):
-            found[doc["_id"]] = Lockout(failures=tuple(doc.get("failures", ())), locked_until=doc.get("locked_until"))
+            found[doc["_id"]] = _lockout_of(doc)
         return found
 
-    async def save_lockout(self, key: str, lockout: Lockout, purge_at: datetime, session: mongo.Session) -> None:
-        await self.throttles.replace_one(
-            {"_id": key},
-            {"failures": list(lockout.failures), "locked_until": lockout.locked_until, "purge_at": purge_at},
-            upsert=True,
-            session=session,
-        )
+    async def reserve_attempt(
+        self, key: str, entry: str, *, now: datetime, limit: int, purge_at: datetime, subject: str | None
+    ) -> Lockout | None:
+        """Take one of the `limit` slots of `key` for an attempt about to be checked, atomically: None when
+        the key is locked or every slot is taken, else the key's state with this attempt counted. Slots
+        older than the window are only dropped by `prune_attempts`."""
+        free_slot = {"_id": key, f"failures.{limit - 1}": {"$exists": False}, "locked_until": {"$not": {"$gt": now}}}
+        update: dict[str, Any] = {"$push": {"failures": {"at": now, "n": entry}}, "$max": {"purge_at": purge_at}}
+        if subject is not None:
+            update["$set"] = {"subject": subject}
+        try:
+            doc = await self.throttles.find_one_and_update(
+                free_slot, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:  # the key exists and is full or locked (or a racing first attempt made it)
+            return None
+        return None if doc is None else _lockout_of(doc)
 
-    async def clear_lockout(self, key: str, session: mongo.Session | None = None) -> None:
-        await self.throttles.delete_one({"_id": key}, session=session)
+    async def prune_attempts(self, key: str, before: datetime) -> bool:
+        """Drop the key's attempts older than `before`; whether any were."""
+        pruned = await self.throttles.update_one({"_id": key}, {"$pull": {"failures": {"at": {"$lte": before}}}})
+        return pruned.modified_count == 1
+
+    async def release_attempt(self, key: str, entry: str) -> None:
+        """Give back a slot: the attempt it was taken for succeeded."""
+        await self.throttles.update_one({"_id": key}, {"$pull": {"failures": {"n": entry}}})
+
+    async def lock(self, key: str, until: datetime, session: mongo.Session | None = None) -> None:
+        """Lock the key until `until`; its count starts again afterwards."""
+        locked = {"$set": {"locked_until": until, "failures": []}, "$max": {"purge_at": until}}
+        await self.throttles.update_one({"_id": key}, locked, session=session)
+
+    async def forget_lockouts(self, keys: list[str], session: mongo.Session | None = None) -> None:
+        await self.throttles.delete_many({"_id": {"$in": keys}}, session=session)
+
+    async def forget_lockouts_of(self, subject: str, session: mongo.Session | None = None) -> None:
+        """Every key counted for this account (from any address)."""
+        await self.throttles.delete_many({"subject": subject}, session=session)
 
     async def hit(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
         """Count one event in the fixed window containing `now`: the count so far and the window's end."""
