@@ -20,9 +20,8 @@ async def test_five_failed_sign_ins_from_one_address_lock_it_out_of_the_account_
     assert int(still.headers["retry-after"]) <= 900
     assert await identity.db.outbox.count_documents({"type": "motcua.identity.AccountLocked.v1"}) == 0
 
-    await identity.db.throttles.update_one(
-        {"_id": f"pair:account:{who.id}:127.0.0.1"}, {"$set": {"locked_until": datetime.now(UTC) - timedelta(seconds=1)}}
-    )
+    ended = {"$set": {"locked_until": datetime.now(UTC) - timedelta(seconds=1)}}
+    await identity.db.throttles.update_one({"_id": f"pair:account:{who.id}:127.0.0.1"}, ended)
     assert (await identity.login(who.email)).status_code == 200
     again = await identity.login(who.email, "wrong again")
     assert again.status_code == 401
