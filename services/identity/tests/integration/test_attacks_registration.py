@@ -1,4 +1,4 @@
-"""Attacks on registration, performed against the real service: enumeration and citizen-ID squatting (issue 16, item 4)."""
+"""Attacks on registration, against the real service: enumeration and citizen-ID squatting (issue 16, item 4)."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any

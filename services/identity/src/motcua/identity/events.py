@@ -6,11 +6,13 @@ Each carries what notification needs to reach the person and nothing more.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from motcua.common.contracts.identity import (
     AccountActivated,
     AccountLocked,
     AccountRegistered,
+    DuplicateRegistrationAttempted,
     EmailVerificationRequested,
     PasswordResetRequested,
     PhoneVerificationRequested,
@@ -78,3 +80,17 @@ def reset_link(account: Account, url: str, expires_at: datetime) -> PasswordRese
 
 def locked(account_id: str, until: datetime, failures: int) -> AccountLocked:
     return AccountLocked(account_id=account_id, locked_until=until, failed_attempts=failures)
+
+
+def duplicate_registration(
+    account: Account, channel: Literal["email", "sms"], at: datetime
+) -> DuplicateRegistrationAttempted:
+    return DuplicateRegistrationAttempted(
+        account_id=account.id,
+        full_name=account.full_name,
+        email=account.email,
+        phone=account.phone or "",
+        locale=account.locale,
+        channel=channel,
+        attempted_at=at,
+    )

@@ -27,15 +27,22 @@ class AccountNotFound(NotFound):
 
 
 class AlreadyRegistered(Conflict):
-    """Another account holds this email, phone or citizen ID."""
+    """Another account holds this email, phone or citizen ID. Citizens are not told which (that would let anyone
+    look up whose details are registered); the admin creating an officer is."""
 
     title = "Already registered"
 
-    def __init__(self, fields: list[str]) -> None:
-        names = {"email": "email address", "phone": "phone number", "national_id": "citizen ID"}
-        said = " and ".join(names.get(f, f) for f in fields)
-        super().__init__(f"An account with this {said} already exists. Sign in, or reset your password.")
-        self.fields = fields
+    def __init__(self, fields: list[str] | None = None) -> None:
+        if fields is None:
+            detail = (
+                "An account with some of these details already exists. If it is yours, sign in or reset your "
+                "password; its owner has been told of this attempt."
+            )
+        else:
+            names = {"email": "email address", "phone": "phone number", "national_id": "citizen ID"}
+            detail = f"An account with this {' and '.join(names.get(f, f) for f in fields)} already exists."
+        super().__init__(detail)
+        self.fields = fields or []
 
 
 class AlreadyVerified(Conflict):

@@ -58,6 +58,8 @@ class Settings(ServiceSettings):
     identity_mfa_lockout_seconds: int = Field(default=3600, ge=1)
     identity_ip_lockout_threshold: int = Field(default=30, ge=1)
     identity_registrations_per_ip_per_hour: int = Field(default=20, ge=1)
+    # a registration never verified is deleted after this many days, freeing its email, phone and citizen ID
+    identity_pending_account_ttl_days: int = Field(default=7, ge=1)
     identity_resets_per_ip_per_hour: int = Field(default=20, ge=1)
 
     # passwords (argon2id: OWASP's 19 MiB / 2 passes / 1 lane by default)

@@ -27,6 +27,8 @@ KEYS = "signing_keys"
 TOTP_SECRETS = ("mfa_enrolment.secret", "mfa.secret")
 
 _STRING = {"$type": "string"}
+# Indexes of earlier versions, dropped at start (their rules changed; see INDEXES).
+RETIRED_INDEXES = {ACCOUNTS: ("national_id_unique",)}
 
 INDEXES: dict[str, list[IndexModel]] = {
     ACCOUNTS: [
@@ -34,12 +36,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [("phone", ASCENDING)], unique=True, name="phone_unique", partialFilterExpression={"phone": _STRING}
         ),
+        # one active account per citizen; registrations never verified do not hold the citizen ID
         IndexModel(
             [("national_id", ASCENDING)],
             unique=True,
-            name="national_id_unique",
-            partialFilterExpression={"national_id": _STRING},
+            name="national_id_unique_active",
+            partialFilterExpression={"national_id": _STRING, "status": "active"},
         ),
+        IndexModel([("pending_expires_at", ASCENDING)], name="pending_expiry", expireAfterSeconds=0),
         IndexModel([("email_check.digest", ASCENDING)], name="email_link", sparse=True),
         IndexModel([("reset.digest", ASCENDING)], name="reset_link", sparse=True),
         IndexModel([("account_type", ASCENDING)], name="by_type"),
@@ -125,19 +129,29 @@ class Store:
         """The account holding this link digest (`email_check.digest` or `reset.digest`)."""
         return await self.accounts.find_one({field: digest})
 
-    async def taken(self, *, email: str, phone: str | None, national_id: str | None) -> list[str]:
-        """Which of these unique details another account already holds."""
+    async def holders(
+        self, *, email: str, phone: str | None, national_id: str | None
+    ) -> list[tuple[mongo.Document, list[str]]]:
+        """The accounts already holding these unique details (a citizen ID only counts on an active account),
+        each with the details it holds."""
         wanted: list[dict[str, Any]] = [{"email": email}]
         if phone:
             wanted.append({"phone": phone})
         if national_id:
-            wanted.append({"national_id": national_id})
-        found: set[str] = set()
-        async for doc in self.accounts.find({"$or": wanted}, {"email": 1, "phone": 1, "national_id": 1}):
-            for name, value in (("email", email), ("phone", phone), ("national_id", national_id)):
-                if value is not None and doc.get(name) == value:
-                    found.add(name)
-        return [f for f in ("email", "phone", "national_id") if f in found]
+            wanted.append({"national_id": national_id, "status": "active"})
+        found: list[tuple[mongo.Document, list[str]]] = []
+        async for doc in self.accounts.find({"$or": wanted}):
+            held = [name for name, value in (("email", email), ("phone", phone)) if value and doc.get(name) == value]
+            if national_id and doc.get("national_id") == national_id and doc["status"] == "active":
+                held.append("national_id")
+            found.append((doc, held))
+        return found
+
+    async def drop_retired_indexes(self) -> None:
+        for collection, names in RETIRED_INDEXES.items():
+            existing = {index["name"] async for index in await self.accounts.database[collection].list_indexes()}
+            for name in set(names) & existing:
+                await self.accounts.database[collection].drop_index(name)
 
     async def admin_exists(self) -> bool:
         return await self.accounts.count_documents({"account_type": "admin"}, limit=1) > 0
@@ -153,12 +167,16 @@ class Store:
         return await self.accounts.find_one({"_id": account_id, **still}, session=session)
 
     async def record_proof(
-        self, account_id: str, changes: dict[str, Any], *, phone: bool, session: mongo.Session
+        self, account_id: str, changes: dict[str, Any], *, phone: bool, activating: bool, session: mongo.Session
     ) -> None:
-        """A proof of the email or the phone done; the phone code's check is not kept after use."""
+        """A proof of the email or the phone done; the phone code's check is not kept after use, and an account
+        turning active no longer expires. DuplicateKeyError when an active account holds its citizen ID."""
         update: dict[str, Any] = {"$set": changes}
-        if phone:
-            update["$unset"] = {"phone_check.mac": "", "phone_check.salt": ""}
+        unset = {"phone_check.mac": "", "phone_check.salt": ""} if phone else {}
+        if activating:
+            unset["pending_expires_at"] = ""
+        if unset:
+            update["$unset"] = unset
         await self.accounts.update_one({"_id": account_id}, update, session=session)
 
     async def save_check(

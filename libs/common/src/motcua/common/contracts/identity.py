@@ -90,3 +90,18 @@ class AccountLocked(_AccountEvent):
 
     locked_until: datetime
     failed_attempts: int
+
+
+@register
+class DuplicateRegistrationAttempted(_AccountEvent):
+    """Someone tried to register with details this account already holds: tell its owner on `channel` (the
+    email, or an SMS when only the phone matched), since the 409 answer no longer says which detail was taken."""
+
+    ce_type: ClassVar[str] = "motcua.identity.DuplicateRegistrationAttempted.v1"
+
+    full_name: str
+    email: str
+    phone: str
+    locale: Locale = "vi"
+    channel: Literal["email", "sms"]
+    attempted_at: datetime
