@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Response, status
 from motcua.common.auth import Admin, CurrentPrincipal
 from motcua.common.errors import InvalidInput, NotFound
 from motcua.common.request_context import ClientIp, RequestId
-from motcua.identity import recovery, registration, sessions, signin, twofactor, verification
+from motcua.identity import password_change, recovery, registration, sessions, signin, twofactor, verification
 from motcua.identity.deps import IdentityDep
 from motcua.identity.details import normalise_email
 from motcua.identity.model import AccountNotFound
@@ -21,6 +21,7 @@ from motcua.identity.schemas import (
     MfaRequiredOut,
     OfficerIn,
     PasswordChangedOut,
+    PasswordChangeIn,
     RecoveryCodesOut,
     RefreshIn,
     RegistrationIn,
@@ -108,6 +109,19 @@ async def me(principal: CurrentPrincipal, idn: IdentityDep) -> AccountOut:
     return AccountOut.of(account_of(doc))
 
 
+@router.post("/v1/accounts/me/password", tags=["accounts"], responses=_answers(401, 409, 422, 429))
+async def change_password(
+    body: PasswordChangeIn, principal: CurrentPrincipal, idn: IdentityDep, address: ClientIp, rid: RequestId
+) -> TokensOut:
+    """Change the password with the current one. A wrong current password counts like a failed sign-in (422 on
+    `/current_password` with `attempts_left`, then 429). Every session of the account ends, the caller's too:
+    the answer carries the caller's new tokens. The owner is told by email."""
+    tokens = await password_change.change(
+        idn, principal.sub, body.current_password, body.new_password, address=address, request_id=rid
+    )
+    return _tokens(tokens)
+
+
 @router.post("/v1/accounts/me/mfa/totp", tags=["two-factor"], responses=_answers(401, 409))
 async def start_totp(principal: CurrentPrincipal, idn: IdentityDep) -> TotpStartOut:
     """Start turning on two-factor sign-in: add the secret to an authenticator app, then confirm."""
@@ -171,9 +185,11 @@ async def password_reset(
 
 
 @router.post("/v1/auth/password-reset/confirm", tags=["auth"], responses=_answers(422, 429))
-async def password_reset_confirm(body: ResetConfirmIn, idn: IdentityDep, address: ClientIp) -> PasswordChangedOut:
+async def password_reset_confirm(
+    body: ResetConfirmIn, idn: IdentityDep, address: ClientIp, rid: RequestId
+) -> PasswordChangedOut:
     """Set a new password with the emailed link's token; every session of the account is signed out."""
-    await recovery.set_password(idn, body.token, body.new_password, address=address)
+    await recovery.set_password(idn, body.token, body.new_password, address=address, request_id=rid)
     return PasswordChangedOut()
 
 

@@ -12,10 +12,12 @@ from motcua.common.contracts.identity import (
     AccountActivated,
     AccountLocked,
     AccountRegistered,
+    AccountSecurityChanged,
     DuplicateRegistrationAttempted,
     EmailVerificationRequested,
     PasswordResetRequested,
     PhoneVerificationRequested,
+    SecurityChange,
 )
 from motcua.identity.model import Account
 
@@ -93,4 +95,16 @@ def duplicate_registration(
         locale=account.locale,
         channel=channel,
         attempted_at=at,
+    )
+
+
+def security_changed(account: Account, change: SecurityChange, at: datetime) -> AccountSecurityChanged:
+    """The notice of a change to how the account signs in or is reached; never the new value of a secret."""
+    return AccountSecurityChanged(
+        account_id=account.id,
+        full_name=account.full_name,
+        email=account.email,
+        locale=account.locale,
+        change=change,
+        changed_at=at,
     )

@@ -107,6 +107,23 @@ async def reserve(
     return Attempt(entry, counted, policies, account_id, request_id)
 
 
+async def reserve_password_check(
+    idn: Identity, account_key: str, address: str, *, account_id: str | None, request_id: str | None
+) -> Attempt:
+    """A password check (sign-in, or a signed-in change) counts against this account from this address, the
+    account (far higher), and the address. `account_key` is `account:<id>`, or `username:<digest>` for none."""
+    pair = pair_key(account_key, address)
+    keys = {pair: idn.pair_lockout, account_key: idn.account_lockout, address_key(address): idn.address_lockout}
+    subjects = {pair: account_key, account_key: account_key}
+    return await reserve(idn, keys, subjects=subjects, account_id=account_id, request_id=request_id)
+
+
+def signed_in(account_id: str, address: str) -> tuple[str, ...]:
+    """The counters a full sign-in clears: the account's, from this address, and its second factor's."""
+    account_key = f"account:{account_id}"
+    return pair_key(account_key, address), account_key, second_factor_key(account_id)
+
+
 async def succeeded(idn: Identity, attempt: Attempt, *, forget: tuple[str, ...] = ()) -> None:
     """The secret was right: its slots are given back, and the keys in `forget` start again from nothing."""
     if forget:

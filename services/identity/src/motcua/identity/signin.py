@@ -14,7 +14,6 @@ import structlog
 from motcua.identity import codes, lockout, sessions, twofactor
 from motcua.identity.deps import Identity
 from motcua.identity.details import normalise_email, normalise_phone
-from motcua.identity.limits import LockoutPolicy
 from motcua.identity.model import SessionEnded, TwoFactorUnavailable, VerificationPending
 from motcua.identity.sessions import Tokens
 from motcua.identity.store import account_of
@@ -44,21 +43,6 @@ def _username(username: str) -> tuple[str | None, str | None, str]:
     return None, phone, phone
 
 
-def _password_keys(idn: Identity, account_key: str, address: str) -> dict[str, LockoutPolicy]:
-    """What a password attempt counts against: this account from this address, the account, the address."""
-    return {
-        lockout.pair_key(account_key, address): idn.pair_lockout,
-        account_key: idn.account_lockout,
-        lockout.address_key(address): idn.address_lockout,
-    }
-
-
-def _signed_in(account_id: str, address: str) -> tuple[str, ...]:
-    """The counters a full sign-in clears: the account's, from this address, and its second factor's."""
-    account_key = f"account:{account_id}"
-    return lockout.pair_key(account_key, address), account_key, lockout.second_factor_key(account_id)
-
-
 async def login(
     idn: Identity, username: str, password: str, *, address: str, request_id: str | None
 ) -> Tokens | SecondFactorNeeded:
@@ -69,9 +53,8 @@ async def login(
     account_key = f"account:{account_id}" if doc else f"username:{codes.digest(canonical)}"
     if doc and (doc.get("mfa") or {}).get("enabled_at"):  # whatever the password: no oracle for it
         await lockout.refuse_if_locked(idn, [lockout.second_factor_key(doc["_id"])])
-    keys = _password_keys(idn, account_key, address)
-    attempt = await lockout.reserve(
-        idn, keys, subjects=dict.fromkeys(list(keys)[:2], account_key), account_id=account_id, request_id=request_id
+    attempt = await lockout.reserve_password_check(
+        idn, account_key, address, account_id=account_id, request_id=request_id
     )
     if not await idn.hasher.verify(doc["password_hash"] if doc else None, password):
         log.info("sign_in_failed", account_id=account_id)
@@ -87,7 +70,7 @@ async def login(
         await idn.store.rehash_password(account.id, doc["password_hash"], await idn.hasher.hash(password))
     if account.mfa_enabled:
         return await _challenge(idn, account.id)
-    await lockout.succeeded(idn, attempt, forget=_signed_in(account.id, address))
+    await lockout.succeeded(idn, attempt, forget=lockout.signed_in(account.id, address))
     return await sessions.start(idn, account, ["pwd"])
 
 
@@ -139,6 +122,6 @@ async def second_factor(idn: Identity, mfa_token: str, code: str, *, address: st
     if not await idn.store.end_challenge(digest):
         await lockout.succeeded(idn, attempt)
         raise SessionEnded("This sign-in was already completed; sign in again.")
-    await lockout.succeeded(idn, attempt, forget=_signed_in(account_id, address))
+    await lockout.succeeded(idn, attempt, forget=lockout.signed_in(account_id, address))
     amr = ["pwd", "otp", "mfa"] if kind == "otp" else ["pwd", "mfa"]
     return await sessions.start(idn, account_of(doc), amr)

@@ -206,6 +206,17 @@ class Store:
         )
         return changed.modified_count == 1
 
+    async def change_password(
+        self, account_id: str, old_hash: str, new_hash: str, now: datetime, session: mongo.Session
+    ) -> bool:
+        """The new password, unless the password changed meanwhile (another change or a reset won)."""
+        changed = await self.accounts.update_one(
+            {"_id": account_id, "password_hash": old_hash},
+            {"$set": {"password_hash": new_hash, "password_changed_at": now, "updated_at": now}},
+            session=session,
+        )
+        return changed.modified_count == 1
+
     async def rehash_password(self, account_id: str, old_hash: str, new_hash: str) -> None:
         """A stronger hash of the same password, unless the password changed meanwhile."""
         await self.accounts.update_one(
@@ -220,11 +231,20 @@ class Store:
     async def drop_enrolment(self, account_id: str) -> None:
         await self.accounts.update_one({"_id": account_id}, {"$unset": {"mfa_enrolment": ""}})
 
-    async def enable_mfa(self, account_id: str, where: str, value: object, mfa: dict[str, Any], now: datetime) -> bool:
+    async def enable_mfa(
+        self,
+        account_id: str,
+        where: str,
+        value: object,
+        mfa: dict[str, Any],
+        now: datetime,
+        session: mongo.Session | None = None,
+    ) -> bool:
         """Two-factor on, if the enrolment (its secret at `where`) is the one confirmed; it ends."""
         result = await self.accounts.update_one(
             {"_id": account_id, where: value},
             {"$set": {"mfa": mfa, "updated_at": now}, "$unset": {"mfa_enrolment": ""}},
+            session=session,
         )
         return result.modified_count == 1
 

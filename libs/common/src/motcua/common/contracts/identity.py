@@ -105,3 +105,30 @@ class DuplicateRegistrationAttempted(_AccountEvent):
     locale: Locale = "vi"
     channel: Literal["email", "sms"]
     attempted_at: datetime
+
+
+SecurityChange = Literal[
+    "password_changed",
+    "password_reset",
+    "email_changed",
+    "phone_changed",
+    "two_factor_enabled",
+    "two_factor_disabled",
+    "passkey_added",
+    "passkey_removed",
+    "recovery_codes_regenerated",
+]
+
+
+@register
+class AccountSecurityChanged(_AccountEvent):
+    """The account's password, email, phone or a second factor changed: tell its owner by email, so a change
+    they did not make does not go unnoticed. Carries no secret. For an email change, `email` is the old address."""
+
+    ce_type: ClassVar[str] = "motcua.identity.AccountSecurityChanged.v1"
+
+    full_name: str
+    email: str
+    locale: Locale = "vi"
+    change: SecurityChange
+    changed_at: datetime
