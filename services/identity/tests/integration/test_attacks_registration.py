@@ -42,7 +42,7 @@ async def test_the_owner_is_told_once_an_hour_that_someone_registered_with_their
     told = (await identity.events.wait_for("DuplicateRegistrationAttempted", owner.id))[0]
     assert told.data.email == owner.email
     assert told.data.channel == "sms"  # only the phone matched: the phone's holder is told
-    assert await identity.db.outbox.count_documents({"type": EVENT, "subject": owner.id}) == 1
+    assert await identity.db.outbox.count_documents({"type": EVENT, "key": owner.id.encode()}) == 1
 
 
 async def test_a_pending_account_cannot_squat_a_citizen_id(identity: Any) -> None:

@@ -41,13 +41,13 @@ def second_factor_key(account_id: str) -> str:
     return f"mfa:{account_id}"
 
 
-async def refuse_if_locked(idn: Identity, keys: list[str]) -> None:
+async def refuse_if_locked(idn: Identity, keys: list[str], *, second_factor: bool = False) -> None:
     """LockedOut (429) when any of the keys is locked now."""
     now = idn.now()
     found = await idn.store.lockouts(keys)
     waits = [w for w in (lock.retry_after(now) for lock in found.values()) if w is not None]
     if waits:
-        raise LockedOut(max(waits))
+        raise LockedOut(max(waits), second_factor=second_factor)
 
 
 @dataclass(frozen=True)

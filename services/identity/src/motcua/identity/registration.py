@@ -109,9 +109,8 @@ async def register(
     address: str,
     request_id: str | None,
 ) -> Account:
-    """Register a pending account; its email link and SMS code go out with AccountRegistered. Every attempt
-    counts against the caller's address first, before any detail is looked up."""
-    await limit_per_address(idn, "register", address, idn.settings.identity_registrations_per_ip_per_hour)
+    """Register a pending account; its email link and SMS code go out with AccountRegistered. Every valid
+    attempt counts against the caller's address before any detail is looked up."""
     registration = await asyncio.to_thread(  # zxcvbn is pure Python: keep the event loop free
         validate_registration,
         account_type=account_type,
@@ -125,6 +124,7 @@ async def register(
         organisation_name=organisation_name,
         min_score=idn.settings.identity_password_min_score,
     )
+    await limit_per_address(idn, "register", address, idn.settings.identity_registrations_per_ip_per_hour)
     await _refuse_taken(idn, registration, request_id)
     now = idn.now()
     doc = _account_doc(registration, await idn.hasher.hash(password), now, verified=False)

@@ -52,7 +52,7 @@ async def login(
     account_id: str | None = doc["_id"] if doc else None
     account_key = f"account:{account_id}" if doc else f"username:{codes.digest(canonical)}"
     if doc and (doc.get("mfa") or {}).get("enabled_at"):  # whatever the password: no oracle for it
-        await lockout.refuse_if_locked(idn, [lockout.second_factor_key(doc["_id"])])
+        await lockout.refuse_if_locked(idn, [lockout.second_factor_key(doc["_id"])], second_factor=True)
     attempt = await lockout.reserve_password_check(
         idn, account_key, address, account_id=account_id, request_id=request_id
     )
