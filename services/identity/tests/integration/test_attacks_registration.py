@@ -69,3 +69,16 @@ async def test_pending_accounts_expire_after_the_configured_days(launch: Any) ->
         assert indexes["pending_expiry"]["expireAfterSeconds"] == 0
         await identity.activate(who)
         assert "pending_expires_at" not in await identity.db.accounts.find_one({"_id": who.id})
+
+
+async def test_a_full_name_carrying_markup_digits_or_symbols_is_refused_naming_the_field(identity: Any) -> None:
+    for name in ('<img src=x onerror="alert(1)">', "An 1234", "Nguyễn Thị An 😀", "=HYPERLINK(\"http://x\")", "An@Bình"):
+        refused = await identity.http.post("/v1/accounts", json=identity.person(full_name=name).body)
+        assert refused.status_code == 422, (name, refused.text)
+        assert [e["pointer"] for e in refused.json()["errors"]] == ["/full_name"], name
+    assert await identity.db.accounts.count_documents({}) == 0
+    decomposed = "Nguye\u0302\u0303n Thi\u0323 A\u0301nh"  # Vietnamese typed with combining marks
+    for name in ("Nguyễn Thị Ánh-Hồng", "O'Brien Trần", "Trần V. Bình", decomposed, "Đặng Thị Ngọc Hân"):
+        who = identity.person(full_name=name, password="đèn lồng đỏ treo trên cầu Nhật Bản")
+        created = await identity.http.post("/v1/accounts", json=who.body)
+        assert created.status_code == 201, (name, created.text)
