@@ -72,7 +72,7 @@ async def test_pending_accounts_expire_after_the_configured_days(launch: Any) ->
 
 
 async def test_a_full_name_carrying_markup_digits_or_symbols_is_refused_naming_the_field(identity: Any) -> None:
-    for name in ('<img src=x onerror="alert(1)">', "An 1234", "Nguyễn Thị An 😀", "=HYPERLINK(\"http://x\")", "An@Bình"):
+    for name in ('<img src=x onerror="alert(1)">', "An 1234", "Nguyễn Thị An 😀", '=HYPERLINK("http://x")', "An@Bình"):
         refused = await identity.http.post("/v1/accounts", json=identity.person(full_name=name).body)
         assert refused.status_code == 422, (name, refused.text)
         assert [e["pointer"] for e in refused.json()["errors"]] == ["/full_name"], name

@@ -109,12 +109,13 @@ async def test_a_password_reset_unlocks_the_account(identity: Any) -> None:
     assert (await identity.login(who.email, new_password)).status_code == 200
 
 
-async def test_a_hundred_concurrent_wrong_logins_verify_only_the_allowed_attempts(identity: Any) -> None:
-    who = await identity.citizen()
-    with capture_logs() as logs:
-        answers = await asyncio.gather(*(identity.login(who.email, f"guess number {i}") for i in range(100)))
+async def test_a_hundred_concurrent_wrong_logins_verify_only_the_allowed_attempts(launch: Any) -> None:
+    async with launch(log_level="INFO") as identity:  # each checked password logs sign_in_failed (at info)
+        who = await identity.citizen()
+        with capture_logs() as logs:
+            answers = await asyncio.gather(*(identity.login(who.email, f"guess number {i}") for i in range(100)))
     verified = [e for e in logs if e["event"] == "sign_in_failed"]
-    assert len(verified) <= 5, f"{len(verified)} of 100 concurrent guesses had their password checked"
+    assert 1 <= len(verified) <= 5, f"{len(verified)} of 100 concurrent guesses had their password checked"
     # 503: the service's own admission control shed the request before doing anything (issue 24)
     assert {a.status_code for a in answers} <= {401, 429, 503}
     assert sum(a.status_code == 401 for a in answers) <= 5
