@@ -101,6 +101,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/accounts/verify-phone", everyone(404), body={"account_id": "khong-co", "code": "123456"}),
     Row("POST", "/v1/accounts/resend-verification", everyone(404), body={"account_id": "khong-co", "channel": "sms"}),
     Row("GET", "/v1/accounts/me", signed_in(200)),
+    Row("POST", "/v1/accounts/me/password", signed_in(422), body={}),  # an empty body: no password is tried
     Row("POST", "/v1/accounts/me/mfa/totp", signed_in(200)),
     Row("POST", "/v1/accounts/me/mfa/totp/confirm", signed_in((400, 409, 422)), body={"code": "000000"}),
     Row(
