@@ -62,7 +62,8 @@ def _tokens(tokens: sessions.Tokens) -> TokensOut:
 @router.post("/v1/accounts", status_code=201, tags=["accounts"], responses=_answers(409, 422, 429))
 async def register(body: RegistrationIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> AccountOut:
     """Register an individual, business or organisation. The account stays `pending_verification` until
-    the emailed link and the SMS code are both used. 409 names the email, phone or citizen ID taken."""
+    the emailed link and the SMS code are both used. 409 when the email, phone or citizen ID is taken, without
+    saying which (the holder is told); every attempt counts against the caller's address first."""
     account = await registration.register(
         idn,
         account_type=body.account_type,
@@ -139,8 +140,9 @@ async def confirm_totp(body: CodeIn, principal: CurrentPrincipal, idn: IdentityD
 @router.post("/v1/auth/login", tags=["auth"], responses=_answers(401, 429))
 async def login(body: LoginIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> TokensOut | MfaRequiredOut:
     """Sign in with an email address or phone number and the password. With two-factor on, the answer is
-    `{"mfa_required": true, "mfa_token"}` for POST /v1/auth/mfa. Five failures in 15 minutes lock the
-    account for 15 minutes (429 with Retry-After)."""
+    `{"mfa_required": true, "mfa_token"}` for POST /v1/auth/mfa. Five failures in 15 minutes from one address
+    lock that address out of the account for 15 minutes (429 with Retry-After; a password reset lifts it); a
+    401 carries `attempts_left`."""
     outcome = await signin.login(idn, body.username, body.password, address=address, request_id=rid)
     if isinstance(outcome, signin.SecondFactorNeeded):
         return MfaRequiredOut(mfa_token=outcome.mfa_token, expires_in=outcome.expires_in)
