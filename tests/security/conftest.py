@@ -4,14 +4,13 @@ the gateway sees, and forwards, each attacker's and each owner's own address."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
 from motcua.devtools import devservers
-from motcua.devtools.testing import Stack, log_tails
+from motcua.devtools.testing import Stack, running_platform
 from motcua.devtools.testing_messages import Outbox
 
 Client = Callable[[str], httpx.AsyncClient]
@@ -38,14 +37,8 @@ async def platform(
         "KAFKA_TOPIC_PREFIX": f"sec{tag}.",
         "LOG_LEVEL": "INFO",
     }
-    try:
-        running = await asyncio.to_thread(devservers.start_platform, var, overrides, free_ports=True)
-    except RuntimeError as exc:
-        raise AssertionError(f"the platform did not start: {exc}\n{log_tails(var / 'log')}") from exc
-    try:
+    async with running_platform(var, overrides) as running:
         yield running
-    finally:
-        await asyncio.to_thread(running.stop)
 
 
 @pytest.fixture
