@@ -99,8 +99,7 @@ async def reserve(
     for key, policy in policies.items():
         taken = await _take(idn, key, policy, entry, (subjects or {}).get(key))
         if taken is None:
-            for held in counted:
-                await idn.store.release_attempt(held, entry)
+            await idn.store.release_attempt(list(counted), entry)
             state = (await idn.store.lockouts([key]))[key]
             raise LockedOut(state.wait(idn.now(), policy), second_factor=key.startswith("mfa:"))
         counted[key] = taken
@@ -128,9 +127,7 @@ async def succeeded(idn: Identity, attempt: Attempt, *, forget: tuple[str, ...] 
     """The secret was right: its slots are given back, and the keys in `forget` start again from nothing."""
     if forget:
         await idn.store.forget_lockouts(list(forget))
-    for key in attempt.counted:
-        if key not in forget:
-            await idn.store.release_attempt(key, attempt.entry)
+    await idn.store.release_attempt([key for key in attempt.counted if key not in forget], attempt.entry)
 
 
 async def failed(idn: Identity, attempt: Attempt) -> int | None:

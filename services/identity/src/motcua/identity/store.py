@@ -359,9 +359,10 @@ class Store:
         pruned = await self.throttles.update_one({"_id": key}, {"$pull": {"failures": {"at": {"$lte": before}}}})
         return pruned.modified_count == 1
 
-    async def release_attempt(self, key: str, entry: str) -> None:
-        """Give back a slot: the attempt it was taken for succeeded."""
-        await self.throttles.update_one({"_id": key}, {"$pull": {"failures": {"n": entry}}})
+    async def release_attempt(self, keys: list[str], entry: str) -> None:
+        """Give back the slots an attempt took on these keys (it succeeded, or was refused elsewhere)."""
+        if keys:
+            await self.throttles.update_many({"_id": {"$in": keys}}, {"$pull": {"failures": {"n": entry}}})
 
     async def lock(self, key: str, until: datetime, session: mongo.Session | None = None) -> None:
         """Lock the key until `until`; its count starts again afterwards."""
