@@ -82,3 +82,20 @@ async def test_a_full_name_carrying_markup_digits_or_symbols_is_refused_naming_t
         who = identity.person(full_name=name, password="đèn lồng đỏ treo trên cầu Nhật Bản")
         created = await identity.http.post("/v1/accounts", json=who.body)
         assert created.status_code == 201, (name, created.text)
+
+
+async def test_an_upgrade_drops_the_old_citizen_id_index_that_let_pending_accounts_squat(launch: Any) -> None:
+    async with launch() as before:  # the index of the version before, as a database upgraded from it has
+        await before.db.accounts.create_index(
+            "national_id",
+            unique=True,
+            name="national_id_unique",
+            partialFilterExpression={"national_id": {"$type": "string"}},
+        )
+    async with launch() as upgraded:
+        names = {i["name"] async for i in await upgraded.db.accounts.list_indexes()}
+        assert "national_id_unique" not in names
+        assert "national_id_unique_active" in names
+        nid = upgraded.person().body["national_id"]
+        await upgraded.register(upgraded.person(national_id=nid))
+        await upgraded.register(upgraded.person(national_id=nid))  # two pending: neither holds it

@@ -36,9 +36,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [("phone", ASCENDING)], unique=True, name="phone_unique", partialFilterExpression={"phone": _STRING}
         ),
-        # one active account per citizen; registrations never verified do not hold the citizen ID
+        # one active account per citizen; registrations never verified do not hold the citizen ID. The key
+        # includes `status` (always "active" here) so that it never clashes with the retired index below
+        # while both exist during an upgrade.
         IndexModel(
-            [("national_id", ASCENDING)],
+            [("national_id", ASCENDING), ("status", ASCENDING)],
             unique=True,
             name="national_id_unique_active",
             partialFilterExpression={"national_id": _STRING, "status": "active"},
