@@ -50,7 +50,13 @@ portal/node_modules/.package-lock.json: portal/package.json portal/package-lock.
 
 test-tools: $(CHROMIUM) portal/node_modules/.package-lock.json
 
-run: prerequisites install servers
+# The slips' PDFs are typeset in DejaVu Serif (Vietnamese glyphs), from Debian's fonts-dejavu-core.
+SLIP_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf
+$(SLIP_FONT):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-dejavu-core
+
+run: prerequisites install servers $(SLIP_FONT)
 	$(PY) deploy/local/run.py
 
 # The same checks run before each commit when pre-commit is installed (.pre-commit-config.yaml).
@@ -61,20 +67,20 @@ lint: install portal/node_modules/.package-lock.json
 	$(VENV)/bin/mypy
 	portal/node_modules/.bin/eslint $(PORTAL_JS)
 
-test: prerequisites install servers test-tools lint
+test: prerequisites install servers test-tools $(SLIP_FONT) lint
 	$(VENV)/bin/pytest -q -ra --durations=15
 
-bench: prerequisites install servers
+bench: prerequisites install servers $(SLIP_FONT)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-bench-e2e: prerequisites install servers
+bench-e2e: prerequisites install servers $(SLIP_FONT)
 	$(PY) bench/e2e.py
 
 # Ten minutes of the same load: per-minute throughput, latency and email lag; fails if any dossier lacks its email.
-bench-soak: prerequisites install servers
+bench-soak: prerequisites install servers $(SLIP_FONT)
 	$(PY) bench/e2e.py --seconds 600
 
-fuzz: prerequisites install servers
+fuzz: prerequisites install servers $(SLIP_FONT)
 	FUZZ_EXAMPLES=150 FUZZ_RANDOM=1 $(VENV)/bin/pytest -q -s tests/pressure/test_fuzz.py
 
 clean:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import email
-import email.policy
 import json
 import platform as host
 import re
@@ -35,16 +33,15 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import psutil
-from aiosmtpd.controller import Controller
 from motcua.common import mongo
 from motcua.devtools import devservers
+from motcua.devtools.testing_messages import SmsEndpoint, SmtpCapture
 
 OUT = Path(__file__).resolve().parent.parent / "bench-out"
 PASSWORD = "Sông Hồng chảy qua bốn mùa 2026"
@@ -98,56 +95,28 @@ def per_dossier(
     return table
 
 
-class Inbox:
-    """The SMTP server's handler and the SMS endpoint's store: what arrived, and when."""
+@dataclass(frozen=True)
+class Emails:
+    """The ApplicationReceived emails the SMTP server accepted: tracking code → when the first came."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.received_at: dict[str, float] = {}  # tracking code → first ApplicationReceived email
-        self.repeats = 0
-        self.texts: dict[str, str] = {}  # recipient (email or phone) → latest text
+    received_at: dict[str, float]
+    repeats: int
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        now = time.time()
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        body = message.get_body(preferencelist=("plain",))
-        with self.lock:
-            if found := RECEIVED.search(str(message["subject"])):
-                if found.group(1) in self.received_at:
-                    self.repeats += 1
-                self.received_at.setdefault(found.group(1), now)
-            for to in envelope.rcpt_tos:
-                self.texts[to] = body.get_content() if body is not None else ""
-        return "250 OK"
-
-    def sms_server(self) -> ThreadingHTTPServer:
-        inbox = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-                with inbox.lock:
-                    inbox.texts[payload["to"]] = payload["text"]
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        return ThreadingHTTPServer(("127.0.0.1", devservers.free_port()), Handler)
-
-    async def wait_for(self, to: str, pattern: str) -> str:
-        for _ in range(600):
-            with self.lock:
-                if found := re.search(pattern, self.texts.get(to, "")):
-                    return found.group(1)
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"nothing for {to} within 60 s")
+    @classmethod
+    def of(cls, smtp: SmtpCapture) -> Emails:
+        first: dict[str, float] = {}
+        repeats = 0
+        for mail in smtp.mails:
+            if found := RECEIVED.search(mail.subject):
+                repeats += found.group(1) in first
+                first.setdefault(found.group(1), mail.at)
+        return cls(first, repeats)
 
 
-async def prepare_citizen(gateway: httpx.AsyncClient, inbox: Inbox) -> dict[str, str]:
-    """Register, verify email and phone with what the platform sent, sign in: an access header."""
+async def prepare_citizen(
+    gateway: httpx.AsyncClient, smtp: SmtpCapture, sms: SmsEndpoint
+) -> tuple[str, dict[str, str]]:
+    """Register, verify email and phone with what the platform sent, sign in: the username and an access header."""
     digits = "".join(secrets.choice("0123456789") for _ in range(13))
     person = {
         "account_type": "individual",
@@ -158,9 +127,9 @@ async def prepare_citizen(gateway: httpx.AsyncClient, inbox: Inbox) -> dict[str,
         "national_id": "001190" + digits[7:13],
     }
     account = (await gateway.post("/v1/accounts", json=person)).raise_for_status().json()
-    token = await inbox.wait_for(person["email"], r"/verify-email\?token=([^\s\"'<>]+)")
+    token = await smtp.find(person["email"], r"/verify-email\?token=([^\s\"'<>]+)")
     (await gateway.post("/v1/accounts/verify-email", json={"token": unquote(token)})).raise_for_status()
-    code = await inbox.wait_for(account["phone"], r"\b(\d{6})\b")
+    code = await sms.find(account["phone"], r"\b(\d{6})\b")
     (
         await gateway.post("/v1/accounts/verify-phone", json={"account_id": account["id"], "code": code})
     ).raise_for_status()
@@ -169,7 +138,7 @@ async def prepare_citizen(gateway: httpx.AsyncClient, inbox: Inbox) -> dict[str,
         .raise_for_status()
         .json()
     )
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
+    return person["email"], {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 @dataclass
@@ -275,7 +244,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def plot(load: Load, inbox: Inbox, started: float, path: Path) -> None:
+def plot(load: Load, emails: Emails, started: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -288,9 +257,9 @@ def plot(load: Load, inbox: Inbox, started: float, path: Path) -> None:
     lag = [
         statistics.median(
             [
-                inbox.received_at[c] - at
+                emails.received_at[c] - at
                 for at, _, c in load.submits
-                if int(at - started) == s and c in inbox.received_at
+                if int(at - started) == s and c in emails.received_at
             ]
             or [float("nan")]
         )
@@ -315,7 +284,7 @@ def plot(load: Load, inbox: Inbox, started: float, path: Path) -> None:
 
 def summary(
     load: Load,
-    inbox: Inbox,
+    emails: Emails,
     seconds: float,
     bare: dict[int, float],
     samples: dict[str, list[tuple[float, float]]],
@@ -323,7 +292,7 @@ def summary(
     commands: dict[str, dict[str, float]],
 ) -> dict[str, Any]:
     latencies = [d for _, d, _ in load.submits]
-    lags = [inbox.received_at[code] - at for at, _, code in load.submits if code in inbox.received_at]
+    lags = [emails.received_at[code] - at for at, _, code in load.submits if code in emails.received_at]
     rate = len(load.submits) / seconds
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -338,7 +307,7 @@ def summary(
         "step_p50_ms": {name: round(statistics.median(v) * 1000, 1) for name, v in load.steps.items()},
         "event_lag_ms": {"p50": round(pct(lags, 0.5) * 1000, 1), "p99": round(pct(lags, 0.99) * 1000, 1)},
         "emails_missing": len(load.submits) - len(lags),
-        "emails_repeated": inbox.repeats,
+        "emails_repeated": emails.repeats,
         "failures": load.failures,
         "processes": {
             name: {
@@ -357,7 +326,7 @@ def summary(
     }
 
 
-def per_minute(load: Load, inbox: Inbox, started: float, seconds: float) -> list[dict[str, Any]]:
+def per_minute(load: Load, emails: Emails, started: float, seconds: float) -> list[dict[str, Any]]:
     """Each minute of the run: dossiers per second, submit latency, submit → email lag."""
     buckets: dict[int, list[tuple[float, float, str]]] = {}
     for submit in load.submits:
@@ -366,7 +335,7 @@ def per_minute(load: Load, inbox: Inbox, started: float, seconds: float) -> list
     for minute in sorted(buckets):
         subs = buckets[minute]
         span = 60.0 if (minute + 1) * 60 <= seconds else seconds - minute * 60
-        lags = [inbox.received_at[code] - at for at, _, code in subs if code in inbox.received_at]
+        lags = [emails.received_at[code] - at for at, _, code in subs if code in emails.received_at]
         rows.append(
             {
                 "minute": minute + 1,
@@ -430,18 +399,14 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 async def run(citizens: int, seconds: float) -> dict[str, Any]:
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=devservers.free_port())
+    smtp, sms = SmtpCapture(), SmsEndpoint()
     smtp.start()
-    sms = inbox.sms_server()
-    threading.Thread(target=sms.serve_forever, daemon=True).start()
+    sms.start()
     var = Path(tempfile.mkdtemp(prefix="motcua-bench-e2e-"))
     overrides = {
         **OVERRIDES,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "SMS_PROVIDER": "webhook",
-        "SMS_WEBHOOK_URL": f"http://127.0.0.1:{sms.server_address[1]}/sms",
+        **smtp.settings,
+        **sms.settings,
     }
     print(f"starting the platform under {var} …", flush=True)
     platform = await asyncio.to_thread(devservers.start_platform, var, overrides, free_ports=True)
@@ -451,11 +416,11 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
             print(f"preparing {citizens} citizens through the API …", flush=True)
             gate = asyncio.Semaphore(8)
 
-            async def prepared() -> dict[str, str]:
+            async def prepared() -> tuple[str, dict[str, str]]:
                 async with gate:
-                    return await prepare_citizen(gateway, inbox)
+                    return await prepare_citizen(gateway, smtp, sms)
 
-            people = [await prepare_citizen(gateway, inbox)]  # the first alone: it opens identity's counters
+            people = [await prepare_citizen(gateway, smtp, sms)]  # the first alone: it opens identity's counters
             people += await asyncio.gather(*(prepared() for _ in range(citizens - 1)))
             await asyncio.sleep(3)  # the platform idle again: the bare rate is the server's, undisturbed
             print("bare two-insert transactions on the same MongoDB server …", flush=True)
@@ -475,26 +440,27 @@ async def run(citizens: int, seconds: float) -> dict[str, Any]:
             started = time.time()
             sampler.start()
             until = time.monotonic() + seconds
-            await asyncio.gather(*(citizen_loop(gateway, auth, load, until) for auth in people))
+            await asyncio.gather(*(citizen_loop(gateway, auth, load, until) for _, auth in people))
             elapsed = time.time() - started
             stop.set()
             codes = [code for _, _, code in load.submits]
             for _ in range(900):  # the emails still on their way
-                if all(code in inbox.received_at for code in codes):
+                if set(codes) <= Emails.of(smtp).received_at.keys():
                     break
                 await asyncio.sleep(0.1)
             commands = per_dossier(counted, await command_counts(platform), len(load.submits) or 1)
     finally:
         await asyncio.to_thread(platform.stop)
         smtp.stop()
-        sms.shutdown()
-    result = summary(load, inbox, elapsed, bare, samples, citizens, commands)
-    result["minutes"] = per_minute(load, inbox, started, elapsed)
+        sms.stop()
+    emails = Emails.of(smtp)
+    result = summary(load, emails, elapsed, bare, samples, citizens, commands)
+    result["minutes"] = per_minute(load, emails, started, elapsed)
     OUT.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (OUT / f"e2e-{stamp}.json").write_text(json.dumps({**result, "submits": asdict(load)["submits"]}, indent=1))
     (OUT / f"e2e-{stamp}.md").write_text(markdown(result))
-    plot(load, inbox, started, OUT / f"e2e-{stamp}.png")
+    plot(load, emails, started, OUT / f"e2e-{stamp}.png")
     print(f"written: bench-out/e2e-{stamp}.json, .md, .png")
     return result
 

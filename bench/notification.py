@@ -170,6 +170,7 @@ async def run(
         kafka_bootstrap_servers=bootstrap,
         kafka_topic_prefix=prefix,
         smtp_port=smtp.port,
+        deployment_environment="development",
         sms_provider="log",
         log_level="WARNING",
         dispatch_idle_poll_seconds=0.05,

@@ -187,7 +187,10 @@ async def bench(mongodb_uri: str, bootstrap: str, args: argparse.Namespace) -> l
                 return await db["outbox"].count_documents({"published_at": None}) == 0
 
             await eventually(drained, timeout=30, interval=0.05)
-            sent = await db["outbox"].count_documents({"type": "motcua.submission.ApplicationReceived.v1"})
+            # each event is one document per topic (the application topic, and the agency's copy): count one
+            sent = await db["outbox"].count_documents(
+                {"type": "motcua.submission.ApplicationReceived.v1", "topic": {"$not": {"$regex": r"\.agency\."}}}
+            )
             print(
                 f"relay: {sent} ApplicationReceived published; outbox empty "
                 f"{time.perf_counter() - began:.2f} s after the last submit"

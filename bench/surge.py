@@ -40,15 +40,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import psutil
 import uvloop
-from aiosmtpd.controller import Controller
-from e2e import FORM, OVERRIDES, PASSWORD, PDF, Inbox, pct, sample_processes
+from e2e import FORM, OVERRIDES, PASSWORD, PDF, Emails, pct, prepare_citizen, sample_processes
 from motcua.common import mongo
 from motcua.devtools import devservers
+from motcua.devtools.testing_messages import SmsEndpoint, SmtpCapture
 
 OUT = Path(__file__).resolve().parent.parent / "bench-out"
 SURGE_OVERRIDES = {**OVERRIDES, "LOOKUP_LIMIT": "1000000"}
@@ -290,32 +290,6 @@ async def visit(kind: str, base_url: str, run: Run, until: float, account: tuple
         browser.close()
 
 
-async def prepare_citizen(gateway: httpx.AsyncClient, inbox: Inbox) -> tuple[str, dict[str, str]]:
-    """Register, verify email and phone with what the platform sent, sign in: the username and an access header."""
-    digits = "".join(random.choice("0123456789") for _ in range(13))
-    person = {
-        "account_type": "individual",
-        "full_name": "Trần Thị Mai",
-        "phone": "098" + digits[:7],
-        "email": f"mai.{uuid.uuid4().hex[:10]}@example.vn",
-        "password": PASSWORD,
-        "national_id": "079190" + digits[7:13],
-    }
-    account = (await gateway.post("/v1/accounts", json=person)).raise_for_status().json()
-    token = await inbox.wait_for(person["email"], r"/verify-email\?token=([^\s\"'<>]+)")
-    (await gateway.post("/v1/accounts/verify-email", json={"token": unquote(token)})).raise_for_status()
-    code = await inbox.wait_for(account["phone"], r"\b(\d{6})\b")
-    (
-        await gateway.post("/v1/accounts/verify-phone", json={"account_id": account["id"], "code": code})
-    ).raise_for_status()
-    tokens = (
-        (await gateway.post("/v1/auth/login", json={"username": person["email"], "password": PASSWORD}))
-        .raise_for_status()
-        .json()
-    )
-    return person["email"], {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
 def kinds(n: int) -> list[str]:
     found = [kind for kind, share in MIX for _ in range(round(n * share))]
     return (found + ["search"] * n)[:n]
@@ -355,16 +329,17 @@ async def gateway_limits(http: httpx.AsyncClient) -> dict[str, float]:
     return found
 
 
-async def check_submissions(run: Run, inbox: Inbox, mongodb_uri: str) -> dict[str, Any]:
+async def check_submissions(run: Run, smtp: SmtpCapture, mongodb_uri: str) -> dict[str, Any]:
     """Every accepted submission once in the database and once in the mail."""
     codes = list(run.accepted)
     for _ in range(1200):  # the emails still on their way
-        if all(code in inbox.received_at for code in codes):
+        if set(codes) <= Emails.of(smtp).received_at.keys():
             break
         await asyncio.sleep(0.1)
+    emails = Emails.of(smtp)
     client = mongo.connect(mongodb_uri)
     try:
-        stored = Counter()
+        stored: Counter[str] = Counter()
         async for doc in client["motcua_submission"]["applications"].find(
             {"tracking_code": {"$in": codes}}, {"tracking_code": 1, "status": 1}
         ):
@@ -375,8 +350,8 @@ async def check_submissions(run: Run, inbox: Inbox, mongodb_uri: str) -> dict[st
         "accepted": len(codes),
         "not_in_database": sum(1 for c in codes if stored[c] == 0),
         "in_database_twice": sum(1 for c in codes if stored[c] > 1),
-        "emails_missing": sum(1 for c in codes if c not in inbox.received_at),
-        "emails_repeated": inbox.repeats,
+        "emails_missing": sum(1 for c in codes if c not in emails.received_at),
+        "emails_repeated": emails.repeats,
         "submits_never_answered": run.unanswered_submits,
     }
 
@@ -451,18 +426,14 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 async def run_levels(levels: list[int], seconds: float, citizens: int) -> dict[str, Any]:
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=devservers.free_port())
+    smtp, sms = SmtpCapture(), SmsEndpoint()
     smtp.start()
-    sms = inbox.sms_server()
-    threading.Thread(target=sms.serve_forever, daemon=True).start()
+    sms.start()
     var = Path(tempfile.mkdtemp(prefix="motcua-bench-surge-"))
     overrides = {
         **SURGE_OVERRIDES,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "SMS_PROVIDER": "webhook",
-        "SMS_WEBHOOK_URL": f"http://127.0.0.1:{sms.server_address[1]}/sms",
+        **smtp.settings,
+        **sms.settings,
     }
     print(f"starting the platform under {var} …", flush=True)
     platform = await asyncio.to_thread(devservers.start_platform, var, overrides, free_ports=True)
@@ -476,9 +447,9 @@ async def run_levels(levels: list[int], seconds: float, citizens: int) -> dict[s
 
             async def prepared() -> tuple[str, dict[str, str]]:
                 async with gate:
-                    return await prepare_citizen(gateway, inbox)
+                    return await prepare_citizen(gateway, smtp, sms)
 
-            people = [await prepare_citizen(gateway, inbox)]  # the first alone: it opens identity's counters
+            people = [await prepare_citizen(gateway, smtp, sms)]  # the first alone: it opens identity's counters
             people += await asyncio.gather(*(prepared() for _ in range(citizens - 1)))
             processes = {
                 name: psutil.Process(p.pid)
@@ -515,11 +486,11 @@ async def run_levels(levels: list[int], seconds: float, citizens: int) -> dict[s
                     flush=True,
                 )
             print("checking every accepted submission …", flush=True)
-            submissions = await check_submissions(run, inbox, platform.env["MONGODB_URI"])
+            submissions = await check_submissions(run, smtp, platform.env["MONGODB_URI"])
     finally:
         await asyncio.to_thread(platform.stop)
         smtp.stop()
-        sms.shutdown()
+        sms.stop()
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{host.node()}: {psutil.cpu_count()} CPU ({host.processor() or host.machine()}), "

@@ -1,7 +1,10 @@
-"""Follow the dossiers submitted to Mot Cua: one line per ApplicationReceived and status change.
+"""Follow the dossiers submitted to your agency on Mot Cua: one line per ApplicationReceived and status change.
 
     pip install aiokafka
-    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 python agency_consumer.py --group agency-example
+    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 python agency_consumer.py --agency EXAMPLE --group agency-example
+
+It reads your agency's own topic, `motcua.submission.agency.<your agency code>.v1`: your dossiers' events,
+and no other agency's (your Kafka user may read only that topic).
 
 Settings (environment):
     KAFKA_BOOTSTRAP_SERVERS   brokers, comma-separated (default 127.0.0.1:9092)
@@ -30,7 +33,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.helpers import create_ssl_context
 
-TOPIC = "motcua.submission.application.v1"
+TOPIC = "motcua.submission.agency.{agency}.v1"
 RECEIVED = "motcua.submission.ApplicationReceived.v1"
 STATUS_CHANGED = "motcua.submission.ApplicationStatusChanged.v1"
 
@@ -79,9 +82,9 @@ def kafka_settings() -> dict[str, Any]:
     return settings
 
 
-async def follow(group: str, agency: str | None, max_events: int | None) -> None:
+async def follow(group: str, agency: str, max_events: int | None) -> None:
     consumer = AIOKafkaConsumer(
-        os.environ.get("KAFKA_TOPIC_PREFIX", "") + TOPIC,
+        os.environ.get("KAFKA_TOPIC_PREFIX", "") + TOPIC.format(agency=agency),
         group_id=group,
         enable_auto_commit=False,  # commit only what has been handled
         auto_offset_reset="earliest",  # a new group starts with every event still on the topic
@@ -95,7 +98,7 @@ async def follow(group: str, agency: str | None, max_events: int | None) -> None
             headers = {key: value.decode() for key, value in record.headers}
             data = json.loads(record.value)
             line = describe(headers.get("ce_type", ""), data)
-            if line and seen.add(headers["ce_id"]) and agency in (None, data["agency_code"]):
+            if line and seen.add(headers["ce_id"]):
                 print(f"{headers['ce_time']} {line} ce_id={headers['ce_id']}", flush=True)
                 handled += 1
             # The record is handled (or deliberately skipped): only now move the group past it.
@@ -113,7 +116,11 @@ def main() -> None:
         default=os.environ.get("KAFKA_GROUP_ID", "agency-example"),
         help="your consumer group: the one your Kafka user may read with (default agency-example)",
     )
-    parser.add_argument("--agency", help="only this agency's dossiers (its agency code)")
+    parser.add_argument(
+        "--agency",
+        default=os.environ.get("AGENCY_CODE", "EXAMPLE"),
+        help="your agency code: its topic is the one read (default EXAMPLE)",
+    )
     parser.add_argument("--max-events", type=int, help="stop after printing this many events")
     args = parser.parse_args()
     try:

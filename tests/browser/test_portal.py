@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 import httpx
+from motcua.devtools import staff
 from motcua.devtools.testing import eventually
 from motcua.devtools.testing_messages import Outbox
 from playwright.async_api import Page, expect
@@ -72,9 +73,7 @@ async def switch_language(page: Page, to: str) -> None:
 async def create_officer(base_url: str) -> tuple[str, str]:
     """The bootstrap admin creates an officer of the commune People's Committee (UBND-XA)."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        login = await client.post("/v1/auth/login", json={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-        assert login.status_code == 200, login.text
-        token = login.json()["access_token"]
+        token = (await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD))["access_token"]
         tag = uuid.uuid4().hex[:8]
         email = f"canbo.{tag}@ubnd.example.vn"
         phone = f"098{int(tag, 16) % 10_000_000:07d}"
@@ -156,6 +155,7 @@ async def test_public_pages_read_in_vietnamese_and_english_and_pass_axe(open_pag
     await expect(page.get_by_text("Giấy chứng sinh", exact=True)).to_be_visible()
     await expect(page.get_by_text("Định dạng: PDF, JPG, PNG. Dung lượng tối đa: 5 MB.").first).to_be_visible()
     await expect(page.locator(".facts")).to_contain_text("1 ngày làm việc")
+    await expect(page.locator(".facts")).to_contain_text("Trả kết quả trong ngày nếu hồ sơ được tiếp nhận trước 15:00")
     await expect(page.locator(".facts")).to_contain_text("Miễn phí")
     await no_serious_violations(axe, page, "procedure")
     await fits(page)
@@ -227,6 +227,17 @@ async def register_and_activate(page: Page, outbox: Outbox, screens: Any, axe: A
     return email, phone
 
 
+async def scan_and_confirm(page: Page) -> str:
+    """The authenticator-app steps: the QR code drawn, the key read, a code confirmed, ten recovery codes shown."""
+    await expect(page.get_by_role("img", name="Mã QR để thêm tài khoản Một Cửa vào ứng dụng xác thực")).to_be_visible()
+    secret = await page.locator("#mfa-secret").get_attribute("data-secret")
+    assert secret
+    await page.get_by_label("Mã từ ứng dụng xác thực").fill(totp(secret))
+    await page.get_by_role("button", name="Xác nhận và bật").click()
+    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    return secret
+
+
 async def turn_on_two_factor(page: Page, email: str, screens: Any) -> str:
     """Sign in with the password, turn on two-factor from the QR page; returns the TOTP secret."""
     await page.get_by_role("link", name="Đăng nhập").first.click()
@@ -236,12 +247,9 @@ async def turn_on_two_factor(page: Page, email: str, screens: Any) -> str:
     await expect(page.locator("h1")).to_have_text("Hồ sơ của tôi")
     await page.get_by_role("navigation").get_by_role("link", name="Tài khoản").click()
     await page.get_by_role("button", name="Bật xác thực hai lớp").click()
-    await expect(page.get_by_role("img", name="Mã QR để thêm tài khoản Một Cửa vào ứng dụng xác thực")).to_be_visible()
-    secret = await page.locator("#mfa-secret").get_attribute("data-secret")
-    assert secret
-    await page.get_by_label("Mã từ ứng dụng xác thực").fill(totp(secret))
-    await page.get_by_role("button", name="Xác nhận và bật").click()
-    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    await page.get_by_label("Mật khẩu của bạn").fill(CITIZEN_PASSWORD)  # changing a factor needs the password again
+    await page.get_by_role("button", name="Bật xác thực hai lớp").click()
+    secret = await scan_and_confirm(page)
     await expect(page.get_by_text("Các mã chỉ hiển thị lần này.", exact=False)).to_be_visible()
     await screens.take(page, "two-factor-recovery-codes")
     await page.get_by_role("button", name="Đăng xuất").click()
@@ -260,6 +268,23 @@ async def sign_in(page: Page, username: str, password: str, secret: str | None =
         await page.get_by_label("Mã xác thực").fill(totp(secret, 1))
         await page.get_by_role("button", name="Xác nhận", exact=True).click()
     await page.wait_for_url(lambda url: "/login" not in url)
+
+
+async def enrol_at_first_sign_in(page: Page, username: str, password: str, screens: Any, axe: Any) -> str:
+    """An officer's first sign-in: the password leads to the enrolment screen, not the desk; returns the secret."""
+    await page.goto("/login")
+    await page.get_by_label("Email hoặc số điện thoại").fill(username)
+    await page.locator("input[name=password]").fill(password)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await expect(page.locator("h1")).to_have_text("Thiết lập xác thực hai lớp")
+    assert await page.evaluate("() => sessionStorage.getItem('motcua.session')") is None  # no tokens yet
+    await no_serious_violations(axe, page, "second-factor enrolment")
+    await page.get_by_role("button", name="Dùng ứng dụng xác thực").click()
+    secret = await scan_and_confirm(page)
+    await screens.take(page, "officer-enrolment-recovery-codes")
+    await page.get_by_role("link", name="Tiếp tục đăng nhập").click()
+    await expect(page.locator("h1")).to_have_text("Đăng nhập")
+    return secret
 
 
 async def fill_birth_form(page: Page) -> None:
@@ -390,7 +415,8 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
 
     # the officer of the commune works through the officer pages, in a browser of their own
     desk = await open_page(width=1280)
-    await sign_in(desk, *officer)
+    officer_secret = await enrol_at_first_sign_in(desk, *officer, screens, axe)
+    await sign_in(desk, *officer, officer_secret)
     await expect(desk.locator("h1")).to_have_text("Hồ sơ cần xử lý")
     row = desk.locator("tr", has_text=tracking_code)
     await expect(row).to_contain_text("Đã nộp, chờ tiếp nhận")
@@ -399,6 +425,8 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
     await switch_language(desk, "en")
     await expect(desk.locator("h1")).to_have_text("Agency inbox")
     await switch_language(desk, "vi")
+    # the time left, in words the service counted (working days, Vietnam's calendar): never late at first
+    await expect(row.locator(".countdown")).to_have_text(re.compile(r"^(Còn \d+ ngày làm việc|Đến hạn hôm nay)$"))
     await row.get_by_role("link", name=tracking_code).click()
     await expect(desk.locator("h1")).to_contain_text(tracking_code)
     await expect(desk.locator(".answers")).to_contain_text("Nguyễn Minh Khang")
@@ -461,10 +489,10 @@ async def activated_citizen(base_url: str, outbox: Outbox) -> str:
 
 async def officer_acts(base_url: str, officer: tuple[str, str], application_id: str, action: str, comment: str) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        login = await client.post("/v1/auth/login", json={"username": officer[0], "password": officer[1]})
+        login = await staff.sign_in(client, officer[0], officer[1])
         acted = await client.post(
             f"/v1/agency/applications/{application_id}/actions",
-            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+            headers={"Authorization": f"Bearer {login['access_token']}"},
             json={"action": action, "comment": comment},
         )
         assert acted.status_code == 200, acted.text

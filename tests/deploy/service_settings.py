@@ -38,8 +38,6 @@ PORTS = {name: port for name, port, _ in devservers.SERVICES}  # CONTRACT.md's p
 PORT_VARIABLES = {name: variable for name, _, variable in devservers.SERVICES}
 SERVICES = tuple(sorted(PORTS, key=lambda name: PORTS[name]))
 
-# Read from the environment by uvicorn itself (motcua.common.web.serve believes proxies' headers).
-READ_BY_UVICORN = frozenset({"FORWARDED_ALLOW_IPS"})
 # Each class fixes this field to its service's name (it names the database): not an operator's choice.
 NOT_A_SETTING = "service_name"
 ON_THIS_MACHINE = re.compile(r"\b127(?:\.\d{1,3}){3}\b|\[::1\]|//localhost\b")
@@ -107,7 +105,7 @@ def settings(service: str) -> tuple[Setting, ...]:
 
 def reads(service: str) -> frozenset[str]:
     """Every variable the service reads, under each name it accepts."""
-    return frozenset(name for s in settings(service) for name in s.names) | READ_BY_UVICORN
+    return frozenset(name for s in settings(service) for name in s.names)
 
 
 def must_set(service: str) -> frozenset[str]:

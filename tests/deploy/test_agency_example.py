@@ -46,7 +46,10 @@ def bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
             yield address
 
 
-def received(agency: str = "UBND-PHUONG-BA-DINH") -> ApplicationReceived:
+OURS, OTHERS = "UBND-PHUONG-BA-DINH", "SO-TU-PHAP-HN"
+
+
+def received(agency: str = OURS) -> ApplicationReceived:
     return ApplicationReceived(
         application_id=str(uuid.uuid4()),
         tracking_code=f"HT-{uuid.uuid4().hex[:8].upper()}",
@@ -67,9 +70,9 @@ async def publish(bootstrap: str, prefix: str, *envelopes: Envelope) -> None:
     try:
         for envelope in envelopes:
             record = encode(envelope)
-            await producer.send_and_wait(
-                prefix + envelope.data.topic, value=record.value, key=record.key, headers=record.headers
-            )
+            # as submission's relay writes them: on the agency's own topic too
+            for topic in (envelope.data.topic, *envelope.data.copied_to()):
+                await producer.send_and_wait(prefix + topic, value=record.value, key=record.key, headers=record.headers)
     finally:
         await producer.stop()
 
@@ -102,10 +105,11 @@ def submission(event: Event) -> Envelope:
 
 async def new_topic_prefix(bootstrap: str) -> str:
     prefix = f"test-{uuid.uuid4().hex[:8]}."
+    names = [topics.SUBMISSION_APPLICATION, topics.agency(OURS), topics.agency(OTHERS)]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(prefix + topics.SUBMISSION_APPLICATION, 3, 1)])
+        await admin.create_topics([NewTopic(prefix + name, 3, 1) for name in names])
     finally:
         await admin.close()
     return prefix
@@ -133,17 +137,17 @@ def status_changed(event: ApplicationReceived, to: str) -> ApplicationStatusChan
 @pytest.fixture(scope="module")
 async def scenarios(bootstrap: str) -> dict[str, Scenario]:
     """Each scenario runs the example once; they run side by side (joining a group takes seconds)."""
-    one, twice, ours, other = received(), received(), received("UBND-PHUONG-BA-DINH"), received("SO-TU-PHAP-HN")
+    one, twice, ours, other = received(), received(), received(OURS), received(OTHERS)
     repeated = submission(twice)
     planned = {
-        "one": Scenario([submission(one)], ("--max-events", "1")),
+        "one": Scenario([submission(one)], ("--agency", OURS, "--max-events", "1")),
         # The same event twice (same ce_id), as after a producer retry, then the officer's acceptance.
         "repeated": Scenario(
-            [repeated, repeated, submission(status_changed(twice, "processing"))], ("--max-events", "2")
+            [repeated, repeated, submission(status_changed(twice, "processing"))],
+            ("--agency", OURS, "--max-events", "2"),
         ),
-        "agency": Scenario(
-            [submission(other), submission(ours)], ("--agency", "UBND-PHUONG-BA-DINH", "--max-events", "1")
-        ),
+        # another agency's dossier never reaches this agency's topic, so the example never sees it
+        "agency": Scenario([submission(other), submission(ours)], ("--agency", OURS, "--max-events", "1")),
     }
 
     async def play(scenario: Scenario) -> Scenario:

@@ -58,11 +58,12 @@ def test_compose_names_every_service_and_its_dependencies(compose: dict[str, Any
 
 
 def environment(compose: dict[str, Any], service: str) -> dict[str, str]:
-    """The service's environment as compose gives it when the shell sets nothing: `${VAR:-default}` is
-    its default, `$$` a dollar sign."""
+    """The service's environment as compose gives it when the shell sets only what it must: `${VAR:-default}`
+    is its default, `${VAR:?why}` a value the person starting it chose, `$$` a dollar sign."""
 
     def interpolate(value: object) -> str:
         text = str(value).replace("$$", "\0")
+        text = re.sub(r"\$\{\w+:\?[^}]*\}", "Một mật khẩu do người vận hành chọn 2026", text)
         text = re.sub(r"\$\{\w+(?::?-([^}]*))?\}", lambda m: m.group(1) or "", text)
         assert "$" not in text, f"{service}: unexpected interpolation in {value!r}"
         return text.replace("\0", "$")
@@ -113,11 +114,19 @@ def test_compose_initiates_the_mongodb_replica_set(compose: dict[str, Any]) -> N
 
 def test_compose_creates_exactly_the_platforms_topics(compose: dict[str, Any]) -> None:
     script = compose["services"]["kafka-init"]["command"][0]
-    created = {m[0]: (int(m[1]), m[2]) for m in re.findall(r"^\s*create (\S+) (\d+) (\w+)$", script, re.MULTILINE)}
+    lines = re.findall(r"^\s*create (\S+) (\d+) (\w+)(?: (\d+))?$", script, re.MULTILINE)
+    created = {m[0]: (int(m[1]), m[2]) for m in lines}
+    retention = {m[0]: int(m[3]) for m in lines if m[3]}
     consumed = {t for ts in CONSUMER_GROUPS.values() for t in ts}
     expected = {t: (topics.PARTITIONS[t], "compact" if t in topics.COMPACTED else "delete") for t in topics.ALL}
     expected |= {topics.dead_letter(t): (topics.PARTITIONS[t], "delete") for t in consumed}
     assert created == expected
+    # identity's topics keep their records no longer than they matter: secrets and revocations, a day
+    assert retention == {
+        name: int(config["retention.ms"])
+        for name in created
+        if name.startswith("motcua.identity.") and (config := topics.declared_config(name))
+    }
     assert compose["services"]["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 

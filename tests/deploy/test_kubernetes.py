@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import ipaddress
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from motcua.common import topics
-from motcua.common.asyncapi import CONSUMER_GROUPS, build
+from motcua.common.asyncapi import CONSUMER_GROUPS, GROUPLESS_READERS, build
 
 from . import service_settings
 from .service_settings import PORT_VARIABLES, PORTS, SERVICES
@@ -22,6 +23,8 @@ Values = dict[str, str | None]  # variable → value; None: set, but only the op
 
 RENDERS = ("base", "dev", "production")
 OVERLAYS = ("dev", "production")
+# The namespace the Ingress controller runs in (ingress-nginx's own; an overlay patches it for another).
+INGRESS_CONTROLLER_NAMESPACE = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
 CONSUMED = {topic for consumed in CONSUMER_GROUPS.values() for topic in consumed}
 
 
@@ -162,6 +165,19 @@ def test_kafka_topics_are_exactly_the_platforms_topics_and_dead_letter_topics(
     assert topics.CATALOGUE_PROCEDURE in topics.COMPACTED
 
 
+@pytest.mark.parametrize("render", RENDERS)
+def test_topics_carrying_secrets_keep_them_no_longer_than_they_live(
+    rendered: dict[str, list[Manifest]], render: str
+) -> None:
+    declared = {m["metadata"]["name"]: m["spec"]["config"] for m in find(rendered[render], "KafkaTopic")}
+    # verification links live 24 h (IDENTITY_EMAIL_LINK_TTL_SECONDS), reset links 1 h, SMS codes 10 minutes
+    for name in (topics.IDENTITY_ACCOUNT, topics.dead_letter(topics.IDENTITY_ACCOUNT)):
+        assert int(declared[name]["retention.ms"]) == 24 * 3600 * 1000, name
+    for name, config in declared.items():  # the manifests and the code that creates topics agree
+        wanted = topics.declared_config(name).get("retention.ms")
+        assert wanted is None or str(config["retention.ms"]) == wanted, name
+
+
 def test_production_topics_survive_losing_a_broker(rendered: dict[str, list[Manifest]]) -> None:
     for topic in find(rendered["production"], "KafkaTopic"):
         assert topic["spec"]["replicas"] == 3
@@ -170,7 +186,9 @@ def test_production_topics_survive_losing_a_broker(rendered: dict[str, list[Mani
 
 def test_topic_settings_match_the_asyncapi_document(rendered: dict[str, list[Manifest]]) -> None:
     declared = {m["metadata"]["name"]: m["spec"] for m in find(rendered["production"], "KafkaTopic")}
-    for channel in (c for c in build()["channels"].values() if "kafka" in c["bindings"]):
+    for channel in (
+        c for c in build()["channels"].values() if "kafka" in c["bindings"] and "topic" in c["bindings"]["kafka"]
+    ):
         binding = channel["bindings"]["kafka"]
         spec = declared[binding["topic"]]
         assert spec["partitions"] == binding["partitions"]
@@ -187,7 +205,14 @@ def acl_grants(manifests: list[Manifest]) -> dict[str, set[tuple[str, str, str]]
         assert spec["authentication"]["type"] == "scram-sha-512"
         rules = grants.setdefault(user["metadata"]["name"], set())
         for acl in spec["authorization"]["acls"]:
-            assert acl["resource"].get("patternType", "literal") == "literal"
+            pattern = acl["resource"].get("patternType", "literal")
+            if pattern == "prefix":  # only submission, only for the agencies' topics it writes and creates
+                assert (user["metadata"]["name"], acl["resource"]["name"]) == (
+                    "motcua-submission",
+                    topics.AGENCY_TOPIC_PREFIX,
+                ), acl
+            else:
+                assert pattern == "literal", acl
             assert acl.get("type", "allow") == "allow"
             for op in acl["operations"]:
                 rules.add((acl["resource"]["type"], acl["resource"]["name"], op))
@@ -208,12 +233,28 @@ def test_each_service_has_exactly_the_kafka_access_it_needs(rendered: dict[str, 
             expected[user] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}
             dlq = topics.dead_letter(topic)
             expected[user] |= {("topic", dlq, "Describe"), ("topic", dlq, "Write")}
+    for topic, readers in GROUPLESS_READERS.items():
+        for reader in readers:
+            expected[f"motcua-{reader}"] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}
+    expected["motcua-submission"] |= {
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Describe"),
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Write"),
+        ("topic", topics.AGENCY_TOPIC_PREFIX, "Create"),
+    }
     expected["agency-example"] = {
-        ("topic", topics.SUBMISSION_APPLICATION, "Describe"),
-        ("topic", topics.SUBMISSION_APPLICATION, "Read"),
+        ("topic", topics.agency("EXAMPLE"), "Describe"),
+        ("topic", topics.agency("EXAMPLE"), "Read"),
         ("group", "agency-example", "Read"),
     }
     assert grants == expected
+
+
+def test_an_agency_reads_only_its_own_topic(rendered: dict[str, list[Manifest]]) -> None:
+    """Agency B's Kafka user cannot read the application topic, where agency A's dossiers are, nor A's topic."""
+    grants = acl_grants(rendered["production"])["agency-example"]
+    readable = {name for kind, name, op in grants if kind == "topic" and op == "Read"}
+    assert readable == {topics.agency("EXAMPLE")}
+    assert topics.SUBMISSION_APPLICATION not in readable
 
 
 def test_only_notification_reads_the_identity_topic(rendered: dict[str, list[Manifest]]) -> None:
@@ -421,15 +462,51 @@ def test_only_the_gateway_is_reachable_from_outside(
     for policy in policies_of(rendered[render], service, "Ingress"):
         for rule in policy["spec"].get("ingress", []):
             peers = rule.get("from")
-            if service == "gateway" and not peers:
-                assert ports_of(rule) == {PORTS["gateway"]}
-                continue
             assert peers, f"{policy['metadata']['name']} admits anyone to {service}"
             for peer in peers:
                 assert "ipBlock" not in peer
-                if "namespaceSelector" in peer:  # Prometheus, scraping /metrics
-                    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+                if "namespaceSelector" not in peer:
+                    continue
+                namespace = peer["namespaceSelector"]
+                if namespace == INGRESS_CONTROLLER_NAMESPACE:  # the public entrance: to the gateway only
+                    assert service == "gateway", f"the ingress controller reaches {service}"
+                    assert ports_of(rule) == {PORTS["gateway"]}
+                else:  # Prometheus, scraping /metrics
+                    assert namespace == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
                     assert ports_of(rule) <= set(PORTS.values())
+
+
+@pytest.mark.parametrize("render", RENDERS)
+def test_nothing_but_the_ingress_controller_reaches_the_gateways_public_port(
+    rendered: dict[str, list[Manifest]], render: str
+) -> None:
+    # Any pod that reached the gateway could tell it who the client is (X-Forwarded-For from a trusted range).
+    admitted = [
+        peer
+        for policy in policies_of(rendered[render], "gateway", "Ingress")
+        for rule in policy["spec"].get("ingress", [])
+        if PORTS["gateway"] in ports_of(rule)
+        for peer in rule.get("from", [{}])
+        if peer.get("namespaceSelector") != {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    ]
+    assert admitted == [{"namespaceSelector": INGRESS_CONTROLLER_NAMESPACE}]
+
+
+@pytest.mark.parametrize("render", RENDERS)
+@pytest.mark.parametrize("variable", ["GATEWAY_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS"])
+def test_only_named_proxy_ranges_are_believed_about_the_client_address(
+    rendered: dict[str, list[Manifest]], render: str, variable: str
+) -> None:
+    # `*` (or a range as wide) lets every caller write its own X-Forwarded-For, and so choose a fresh address
+    # for every per-address limit, lockout and quota.
+    value = config(rendered[render]).get(variable, "")
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    assert names, f"{variable} is empty: every client would share the proxy's address"
+    for name in names:
+        assert name != "*", f"{variable}={value}: believes anyone"
+        network = ipaddress.ip_network(name, strict=False)
+        assert not network.is_global, f"{variable}: {name} is not a cluster's own range"
+        assert network.prefixlen >= (8 if network.version == 4 else 32), f"{variable}: {name} is too wide"
 
 
 @pytest.mark.parametrize("render", RENDERS)

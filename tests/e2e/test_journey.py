@@ -15,74 +15,26 @@ import secrets
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
 import pyotp
-from motcua.devtools import devservers
-from motcua.devtools.testing import BIRTH_REGISTRATION, eventually
+from motcua.devtools import devservers, staff
+from motcua.devtools.journeys import bearer, ok, register_and_activate, until, wait_ready
+from motcua.devtools.testing import BIRTH_REGISTRATION
 from motcua.devtools.testing_messages import Outbox
 
 PDF = BIRTH_REGISTRATION.pdf
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 FORM = BIRTH_REGISTRATION.form
-WAIT = 60.0
-
-
-def ok(answer: httpx.Response, status: int = 200) -> Any:
-    assert answer.status_code == status, f"{answer.request.method} {answer.request.url.path}: {answer.text}"
-    assert answer.headers["x-content-type-options"] == "nosniff"
-    return answer.json() if answer.content else None
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-async def until(check: Callable[[], Awaitable[Any]], timeout: float = WAIT) -> Any:
-    return await eventually(check, timeout=timeout, interval=0.3)
-
-
-async def wait_ready(client: httpx.AsyncClient) -> None:
-    async def ready() -> bool:
-        try:
-            return (await client.get("/readyz")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await until(ready, timeout=90)
-
-
-async def register_and_activate(gateway: httpx.AsyncClient, outbox: Outbox) -> tuple[dict[str, Any], str]:
-    phone_local = "091" + "".join(secrets.choice("0123456789") for _ in range(7))
-    person = {
-        "account_type": "individual",
-        "full_name": "Nguyễn Văn Bình",
-        "email": f"binh.{uuid.uuid4().hex[:8]}@example.vn",
-        "phone": phone_local,
-        "password": "Sông Hồng chảy qua bốn mùa 2026",
-        "locale": "vi",
-        "national_id": "001190" + "".join(secrets.choice("0123456789") for _ in range(6)),
-    }
-    account = ok(await gateway.post("/v1/accounts", json=person), 201)
-    assert account["status"] == "pending_verification"
-    phone = account["phone"]
-    assert phone == "+84" + phone_local[1:]
-
-    token = unquote(await outbox.mail.find(person["email"], r"/verify-email\?token=([^\s\"'<>]+)", timeout=WAIT))
-    ok(await gateway.post("/v1/accounts/verify-email", json={"token": token}))
-    code = await outbox.sms.find(phone, r"\b(\d{6})\b", timeout=WAIT)
-    activated = ok(await gateway.post("/v1/accounts/verify-phone", json={"account_id": account["id"], "code": code}))
-    assert activated["status"] == "active"
-    return person, phone
 
 
 async def sign_in_with_two_factor(gateway: httpx.AsyncClient, person: dict[str, Any]) -> dict[str, Any]:
     credentials = {"username": person["email"], "password": person["password"]}
     first = ok(await gateway.post("/v1/auth/login", json=credentials))
-    started = ok(await gateway.post("/v1/accounts/me/mfa/totp", headers=bearer(first)))
+    started = ok(
+        await gateway.post("/v1/accounts/me/mfa/totp", json={"password": person["password"]}, headers=bearer(first))
+    )
     totp = pyotp.TOTP(started["secret"])
     confirmed = ok(
         await gateway.post("/v1/accounts/me/mfa/totp/confirm", json={"code": totp.now()}, headers=bearer(first))
@@ -165,14 +117,8 @@ async def crash_submission_and_restart_broker(platform: devservers.Platform, gat
 
 
 async def officer_processes(gateway: httpx.AsyncClient, env: dict[str, str], app_id: str, agency: str) -> None:
-    admin = ok(
-        await gateway.post(
-            "/v1/auth/login",
-            json={
-                "username": env["IDENTITY_BOOTSTRAP_ADMIN_EMAIL"],
-                "password": env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"],
-            },
-        )
+    admin = await staff.sign_in(
+        gateway, env["IDENTITY_BOOTSTRAP_ADMIN_EMAIL"], env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"]
     )
     officer = {
         "full_name": "Lê Thị Cán Bộ",
@@ -183,9 +129,17 @@ async def officer_processes(gateway: httpx.AsyncClient, env: dict[str, str], app
     }
     created = ok(await gateway.post("/v1/admin/officers", json=officer, headers=bearer(admin)), 201)
     assert created["status"] == "active"
-    signed_in = ok(
+    # an officer's password alone yields a token that only enrols a second factor; the desk refuses it
+    enrolment = ok(
         await gateway.post("/v1/auth/login", json={"username": officer["email"], "password": officer["password"]})
     )
+    assert enrolment["mfa_enrolment_required"] is True
+    assert "access_token" not in enrolment
+    desk = await gateway.get(
+        "/v1/agency/applications", headers={"Authorization": f"Bearer {enrolment['enrolment_token']}"}
+    )
+    assert desk.status_code == 401
+    signed_in = await staff.sign_in(gateway, officer["email"], officer["password"])
     queue = ok(await gateway.get("/v1/agency/applications", params={"status": "submitted"}, headers=bearer(signed_in)))
     assert app_id in [a["id"] for a in queue["items"]]
     for action, to in (("accept", "processing"), ("approve", "approved"), ("issue_result", "completed")):

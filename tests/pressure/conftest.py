@@ -27,7 +27,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 from motcua.common import mongo
-from motcua.devtools import devservers
+from motcua.devtools import devservers, staff
 from motcua.devtools.testing import BIRTH_REGISTRATION, SampleDossier, eventually, running_platform
 from motcua.devtools.testing_messages import Mail, SmsEndpoint, SmtpCapture
 
@@ -144,8 +144,12 @@ class Pressure:
         tokens = expect(await client.post("/v1/auth/login", json={"username": username, "password": password}), 200)
         return str(tokens["access_token"])
 
+    async def staff_sign_in(self, client: httpx.AsyncClient, username: str, password: str) -> str:
+        """Officers and admins must have a second factor: the shared helper enrols TOTP at the first sign-in."""
+        return str((await staff.sign_in(client, username, password))["access_token"])
+
     async def admin(self, client: httpx.AsyncClient) -> Person:
-        token = await self.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        token = await self.staff_sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
         me = expect(await client.get("/v1/accounts/me", headers={"Authorization": f"Bearer {token}"}), 200)
         return Person(me["id"], ADMIN_EMAIL, me.get("phone", ""), ("admin",), token)
 
@@ -159,7 +163,7 @@ class Pressure:
             "agency_code": agency,
         }
         created = expect(await client.post("/v1/admin/officers", json=officer, headers=admin.headers), 201)
-        token = await self.sign_in(client, officer["email"], officer["password"])
+        token = await self.staff_sign_in(client, officer["email"], officer["password"])
         return Person(created["id"], officer["email"], created.get("phone", ""), ("officer",), token, agency)
 
     async def ready(self, name: str) -> bool:

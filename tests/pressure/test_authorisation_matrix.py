@@ -102,8 +102,33 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/accounts/resend-verification", everyone(404), body={"account_id": "khong-co", "channel": "sms"}),
     Row("GET", "/v1/accounts/me", signed_in(200)),
     Row("POST", "/v1/accounts/me/password", signed_in(422), body={}),  # an empty body: no password is tried
-    Row("POST", "/v1/accounts/me/mfa/totp", signed_in(200)),
+    # with an access token, enrolling, removing a factor and new recovery codes need the password: none sent, 422
+    Row("POST", "/v1/accounts/me/mfa/totp", signed_in(422)),
     Row("POST", "/v1/accounts/me/mfa/totp/confirm", signed_in((400, 409, 422)), body={"code": "000000"}),
+    Row("POST", "/v1/accounts/me/mfa/totp/remove", signed_in(422), body={}),
+    Row("POST", "/v1/accounts/me/mfa/recovery-codes", signed_in(422), body={}),
+    Row("GET", "/v1/accounts/me/mfa/webauthn", signed_in(200)),
+    Row("POST", "/v1/accounts/me/mfa/webauthn/register/options", signed_in(422)),
+    Row(
+        "POST",
+        "/v1/accounts/me/mfa/webauthn/register/verify",
+        signed_in(422),
+        body={"ceremony_id": "khong-co-that", "credential": {}},
+    ),
+    Row(
+        "POST",
+        "/v1/accounts/me/mfa/webauthn/{passkey_id}/remove",
+        signed_in(422),
+        params={"passkey_id": "no_passkey"},
+        body={},
+    ),
+    Row("POST", "/v1/auth/webauthn/options", everyone(200), body={}),
+    Row(
+        "POST",
+        "/v1/auth/webauthn/verify",
+        everyone(401),
+        body={"ceremony_id": "khong-co-that", "credential": {"id": "khong-co-that"}},
+    ),
     Row(
         "POST",
         "/v1/auth/login",
@@ -325,6 +350,7 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
                 "procedure": "HT-KS-01",
                 "version": str(procedure["version"]),
                 "no_procedure": "ZZ-KHONG-CO-01",
+                "no_passkey": "khong-co-passkey",
                 "S": submitted_id,
                 "S_document": s_document,
                 "S_tracking_code": answer.json()["tracking_code"],

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import uuid
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
+from motcua.devtools.journeys import new_person
 
 if TYPE_CHECKING:
     from tests.pressure.conftest import Pressure
@@ -73,18 +75,105 @@ async def test_registrations_racing_from_one_new_address_are_never_a_500(pressur
             # straight to identity, which believes X-Forwarded-For from the gateway's address: a new client each round
             address = {"X-Forwarded-For": f"203.0.113.{secrets.randbelow(250) + 1}"}
             answers = await asyncio.gather(
-                *(client.post("/v1/accounts", json=registration(), headers=address) for _ in range(4))
+                *(client.post("/v1/accounts", json=new_person(), headers=address) for _ in range(4))
             )
             statuses += [a.status_code for a in answers]
     assert 500 not in statuses, statuses
 
 
-def registration() -> dict[str, str]:
-    return {
-        "account_type": "individual",
-        "full_name": "Trần Thị Lan",
-        "email": f"lan.{uuid.uuid4().hex[:10]}@example.vn",
-        "phone": "093" + "".join(secrets.choice("0123456789") for _ in range(7)),
-        "password": "Sông Hồng chảy qua bốn mùa 2026",
-        "national_id": "001190" + "".join(secrets.choice("0123456789") for _ in range(6)),
-    }
+# Every service's JSON routes, through the gateway (which itself allows 60 MB for document uploads), and
+# whether the route reads a body: one that does not (marking a notification read) never parses what it is
+# sent, and the server drops a body sent without a length there unread.
+JSON_ROUTES = [
+    ("POST", "/v1/auth/login", True),  # identity
+    ("POST", "/v1/accounts", True),  # identity
+    ("POST", "/v1/procedures", True),  # catalogue
+    ("POST", "/v1/applications", True),  # submission
+    ("POST", "/v1/notifications/00000000000000000000000000000000/read", False),  # notification
+    ("POST", "/v1/webhooks", True),  # webhooks
+]
+JSON_LIMIT = 64 * 1024
+
+
+@pytest.mark.parametrize(("method", "path", "reads_body"), JSON_ROUTES)
+async def test_a_json_body_over_64_kib_is_refused_with_413_before_it_is_parsed(
+    pressure: Pressure, method: str, path: str, reads_body: bool
+) -> None:
+    # Ten such bodies of a few MB each used to be read and parsed whole by identity and submission.
+    padding = "x" * (2 * 1024 * 1024)
+    big = json.dumps({"username": "lan@example.vn", "password": padding, "procedure_code": padding}).encode()
+
+    async def chunked() -> AsyncIterator[bytes]:
+        for start in range(0, len(big), 16 * 1024):
+            yield big[start : start + 16 * 1024]
+
+    async with pressure.client(timeout=30) as client:
+        # with a Content-Length, and without one
+        for content in (big, chunked()) if reads_body else (big,):
+            answer = await client.request(
+                method, path, content=content, headers={"Content-Type": "application/json", **AUTH_NOT_NEEDED}
+            )
+            assert answer.status_code == 413, (path, answer.status_code, answer.text[:200])
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["status"] == 413
+            assert "64 KiB" in answer.json()["detail"]
+        # just under the limit is read and judged on its fields as before (never a 413)
+        small = json.dumps({"username": "lan@example.vn", "password": "x" * (JSON_LIMIT - 200)}).encode()
+        assert len(small) < JSON_LIMIT
+        answer = await client.request(method, path, content=small, headers={"Content-Type": "application/json"})
+        assert answer.status_code != 413, (path, answer.text[:200])
+        assert answer.status_code < 500, (path, answer.text[:200])
+
+
+AUTH_NOT_NEEDED: dict[str, str] = {}  # the limit applies before authentication: an anonymous flood is the threat
+
+
+async def test_a_document_larger_than_64_kib_is_still_uploaded(pressure: Pressure) -> None:
+    async with pressure.client(timeout=60) as client:
+        citizen = await pressure.citizen(client)
+        draft = await client.post("/v1/applications", json={"procedure_code": "HT-KS-01"}, headers=citizen.headers)
+        assert draft.status_code == 201, draft.text
+        pdf = b"%PDF-1.4\n" + secrets.token_bytes(900 * 1024) + b"\n%%EOF\n"
+        uploaded = await client.post(
+            f"/v1/applications/{draft.json()['id']}/documents",
+            data={"document_key": "birth_certificate_medical"},
+            files={"file": ("giay-chung-sinh.pdf", pdf, "application/pdf")},
+            headers=citizen.headers,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        assert uploaded.json()["size"] == len(pdf)
+
+
+# A page far down a list makes the database skip everything before it: page × page_size is capped.
+DEEP = {"page": "10000", "page_size": "100"}
+
+
+def assert_too_deep(answer: httpx.Response) -> None:
+    assert answer.status_code == 422, answer.text[:300]
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["pointer"] for e in answer.json()["errors"]] == ["/page"]
+    assert "10000" in answer.json()["errors"][0]["message"].replace(",", "")
+
+
+async def test_a_page_deeper_than_ten_thousand_items_is_refused_in_every_list(pressure: Pressure) -> None:
+    async with pressure.client(timeout=30) as client:
+        citizen = await pressure.citizen(client)
+        assert_too_deep(await client.get("/v1/procedures", params=DEEP))
+        assert_too_deep(await client.get("/v1/applications", params=DEEP, headers=citizen.headers))
+        assert_too_deep(await client.get("/v1/notifications", params=DEEP, headers=citizen.headers))
+        # the last page within the cap is still served
+        last = await client.get("/v1/procedures", params={"page": "100", "page_size": "100"})
+        assert last.status_code == 200
+        assert last.json()["items"] == []
+
+
+async def test_a_page_deeper_than_ten_thousand_items_is_refused_to_officers_and_admins_too(
+    pressure: Pressure,
+) -> None:
+    async with pressure.client(timeout=30) as client:
+        admin = await pressure.admin(client)
+        officer = await pressure.officer(client, admin, "UBND-HK")
+        assert_too_deep(await client.get("/v1/agency/applications", params=DEEP, headers=officer.headers))
+        hook = "0" * 32
+        for path in (f"/v1/webhooks/{hook}/dead-letters", f"/v1/webhooks/{hook}/deliveries"):
+            assert_too_deep(await client.get(path, params=DEEP, headers=admin.headers))

@@ -144,6 +144,7 @@ class Kit:
             "kafka_topic_prefix": self.isolation.topic_prefix,
             "smtp_host": self.smtp.host,
             "smtp_port": self.smtp.port,
+            "deployment_environment": "development",  # the SMS webhook is plain http on this machine
             "sms_provider": "webhook",
             "sms_webhook_url": self.sms.url,
             "smtp_timeout_seconds": 2.0,

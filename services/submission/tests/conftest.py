@@ -167,9 +167,13 @@ class Service:
     def citizen(self, sub: str | None = None, *, account_type: str = "individual") -> dict[str, str]:
         return self.minter.headers(sub or f"citizen-{uuid.uuid4().hex[:8]}", account_type=account_type)
 
-    def officer(self, agency: str) -> dict[str, str]:
+    def officer(self, agency: str, roles: tuple[str, ...] = ("intake", "specialist", "approver")) -> dict[str, str]:
         return self.minter.headers(
-            f"officer-{uuid.uuid4().hex[:8]}", roles=["officer"], agency=agency, account_type="officer"
+            f"officer-{uuid.uuid4().hex[:8]}",
+            roles=["officer"],
+            agency=agency,
+            account_type="officer",
+            agency_roles=list(roles),
         )
 
     async def draft(self, who: dict[str, str], code: str) -> tuple[dict[str, Any], str]:

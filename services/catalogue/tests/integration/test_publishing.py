@@ -158,6 +158,8 @@ async def test_bad_procedures_are_refused_with_422_naming_the_problem_and_nothin
         ({"name": "   "}, ["/name"]),
         ({"fee_vnd": -1}, ["/fee_vnd"]),
         ({"processing_days": 1.5}, ["/processing_days"]),
+        ({"same_day_cutoff": "3pm"}, ["/same_day_cutoff"]),
+        ({"same_day_cutoff": "24:00"}, ["/same_day_cutoff"]),
         ({"agency_code": "NOWHERE"}, ["/agency_code"]),
         ({"code": "test 03"}, ["/code"]),
         ({"applicant_types": ["martian"]}, ["/applicant_types/0"]),

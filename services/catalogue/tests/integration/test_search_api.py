@@ -95,6 +95,7 @@ async def test_a_procedure_reads_as_its_current_version_with_form_and_documents(
         "applicant_types",
         "online_level",
         "processing_days",
+        "same_day_cutoff",
         "fee_vnd",
         "legal_basis",
         "required_documents",
@@ -103,6 +104,8 @@ async def test_a_procedure_reads_as_its_current_version_with_form_and_documents(
         "published_at",
     } == set(body)
     assert (body["code"], body["version"], body["name"]) == ("HT-KS-01", 1, "Đăng ký khai sinh")
+    # received before 15:00 on a working day, answered the same day, as its description promises
+    assert (body["processing_days"], body["same_day_cutoff"]) == (1, "15:00")
     assert body["form_schema"]["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert {"child_full_name", "child_date_of_birth", "child_sex", "place_of_birth"} <= set(
         body["form_schema"]["required"]

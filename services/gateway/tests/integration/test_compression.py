@@ -223,6 +223,7 @@ async def test_the_portals_files_do_not_spend_the_api_rate_limit(start_gateway: 
             gateway_rate_limit_burst=3,
             gateway_portal_rate_limit_per_second=0.01,
             gateway_portal_rate_limit_burst=60,
+            gateway_trusted_proxies="127.0.0.1",  # the test's client stands for the Ingress controller
         ) as gateway,
         httpx.AsyncClient(base_url=gateway) as client,
     ):

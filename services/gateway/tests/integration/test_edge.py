@@ -52,10 +52,12 @@ async def test_a_client_over_its_rate_gets_429_with_retry_after_and_others_do_no
     start_gateway: StartGateway,
 ) -> None:
     async with (
-        start_gateway(gateway_rate_limit_per_second=0.2, gateway_rate_limit_burst=3) as gateway,
+        start_gateway(
+            gateway_rate_limit_per_second=0.2, gateway_rate_limit_burst=3, gateway_trusted_proxies="127.0.0.1"
+        ) as gateway,
         httpx.AsyncClient(base_url=gateway) as client,
     ):
-        # running_app's server believes X-Forwarded-For from 127.0.0.1, so each header is a client
+        # the test's client stands for the Ingress controller, so each header is a client
         one = {"X-Forwarded-For": "203.0.113.7"}
         for _ in range(3):
             assert (await client.get("/v1/agencies", headers=one)).status_code == 200

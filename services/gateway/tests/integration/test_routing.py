@@ -73,7 +73,8 @@ async def test_each_prefix_reaches_its_service_with_who_and_which_request_it_is(
             )
         ).json()
         assert echo["method"] == "POST"
-        assert header(echo, "x-request-id") == ["req-from-client-1"]
+        assert header(echo, "x-request-id") != ["req-from-client-1"]
+        assert header(echo, "x-client-request-id") == ["req-from-client-1"]
         assert header(echo, "x-forwarded-for") == ["127.0.0.1"]
         assert header(echo, "x-forwarded-proto") == ["http"]
         assert header(echo, "x-forwarded-host") == [urlsplit(gateway).netloc]
@@ -99,7 +100,9 @@ async def test_the_services_answer_passes_back_unchanged_but_for_edge_headers(
         assert answer.status_code == 201
         assert answer.json() == {"ok": True}
         assert answer.headers.get_list("set-cookie") == ["a=1; Path=/; SameSite=lax", "b=2; Path=/; SameSite=lax"]
-        assert answer.headers.get_list("x-request-id") == ["mine"]
+        assert answer.headers.get_list("x-client-request-id") == ["mine"]
+        assert len(answer.headers.get_list("x-request-id")) == 1
+        assert answer.headers["x-request-id"] not in ("mine", "set-by-upstream")
         assert answer.headers.get_list("content-security-policy") == [CSP]
         assert len(answer.headers.get_list("server")) <= 1
         assert len(answer.headers.get_list("date")) == 1
@@ -175,3 +178,27 @@ async def test_uploads_and_downloads_stream_through_intact(
         reference = hashlib.sha256((bytes(range(256)) * 256) * (size // 65536)).hexdigest()
         assert got == size
         assert digest.hexdigest() == reference
+
+
+async def test_the_gateway_mints_every_request_id_and_keeps_the_callers_own_apart(
+    start_gateway: StartGateway,
+) -> None:
+    # A caller choosing the id would write it into other people's logs and events (or reuse a victim's id
+    # to muddle an investigation); the platform's id is always its own.
+    async with start_gateway() as gateway, httpx.AsyncClient(base_url=gateway) as client:
+        chosen = {"X-Request-ID": "0123456789abcdef0123456789abcdef"}
+        first = await client.get("/v1/agencies", headers=chosen)
+        second = await client.get("/v1/agencies", headers=chosen)
+        ids = {first.headers["x-request-id"], second.headers["x-request-id"]}
+        assert len(ids) == 2
+        assert chosen["X-Request-ID"] not in ids
+        for answer in (first, second):
+            assert header(answer.json(), "x-request-id") == [answer.headers["x-request-id"]]
+            assert header(answer.json(), "x-client-request-id") == [chosen["X-Request-ID"]]
+            assert answer.headers["x-client-request-id"] == chosen["X-Request-ID"]
+
+        # the caller's own id is kept only when short and printable, and never reaches a service otherwise
+        for unfit in ("x" * 65, "id with\ttab"):
+            answer = await client.get("/v1/agencies", headers={"X-Request-ID": unfit, "X-Client-Request-ID": "forged"})
+            assert "x-client-request-id" not in answer.headers
+            assert header(answer.json(), "x-client-request-id") == []

@@ -4,6 +4,7 @@ from typing import Any
 
 import jwt
 from motcua.common.auth import TokenVerifier
+from motcua.devtools import staff
 
 ADMIN = {
     "identity_bootstrap_admin_email": "Admin@MotCua.gov.vn",
@@ -20,9 +21,8 @@ def _officer(identity: Any, **change: Any) -> dict[str, Any]:
 
 async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: Any) -> None:
     async with launch(**ADMIN) as identity:
-        admin = await identity.login("admin@motcua.gov.vn", ADMIN["identity_bootstrap_admin_password"])
-        assert admin.status_code == 200, admin.text
-        as_admin = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+        admin = await staff.sign_in(identity.http, "admin@motcua.gov.vn", ADMIN["identity_bootstrap_admin_password"])
+        as_admin = {"Authorization": f"Bearer {admin['access_token']}"}
         me = (await identity.http.get("/v1/accounts/me", headers=as_admin)).json()
         assert me["roles"] == ["admin"]
         assert me["status"] == "active"
@@ -33,14 +33,16 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
         assert created.status_code == 201, created.text
         assert created.json()["status"] == "active"
         assert created.json()["roles"] == ["officer"]
+        assert created.json()["agency_roles"] == ["intake", "specialist", "approver"]  # the default: all three
         officer_id = created.json()["id"]
         await identity.events.wait_for("AccountRegistered", officer_id)
         await identity.events.wait_for("AccountActivated", officer_id)
 
-        signed_in = await identity.login(officer["email"])
-        claims = jwt.decode(signed_in.json()["access_token"], options={"verify_signature": False})
+        signed_in = await staff.sign_in(identity.http, officer["email"], officer["password"])
+        claims = jwt.decode(signed_in["access_token"], options={"verify_signature": False})
         assert claims["roles"] == ["officer"]
         assert claims["agency"] == "BTP"
+        assert claims["agency_roles"] == ["intake", "specialist", "approver"]
         assert claims["account_type"] == "officer"
 
         for change, pointer in (
@@ -48,6 +50,9 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
             ({"agency_code": ""}, "/agency_code"),
             ({"phone": "123"}, "/phone"),
             ({"password": "password1"}, "/password"),
+            ({"roles": []}, "/roles"),
+            ({"roles": ["chief"]}, "/roles/0"),
+            ({"roles": ["intake", "intake"]}, "/roles"),
         ):
             refused = await identity.http.post(
                 "/v1/admin/officers", json=_officer(identity, **change), headers=as_admin
@@ -56,6 +61,13 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
             assert pointer in [e["pointer"] for e in refused.json()["errors"]]
         twice = await identity.http.post("/v1/admin/officers", json=officer, headers=as_admin)
         assert twice.status_code == 409
+
+        specialist = _officer(identity, roles=["approver", "specialist"])
+        made = await identity.http.post("/v1/admin/officers", json=specialist, headers=as_admin)
+        assert made.json()["agency_roles"] == ["specialist", "approver"]  # in the desk's order
+        his_sign_in = await staff.sign_in(identity.http, specialist["email"], specialist["password"])
+        his = jwt.decode(his_sign_in["access_token"], options={"verify_signature": False})
+        assert his["agency_roles"] == ["specialist", "approver"]
 
         citizen = await identity.tokens(await identity.citizen())
         as_citizen = {"Authorization": f"Bearer {citizen['access_token']}"}

@@ -12,7 +12,7 @@ async def _with_two_factor(identity: Any) -> tuple[Any, pyotp.TOTP]:
     """An active citizen with TOTP on, and their authenticator."""
     who = await identity.citizen()
     bearer = {"Authorization": f"Bearer {(await identity.tokens(who))['access_token']}"}
-    started = await identity.http.post("/v1/accounts/me/mfa/totp", headers=bearer)
+    started = await identity.http.post("/v1/accounts/me/mfa/totp", json={"password": identity.password}, headers=bearer)
     totp = pyotp.TOTP(started.json()["secret"])
     confirmed = await identity.http.post("/v1/accounts/me/mfa/totp/confirm", json={"code": totp.now()}, headers=bearer)
     assert confirmed.status_code == 200, confirmed.text

@@ -69,7 +69,9 @@ async def test_the_new_password_follows_the_strength_rule_and_nothing_changes_wh
 async def test_a_reset_and_turning_on_two_factor_tell_the_owner(identity: Any) -> None:
     who = await identity.citizen()
     bearer = {"Authorization": f"Bearer {(await identity.tokens(who))['access_token']}"}
-    secret = (await identity.http.post("/v1/accounts/me/mfa/totp", headers=bearer)).json()["secret"]
+    secret = (
+        await identity.http.post("/v1/accounts/me/mfa/totp", json={"password": identity.password}, headers=bearer)
+    ).json()["secret"]
     confirm = {"code": pyotp.TOTP(secret).now()}
     assert (
         await identity.http.post("/v1/accounts/me/mfa/totp/confirm", json=confirm, headers=bearer)
@@ -80,3 +82,18 @@ async def test_a_reset_and_turning_on_two_factor_tell_the_owner(identity: Any) -
     assert (await identity.http.post("/v1/auth/password-reset/confirm", json=reset)).status_code == 200
     told = await identity.events.wait_for("AccountSecurityChanged", who.id, count=2)
     assert [e.data.change for e in told] == ["two_factor_enabled", "password_reset"]
+
+
+async def test_new_recovery_codes_and_removing_the_app_tell_the_owner(identity: Any) -> None:
+    who = await identity.citizen()
+    bearer = {"Authorization": f"Bearer {(await identity.tokens(who))['access_token']}"}
+    again = {"password": identity.password}
+    secret = (await identity.http.post("/v1/accounts/me/mfa/totp", json=again, headers=bearer)).json()["secret"]
+    confirm = {"code": pyotp.TOTP(secret).now()}
+    assert (await identity.http.post("/v1/accounts/me/mfa/totp/confirm", json=confirm, headers=bearer)).is_success
+    fresh = await identity.http.post("/v1/accounts/me/mfa/recovery-codes", json=again, headers=bearer)
+    assert fresh.status_code == 200, fresh.text
+    removed = await identity.http.post("/v1/accounts/me/mfa/totp/remove", json=again, headers=bearer)
+    assert removed.status_code == 204, removed.text
+    told = await identity.events.wait_for("AccountSecurityChanged", who.id, count=3)
+    assert [e.data.change for e in told] == ["two_factor_enabled", "recovery_codes_regenerated", "two_factor_disabled"]

@@ -18,7 +18,7 @@ KEY_C = base64.b64encode(b"\xc3" * 32).decode()
 async def enrol(identity: Any, who: Any) -> tuple[pyotp.TOTP, list[str]]:
     """Turn two-factor on for `who`; the authenticator app, and the recovery codes."""
     bearer = {"Authorization": f"Bearer {(await identity.tokens(who))['access_token']}"}
-    started = await identity.http.post("/v1/accounts/me/mfa/totp", headers=bearer)
+    started = await identity.http.post("/v1/accounts/me/mfa/totp", json={"password": identity.password}, headers=bearer)
     assert started.status_code == 200, started.text
     secret = started.json()["secret"]
     waiting = (await identity.db.accounts.find_one({"_id": who.id}))["mfa_enrolment"]

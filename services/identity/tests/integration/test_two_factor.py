@@ -13,7 +13,7 @@ async def test_two_factor_sign_in_with_an_app_code_and_with_each_recovery_code_o
         await identity.http.post("/v1/accounts/me/mfa/totp/confirm", json={"code": "123456"}, headers=bearer)
     ).status_code == 409  # nothing started
 
-    started = await identity.http.post("/v1/accounts/me/mfa/totp", headers=bearer)
+    started = await identity.http.post("/v1/accounts/me/mfa/totp", json={"password": identity.password}, headers=bearer)
     assert started.status_code == 200
     secret = started.json()["secret"]
     assert started.json()["otpauth_uri"].startswith("otpauth://totp/Mot%20Cua:")
@@ -34,7 +34,9 @@ async def test_two_factor_sign_in_with_an_app_code_and_with_each_recovery_code_o
     stored = await identity.db.accounts.find_one({"_id": who.id})
     assert not set(recovery) & set(stored["mfa"]["recovery"])  # only digests are kept
     assert (await identity.http.get("/v1/accounts/me", headers=bearer)).json()["mfa_enabled"] is True
-    assert (await identity.http.post("/v1/accounts/me/mfa/totp", headers=bearer)).status_code == 409
+    assert (
+        await identity.http.post("/v1/accounts/me/mfa/totp", json={"password": identity.password}, headers=bearer)
+    ).status_code == 409
 
     async def password_step() -> str:
         first = await identity.login(who.email)

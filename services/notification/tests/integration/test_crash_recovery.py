@@ -48,6 +48,7 @@ def process_env(kit: Any) -> dict[str, str]:
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(kit.smtp.port),
         "SMTP_TIMEOUT_SECONDS": "10",
+        "DEPLOYMENT_ENVIRONMENT": "development",  # the SMS webhook is plain http on this machine
         "SMS_PROVIDER": "webhook",
         "SMS_WEBHOOK_URL": kit.sms.url,
         "SMS_WEBHOOK_TIMEOUT_SECONDS": "2",

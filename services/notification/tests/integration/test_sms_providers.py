@@ -1,5 +1,7 @@
+import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,7 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
     marks = hand_overs
     webhook = WebhookSms(
         Settings(
+            deployment_environment="development",
             sms_provider="webhook",
             sms_webhook_url=gateway.url,
             sms_webhook_token="gw-token",
@@ -59,7 +62,9 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
     finally:
         await webhook.close()
 
-    refused = WebhookSms(Settings(sms_provider="webhook", sms_webhook_url=gateway.url))
+    refused = WebhookSms(
+        Settings(deployment_environment="development", sms_provider="webhook", sms_webhook_url=gateway.url)
+    )
     try:
         before = len(gateway.requests)
         marks.refuse = True
@@ -70,7 +75,9 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
     finally:
         await refused.close()
 
-    down = WebhookSms(Settings(sms_provider="webhook", sms_webhook_url="http://127.0.0.1:9/sms"))
+    down = WebhookSms(
+        Settings(deployment_environment="development", sms_provider="webhook", sms_webhook_url="http://127.0.0.1:9/sms")
+    )
     try:
         with pytest.raises(ProviderDown):
             await down.send(_sms(), now=NOW, hand_over=marks)
@@ -78,9 +85,16 @@ async def test_the_webhook_posts_json_with_a_bearer_token_and_classifies_every_a
         await down.close()
 
 
-async def test_the_development_provider_shows_the_code_in_the_log_and_says_so(hand_overs: Any) -> None:
+async def test_the_development_provider_writes_the_code_to_its_file_never_to_the_log(
+    hand_overs: Any, tmp_path: Path
+) -> None:
+    written = tmp_path / "sms.jsonl"
     with capture_logs() as logs:
-        assert "SMS_PROVIDER=log" in await LogSms().send(
+        assert "SMS_PROVIDER=log" in await LogSms(written).send(
             _sms("Mã xác thực Một cửa: 777888"), now=NOW, hand_over=hand_overs
         )
-    assert logs[0]["sms_text"] == "Mã xác thực Một cửa: 777888"
+    (line,) = written.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["text"] == "Mã xác thực Một cửa: 777888"
+    assert json.loads(line)["to"] == "+84912000111"
+    assert "777888" not in repr(logs)
+    assert logs[0]["file"] == str(written)

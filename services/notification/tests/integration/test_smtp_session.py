@@ -1,22 +1,17 @@
 import asyncio
 import datetime as dt
-import email
-import email.policy
 import ipaddress
 import ssl
 import uuid
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from motcua.devtools.devservers import free_port
+from motcua.devtools.testing_messages import SmtpCapture
 from motcua.notification.deliveries import Delivery
 from motcua.notification.mail import Mailer
 from motcua.notification.model import AmbiguousSendError, PermanentSendError, ProviderDown, RetryableSendError
@@ -47,34 +42,6 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class Relay:
-    """A submission server: STARTTLS required, then AUTH; refuses and misbehaves on chosen recipients."""
-
-    def __init__(self) -> None:
-        self.accepted: list[tuple[str, bool, Any]] = []
-        self.contents: list[bytes] = []
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        if address.startswith("busy"):
-            return "451 4.3.0 try again later"
-        if address.startswith("nobody"):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if envelope.rcpt_tos[0].startswith("cut"):
-            server.transport.close()  # the message is in, the reply never comes
-        self.accepted.append((envelope.rcpt_tos[0], session.authenticated, session.peer))
-        self.contents.append(envelope.original_content)
-        return "250 2.0.0 queued"
-
-
-def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"motcua", b"s3cret-pw")
-    return AuthResult(success=ok, handled=False)
-
-
 def _delivery(to: str) -> Delivery:
     return Delivery(
         id=uuid.uuid4().hex,
@@ -92,25 +59,14 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
     cert, key = _certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    relay, port = Relay(), free_port()
-
-    def start() -> Controller:
-        controller = Controller(
-            relay,
-            hostname="127.0.0.1",
-            port=port,
-            tls_context=context,
-            require_starttls=True,
-            authenticator=_authenticate,
-            auth_required=True,
-            ready_timeout=10,
-        )
-        controller.start()
-        return controller
-
-    controller = start()
+    relay = SmtpCapture(tls_context=context, credentials=("motcua", "s3cret-pw"))
+    relay.refuse("nobody@example.vn", "550 5.1.1 no such user")
+    relay.refuse("busy@example.vn", "451 4.3.0 try again later")
+    relay.cut_after_data("cut@example.vn")
+    relay.start()
     settings = Settings(
-        smtp_port=port,
+        deployment_environment="development",
+        smtp_port=relay.port,
         smtp_starttls=True,
         smtp_ca_file=str(cert),
         smtp_username="motcua",
@@ -123,9 +79,9 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
     try:
         assert (await mailer.send(_delivery("an@example.vn"), now=now, hand_over=hand_overs)).startswith("250")
         assert (await mailer.send(_delivery("binh@example.vn"), now=now, hand_over=hand_overs)).startswith("250")
-        [(_, authenticated, first_peer), (_, _, second_peer)] = relay.accepted
-        assert authenticated
-        assert first_peer == second_peer  # one connection, reused
+        first, second = relay.mails
+        assert first.authenticated
+        assert first.peer == second.peer  # one connection, reused
         assert hand_overs.count == 2
 
         with pytest.raises(PermanentSendError, match=r"^550"):
@@ -134,20 +90,20 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
             await mailer.send(_delivery("busy@example.vn"), now=now, hand_over=hand_overs)
         still_usable = await mailer.send(_delivery("chi@example.vn"), now=now, hand_over=hand_overs)
         assert still_usable.startswith("250")
-        assert relay.accepted[-1][2] == first_peer
+        assert relay.mails[-1].peer == first.peer
         assert hand_overs.count == 3  # refused at RCPT: never handed over
 
         with pytest.raises(AmbiguousSendError):
             await mailer.send(_delivery("cut@example.vn"), now=now, hand_over=hand_overs)
         assert hand_overs.count == 4  # the server had it all when the connection broke
 
-        await asyncio.to_thread(controller.stop)
+        await asyncio.to_thread(relay.stop)
         with pytest.raises(ProviderDown):
             await mailer.send(_delivery("dung@example.vn"), now=now, hand_over=hand_overs)
-        controller = start()
+        relay.start()  # back on the same port
         reconnected = await mailer.send(_delivery("dung@example.vn"), now=now, hand_over=hand_overs)
         assert reconnected.startswith("250")
-        assert relay.accepted[-1][2] != first_peer
+        assert relay.mails[-1].peer != first.peer
 
         wrong = Mailer(Settings(**{**settings.model_dump(), "smtp_password": "wrong"}))
         with pytest.raises(ProviderDown):
@@ -155,33 +111,30 @@ async def test_email_goes_over_starttls_with_login_on_one_reused_connection_and_
         await wrong.close()
     finally:
         await mailer.close()
-        await asyncio.to_thread(controller.stop)
+        await asyncio.to_thread(relay.stop)
 
 
 async def test_a_message_whose_hand_over_was_refused_never_reaches_the_server(hand_overs: Any) -> None:
-    relay, port = Relay(), free_port()
-    controller = Controller(relay, hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
-    mailer = Mailer(Settings(smtp_port=port, smtp_timeout_seconds=3))
+    relay = SmtpCapture()
+    relay.start()
+    mailer = Mailer(Settings(deployment_environment="development", smtp_port=relay.port, smtp_timeout_seconds=3))
     now = dt.datetime.now(dt.UTC)
     try:
         hand_overs.refuse = True  # the mark could not be written: the whole message but its "." is with the server
         with pytest.raises(RetryableSendError, match="not handed over"):
             await mailer.send(_delivery("an@example.vn"), now=now, hand_over=hand_overs)
         await asyncio.sleep(0.2)
-        assert relay.accepted == []  # without the end-of-data line the server kept nothing
+        assert relay.mails == []  # without the end-of-data line the server kept nothing
 
         hand_overs.refuse = False
         dotted = _delivery("an@example.vn")
         dotted.content()["text"] = "Xin chào\n.\n.. hai chấm\nHết"
         assert (await mailer.send(dotted, now=now, hand_over=hand_overs)).startswith("250")
-        assert [to for to, _, _ in relay.accepted] == ["an@example.vn"]
+        assert [m.to for m in relay.mails] == [("an@example.vn",)]
         assert hand_overs.count == 1
-        received = email.message_from_bytes(relay.contents[0], policy=email.policy.default)
-        assert isinstance(received, EmailMessage)
-        text = received.get_body(("plain",))
+        text = relay.mails[0].message.get_body(("plain",))
         assert text is not None
         assert text.get_content().replace("\r\n", "\n").startswith("Xin chào\n.\n.. hai chấm\nHết")
     finally:
         await mailer.close()
-        await asyncio.to_thread(controller.stop)
+        await asyncio.to_thread(relay.stop)

@@ -6,13 +6,14 @@ from email.message import EmailMessage
 import pytest
 from motcua.common.contracts.identity import EmailVerificationRequested, PhoneVerificationRequested
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.sealing import EventSealer
 from motcua.notification.deliveries import Delivery
 from motcua.notification.mail import build_email
 from motcua.notification.messages import Composer, Contact
 from motcua.notification.model import PermanentSendError
 from motcua.notification.settings import Settings
 
-composer = Composer(public_base_url="https://dichvucong.example.vn/")
+composer = Composer(public_base_url="https://dichvucong.example.vn/", secrets=EventSealer.configured(""))
 NHUNG = Contact("acc-1", "Nguyễn Thị Hồng Nhung", "nhung@example.vn", "0912 345 678", "vi")
 RECEIVED = ApplicationReceived(
     application_id="app 1/2",
@@ -91,7 +92,9 @@ def test_verification_messages_carry_their_secret_and_expiry() -> None:
     )
     assert sms.content["text"] == "Mã xác thực Một cửa: 123456. Hiệu lực đến 10:10. Không chia sẻ mã này với bất kỳ ai."
     assert (sms.secret, sms.expires_at) == (True, expires)
-    plain = Composer(public_base_url="http://x", sms_without_diacritics=True).phone_verification(
+    plain = Composer(
+        public_base_url="http://x", secrets=EventSealer.configured(""), sms_without_diacritics=True
+    ).phone_verification(
         PhoneVerificationRequested(account_id="a", full_name="A", phone="0912345678", code="123456", expires_at=expires)
     )
     assert plain.content["text"] == (
@@ -125,7 +128,7 @@ def _delivery(**content: str) -> Delivery:
 
 
 def test_the_email_keeps_vietnamese_intact_in_headers_and_both_bodies() -> None:
-    settings = Settings(mail_from="Một cửa <no-reply@motcua.gov.vn>")
+    settings = Settings(deployment_environment="development", mail_from="Một cửa <no-reply@motcua.gov.vn>")
     subject = "[Một cửa] Hồ sơ HS-7KQ2-9XPA: Đang xử lý – Cần bổ sung hồ sơ đăng ký khai sinh cho con"
     raw = build_email(_delivery(subject=subject), settings, now=datetime(2026, 11, 25, tzinfo=UTC))
     assert raw.isascii()  # 7-bit clean: encoded-words and quoted-printable, any server relays it
@@ -145,16 +148,16 @@ def test_the_email_keeps_vietnamese_intact_in_headers_and_both_bodies() -> None:
 def test_an_address_that_cannot_be_used_is_a_permanent_failure() -> None:
     unusable = _delivery().model_copy(update={"recipient": "x@y.vn\r\nBcc: z@w.vn"})
     with pytest.raises(PermanentSendError):
-        build_email(unusable, Settings(), now=datetime.now(UTC))
+        build_email(unusable, Settings(deployment_environment="development"), now=datetime.now(UTC))
 
 
 def test_settings_refuse_a_webhook_without_url_and_a_lease_shorter_than_a_send() -> None:
     with pytest.raises(ValueError, match="SMS_WEBHOOK_URL"):
-        Settings(sms_provider="webhook")
+        Settings(deployment_environment="development", sms_provider="webhook")
     with pytest.raises(ValueError, match="DELIVERY_LEASE_SECONDS"):
-        Settings(smtp_timeout_seconds=30, delivery_lease_seconds=60)
+        Settings(deployment_environment="development", smtp_timeout_seconds=30, delivery_lease_seconds=60)
     with pytest.raises(ValueError, match="MAIL_FROM"):
-        Settings(mail_from="nobody")
+        Settings(deployment_environment="development", mail_from="nobody")
     with pytest.raises(ValueError, match="go together"):
-        Settings(smtp_username="u")
-    assert Settings(notification_port=9004).port == 9004
+        Settings(deployment_environment="development", smtp_username="u")
+    assert Settings(deployment_environment="development", notification_port=9004).port == 9004

@@ -104,6 +104,9 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
     supplement = await service.act(officer, app_id, "request_supplement", "Bổ sung bản sao giấy chứng nhận kết hôn")
     assert supplement.json()["status"] == "supplement_requested"
     now_editable = await http.get(f"/v1/applications/{app_id}", headers=parent)
+    # the clock stands still while the agency waits for the family; it shows how many working days remain
+    assert now_editable.json()["paused"] is True
+    assert isinstance(now_editable.json()["working_days_left"], int)
     rescan = await service.upload(parent, app_id, "marriage_certificate", samples.PNG, filename="ket-hon.png")
     assert rescan.status_code == 201
     assert (
@@ -112,9 +115,12 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
     resubmitted = await http.post(f"/v1/applications/{app_id}/resubmit", headers=parent, json={"comment": "Đã bổ sung"})
     assert resubmitted.status_code == 200, resubmitted.text
     assert resubmitted.json()["status"] == "processing"
+    assert resubmitted.json()["paused"] is False
+    assert resubmitted.json()["working_days_left"] >= 0
     assert (await service.act(officer, app_id, "approve")).status_code == 200
     completed = await service.act(officer, app_id, "issue_result", "Mời nhận kết quả tại bộ phận một cửa")
     assert completed.json()["status"] == "completed"
+    assert completed.json()["working_days_left"] is None  # final: nothing left to count
 
     mine = (await http.get(f"/v1/applications/{app_id}", headers=parent)).json()
     assert [(h["from"], h["to"], h["by_role"]) for h in mine["history"]] == [

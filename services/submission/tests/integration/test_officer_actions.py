@@ -20,7 +20,7 @@ async def test_an_officer_reading_a_dossier_is_told_the_actions_its_status_allow
     assert "actions" not in (await service.http.get(f"/v1/applications/{app_id}", headers=parent)).json()
 
     accepted = await service.act(officer, app_id, "accept")
-    assert [a["action"] for a in accepted.json()["actions"]] == ["approve", "request_supplement", "reject"]
+    assert [a["action"] for a in accepted.json()["actions"]] == ["approve", "request_supplement", "reject", "propose"]
     approved = await service.act(officer, app_id, "approve")
     assert [a["action"] for a in approved.json()["actions"]] == ["issue_result"]
     completed = await service.act(officer, app_id, "issue_result")

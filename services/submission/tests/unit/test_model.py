@@ -4,6 +4,7 @@ from typing import Any
 import pytest
 from motcua.common.errors import InvalidInput
 from motcua.submission import tracking
+from motcua.submission.due_dates import WorkingHours
 from motcua.submission.model import (
     AlreadySubmitted,
     ApplicantTypeNotAllowed,
@@ -128,6 +129,20 @@ def test_a_submitted_draft_gets_a_receipt_a_tracking_code_of_its_month_and_a_due
     assert app.due_date == app.receipt.due_date == date(2026, 12, 2)  # Mon, Tue, Wed after Friday
     assert app.submitted_at == app.receipt.submitted_at == FRIDAY_NOON
     assert [(h.from_status, h.to_status, h.by_role) for h in app.history] == [("draft", "submitted", "citizen")]
+
+
+def test_a_same_day_procedure_is_due_the_day_of_a_morning_receipt_and_the_desks_hours_decide() -> None:
+    same_day = procedure(required_documents=[CERTIFICATE], form_schema=FORM, processing_days=1, same_day_cutoff="15:00")
+    assert complete_draft().submit(same_day, idempotency_key="k1", at=FRIDAY_NOON).due_date == date(2026, 11, 27)
+    friday_evening = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)  # 17:30 in Vietnam: received Monday 07:30
+    assert complete_draft().submit(same_day, idempotency_key="k1", at=friday_evening).due_date == date(2026, 11, 30)
+    late_desk = WorkingHours.parse("08:00-18:00")  # still open at 17:30 Friday, closed for the cut-off
+    at_half_past_five = complete_draft().submit(
+        birth_registration(), idempotency_key="k1", at=friday_evening, hours=late_desk
+    )
+    assert at_half_past_five.due_date == date(2026, 12, 2)  # Mon, Tue, Wed after the Friday of receipt
+    closed = complete_draft().submit(birth_registration(), idempotency_key="k1", at=friday_evening)
+    assert closed.due_date == date(2026, 12, 3)  # received Monday: Tue, Wed, Thu
 
 
 def test_submitting_again_with_the_same_key_changes_nothing_and_another_key_is_refused() -> None:

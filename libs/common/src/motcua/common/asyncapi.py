@@ -32,29 +32,35 @@ CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
     "webhooks": (topics.SUBMISSION_APPLICATION,),
 }
 
+# Topics every process of these services reads whole, without a consumer group (motcua.common.revocation).
+GROUPLESS_READERS: dict[str, tuple[str, ...]] = {
+    topics.IDENTITY_SESSION: ("identity", "catalogue", "submission", "notification", "webhooks"),
+}
+
 _TOPIC_NOTES: dict[str, str] = {
     topics.IDENTITY_ACCOUNT: (
         "Accounts: registration, verification requests, activation, password resets, lock-outs. "
-        "Carries verification links, codes and reset links, so only the notification service may read it."
+        "Carries verification links, codes and reset links, sealed (AES-256-GCM, EVENT_SECRET_KEYS) for the "
+        "notification service, the only one that may read it; kept one day, the longest such a secret lives."
+    ),
+    topics.IDENTITY_SESSION: (
+        "Ended sessions (sign-out, password reset or change): every service that verifies access tokens "
+        "reads it, each process without a consumer group, and refuses those sessions' tokens until "
+        "`valid_until`. No personal data beyond the account id; kept one day."
     ),
     topics.CATALOGUE_PROCEDURE: (
         "Published and retired versions of administrative procedures. Compacted: the latest record of a "
         "procedure code is its current state."
     ),
     topics.SUBMISSION_APPLICATION: (
-        "Dossiers (applications): received on submission, then each status change. Agencies subscribe "
-        "here with their own consumer group."
+        "Dossiers (applications): received on submission, then each status change, of every agency. Read by "
+        "notification and webhooks; agencies read their own copy, motcua.submission.agency.<code>.v1."
     ),
     topics.NOTIFICATION_DELIVERY: "The outcome of each email, SMS and in-app message the platform sends.",
 }
 
 # Production topic settings; deploy/k8s/base/kafka-topics.yaml declares the same (a test compares them).
 REPLICAS = 3
-_RETENTION_MS: dict[str, int] = {
-    topics.IDENTITY_ACCOUNT: 7 * 24 * 3600 * 1000,
-    topics.SUBMISSION_APPLICATION: 30 * 24 * 3600 * 1000,
-    topics.NOTIFICATION_DELIVERY: 7 * 24 * 3600 * 1000,
-}
 
 
 def service_of(topic: str) -> str:
@@ -184,7 +190,7 @@ def _topic_binding(topic: str) -> dict[str, Any]:
     if topic in topics.COMPACTED:
         config = {"cleanup.policy": ["compact"]}
     else:
-        config = {"cleanup.policy": ["delete"], "retention.ms": _RETENTION_MS[topic]}
+        config = {"cleanup.policy": ["delete"], "retention.ms": topics.RETENTION_MS[topic]}
     return {
         "topic": topic,
         "partitions": topics.PARTITIONS[topic],
@@ -192,6 +198,52 @@ def _topic_binding(topic: str) -> dict[str, Any]:
         "topicConfiguration": config,
         "bindingVersion": KAFKA_BINDING_VERSION,
     }
+
+
+AGENCY_CHANNEL = "submissionAgency"
+
+
+def _agency_topics(classes: list[type[Event]]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Each agency's own topic: the dossier events of that agency's dossiers, copied from the application topic."""
+    refs = {cls.__name__: {"$ref": f"#/components/messages/{cls.__name__}"} for cls in classes}
+    channel = {
+        "address": f"{topics.AGENCY_TOPIC_PREFIX}{{agencyCode}}{topics.AGENCY_TOPIC_SUFFIX}",
+        "title": f"{topics.AGENCY_TOPIC_PREFIX}<agency code>{topics.AGENCY_TOPIC_SUFFIX}",
+        "description": (
+            "One agency's dossier events: every event of motcua.submission.application.v1 whose `agency_code` is "
+            "this agency's, the same record (same `ce_id`, key and headers), written in the same transaction and "
+            "in the same order. Only that agency's Kafka user may read it; agencies subscribe here, with their own "
+            "consumer group, and never to the application topic. Created by the submission service at the "
+            "agency's first dossier; kept 30 days. On the broker the name is preceded by `KAFKA_TOPIC_PREFIX`."
+        ),
+        "parameters": {"agencyCode": {"description": "The agency code (`agency_code` of the events), e.g. BTP."}},
+        "messages": refs,
+        "bindings": {
+            "kafka": {
+                "partitions": topics.AGENCY_PARTITIONS,
+                "replicas": REPLICAS,
+                "topicConfiguration": {
+                    "cleanup.policy": ["delete"],
+                    "retention.ms": topics.RETENTION_MS[topics.SUBMISSION_APPLICATION],
+                },
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+    messages = [{"$ref": f"#/channels/{AGENCY_CHANNEL}/messages/{name}"} for name in refs]
+    publish = {
+        "action": "send",
+        "title": "The submission service copies each dossier event to its agency's topic",
+        "channel": {"$ref": f"#/channels/{AGENCY_CHANNEL}"},
+        "messages": messages,
+    }
+    consume = {
+        "action": "receive",
+        "title": "An agency reads its own topic (consumer group `agency-<code>`)",
+        "channel": {"$ref": f"#/channels/{AGENCY_CHANNEL}"},
+        "messages": messages,
+    }
+    return channel, publish, consume
 
 
 WEBHOOK_CHANNEL = "webhookDelivery"
@@ -315,7 +367,20 @@ def build() -> dict[str, Any]:
                 },
             }
 
+    for topic, readers in GROUPLESS_READERS.items():
+        cid = channel_id(topic)
+        for reader in readers:
+            operations[_camel(reader, "reads", cid)] = {
+                "action": "receive",
+                "title": f"Every process of the {reader} service reads {topic} (no consumer group)",
+                "channel": {"$ref": f"#/channels/{cid}"},
+                "messages": [{"$ref": f"#/channels/{cid}/messages/{cls.__name__}"} for cls in by_topic[topic]],
+            }
+
     dossier_events = by_topic[topics.SUBMISSION_APPLICATION]
+    channels[AGENCY_CHANNEL], operations["submissionPublishesAgencyTopics"], operations["agenciesConsume"] = (
+        _agency_topics(dossier_events)
+    )
     channels[WEBHOOK_CHANNEL], operations["webhooksDelivers"] = _webhook_delivery(dossier_events)
     schemas["StandardWebhooksHeaders"] = _webhook_headers()
 

@@ -17,6 +17,7 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from motcua.common.errors import Forbidden, Unauthenticated
+from motcua.common.revocation import DenyList
 from pydantic import BaseModel, ConfigDict
 
 log = structlog.get_logger(__name__)
@@ -37,6 +38,8 @@ class Principal(BaseModel):
     agency_roles: list[str] = []
     account_type: str | None = None
     locale: str = "vi"
+    # The sign-in this token belongs to (`sid`): what a sign-out or password reset revokes.
+    session_id: str | None = None
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -143,6 +146,7 @@ class TokenVerifier:
             else [],
             account_type=claims.get("account_type"),
             locale=str(claims.get("locale", "vi")),
+            session_id=str(claims["sid"]) if claims.get("sid") else None,
         )
 
 
@@ -152,11 +156,15 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from POST /v
 async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """The signed-in caller; 401 when there is no valid bearer token."""
+    """The signed-in caller; 401 when there is no valid bearer token, or its session has ended (signed out,
+    password reset or changed: the process's deny list, motcua.common.revocation)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("Sign in: this needs an access token (Authorization: Bearer …).")
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(credentials.credentials)
+    deny_list: DenyList | None = getattr(request.app.state, "deny_list", None)
+    if deny_list is not None and deny_list.refuses(principal.session_id):
+        raise Unauthenticated("This session has ended (signed out, or the password changed); sign in again.")
     structlog.contextvars.bind_contextvars(account_id=principal.sub)
     return principal
 

@@ -34,6 +34,10 @@ class Event(BaseModel):
         """The aggregate id: `ce_subject` and the record key."""
         return str(getattr(self, self.subject_field))
 
+    def copied_to(self) -> tuple[str, ...]:
+        """Topics that receive this event too, the same record (e.g. the dossier's agency's own topic)."""
+        return ()
+
 
 E = TypeVar("E", bound=type[Event])
 

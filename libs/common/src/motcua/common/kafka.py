@@ -74,7 +74,8 @@ async def start_with_retry(client: AIOKafkaProducer, *, delay: float = 0.5) -> N
 async def ensure_topics(
     bootstrap: str, names: Iterable[str], *, prefix: str = "", replication: int = 1, **options: Any
 ) -> None:
-    """Create the named topics (as named on the broker, carrying `prefix`) with their declared partitions.
+    """Create the named topics (as named on the broker, carrying `prefix`) with their declared partitions
+    and settings (retention: the identity topic and its dead-letter topic keep a day, the secrets' lifetime).
 
     Where the broker refuses (ACLs: topics are declared by the operator, e.g. Strimzi KafkaTopic),
     the refusal is logged and the caller goes on.
@@ -82,7 +83,15 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **options)
     try:
         await admin.start()
-        wanted = [NewTopic(name, topics.declared_partitions(name, prefix), replication) for name in names]
+        wanted = [
+            NewTopic(
+                name,
+                topics.declared_partitions(name, prefix),
+                replication,
+                topic_configs=topics.declared_config(name, prefix),
+            )
+            for name in names
+        ]
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t.name not in existing]
         if missing:

@@ -23,6 +23,7 @@ _SECRET_KEYS = frozenset(
         "reset_url",
         "otpauth_uri",
         "recovery_codes",
+        "sms_text",  # a verification SMS is its code
     }
 )
 

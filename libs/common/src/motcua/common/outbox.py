@@ -66,7 +66,8 @@ class Outbox:
     async def add(
         self, session: mongo.Session, events: Iterable[Event], *, request_id: str | None = None
     ) -> list[Envelope]:
-        """Stage events inside the caller's transaction; they are published only if it commits."""
+        """Stage events inside the caller's transaction; they are published only if it commits, to their
+        topic and to the topics they are copied to (`Event.copied_to`)."""
         envelopes = [Envelope(data=e, source=self._source, request_id=request_id) for e in events]
         if not envelopes:
             return []
@@ -74,19 +75,21 @@ class Outbox:
         docs = []
         for env in envelopes:
             record = encode(env)
-            docs.append(
-                {
-                    "_id": env.id,
-                    "seq": _write_order.next(),
-                    "type": env.type,
-                    "topic": self._settings.topic(env.data.topic),
-                    "key": record.key,
-                    "value": record.value,
-                    "headers": [[k, v] for k, v in record.headers],
-                    "created_at": now,
-                    "published_at": None,
-                }
-            )
+            # the event's own topic, then its copies (same record, same ce_id): one document each, in order
+            for n, topic in enumerate((env.data.topic, *env.data.copied_to())):
+                docs.append(
+                    {
+                        "_id": env.id if n == 0 else f"{env.id}>{topic}",
+                        "seq": _write_order.next(),
+                        "type": env.type,
+                        "topic": self._settings.topic(topic),
+                        "key": record.key,
+                        "value": record.value,
+                        "headers": [[k, v] for k, v in record.headers],
+                        "created_at": now,
+                        "published_at": None,
+                    }
+                )
         await self._events.insert_many(docs, session=session, ordered=True)
         return envelopes
 

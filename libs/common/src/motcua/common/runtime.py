@@ -16,6 +16,7 @@ from motcua.common import consumer as consumer_module
 from motcua.common import mongo
 from motcua.common import outbox as outbox_module
 from motcua.common.errors import Unavailable
+from motcua.common.revocation import RevocationFeed
 from motcua.common.settings import ServiceSettings
 from pymongo import IndexModel
 from pymongo.errors import PyMongoError
@@ -48,6 +49,7 @@ class Runtime:
     hooks: Hooks = field(default_factory=Hooks)
     relay: outbox_module.Relay | None = None
     consumers: list[consumer_module.Consumer] = field(default_factory=list)
+    revocations: RevocationFeed | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -101,6 +103,8 @@ class Runtime:
         checks = {"started": self.started.is_set()}
         for c in self.consumers:
             checks[f"consumer:{c.group}"] = c.healthy
+        if self.revocations is not None:
+            checks["revocations"] = self.revocations.healthy
         if self.hooks.readiness is not None:
             checks.update(await self.hooks.readiness())
         return checks

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import sys
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr
+from motcua.common.request_context import Network, trusted_networks
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Marks a setting whose default is only right on a developer's machine: every deployment sets it
@@ -18,6 +20,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     service_name: str = "service"
+    # `development` (what `make run` and docker compose set) allows what only a developer's machine may:
+    # plain http to this machine, the log SMS provider, development keys. Anything else is production.
+    deployment_environment: Literal["development", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = 8000
     mongodb_uri: str = "mongodb://127.0.0.1:27017"
@@ -51,6 +56,27 @@ class ServiceSettings(BaseSettings):
     request_concurrency: int = Field(default=32, ge=1)
     request_queue_size: int = Field(default=64, ge=0)
     request_queue_timeout_seconds: float = Field(default=2.0, gt=0)
+    # the largest request body of every route but those receiving documents (motcua.common.body_limit)
+    request_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The proxies (the gateway) whose X-Forwarded-For says who the client is: comma-separated addresses and
+    # CIDRs, never `*`. The right-most hop they did not add is the client (motcua.common.request_context).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+
+    # the gateway's own list (the Ingress controller's pods) is GATEWAY_TRUSTED_PROXIES, checked alike
+    @field_validator("forwarded_allow_ips", "gateway_trusted_proxies", check_fields=False)
+    @classmethod
+    def _proxies(cls, value: str, info: ValidationInfo) -> str:
+        trusted_networks(value, variable=str(info.field_name).upper())
+        return value
+
+    @property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        """The peers believed about the client's address and the request id."""
+        return trusted_networks(self.forwarded_allow_ips, variable="FORWARDED_ALLOW_IPS")
+
+    @property
+    def development(self) -> bool:
+        return self.deployment_environment == "development"
 
     @property
     def database_name(self) -> str:
@@ -64,3 +90,19 @@ class ServiceSettings(BaseSettings):
     def topic(self, name: str) -> str:
         """A topic's name on the broker, after `KAFKA_TOPIC_PREFIX`."""
         return f"{self.kafka_topic_prefix}{name}"
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load(cls: type[S]) -> S:
+    """The settings from the environment; a service that cannot start says why in one line per problem
+    (on stderr, without the values: a rejected value may be a secret) and exits with status 2."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            print(f"cannot start: {where + ': ' if where else ''}{message}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(2) from None

@@ -466,8 +466,10 @@ def platform_env(var: Path, overrides: dict[str, str], *, free_ports: bool) -> d
             "IDENTITY_SIGNING_KEY_FILE": str(var / "identity" / "signing-key.pem"),
             "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": DEV_ADMIN_EMAIL,
             "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
+            # a developer's machine: each SMS, its code included, goes to var/sms.jsonl (never to a log)
             "SMS_PROVIDER": "log",
-            # a developer's machine: webhooks may go to plain http and to this machine's addresses
+            "SMS_LOG_FILE": str(var / "sms.jsonl"),
+            # a developer's machine: webhooks and SMS may go to plain http on this machine, the log SMS provider
             "DEPLOYMENT_ENVIRONMENT": "development",
             "MAIL_FROM": "Một Cửa <no-reply@motcua.local>",
             "LOG_FORMAT": "json",

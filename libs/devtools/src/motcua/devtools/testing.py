@@ -218,7 +218,14 @@ async def running_app(app: FastAPI, *, wait_started: bool = True) -> AsyncIterat
     port = devservers.free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on", timeout_keep_alive=75
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=75,
+            proxy_headers=False,  # as the services and the gateway run: the app decides whom to believe
         )
     )
     task = asyncio.create_task(server.serve())
@@ -306,6 +313,25 @@ async def read_events(
                         continue
                     if types is None or envelope.type in types:
                         found.append(envelope)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def raw_records(bootstrap: str, topic: str, *, at_least: int, timeout: float = 30.0) -> list[tuple[bytes, str]]:
+    """The records of `topic` from its beginning as they lie on the broker, undecoded: (value, repr of the
+    headers), until `at_least` were read or the deadline (what an attacker with read access would see)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[tuple[bytes, str]] = []
+    try:
+        partitions = await topic_partitions(consumer, topic, timeout=timeout)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        while len(found) < at_least and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found += [(r.value or b"", repr(list(r.headers))) for r in records]
     finally:
         await consumer.stop()
     return found

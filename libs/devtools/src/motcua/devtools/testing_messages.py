@@ -25,6 +25,7 @@ import email
 import email.policy
 import json
 import re
+import ssl
 import threading
 import time
 from collections import Counter
@@ -35,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, TypeVar
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from motcua.devtools import devservers
 from motcua.devtools.testing import eventually
 
@@ -51,6 +53,8 @@ class Mail:
     message_id: str
     raw: bytes
     at: float  # wall-clock time it was accepted
+    peer: str = ""  # the sender's address and port: one connection reused shows one peer
+    authenticated: bool = False  # the sender had passed AUTH on that connection
 
     @property
     def message(self) -> EmailMessage:
@@ -129,13 +133,19 @@ class SmtpCapture(_Server):
 
     HOLD_LIMIT_SECONDS = 60.0
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, tls_context: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None
+    ) -> None:
+        """With `tls_context` a submission server requiring STARTTLS; with `credentials` (user, password) AUTH too."""
         self.host = HOST
         self.port = devservers.free_port()
+        self._tls_context = tls_context
+        self._credentials = credentials
         self._lock = threading.Lock()
         self._mails: list[Mail] = []
         self._controller: Any = None
         self._refusals: dict[str, str] = {}
+        self._cuts: set[str] = set()
         self._holding_recipients = False
         self._holding_data = False
         self._held_recipients = 0
@@ -147,8 +157,18 @@ class SmtpCapture(_Server):
         return {"SMTP_HOST": self.host, "SMTP_PORT": str(self.port)}
 
     def start(self) -> None:
-        self._controller = Controller(self, hostname=self.host, port=self.port, ready_timeout=10)
+        secure: dict[str, Any] = {}
+        if self._tls_context is not None:
+            secure |= {"tls_context": self._tls_context, "require_starttls": True}
+        if self._credentials is not None:
+            secure |= {"authenticator": self._authenticate, "auth_required": True}
+        self._controller = Controller(self, hostname=self.host, port=self.port, ready_timeout=10, **secure)
         self._controller.start()
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        given = (data.login, data.password) if isinstance(data, LoginPassword) else None
+        expected = tuple(part.encode() for part in self._credentials) if self._credentials else None
+        return AuthResult(success=given is not None and given == expected, handled=False)
 
     def stop(self) -> None:
         self.release()  # a held answer would keep the server's thread from stopping
@@ -160,6 +180,11 @@ class SmtpCapture(_Server):
         """Answers RCPT for `address` with `reply` from now on (a 5xx is a permanent refusal, a 4xx a retryable one)."""
         with self._lock:
             self._refusals[address] = reply
+
+    def cut_after_data(self, address: str) -> None:
+        """For messages to `address`: takes the message (it is in `mails`), then drops the connection unanswered."""
+        with self._lock:
+            self._cuts.add(address)
 
     def hold_recipient_replies(self) -> None:
         """Keeps its answer to every RCPT until `release()`: the envelope is being given, the message is not yet
@@ -212,12 +237,23 @@ class SmtpCapture(_Server):
         assert isinstance(message, EmailMessage)
         body = message.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
+        host, port = session.peer[:2] if isinstance(session.peer, tuple) else (session.peer, "")
         mail = Mail(
-            tuple(envelope.rcpt_tos), str(message["subject"]), text, str(message["message-id"] or ""), raw, time.time()
+            tuple(envelope.rcpt_tos),
+            str(message["subject"]),
+            text,
+            str(message["message-id"] or ""),
+            raw,
+            time.time(),
+            peer=f"{host}:{port}",
+            authenticated=bool(session.authenticated),
         )
         with self._lock:
             self._mails.append(mail)
             hold = self._holding_data
+            cut = bool(self._cuts & set(envelope.rcpt_tos))
+        if cut:
+            server.transport.close()  # the message is in, its reply never comes
         if hold:
             await self._wait_for_release()
         return "250 OK"

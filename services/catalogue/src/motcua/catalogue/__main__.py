@@ -2,11 +2,12 @@
 
 from motcua.catalogue.app import build_app
 from motcua.catalogue.settings import Settings
+from motcua.common.settings import load
 from motcua.common.web import serve
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load(Settings)
     serve(build_app(settings), settings)
 
 

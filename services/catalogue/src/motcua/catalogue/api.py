@@ -25,11 +25,11 @@ from motcua.common.auth import Admin
 from motcua.common.contracts.catalogue import ApplicantType
 from motcua.common.errors import InvalidInput
 from motcua.common.mongo import Document
+from motcua.common.paging import check_depth
 from motcua.common.request_context import RequestId
 from pydantic import BaseModel
 
-MAX_BODY_BYTES = 1024 * 1024  # a procedure with its form is tens of KiB
-router = APIRouter(prefix="/v1", tags=["catalogue"], max_body_size=MAX_BODY_BYTES)
+router = APIRouter(prefix="/v1", tags=["catalogue"])  # bodies: 64 KiB (a procedure with its form is a few KiB)
 
 CodePath = Annotated[
     str, Path(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9-]+$", description="procedure code, e.g. HT-KS-01")
@@ -126,7 +126,9 @@ async def search_procedures(
 ) -> dict[str, Any]:
     """Published procedures matching `q` ("dang ky kinh doanh" finds "Đăng ký kinh doanh"): an exact
     code first, then name matches (a phrase higher), then description matches. Without `q`, all of
-    them by name. Filters: `agency` (code), `applicant_type`. `total` counts every match."""
+    them by name. Filters: `agency` (code), `applicant_type`. `total` counts every match; only the first
+    10,000 are paged (`page` × `page_size` ≤ 10,000)."""
+    check_depth(page, page_size)
     query = Query(
         q=q, agency=agency.upper() if agency else None, applicant_type=applicant_type, page=page, page_size=page_size
     )

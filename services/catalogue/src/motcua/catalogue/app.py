@@ -53,5 +53,5 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         on_startup=on_startup,
         verifier=verifier,
     )
-    guards.install(app, db_seconds=settings.catalogue_request_db_seconds, max_body_bytes=api.MAX_BODY_BYTES)
+    guards.install(app, db_seconds=settings.catalogue_request_db_seconds)
     return app

@@ -96,6 +96,11 @@ class ProcedureContent(_Input):
     applicant_types: list[ApplicantType] = Field(min_length=1, max_length=3)
     online_level: OnlineLevel
     processing_days: int = Field(ge=0, le=365, description="working days")
+    same_day_cutoff: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="HH:MM, Vietnam time: a dossier received before it on a working day is answered that day",
+    )
     fee_vnd: int = Field(ge=0, le=1_000_000_000)
     legal_basis: list[LegalText] = Field(default_factory=list, max_length=50)
     required_documents: list[DocumentSpec] = Field(default_factory=list, max_length=50)

@@ -1,13 +1,13 @@
 """`python -m motcua.gateway`: serve the gateway with settings from the environment."""
 
 import uvicorn
+from motcua.common.settings import load
 from motcua.gateway.app import build_app
 from motcua.gateway.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
-    trusted = settings.gateway_trusted_proxies.strip()
+    settings = load(Settings)
     uvicorn.run(
         build_app(settings),
         host=settings.host,
@@ -24,9 +24,8 @@ def main() -> None:
         # iteration, so under a crowd new connections waited seconds in the kernel's queue before the gateway
         # could even refuse them (measured: ~60 accepts/s against all 1,500 at once, docs/gateway.md).
         loop="asyncio",
-        # X-Forwarded-For / -Proto are believed only from the proxies named in GATEWAY_TRUSTED_PROXIES.
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted or None,
+        # X-Forwarded-For / -Proto are read by RequestContext, from GATEWAY_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

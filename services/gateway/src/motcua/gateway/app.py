@@ -72,7 +72,13 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         ),
         registry=registry,
     )
-    app.add_middleware(RequestContext, registry=registry, service=settings.service_name)
+    app.add_middleware(
+        RequestContext,
+        registry=registry,
+        service=settings.service_name,
+        trusted_proxies=settings.trusted_proxies,
+        edge=True,
+    )
     app.add_middleware(Compression)
     app.add_middleware(SecurityHeaders)
 

@@ -48,9 +48,10 @@ NOT_FORWARDED = HOP_BY_HOP | {
     "x-forwarded-prefix",
     "x-real-ip",
     "x-request-id",
+    "x-client-request-id",
 }
 # The gateway's own server adds these (and the request id) to every answer.
-NOT_RETURNED = HOP_BY_HOP | {"server", "date", "x-request-id"}
+NOT_RETURNED = HOP_BY_HOP | {"server", "date", "x-request-id", "x-client-request-id"}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -118,6 +119,8 @@ class Forwarder:
             (b"x-forwarded-proto", request.url.scheme.encode("latin-1")),
             (b"x-request-id", str(request.state.request_id).encode("latin-1")),
         ]
+        if client_request_id := request.state.client_request_id:
+            headers.append((b"x-client-request-id", client_request_id.encode("latin-1")))
         if host := request.headers.get("host"):
             headers.append((b"x-forwarded-host", host.encode("latin-1")))
         return headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from motcua.common.request_context import Network, trusted_networks
 from motcua.common.settings import ServiceSettings
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
@@ -64,9 +65,14 @@ class Settings(ServiceSettings):
     gateway_readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     gateway_openapi_cache_seconds: float = Field(default=60.0, ge=0)
 
-    # Comma-separated addresses (or "*") of proxies whose X-Forwarded-For / -Proto are believed, such
-    # as an Ingress controller; empty: nobody's, the connecting address is the client.
+    # Comma-separated addresses and CIDRs (never "*") of the proxies whose X-Forwarded-For / -Proto are
+    # believed: the Ingress controller's pods. Empty: nobody's, the connecting address is the client.
     gateway_trusted_proxies: str = ""
+
+    @property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        """The gateway believes the Ingress controller (GATEWAY_TRUSTED_PROXIES), not FORWARDED_ALLOW_IPS."""
+        return trusted_networks(self.gateway_trusted_proxies, variable="GATEWAY_TRUSTED_PROXIES")
 
     # The web portal's files; empty: the `static` folder shipped in the package.
     gateway_static_dir: Path | None = None

@@ -8,21 +8,21 @@ from fastapi import APIRouter, BackgroundTasks, Response, status
 from motcua.common.auth import Admin, CurrentPrincipal
 from motcua.common.errors import InvalidInput, NotFound
 from motcua.common.request_context import ClientIp, RequestId
-from motcua.identity import password_change, recovery, registration, sessions, signin, twofactor, verification
+from motcua.identity import password_change, recovery, registration, sessions, signin, verification
 from motcua.identity.deps import IdentityDep
 from motcua.identity.details import normalise_email
+from motcua.identity.enrolment import EnrolmentNeeded
 from motcua.identity.model import AccountNotFound
 from motcua.identity.schemas import (
     AcceptedOut,
     AccountOut,
-    CodeIn,
+    EnrolmentRequiredOut,
     LoginIn,
     MfaIn,
     MfaRequiredOut,
     OfficerIn,
     PasswordChangedOut,
     PasswordChangeIn,
-    RecoveryCodesOut,
     RefreshIn,
     RegistrationIn,
     ResendIn,
@@ -30,7 +30,6 @@ from motcua.identity.schemas import (
     ResetConfirmIn,
     ResetIn,
     TokensOut,
-    TotpStartOut,
     VerificationOut,
     VerifyEmailIn,
     VerifyPhoneIn,
@@ -40,7 +39,7 @@ from motcua.identity.store import account_of
 router = APIRouter()
 _WHY = {
     401: "Not signed in, or the credentials are wrong",
-    403: "Signed in without the role this needs",
+    403: "Signed in without the role this needs, or an enrolment token used for what it does not open",
     404: "No such account or session (someone else's answers the same)",
     409: "Conflicts with the account's state, or the detail is already registered",
     422: "A field breaks a rule; `errors` names each one",
@@ -123,29 +122,20 @@ async def change_password(
     return _tokens(tokens)
 
 
-@router.post("/v1/accounts/me/mfa/totp", tags=["two-factor"], responses=_answers(401, 409))
-async def start_totp(principal: CurrentPrincipal, idn: IdentityDep) -> TotpStartOut:
-    """Start turning on two-factor sign-in: add the secret to an authenticator app, then confirm."""
-    enrolment = await twofactor.start(idn, principal.sub)
-    return TotpStartOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
-
-
-@router.post("/v1/accounts/me/mfa/totp/confirm", tags=["two-factor"], responses=_answers(401, 409, 422, 503))
-async def confirm_totp(body: CodeIn, principal: CurrentPrincipal, idn: IdentityDep) -> RecoveryCodesOut:
-    """Confirm with the app's current code: two-factor is on from now, and the ten single-use recovery
-    codes are shown this once."""
-    return RecoveryCodesOut(recovery_codes=await twofactor.confirm(idn, principal.sub, body.code))
-
-
 @router.post("/v1/auth/login", tags=["auth"], responses=_answers(401, 429))
-async def login(body: LoginIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> TokensOut | MfaRequiredOut:
+async def login(
+    body: LoginIn, idn: IdentityDep, address: ClientIp, rid: RequestId
+) -> TokensOut | MfaRequiredOut | EnrolmentRequiredOut:
     """Sign in with an email address or phone number and the password. With two-factor on, the answer is
-    `{"mfa_required": true, "mfa_token"}` for POST /v1/auth/mfa. Five failures in 15 minutes from one address
-    lock that address out of the account for 15 minutes (429 with Retry-After; a password reset lifts it); a
-    401 carries `attempts_left`."""
+    `{"mfa_required": true, "mfa_token", "methods"}` for POST /v1/auth/mfa or a passkey. Officers and admins
+    without a second factor get `{"mfa_enrolment_required": true, "enrolment_token"}`, which opens only the
+    enrolment routes. Five failures in 15 minutes from one address lock that address out of the account for
+    15 minutes (429 with Retry-After; a password reset lifts it); a 401 carries `attempts_left`."""
     outcome = await signin.login(idn, body.username, body.password, address=address, request_id=rid)
     if isinstance(outcome, signin.SecondFactorNeeded):
-        return MfaRequiredOut(mfa_token=outcome.mfa_token, expires_in=outcome.expires_in)
+        return MfaRequiredOut(mfa_token=outcome.mfa_token, expires_in=outcome.expires_in, methods=list(outcome.methods))
+    if isinstance(outcome, EnrolmentNeeded):
+        return EnrolmentRequiredOut(enrolment_token=outcome.enrolment_token, expires_in=outcome.expires_in)
     return _tokens(outcome)
 
 
@@ -165,9 +155,10 @@ async def refresh(body: RefreshIn, idn: IdentityDep, address: ClientIp) -> Token
 
 
 @router.post("/v1/auth/logout", status_code=204, tags=["auth"], responses=_answers(401, 404))
-async def logout(body: RefreshIn, principal: CurrentPrincipal, idn: IdentityDep) -> Response:
-    """Sign out: the session of this refresh token ends (its access tokens lapse within 15 minutes)."""
-    if not await sessions.end(idn, principal.sub, body.refresh_token):
+async def logout(body: RefreshIn, principal: CurrentPrincipal, idn: IdentityDep, rid: RequestId) -> Response:
+    """Sign out: the session of this refresh token ends, and every service refuses its access tokens within
+    a second or two."""
+    if not await sessions.end(idn, principal.sub, body.refresh_token, request_id=rid):
         raise NotFound("No session of yours has this refresh token.")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -190,7 +181,8 @@ async def password_reset(
 async def password_reset_confirm(
     body: ResetConfirmIn, idn: IdentityDep, address: ClientIp, rid: RequestId
 ) -> PasswordChangedOut:
-    """Set a new password with the emailed link's token; every session of the account is signed out."""
+    """Set a new password with the emailed link's token; every session of the account is signed out and its
+    access tokens refused."""
     await recovery.set_password(idn, body.token, body.new_password, address=address, request_id=rid)
     return PasswordChangedOut()
 
@@ -205,6 +197,7 @@ async def create_officer(body: OfficerIn, admin: Admin, idn: IdentityDep, rid: R
         phone=body.phone,
         password=body.password,
         agency_code=body.agency_code,
+        agency_roles=tuple(body.roles),
         admin_id=admin.sub,
         request_id=rid,
     )

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
 from motcua.common.runtime import Background, Runtime
+from motcua.common.sealing import EventSealer
 from motcua.common.web import create_app
-from motcua.identity import api, discovery, keys, registration, twofactor
+from motcua.identity import api, discovery, factor_routes, factor_store, keys, registration, twofactor
 from motcua.identity.deps import Identity
+from motcua.identity.factor_store import FactorStore
 from motcua.identity.passwords import Hasher
 from motcua.identity.sealing import Sealer
 from motcua.identity.settings import Settings
@@ -42,6 +44,7 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
     sealer = Sealer.configured(
         settings.identity_totp_encryption_keys.get_secret_value(), settings.identity_signing_key_file.parent
     )
+    event_sealer = EventSealer.configured(settings.event_secret_keys.get_secret_value())
     hasher = Hasher(
         time_cost=settings.identity_argon2_time_cost,
         memory_kib=settings.identity_argon2_memory_kib,
@@ -50,7 +53,10 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
     )
 
     def parts(runtime: Runtime) -> Identity:
-        return Identity(settings, runtime.client, Store(runtime.db), runtime.outbox, hasher, keyring, sealer)
+        db = runtime.db
+        return Identity(
+            settings, runtime.client, Store(db), runtime.outbox, hasher, keyring, sealer, event_sealer, FactorStore(db)
+        )
 
     async def on_startup(idn: Identity) -> None:
         await idn.store.drop_retired_indexes()
@@ -71,8 +77,8 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         settings,
         title="Mot Cua identity",
         description=DESCRIPTION,
-        routers=[api.router, discovery.router],
-        indexes=INDEXES,
+        routers=[api.router, factor_routes.router, discovery.router],
+        indexes={**INDEXES, **factor_store.INDEXES},
         parts=parts,
         on_startup=on_startup,
         background=background,

@@ -12,6 +12,8 @@ from fastapi import Depends, Request
 from motcua.common import clock, mongo
 from motcua.common.outbox import Outbox
 from motcua.common.runtime import parts_of
+from motcua.common.sealing import EventSealer
+from motcua.identity.factor_store import FactorStore
 from motcua.identity.keys import Keyring
 from motcua.identity.limits import LockoutPolicy, SendPolicy
 from motcua.identity.passwords import Hasher
@@ -25,7 +27,7 @@ T = TypeVar("T")
 @dataclass
 class Identity:
     """The running service's parts, built once in app.py's lifespan: settings, database, outbox, password
-    hashing, signing keys, TOTP sealing."""
+    hashing, signing keys, TOTP sealing, the sealing of the secrets its events carry to notification, passkeys."""
 
     settings: Settings
     client: mongo.Client
@@ -34,6 +36,8 @@ class Identity:
     hasher: Hasher
     keyring: Keyring
     sealer: Sealer
+    event_sealer: EventSealer
+    factors: FactorStore
 
     # The time, to the millisecond MongoDB keeps, so what we answer matches what we store.
     now = staticmethod(clock.now)

@@ -1,6 +1,8 @@
 """The events identity emits on motcua.identity.account.v1 (through the outbox); it consumes none.
 
-Each carries what notification needs to reach the person and nothing more.
+Each carries what notification needs to reach the person and nothing more. The live secrets (links with
+their tokens, SMS codes) are sealed for notification alone (motcua.common.sealing), so the outbox, the topic
+and its dead-letter topic hold no usable secret.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from motcua.common.contracts.identity import (
     PasswordResetRequested,
     PhoneVerificationRequested,
     SecurityChange,
+    SessionsRevoked,
 )
+from motcua.common.sealing import EventSealer, SealedText, purpose
 from motcua.identity.model import Account
 
 # ce_type -> handler; identity reads no other service's events.
@@ -47,35 +51,40 @@ def activated(account: Account) -> AccountActivated:
     )
 
 
-def email_link(account: Account, url: str, expires_at: datetime) -> EmailVerificationRequested:
+def _sealed(sealer: EventSealer, ce_type: str, field_name: str, secret: str, account: Account) -> SealedText:
+    return sealer.seal(secret, purpose=purpose(ce_type, field_name), owner=account.id)
+
+
+def email_link(account: Account, url: str, expires_at: datetime, sealer: EventSealer) -> EmailVerificationRequested:
+    kind = EmailVerificationRequested.ce_type
     return EmailVerificationRequested(
         account_id=account.id,
         full_name=account.full_name,
         email=account.email,
         locale=account.locale,
-        verification_url=url,
+        verification_url=_sealed(sealer, kind, "verification_url", url, account),
         expires_at=expires_at,
     )
 
 
-def sms_code(account: Account, code: str, expires_at: datetime) -> PhoneVerificationRequested:
+def sms_code(account: Account, code: str, expires_at: datetime, sealer: EventSealer) -> PhoneVerificationRequested:
     return PhoneVerificationRequested(
         account_id=account.id,
         full_name=account.full_name,
         phone=account.phone or "",
         locale=account.locale,
-        code=code,
+        code=_sealed(sealer, PhoneVerificationRequested.ce_type, "code", code, account),
         expires_at=expires_at,
     )
 
 
-def reset_link(account: Account, url: str, expires_at: datetime) -> PasswordResetRequested:
+def reset_link(account: Account, url: str, expires_at: datetime, sealer: EventSealer) -> PasswordResetRequested:
     return PasswordResetRequested(
         account_id=account.id,
         full_name=account.full_name,
         email=account.email,
         locale=account.locale,
-        reset_url=url,
+        reset_url=_sealed(sealer, PasswordResetRequested.ce_type, "reset_url", url, account),
         expires_at=expires_at,
     )
 
@@ -107,4 +116,16 @@ def security_changed(account: Account, change: SecurityChange, at: datetime) -> 
         locale=account.locale,
         change=change,
         changed_at=at,
+    )
+
+
+def sessions_revoked(
+    account_id: str,
+    session_ids: list[str],
+    reason: Literal["logout", "password_reset", "password_changed"],
+    now: datetime,
+    valid_until: datetime,
+) -> SessionsRevoked:
+    return SessionsRevoked(
+        account_id=account_id, session_ids=session_ids, reason=reason, revoked_at=now, valid_until=valid_until
     )

@@ -22,9 +22,12 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.types import Options
 from motcua.common.auth import Principal, TokenVerifier
+from motcua.common.errors import Unauthenticated
 
 ALGORITHM = "EdDSA"
+_REQUIRED: Options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
 Jwk = dict[str, Any]
 
 
@@ -124,6 +127,28 @@ class Keyring:
     async def jwks(self) -> dict[str, list[Jwk]]:
         await self.reload()
         return {"keys": list(self._published)}
+
+    async def claims(self, token: str, *, audience: str, typ: str) -> dict[str, Any]:
+        """The claims of one of our own tokens of another kind than access (`typ`, for `audience`); raises
+        Unauthenticated when it is forged, expired, of another kind or for another audience."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("The token is malformed.") from exc
+        if kid not in {k["kid"] for k in self._published}:
+            await self.reload()
+        jwk = next((k for k in self._published if k["kid"] == kid), None)
+        if jwk is None:
+            raise Unauthenticated("The token was signed with an unknown key.")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, jwt.PyJWK(jwk), [ALGORITHM], audience=audience, issuer=self._issuer, options=_REQUIRED, leeway=10
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("The token is not valid or has expired; sign in again.") from exc
+        if claims.get("typ") != typ:
+            raise Unauthenticated("This token is not of the kind this needs.")
+        return claims
 
     async def verify(self, token: str) -> Principal:
         """The token's principal; a `kid` we do not know yet makes us look at the database first."""

@@ -7,15 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
-from motcua.common.errors import Conflict, NotFound, TooManyRequests, Unauthenticated, Unavailable
+from motcua.common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthenticated, Unavailable
 
 AccountType = Literal["individual", "business", "organisation", "officer", "admin"]
+# An officer's roles in their agency: intake (tiếp nhận), specialist (chuyên viên), approver (lãnh đạo).
+AgencyRole = Literal["intake", "specialist", "approver"]
+AGENCY_ROLES: tuple[AgencyRole, ...] = ("intake", "specialist", "approver")
 CitizenType = Literal["individual", "business", "organisation"]
 Status = Literal["pending_verification", "active"]
 Locale = Literal["vi", "en"]
 Channel = Literal["email", "sms"]
 
 CITIZEN_TYPES: frozenset[str] = frozenset(get_args(CitizenType))
+# Accounts that act for the state: a second factor is mandatory for them (ASVS 6.3.3).
+STAFF_TYPES: frozenset[str] = frozenset({"officer", "admin"})
 
 # A refused sign-in says in words how many attempts are left once this few are.
 WARN_WHEN_LEFT = 2
@@ -114,6 +119,24 @@ class TwoFactorState(Conflict):
     title = "Two-factor state"
 
 
+class EnrolmentOnly(Forbidden):
+    """An enrolment token used for what it does not open, or after its account has a second factor."""
+
+    title = "Enrol a second factor first"
+
+
+class LastSecondFactor(Conflict):
+    """An officer or admin removing the only second factor they have."""
+
+    title = "Last second factor"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Officers and admins must keep a second factor: add another (an authenticator app or a passkey) "
+            "before removing this one."
+        )
+
+
 class TwoFactorUnavailable(Unavailable):
     """The account's TOTP secret cannot be opened (its key is missing, or it was altered): refuse, never guess."""
 
@@ -160,9 +183,12 @@ class Account:
     tax_code: str | None = None
     organisation_name: str | None = None
     agency_code: str | None = None
+    agency_roles: tuple[AgencyRole, ...] = ()  # an officer's roles inside their agency's desk
     email_verified_at: datetime | None = None
     phone_verified_at: datetime | None = None
-    mfa_enabled: bool = False
+    mfa_enabled: bool = False  # any second factor: an authenticator app (TOTP) or a passkey
+    totp_enabled: bool = False
+    passkeys: int = 0
 
     @property
     def roles(self) -> list[str]:
@@ -171,6 +197,24 @@ class Account:
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def staff(self) -> bool:
+        return self.account_type in STAFF_TYPES
+
+    @property
+    def second_factors(self) -> tuple[str, ...]:
+        """How this account can finish a sign-in: `totp` (an authenticator app), `webauthn` (a passkey)."""
+        return (("totp",) if self.totp_enabled else ()) + (("webauthn",) if self.passkeys else ())
+
+    def must_enrol(self, *, staff_rule: bool) -> bool:
+        """An officer or admin without a second factor, while the rule is on: no tokens until they enrol."""
+        return staff_rule and self.staff and not self.mfa_enabled
+
+    def may_drop_a_factor(self, *, staff_rule: bool) -> bool:
+        """Removing one factor leaves staff with another (citizens may go back to the password alone)."""
+        factors = int(self.totp_enabled) + self.passkeys
+        return not (staff_rule and self.staff) or factors > 1
 
     def personal_words(self) -> list[str]:
         return personal_words(

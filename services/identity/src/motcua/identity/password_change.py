@@ -48,7 +48,7 @@ async def change(
     async def work(session: mongo.Session) -> None:
         if not await idn.store.change_password(account_id, doc["password_hash"], password_hash, now, session):
             raise Conflict("Your password was changed meanwhile; sign in again.")
-        await idn.store.revoke_all(account_id, now, session=session)
+        await sessions.end_all(idn, session, account_id, reason="password_changed", now=now, request_id=request_id)
         notice = events.security_changed(account, "password_changed", now)
         await idn.outbox.add(session, [notice], request_id=request_id)
 

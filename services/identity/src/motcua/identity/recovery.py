@@ -11,7 +11,7 @@ from datetime import timedelta
 import structlog
 from motcua.common import mongo
 from motcua.common.errors import InvalidInput
-from motcua.identity import codes, events, lockout, passwords
+from motcua.identity import codes, events, lockout, passwords, sessions
 from motcua.identity.deps import Identity
 from motcua.identity.store import account_of
 
@@ -35,7 +35,9 @@ async def send_link(idn: Identity, email: str, request_id: str | None) -> None:
         reset = {"digest": codes.digest(token), "expires_at": expires_at, "sent": idn.sending.record(sent, now)}
         await idn.store.save_reset(doc["_id"], reset, session)
         url = f"{idn.settings.public_base}/reset-password?token={token}"
-        await idn.outbox.add(session, [events.reset_link(account_of(doc), url, expires_at)], request_id=request_id)
+        await idn.outbox.add(
+            session, [events.reset_link(account_of(doc), url, expires_at, idn.event_sealer)], request_id=request_id
+        )
         account_id: str = doc["_id"]
         return account_id
 
@@ -44,7 +46,9 @@ async def send_link(idn: Identity, email: str, request_id: str | None) -> None:
         log.info("password_reset_sent", account_id=account_id)
 
 
-async def set_password(idn: Identity, token: str, new_password: str, *, address: str, request_id: str | None) -> None:
+async def set_password(
+    idn: Identity, token: str, new_password: str, *, address: str, request_id: str | None = None
+) -> None:
     """Use the link once: new password, every session and pending two-factor sign-in ended, the sign-in locks
     lifted (from every address; not the second factor's), and the owner told by email."""
     await lockout.refuse_if_locked(idn, [lockout.address_key(address)])
@@ -69,7 +73,7 @@ async def set_password(idn: Identity, token: str, new_password: str, *, address:
     async def work(session: mongo.Session) -> None:
         if not await idn.store.reset_password(account.id, digest, password_hash, now, session):
             raise InvalidInput.one("/token", "This reset link was already used; ask for a new one.")
-        await idn.store.revoke_all(account.id, now, session=session)
+        await sessions.end_all(idn, session, account.id, reason="password_reset", now=now, request_id=request_id)
         # the lock from every address, and the account's own: the person proved they hold the email
         await idn.store.forget_lockouts_of(f"account:{account.id}", session=session)
         notice = events.security_changed(account, "password_reset", now)

@@ -14,7 +14,15 @@ from motcua.identity import events, passwords, verification
 from motcua.identity.deps import Identity
 from motcua.identity.details import normalise_email, validate_registration
 from motcua.identity.limits import client_network
-from motcua.identity.model import Account, AccountType, AlreadyRegistered, Locale, Registration
+from motcua.identity.model import (
+    AGENCY_ROLES,
+    Account,
+    AccountType,
+    AgencyRole,
+    AlreadyRegistered,
+    Locale,
+    Registration,
+)
 from motcua.identity.store import account_of, duplicated_field
 from pymongo.errors import DuplicateKeyError
 
@@ -145,10 +153,12 @@ async def create_officer(
     phone: str,
     password: str,
     agency_code: str,
+    agency_roles: tuple[AgencyRole, ...] = AGENCY_ROLES,
     admin_id: str,
     request_id: str | None,
 ) -> Account:
-    """An officer of one agency, active at once: the admin vouches for the email and phone."""
+    """An officer of one agency with their roles there, active at once: the admin vouches for the email
+    and phone."""
     registration = await asyncio.to_thread(
         validate_registration,
         account_type="officer",
@@ -168,6 +178,7 @@ async def create_officer(
         raise AlreadyRegistered(sorted(set(held)))
     doc = _account_doc(registration, await idn.hasher.hash(password), idn.now(), verified=True)
     doc["created_by"] = admin_id
+    doc["agency_roles"] = list(agency_roles)
     account = account_of(doc)
     await _insert(idn, doc, [events.registered(account), events.activated(account)], request_id, say_which=True)
     log.info("officer_created", account_id=account.id, agency=account.agency_code, admin_id=admin_id)

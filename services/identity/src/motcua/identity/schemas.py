@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from motcua.identity.model import Account, AccountType, CitizenType, Locale, Status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from motcua.identity.model import AGENCY_ROLES, Account, AccountType, AgencyRole, CitizenType, Locale, Status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Short = Annotated[str, StringConstraints(max_length=64)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -53,6 +53,19 @@ class OfficerIn(_In):
     phone: Phone
     password: Password
     agency_code: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    roles: list[AgencyRole] = Field(
+        default_factory=lambda: list(AGENCY_ROLES),
+        min_length=1,
+        max_length=3,
+        description="the officer's roles in the agency: intake, specialist, approver (default: all three)",
+    )
+
+    @field_validator("roles")
+    @classmethod
+    def _each_once(cls, roles: list[AgencyRole]) -> list[AgencyRole]:
+        if len(set(roles)) != len(roles):
+            raise ValueError("name each role once")
+        return [r for r in AGENCY_ROLES if r in roles]
 
 
 class VerifyEmailIn(_In):
@@ -105,6 +118,33 @@ class CodeIn(_In):
     code: Annotated[str, StringConstraints(min_length=1, max_length=16)]
 
 
+class PasswordIn(_In):
+    password: Password = Field(description="The account's password, asked again")
+
+
+class PasswordAgainIn(_In):
+    password: Password | None = Field(
+        default=None, description="Required with an access token; not with an enrolment token (no body then)"
+    )
+
+
+class WebauthnOptionsIn(_In):
+    mfa_token: Secret | None = Field(
+        default=None, description="After the password step: its mfa_token. Without it: a passwordless sign-in"
+    )
+
+
+class WebauthnVerifyIn(_In):
+    ceremony_id: Secret
+    credential: dict[str, Any] = Field(description="The PublicKeyCredential of navigator.credentials, as JSON")
+
+
+class PasskeyRegistrationIn(WebauthnVerifyIn):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description='What the person calls this passkey ("work laptop")'
+    )
+
+
 class AccountOut(BaseModel):
     """An account as its holder sees it: never a password hash, code or secret."""
 
@@ -123,6 +163,7 @@ class AccountOut(BaseModel):
     tax_code: str | None = None
     organisation_name: str | None = None
     agency_code: str | None = None
+    agency_roles: list[AgencyRole] | None = None
     created_at: datetime
 
     @classmethod
@@ -143,6 +184,7 @@ class AccountOut(BaseModel):
             tax_code=account.tax_code,
             organisation_name=account.organisation_name,
             agency_code=account.agency_code,
+            agency_roles=list(account.agency_roles) if account.account_type == "officer" else None,
             created_at=account.created_at,
         )
 
@@ -181,6 +223,51 @@ class MfaRequiredOut(BaseModel):
     mfa_required: Literal[True] = True
     mfa_token: str
     expires_in: int
+    methods: list[Literal["totp", "webauthn"]] = Field(
+        default=["totp"], description="How to finish: `totp` (POST /v1/auth/mfa), `webauthn` (a passkey)"
+    )
+
+
+class EnrolmentRequiredOut(BaseModel):
+    """An officer or admin without a second factor: the token opens only the enrolment routes."""
+
+    mfa_enrolment_required: Literal[True] = True
+    enrolment_token: str
+    expires_in: int
+
+
+class CeremonyOut(BaseModel):
+    ceremony_id: str
+    public_key: dict[str, Any] = Field(description="PublicKeyCredentialCreationOptions or …RequestOptions, as JSON")
+
+
+class PasskeyOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    backed_up: bool
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> PasskeyOut:
+        return cls(
+            id=doc["_id"],
+            name=doc["name"],
+            created_at=doc["created_at"],
+            last_used_at=doc.get("last_used_at"),
+            backed_up=bool(doc.get("backed_up")),
+        )
+
+
+class PasskeyAddedOut(BaseModel):
+    passkey: PasskeyOut
+    recovery_codes: list[str] | None = Field(
+        description="With an account's first second factor: ten single-use recovery codes, shown this once"
+    )
+
+
+class PasskeysOut(BaseModel):
+    items: list[PasskeyOut]
 
 
 class AcceptedOut(BaseModel):

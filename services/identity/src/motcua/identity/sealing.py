@@ -15,7 +15,6 @@ as it is and sealed again at the next opportunity. Neither keys nor secrets are 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import os
 import re
@@ -26,21 +25,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from motcua.common.sealing import KEY_BYTES, decode_key
+from motcua.common.sealing import UnreadableSecret as UnreadableSecret  # the same failure as the events' secrets
 
-KEY_BYTES = 32
 NONCE_BYTES = 12
 KEY_FILE_NAME = "totp-encryption-keys"
 SETTING = "IDENTITY_TOTP_ENCRYPTION_KEYS"
 _SEPARATORS = re.compile(r"[\s,]+")
-
-
-class UnreadableSecret(Exception):
-    """A stored secret that does not open: its key is not configured, or it was altered or moved."""
-
-    def __init__(self, reason: str, kid: str | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kid = kid
 
 
 def key_id(key: bytes) -> str:
@@ -52,13 +43,7 @@ def parse_keys(text: str, source: str) -> list[bytes]:
     """Base64 keys of 32 bytes, separated by commas, spaces or new lines; the errors never echo a key."""
     found: list[bytes] = []
     for position, word in enumerate((w for w in _SEPARATORS.split(text) if w), start=1):
-        try:
-            key = base64.b64decode(word.replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"{source}: key {position} is not base64") from None
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"{source}: key {position} is {len(key)} bytes; each key must be {KEY_BYTES} (AES-256)")
-        found.append(key)
+        found.append(decode_key(word, f"{source}: key {position}"))
     if not found:
         raise ValueError(f"{source}: no key")
     return found

@@ -2,6 +2,10 @@
 
 Each sign-in starts a family of refresh tokens. Using one rotates it; using a rotated one again
 (a stolen copy, or the legitimate holder after a thief) revokes the whole family.
+
+Ending sessions on purpose (sign-out, password reset, password change) also publishes `SessionsRevoked`
+in the same transaction, so every service refuses their access tokens at once (motcua.common.revocation)
+instead of letting them lapse on their own.
 """
 
 from __future__ import annotations
@@ -9,10 +13,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import structlog
-from motcua.identity import codes, lockout
+from motcua.common import mongo
+from motcua.identity import codes, events, lockout
 from motcua.identity.deps import Identity
 from motcua.identity.model import Account, SessionEnded
 from motcua.identity.store import account_of
@@ -48,6 +53,7 @@ def access_claims(
     }
     if account.agency_code is not None:
         claims["agency"] = account.agency_code
+        claims["agency_roles"] = list(account.agency_roles)
     return claims
 
 
@@ -132,11 +138,52 @@ async def refresh(idn: Identity, refresh_token: str, *, address: str) -> Tokens:
     )
 
 
-async def end(idn: Identity, account_id: str, refresh_token: str) -> bool:
-    """Sign out the session this refresh token belongs to; False when it is not the caller's."""
+RevocationReason = Literal["logout", "password_reset", "password_changed"]
+
+# Services verify `exp` with 10 s of leeway (motcua.common.auth): a denied token stays denied that much longer.
+_VERIFY_LEEWAY = timedelta(seconds=10)
+
+
+def _valid_until(idn: Identity, now: datetime) -> datetime:
+    return now + timedelta(seconds=idn.settings.identity_access_token_ttl_seconds) + _VERIFY_LEEWAY
+
+
+async def end(idn: Identity, account_id: str, refresh_token: str, *, request_id: str | None = None) -> bool:
+    """Sign out the session this refresh token belongs to; False when it is not the caller's. Its access
+    tokens are refused everywhere from now on."""
     doc = await idn.store.refresh(codes.digest(refresh_token))
     if doc is None or doc["account_id"] != account_id:
         return False
-    await idn.store.revoke_family(doc["family_id"], idn.now())
+    now = idn.now()
+    family_id = str(doc["family_id"])
+
+    async def work(session: mongo.Session) -> None:
+        await idn.store.revoke_family(family_id, now, session=session)
+        revoked = events.sessions_revoked(account_id, [family_id], "logout", now, _valid_until(idn, now))
+        await idn.outbox.add(session, [revoked], request_id=request_id)
+
+    await idn.write(work)
     log.info("signed_out", account_id=account_id)
     return True
+
+
+async def end_all(
+    idn: Identity,
+    session: mongo.Session,
+    account_id: str,
+    *,
+    reason: RevocationReason,
+    now: datetime,
+    request_id: str | None = None,
+) -> None:
+    """End every session of an account inside the caller's transaction: its refresh tokens and pending
+    two-factor sign-ins stop working, and every service refuses the access tokens still alive (those of
+    sessions that issued one within an access token's lifetime). For the password reset and the signed-in
+    password change (`reason="password_changed"`), after the new password is written in `session`."""
+    alive = await idn.store.families_issuing_since(
+        account_id, now - timedelta(seconds=idn.settings.identity_access_token_ttl_seconds) - _VERIFY_LEEWAY, session
+    )
+    await idn.store.revoke_all(account_id, now, session=session)
+    if alive:
+        revoked = events.sessions_revoked(account_id, alive, reason, now, _valid_until(idn, now))
+        await idn.outbox.add(session, [revoked], request_id=request_id)

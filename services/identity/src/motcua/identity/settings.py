@@ -5,11 +5,12 @@ Every time window is a setting so that tests (and operators) can shrink or stret
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from motcua.common.cpu import available_cpus
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -29,6 +30,19 @@ class Settings(ServiceSettings):
     # beside the signing key, generated on first start (see motcua.identity.sealing); a deployment with
     # more than one replica must give every replica the same keys.
     identity_totp_encryption_keys: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
+    # The keys that seal the live secrets of identity's events for notification alone (motcua.common.sealing):
+    # `kid:base64key` pairs, newest first; identity and notification hold the same list. Empty: the published
+    # development key (make run, tests).
+    event_secret_keys: SecretStr = Field(default=SecretStr(""), json_schema_extra=DEPLOYMENT_SETS)
+
+    # officers and admins: a second factor (TOTP or a passkey) before any token; false only in development
+    identity_staff_second_factor_required: bool = True
+    identity_enrolment_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
+    # passkeys (WebAuthn): the relying party is PUBLIC_BASE_URL's host and origin
+    identity_webauthn_rp_name: str = "Một Cửa"
+    identity_webauthn_challenge_ttl_seconds: int = Field(default=300, ge=10, le=900)
+    identity_passkeys_per_account: int = Field(default=10, ge=1, le=50)
+    identity_webauthn_ceremonies_per_ip_per_hour: int = Field(default=120, ge=1)
 
     # tokens
     identity_access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)
@@ -67,8 +81,27 @@ class Settings(ServiceSettings):
     identity_argon2_time_cost: int = Field(default=2, ge=1)
     identity_argon2_memory_kib: int = Field(default=19456, ge=8)
     identity_argon2_parallelism: int = Field(default=1, ge=1)
-    identity_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    # argon2 hashes at once: the container's CPU limit (its cgroup), not the node's core count
+    identity_hash_concurrency: int = Field(default_factory=available_cpus, ge=1)
 
     @property
     def public_base(self) -> str:
         return self.public_base_url.rstrip("/")
+
+    @property
+    def webauthn_origin(self) -> str:
+        """The origin passkeys are made for: PUBLIC_BASE_URL's scheme, host and port."""
+        parts = urlsplit(self.public_base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def webauthn_rp_id(self) -> str:
+        return urlsplit(self.public_base_url).hostname or "localhost"
+
+    @model_validator(mode="after")
+    def _staff_second_factor_only_relaxed_in_development(self) -> Settings:
+        if not self.identity_staff_second_factor_required and self.deployment_environment != "development":
+            raise ValueError(
+                "IDENTITY_STAFF_SECOND_FACTOR_REQUIRED=false is allowed only with DEPLOYMENT_ENVIRONMENT=development"
+            )
+        return self

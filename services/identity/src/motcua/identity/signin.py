@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
-from motcua.identity import codes, lockout, sessions, twofactor
+from motcua.identity import codes, enrolment, lockout, sessions, twofactor
 from motcua.identity.deps import Identity
 from motcua.identity.details import normalise_email, normalise_phone
 from motcua.identity.model import SessionEnded, TwoFactorUnavailable, VerificationPending
@@ -25,6 +25,7 @@ log = structlog.get_logger(__name__)
 class SecondFactorNeeded:
     mfa_token: str
     expires_in: int
+    methods: tuple[str, ...] = ("totp",)
 
 
 def _username(username: str) -> tuple[str | None, str | None, str]:
@@ -45,8 +46,9 @@ def _username(username: str) -> tuple[str | None, str | None, str]:
 
 async def login(
     idn: Identity, username: str, password: str, *, address: str, request_id: str | None
-) -> Tokens | SecondFactorNeeded:
-    """Check the password; an active account gets tokens, or a challenge when two-factor is on."""
+) -> Tokens | SecondFactorNeeded | enrolment.EnrolmentNeeded:
+    """Check the password; an active account gets tokens, a challenge when two-factor is on, or (officers and
+    admins without a second factor) an enrolment token."""
     email, phone, canonical = _username(username)
     doc = await idn.store.account_by_username(email=email, phone=phone)
     account_id: str | None = doc["_id"] if doc else None
@@ -69,12 +71,15 @@ async def login(
     if idn.hasher.needs_rehash(doc["password_hash"]):
         await idn.store.rehash_password(account.id, doc["password_hash"], await idn.hasher.hash(password))
     if account.mfa_enabled:
-        return await _challenge(idn, account.id)
+        return await _challenge(idn, account.id, account.second_factors)
+    if account.must_enrol(staff_rule=idn.settings.identity_staff_second_factor_required):
+        await lockout.succeeded(idn, attempt)  # an enrolment token is not a full sign-in: failures stay
+        return enrolment.issue(idn, account)
     await lockout.succeeded(idn, attempt, forget=lockout.signed_in(account.id, address))
     return await sessions.start(idn, account, ["pwd"])
 
 
-async def _challenge(idn: Identity, account_id: str) -> SecondFactorNeeded:
+async def _challenge(idn: Identity, account_id: str, methods: tuple[str, ...]) -> SecondFactorNeeded:
     token = codes.new_token()
     now = idn.now()
     ttl = idn.settings.identity_mfa_challenge_ttl_seconds
@@ -87,7 +92,7 @@ async def _challenge(idn: Identity, account_id: str) -> SecondFactorNeeded:
             "expires_at": now + timedelta(seconds=ttl),
         }
     )
-    return SecondFactorNeeded(mfa_token=token, expires_in=ttl)
+    return SecondFactorNeeded(mfa_token=token, expires_in=ttl, methods=methods)
 
 
 async def second_factor(idn: Identity, mfa_token: str, code: str, *, address: str, request_id: str | None) -> Tokens:

@@ -12,7 +12,7 @@ from typing import Any
 from motcua.common import counters, mongo
 from motcua.identity import sealing
 from motcua.identity.limits import Lockout
-from motcua.identity.model import Account
+from motcua.identity.model import AGENCY_ROLES, Account
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -83,9 +83,13 @@ def account_of(doc: mongo.Document) -> Account:
         tax_code=doc.get("tax_code"),
         organisation_name=doc.get("organisation_name"),
         agency_code=doc.get("agency_code"),
+        # an officer created before roles existed kept every power: all three
+        agency_roles=tuple(doc.get("agency_roles", AGENCY_ROLES if doc["account_type"] == "officer" else ())),
         email_verified_at=doc.get("email_verified_at"),
         phone_verified_at=doc.get("phone_verified_at"),
-        mfa_enabled=bool(doc.get("mfa", {}).get("enabled_at")),
+        mfa_enabled=bool((doc.get("mfa") or {}).get("enabled_at")) or int(doc.get("passkey_count", 0)) > 0,
+        totp_enabled=bool((doc.get("mfa") or {}).get("enabled_at")),
+        passkeys=int(doc.get("passkey_count", 0)),
     )
 
 
@@ -305,8 +309,19 @@ class Store:
         )
         return result.modified_count == 1
 
-    async def revoke_family(self, family_id: str, now: datetime) -> None:
-        await self.sessions.update_many({"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}})
+    async def revoke_family(self, family_id: str, now: datetime, session: mongo.Session | None = None) -> None:
+        await self.sessions.update_many(
+            {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}, session=session
+        )
+
+    async def families_issuing_since(
+        self, account_id: str, since: datetime, session: mongo.Session | None = None
+    ) -> list[str]:
+        """The sessions of an account that issued a token since `since`: those whose access tokens may live."""
+        found = await self.sessions.distinct(
+            "family_id", {"account_id": account_id, "created_at": {"$gte": since}}, session=session
+        )
+        return sorted(str(f) for f in found)
 
     async def revoke_all(self, account_id: str, now: datetime, session: mongo.Session | None = None) -> None:
         await self.sessions.update_many(

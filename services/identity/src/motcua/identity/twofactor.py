@@ -132,10 +132,12 @@ async def confirm(idn: Identity, account_id: str, code: str) -> list[str]:
 async def check(idn: Identity, doc: mongo.Document, code: str) -> Literal["otp", "recovery"] | None:
     """Use a TOTP or recovery code of this account once; which kind it was, or None when it is not valid."""
     mfa: dict[str, Any] = doc.get("mfa") or {}
-    if not mfa.get("enabled_at"):
+    if not mfa.get("enabled_at") and not mfa.get("recovery"):  # recovery codes alone: an account of passkeys
         return None
     typed = "".join(code.split())
     if _SIX_DIGITS.fullmatch(typed):
+        if not mfa.get("enabled_at"):
+            return None
         secret = _open(
             idn,
             doc["_id"],

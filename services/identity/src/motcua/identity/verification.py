@@ -41,7 +41,7 @@ def email_check(
     expires_at = now + timedelta(seconds=idn.settings.identity_email_link_ttl_seconds)
     url = f"{idn.settings.public_base}/verify-email?token={token}"
     stored = {"digest": codes.digest(token), "expires_at": expires_at, "sent": sent}
-    return stored, events.email_link(account, url, expires_at)
+    return stored, events.email_link(account, url, expires_at, idn.event_sealer)
 
 
 def phone_check(
@@ -51,7 +51,7 @@ def phone_check(
     code, salt = codes.new_sms_code(), codes.new_salt()
     expires_at = now + timedelta(seconds=idn.settings.identity_phone_code_ttl_seconds)
     stored = {"mac": codes.code_mac(code, salt), "salt": salt, "expires_at": expires_at, "attempts": 0, "sent": sent}
-    return stored, events.sms_code(account, code, expires_at)
+    return stored, events.sms_code(account, code, expires_at, idn.event_sealer)
 
 
 async def verify_email(idn: Identity, token: str, *, address: str, request_id: str | None) -> Account:

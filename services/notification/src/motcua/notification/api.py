@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from motcua.common.auth import CurrentPrincipal
+from motcua.common.paging import check_depth
 from motcua.notification.deps import StoreDep
 from motcua.notification.model import NotificationNotFound
 from pydantic import BaseModel
@@ -68,7 +69,8 @@ async def list_notifications(
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     unread: Annotated[bool, Query(description="only those not yet read")] = False,
 ) -> NotificationPage:
-    """The signed-in account's in-app notifications, newest first, a page at a time."""
+    """The signed-in account's in-app notifications, newest first, a page at a time (the first 10,000)."""
+    check_depth(page, page_size)
     docs, total, unread_count = await store.list_notifications(
         principal.sub, page=page, page_size=page_size, unread_only=unread
     )

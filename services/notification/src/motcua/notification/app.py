@@ -8,6 +8,7 @@ from motcua.common import topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.consumer import Consumer
 from motcua.common.runtime import Background, Runtime
+from motcua.common.sealing import EventSealer
 from motcua.common.web import create_app
 from motcua.notification import api
 from motcua.notification.deps import Notification
@@ -17,7 +18,7 @@ from motcua.notification.mail import Mailer
 from motcua.notification.messages import Composer
 from motcua.notification.senders import Sender
 from motcua.notification.settings import Settings
-from motcua.notification.sms import LogSms, WebhookSms
+from motcua.notification.sms import LogSms, WebhookSms, development_file
 from motcua.notification.store import INDEXES, HandOvers, Store
 
 log = structlog.get_logger(__name__)
@@ -27,14 +28,18 @@ CONSUMED_TOPICS = (topics.IDENTITY_ACCOUNT, topics.SUBMISSION_APPLICATION)
 
 
 def _senders(settings: Settings) -> list[Sender]:
-    sms: Sender = WebhookSms(settings) if settings.sms_provider == "webhook" else LogSms()
+    sms: Sender = WebhookSms(settings) if settings.sms_provider == "webhook" else LogSms(development_file(settings))
     return [Mailer(settings), sms]
 
 
 def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
     """The notification service; nothing connects until it starts."""
     settings = settings or Settings()
-    composer = Composer(public_base_url=settings.public_base_url, sms_without_diacritics=settings.sms_strip_diacritics)
+    composer = Composer(
+        public_base_url=settings.public_base_url,
+        secrets=EventSealer.configured(settings.event_secret_keys.get_secret_value()),
+        sms_without_diacritics=settings.sms_strip_diacritics,
+    )
 
     def parts(runtime: Runtime) -> Notification:
         store = Store(runtime.client, runtime.db)
@@ -45,7 +50,11 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
 
     async def on_startup(notification: Notification) -> None:
         if settings.sms_provider == "log":
-            log.warning("sms_provider_log_is_for_development", detail="SMS texts, codes included, go to this log")
+            log.warning(
+                "sms_provider_log_is_for_development",
+                detail="SMS texts, codes included, go to this file",
+                file=str(development_file(settings)),
+            )
 
     def background(notification: Notification) -> Background:
         return {"dispatcher": notification.dispatcher.run()}

@@ -216,6 +216,7 @@ class Mailer:
             local_hostname=s.smtp_local_hostname or None,
             timeout=s.smtp_timeout_seconds,
             start_tls=s.smtp_starttls,
+            use_tls=s.smtp_tls,
             validate_certs=s.smtp_validate_certs,
             cert_bundle=s.smtp_ca_file or None,
         )
@@ -231,7 +232,7 @@ class Mailer:
             raise ProviderDown(f"SMTP server unreachable: {type(exc).__name__}") from exc
         self._client = client
         self._last_used = time.monotonic()
-        log.info("smtp_connected", host=s.smtp_host, port=s.smtp_port, starttls=s.smtp_starttls)
+        log.info("smtp_connected", host=s.smtp_host, port=s.smtp_port, starttls=s.smtp_starttls, tls=s.smtp_tls)
         return client
 
     async def _reset(self) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+import structlog
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 from motcua.common.contracts.identity import (
     AccountSecurityChanged,
@@ -21,8 +22,12 @@ from motcua.common.contracts.identity import (
     PhoneVerificationRequested,
 )
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.events import Event
+from motcua.common.sealing import EventSealer, SealedText, UnreadableSecret, purpose
 from motcua.notification import model
 from motcua.notification.model import Channel, Locale
+
+log = structlog.get_logger(__name__)
 
 ApplicationEvent = ApplicationReceived | ApplicationStatusChanged
 
@@ -56,8 +61,9 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 class Composer:
     """Renders messages; built once per app (the templates are read on first use and cached)."""
 
-    def __init__(self, *, public_base_url: str, sms_without_diacritics: bool = False) -> None:
+    def __init__(self, *, public_base_url: str, secrets: EventSealer, sms_without_diacritics: bool = False) -> None:
         self._base = public_base_url.rstrip("/")
+        self._secrets = secrets
         self._sms_ascii = sms_without_diacritics
         self._env = Environment(
             loader=PackageLoader("motcua.notification", "templates"),
@@ -71,7 +77,7 @@ class Composer:
         """The email with the link that confirms an address."""
         ctx = {
             "full_name": model.one_line(event.full_name),
-            "verification_url": event.verification_url,
+            "verification_url": self._open(event, "verification_url", event.verification_url),
             "expires_at": model.format_moment(event.expires_at, event.locale),
         }
         return self._email("email_verification", event.locale, event.email, ctx, secret=True, expires=event.expires_at)
@@ -80,7 +86,7 @@ class Composer:
         """The email with the single-use reset link."""
         ctx = {
             "full_name": model.one_line(event.full_name),
-            "reset_url": event.reset_url,
+            "reset_url": self._open(event, "reset_url", event.reset_url),
             "expires_at": model.format_moment(event.expires_at, event.locale),
         }
         return self._email("password_reset", event.locale, event.email, ctx, secret=True, expires=event.expires_at)
@@ -111,9 +117,17 @@ class Composer:
     def phone_verification(self, event: PhoneVerificationRequested) -> Outgoing:
         """The SMS with the 6-digit code."""
         local = event.expires_at.astimezone(model.VIETNAM_TIME)
-        ctx = {"code": event.code, "expires_time": f"{local:%H:%M}"}
+        ctx = {"code": self._open(event, "code", event.code), "expires_time": f"{local:%H:%M}"}
         template = self._template("phone_verification", event.locale, "txt")
         return self._sms(event.phone, self._block(template, "sms", ctx), secret=True, expires=event.expires_at)
+
+    def _open(self, event: Event, field_name: str, sealed: SealedText | str) -> str:
+        """A secret identity sealed for us; UnreadableSecret (retried, then dead-lettered) when it does not open."""
+        try:
+            return self._secrets.open(sealed, purpose=purpose(event.ce_type, field_name), owner=event.subject)
+        except UnreadableSecret as exc:
+            log.error("event_secret_unreadable", event_type=event.ce_type, kid=exc.kid, reason=exc.reason)
+            raise
 
     def application(self, event: ApplicationEvent, contact: Contact) -> list[Outgoing]:
         """Email, SMS and in-app notification about a dossier, in the applicant's language."""

@@ -1,10 +1,16 @@
-"""SMS providers behind one interface: `log` (development: the text goes to the log) and `webhook`
-(POST JSON {"to", "text"} to SMS_WEBHOOK_URL; any 2xx is accepted).
+"""SMS providers behind one interface: `log` (development only: each SMS is appended to SMS_LOG_FILE, one
+JSON object a line, for the developer to read its code) and `webhook` (POST JSON {"to", "text"} to
+SMS_WEBHOOK_URL; any 2xx is accepted). The text of an SMS never goes to the service's log: a verification
+SMS is its code.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import structlog
@@ -18,21 +24,40 @@ log = structlog.get_logger(__name__)
 _RETRYABLE_4XX = frozenset({408, 425, 429})  # the provider asks us to come back, not to give up
 
 
+def development_file(settings: Settings) -> Path:
+    """Where the log provider writes: SMS_LOG_FILE, or motcua-sms.jsonl in the temporary directory."""
+    return Path(settings.sms_log_file or Path(tempfile.gettempdir()) / "motcua-sms.jsonl")
+
+
 class LogSms:
-    """Development only: writes each SMS, verification codes included, to the log for the developer to read."""
+    """Development only (refused elsewhere by the settings): appends each SMS, codes included, to a file
+    for the developer to read; the service's log says only that it did."""
 
     channel = "sms"
     concurrency = 1
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
     async def send(self, delivery: Delivery, *, now: datetime, hand_over: HandOver) -> str:
         await hand_over()
-        log.info(
-            "sms_logged_for_development",
-            delivery_id=delivery.id,
-            to=delivery.recipient,
-            sms_text=delivery.content()["text"],
+        line = json.dumps(
+            {
+                "at": now.isoformat(),
+                "delivery_id": delivery.id,
+                "to": delivery.recipient,
+                "text": delivery.content()["text"],
+            },
+            ensure_ascii=False,
         )
-        return "written to the log (SMS_PROVIDER=log)"
+        await asyncio.to_thread(self._append, line)
+        log.info("sms_written_for_development", delivery_id=delivery.id, file=str(self.path))
+        return f"written to {self.path} (SMS_PROVIDER=log)"
+
+    def _append(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
 
     async def close(self) -> None:
         return None

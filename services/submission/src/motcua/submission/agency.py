@@ -7,11 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from motcua.common.auth import Officer
 from motcua.common.errors import Forbidden
+from motcua.common.paging import check_depth
 from motcua.common.request_context import RequestId
 from motcua.submission import applications
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import etag
-from motcua.submission.schemas import AgencyApplicationPublic, ApplicationPage, ApplicationSummary, OfficerAction
+from motcua.submission.schemas import (
+    AgencyApplicationPublic,
+    Apology,
+    ApplicationPage,
+    ApplicationSummary,
+    OfficerAction,
+)
 from motcua.submission.workflow import Status
 
 router = APIRouter(prefix="/v1/agency", tags=["agency"])
@@ -35,6 +42,7 @@ async def queue(
 ) -> ApplicationPage:
     """Submitted applications of the officer's own agency, the earliest due first; drafts never show."""
     size = min(page_size, settings.max_page_size)
+    check_depth(page, size)
     found, total = await store.agency_queue(_agency_of(officer), status, skip=(page - 1) * size, limit=size)
     response.headers["Cache-Control"] = "private, no-store"
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
@@ -49,13 +57,37 @@ async def act(
     rid: RequestId,
     response: Response,
 ) -> AgencyApplicationPublic:
-    """`accept`, `request_supplement` (comment required), `approve`, `reject` (comment required) or
-    `issue_result`. 409 when the workflow does not allow it from the current status; the applicant is
-    told through ApplicationStatusChanged."""
+    """`accept`, `request_supplement` (comment required), `propose` (with `outcome` and a comment: advice
+    recorded for the approvers, no change of status, the applicant not told), `approve`, `reject` (comment
+    required) or `issue_result`. Each only for its roles (403 otherwise: accept and issue_result intake;
+    request_supplement intake or specialist; propose specialist; approve and reject approver, and intake
+    may reject a dossier not yet accepted); 409 when the workflow does not allow it from the current
+    status; the applicant is told through ApplicationStatusChanged."""
     _agency_of(officer)
     moved = await applications.move(
-        submission, application_id, officer, body.action, comment=body.comment, request_id=rid
+        submission, application_id, officer, body.action, comment=body.comment, outcome=body.outcome, request_id=rid
     )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = etag(moved)
-    return AgencyApplicationPublic.of(moved)
+    return AgencyApplicationPublic.of(moved, applications.officer_roles(officer))
+
+
+@router.post("/applications/{application_id}/apology", summary="Apologise for a late answer and set a later date")
+async def apologise(
+    application_id: Annotated[str, Path(max_length=64)],
+    body: Apology,
+    officer: Officer,
+    submission: SubmissionDep,
+    rid: RequestId,
+    response: Response,
+) -> AgencyApplicationPublic:
+    """Any officer of the agency, while the dossier is open: `reason` (the applicant reads it) and
+    `new_due_date`, a working day later than the current due date (422 otherwise). The apology slip is
+    issued and the applicant told (ApologyIssued); the status does not change."""
+    _agency_of(officer)
+    moved = await applications.apologise(
+        submission, application_id, officer, reason=body.reason, new_due_date=body.new_due_date, request_id=rid
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["ETag"] = etag(moved)
+    return AgencyApplicationPublic.of(moved, applications.officer_roles(officer))

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from motcua.common.auth import Citizen, CurrentPrincipal
 from motcua.common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from motcua.common.paging import check_depth
 from motcua.common.request_context import ClientIp, RequestId
 from motcua.submission import applications, tracking, uploads
 from motcua.submission.deps import LimitsDep, SettingsDep, StoreDep, SubmissionDep
@@ -101,6 +102,7 @@ async def list_mine(
 ) -> ApplicationPage:
     """The signed-in citizen's applications, newest first, optionally of one status."""
     size = min(page_size, settings.max_page_size)
+    check_depth(page, size)
     found, total = await store.owned_by(who.sub, status, skip=(page - 1) * size, limit=size)
     _private(response)
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
@@ -120,7 +122,7 @@ async def read(
     _private(response, app)
     if applications.is_owner(app, who):
         return ApplicationPublic.of(app)
-    return AgencyApplicationPublic.of(app)
+    return AgencyApplicationPublic.of(app, applications.officer_roles(who))
 
 
 async def _json_body(request: Request, limit: int) -> Any:

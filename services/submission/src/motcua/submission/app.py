@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
+from motcua.common.body_limit import LargerBody
 from motcua.common.clock import Clock, now
 from motcua.common.runtime import Background, Runtime
 from motcua.common.web import create_app
-from motcua.submission import agency, api, due_dates, events, orphan_files
+from motcua.submission import agency, api, due_dates, events, orphan_files, slip_routes
 from motcua.submission.deps import Submission
 from motcua.submission.rate_limits import RateLimits
 from motcua.submission.settings import Settings
+from motcua.submission.slip_pdf import Fonts
 from motcua.submission.store import INDEXES, Store
 
+MIB = 1024 * 1024
 DESCRIPTION = """Drafts with autosave, document uploads, submission with tracking codes and due dates,
 the agencies' workflow, and the public lookup by tracking code."""
 
@@ -28,9 +32,11 @@ def build_app(
     def parts(runtime: Runtime) -> Submission:
         store = Store(runtime.client, runtime.db)
         limits = RateLimits(store.rate_limits, settings, clock=window_clock)
-        return Submission(settings=settings, store=store, outbox=runtime.outbox, limits=limits)
+        fonts = Fonts(Path(settings.slip_font_file), Path(settings.slip_bold_font_file))
+        return Submission(settings=settings, store=store, outbox=runtime.outbox, limits=limits, fonts=fonts)
 
     async def on_startup(submission: Submission) -> None:
+        submission.fonts.check()
         due_dates.warm_up(date.today())
 
     def background(submission: Submission) -> Background:
@@ -42,11 +48,18 @@ def build_app(
         settings,
         title="Mot Cua — submission",
         description=DESCRIPTION,
-        routers=[api.router, agency.router],
+        routers=[api.router, agency.router, slip_routes.router],
         indexes=INDEXES,
         parts=parts,
         on_startup=on_startup,
         background=background,
         consumers=events.consumers,
         verifier=verifier,
+        # documents, and the autosave's merge patch (its own limit: twice the form's, as JSON)
+        larger_bodies=[
+            LargerBody(
+                "POST", "/v1/applications/{application_id}/documents", int(settings.upload_max_request_mb * MIB)
+            ),
+            LargerBody("PATCH", "/v1/applications/{application_id}", settings.max_form_bytes * 2),
+        ],
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import structlog
@@ -30,7 +31,7 @@ from motcua.submission.model import (
     start_draft,
 )
 from motcua.submission.store import Store
-from motcua.submission.workflow import OFFICER_ACTIONS, Action
+from motcua.submission.workflow import ADVISORY, OFFICER_ACTIONS, Action, Role, require_role
 from pymongo.errors import DuplicateKeyError
 
 log = structlog.get_logger(__name__)
@@ -48,6 +49,11 @@ def is_owner(app: Application, who: Principal) -> bool:
 
 def is_agency_officer(app: Application, who: Principal) -> bool:
     return who.has("officer") and app.visible_to_agency(who.agency)
+
+
+def officer_roles(who: Principal) -> frozenset[Role]:
+    """The desk roles the officer's token gives (unknown names ignored; no claim, no role)."""
+    return frozenset(Role(r) for r in who.agency_roles if r in Role.__members__.values())
 
 
 def _missing(application_id: str) -> ApplicationNotFound:
@@ -167,7 +173,8 @@ async def _transition(
             return current  # nothing to change (an idempotent replay)
         if not await store.save_transition(session, current, after):
             raise ChangedMeanwhile("The application changed meanwhile; read it again.")
-        await outbox.add(session, [events.announcing(after)], request_id=request_id)
+        if after.history[-1].action not in ADVISORY:  # a proposal stays inside the agency
+            await outbox.add(session, [events.announcing(after, current)], request_id=request_id)
         return after
 
     result = await mongo.in_transaction(store.client, work)
@@ -182,7 +189,8 @@ async def submit(
 
     async def decide(current: Application) -> Application:
         procedure = await pinned(submission.store, current)
-        return current.submit(procedure, idempotency_key=idempotency_key, at=now())
+        hours = submission.settings.hours_for(procedure.agency_code)
+        return current.submit(procedure, idempotency_key=idempotency_key, at=now(), hours=hours)
 
     for attempt in range(1, TRACKING_CODE_ATTEMPTS + 1):
         try:
@@ -200,7 +208,14 @@ async def submit(
 
 
 async def move(
-    submission: Submission, application_id: str, who: Principal, action: Action, *, comment: str, request_id: str | None
+    submission: Submission,
+    application_id: str,
+    who: Principal,
+    action: Action,
+    *,
+    comment: str,
+    request_id: str | None,
+    outcome: str | None = None,
 ) -> Application:
     """Resubmit, withdraw, or an officer's action: the state machine decides, history and topic record it."""
     why = explained(action, comment)
@@ -208,11 +223,37 @@ async def move(
     may = (lambda a: is_agency_officer(a, who)) if by_officer else (lambda a: is_owner(a, who))
 
     async def decide(current: Application) -> Application:
+        if by_officer:
+            require_role(current.status, action, officer_roles(who))
         if action == Action.RESUBMIT:
             procedure = await pinned(submission.store, current)
-            return current.resubmit(procedure, comment=why, at=now())
-        return current.move(action, by_role="officer" if by_officer else "citizen", comment=why, at=now())
+            hours = submission.settings.hours_for(procedure.agency_code)
+            return current.resubmit(procedure, comment=why, at=now(), hours=hours)
+        by_role = "officer" if by_officer else "citizen"
+        return current.move(action, by_role=by_role, comment=why, at=now(), outcome=outcome)
 
     after = await _transition(submission, application_id, may, decide, request_id=request_id)
     log.info("application_moved", application_id=application_id, action=action.value, status=after.status.value)
+    return after
+
+
+async def apologise(
+    submission: Submission,
+    application_id: str,
+    who: Principal,
+    *,
+    reason: str,
+    new_due_date: date,
+    request_id: str | None,
+) -> Application:
+    """An officer of the agency apologises for a late answer and sets a later date: the slip is the history
+    entry, ApologyIssued tells the applicant."""
+
+    async def decide(current: Application) -> Application:
+        return current.apologise(reason=reason, new_due_date=new_due_date, at=now())
+
+    after = await _transition(
+        submission, application_id, lambda a: is_agency_officer(a, who), decide, request_id=request_id
+    )
+    log.info("apology_issued", application_id=application_id, new_due_date=new_due_date.isoformat())
     return after

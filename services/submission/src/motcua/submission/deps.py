@@ -10,6 +10,7 @@ from motcua.common.outbox import Outbox
 from motcua.common.runtime import parts_of
 from motcua.submission.rate_limits import RateLimits
 from motcua.submission.settings import Settings
+from motcua.submission.slip_pdf import Fonts
 from motcua.submission.store import Store
 
 
@@ -21,6 +22,7 @@ class Submission:
     store: Store
     outbox: Outbox
     limits: RateLimits
+    fonts: Fonts  # the slips' typeface
 
 
 async def _submission(request: Request) -> Submission:

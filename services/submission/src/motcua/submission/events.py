@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 
 import structlog
 from jsonschema import Draft202012Validator
@@ -11,12 +12,13 @@ from jsonschema.exceptions import SchemaError
 from motcua.common import mongo, topics
 from motcua.common.consumer import Consumer, Handler
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
-from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.contracts.submission import ApologyIssued, ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope
 from motcua.submission.deps import Submission
 from motcua.submission.model import Application
+from motcua.submission.slips import SlipKind, slip_id
 from motcua.submission.store import Store
-from motcua.submission.workflow import Status
+from motcua.submission.workflow import Action, Status
 
 log = structlog.get_logger(__name__)
 
@@ -59,11 +61,28 @@ def status_changed(app: Application) -> ApplicationStatusChanged:
     )
 
 
-def announcing(app: Application) -> ApplicationReceived | ApplicationStatusChanged:
-    """What `app`'s last move tells the agency and the applicant: a submission is received, any other
-    move is a change of status."""
-    if app.history[-1].from_status == Status.DRAFT:
+def apology_issued(app: Application, previous_due_date: date) -> ApologyIssued:
+    """The apology just recorded, with the date it replaces."""
+    entry = app.history[-1]
+    return ApologyIssued(
+        **_common(app),
+        previous_due_date=previous_due_date,
+        reason=entry.comment,
+        slip_id=slip_id(SlipKind.APOLOGY, len(app.history) - 1),
+        issued_at=entry.at,
+    )
+
+
+def announcing(
+    app: Application, before: Application | None = None
+) -> ApplicationReceived | ApplicationStatusChanged | ApologyIssued:
+    """What `app`'s last move tells the agency and the applicant: a submission is received, an apology
+    gives a new date, any other move is a change of status."""
+    entry = app.history[-1]
+    if entry.from_status == Status.DRAFT:
         return received(app)
+    if entry.action == Action.APOLOGISE and before is not None and before.due_date is not None:
+        return apology_issued(app, before.due_date)
     return status_changed(app)
 
 
@@ -95,6 +114,7 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
                 "agency_code",
                 "applicant_types",
                 "processing_days",
+                "same_day_cutoff",
                 "required_documents",
                 "form_schema",
                 "published_at",

@@ -6,7 +6,7 @@ date) is decided here; `applications` reads what a decision needs, calls it, and
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from motcua.common.errors import (
@@ -21,7 +21,16 @@ from motcua.common.errors import (
 )
 from motcua.submission import due_dates, tracking
 from motcua.submission.forms import form_problems
-from motcua.submission.workflow import COMMENT_REQUIRED, EDITABLE, Action, Status, next_status
+from motcua.submission.workflow import (
+    COMMENT_REQUIRED,
+    EDITABLE,
+    FINAL,
+    OPEN,
+    Action,
+    Status,
+    TransitionNotAllowed,
+    next_status,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -91,9 +100,15 @@ class Procedure(BaseModel):
     agency_code: str
     applicant_types: list[str]
     processing_days: int
+    same_day_cutoff: str | None = None  # "HH:MM": received before it, the result is due the same day
     required_documents: list[RequiredDocument]
     form_schema: dict[str, Any]
     retired: bool = False
+
+    def due_date(self, submitted_at: datetime, hours: due_dates.WorkingHours) -> date:
+        """When the result of a dossier of this version submitted at `submitted_at` is due."""
+        cutoff = time.fromisoformat(self.same_day_cutoff) if self.same_day_cutoff else None
+        return due_dates.due_date(submitted_at, self.processing_days, hours=hours, same_day_cutoff=cutoff)
 
     def document(self, key: str) -> RequiredDocument | None:
         return next((d for d in self.required_documents if d.key == key), None)
@@ -123,6 +138,9 @@ class HistoryEntry(BaseModel):
     to_status: Status = Field(alias="to")
     by_role: str
     comment: str = ""
+    action: Action | None = None  # what was done (kept since roles and proposals; older entries lack it)
+    outcome: str | None = None  # a specialist's proposal: "approve" or "reject"
+    due_date: date | None = None  # the due date in force after this entry (what its slip promises)
 
 
 class SubmitReceipt(BaseModel):
@@ -165,6 +183,17 @@ class Application(BaseModel):
     def editable(self) -> bool:
         return self.status in EDITABLE
 
+    @property
+    def paused(self) -> bool:
+        """The processing clock stands still: the agency awaits a supplement from the applicant."""
+        return self.status == Status.SUPPLEMENT_REQUESTED
+
+    def working_days_left(self, today: date) -> int | None:
+        """Working days until the due date (negative when late); None before submission and once final."""
+        if self.due_date is None or self.status in FINAL:
+            return None
+        return due_dates.working_days_left(self.due_date, today)
+
     def ensure_editable(self) -> None:
         if not self.editable:
             raise NotEditable(
@@ -182,21 +211,37 @@ class Application(BaseModel):
         if problems:
             raise Incomplete(problems)
 
-    def submit(self, procedure: Procedure, *, idempotency_key: str, at: datetime) -> Application:
+    def submit(
+        self,
+        procedure: Procedure,
+        *,
+        idempotency_key: str,
+        at: datetime,
+        hours: due_dates.WorkingHours = due_dates.OFFICE_HOURS,
+    ) -> Application:
         """The draft submitted at `at`: its receipt, a fresh tracking code, the due date `procedure`'s
-        processing days give. The same `idempotency_key` again answers the application unchanged."""
+        processing days give from the receipt (outside the desk's `hours`, the next working day's start).
+        The same `idempotency_key` again answers the application unchanged."""
         if self.receipt is not None and self.receipt.idempotency_key == idempotency_key:
             return self
         if self.status != Status.DRAFT:
             raise AlreadySubmitted(f"This application was already submitted (tracking code {self.tracking_code}).")
         self.check_complete(procedure)
-        moved = changed(self, next_status(self.status, Action.SUBMIT), by_role="citizen", comment="", at=at)
+        due = procedure.due_date(at, hours)
+        moved = changed(
+            self.model_copy(update={"due_date": due}),
+            next_status(self.status, Action.SUBMIT),
+            by_role="citizen",
+            comment="",
+            at=at,
+            action=Action.SUBMIT,
+        )
         receipt = SubmitReceipt(
             idempotency_key=idempotency_key,
             status=moved.status,
             tracking_code=tracking.new_code(at),
             submitted_at=at,
-            due_date=due_dates.due_date(at, procedure.processing_days),
+            due_date=due,
         )
         return moved.model_copy(
             update={
@@ -207,17 +252,55 @@ class Application(BaseModel):
             }
         )
 
-    def resubmit(self, procedure: Procedure, *, comment: str, at: datetime) -> Application:
+    def resubmit(
+        self,
+        procedure: Procedure,
+        *,
+        comment: str,
+        at: datetime,
+        hours: due_dates.WorkingHours = due_dates.OFFICE_HOURS,
+    ) -> Application:
         """The supplemented dossier back with the agency; checked like a submit, and the processing time
         restarts from `at`, since the dossier is complete again."""
         target = next_status(self.status, Action.RESUBMIT)
         self.check_complete(procedure)
-        moved = changed(self, target, by_role="citizen", comment=comment, at=at)
-        return moved.model_copy(update={"due_date": due_dates.due_date(at, procedure.processing_days)})
+        restarted = self.model_copy(update={"due_date": procedure.due_date(at, hours)})
+        return changed(restarted, target, by_role="citizen", comment=comment, at=at, action=Action.RESUBMIT)
 
-    def move(self, action: Action, *, by_role: str, comment: str, at: datetime) -> Application:
-        """Where the state machine takes the application by `action` (a withdrawal or an officer's action)."""
-        return changed(self, next_status(self.status, action), by_role=by_role, comment=comment, at=at)
+    def apologise(self, *, reason: str, new_due_date: date, at: datetime) -> Application:
+        """The agency's apology for being late, with a later working day as the new due date: recorded in
+        the history (its slip), the status unchanged."""
+        if self.status not in OPEN or self.due_date is None:
+            raise TransitionNotAllowed(f"An application that is {self.status} owes no answer to apologise for.")
+        problems = []
+        if not reason.strip():
+            problems.append(FieldProblem("/reason", "say why the answer will be late: the applicant reads it"))
+        if new_due_date <= self.due_date:
+            problems.append(
+                FieldProblem("/new_due_date", f"must be later than the current due date {self.due_date.isoformat()}")
+            )
+        elif not due_dates.is_working_day(new_due_date):
+            problems.append(FieldProblem("/new_due_date", "must be a working day (not a weekend or a holiday)"))
+        if problems:
+            raise InvalidInput(problems)
+        entry = HistoryEntry(
+            at=at,
+            from_status=self.status,
+            to_status=self.status,
+            by_role="officer",
+            comment=reason.strip(),
+            action=Action.APOLOGISE,
+            due_date=new_due_date,
+        )
+        return self.model_copy(update={"due_date": new_due_date, "history": [*self.history, entry], "updated_at": at})
+
+    def move(
+        self, action: Action, *, by_role: str, comment: str, at: datetime, outcome: str | None = None
+    ) -> Application:
+        """Where the state machine takes the application by `action` (a withdrawal or an officer's action);
+        a proposal (`outcome` approve or reject) is recorded without a change of status."""
+        target = next_status(self.status, action)
+        return changed(self, target, by_role=by_role, comment=comment, at=at, action=action, outcome=outcome)
 
 
 def missing_documents(procedure: Procedure, documents: dict[str, DocumentRef]) -> list[FieldProblem]:
@@ -276,7 +359,25 @@ def etag(app: Application) -> str:
     return f'"{app.revision}"'
 
 
-def changed(app: Application, to: Status, *, by_role: str, comment: str, at: datetime) -> Application:
-    """`app` moved to `to`, with the move appended to its history."""
-    entry = HistoryEntry(at=at, from_status=app.status, to_status=to, by_role=by_role, comment=comment)
+def changed(
+    app: Application,
+    to: Status,
+    *,
+    by_role: str,
+    comment: str,
+    at: datetime,
+    action: Action | None = None,
+    outcome: str | None = None,
+) -> Application:
+    """`app` moved to `to`, with the move appended to its history (and the due date then in force)."""
+    entry = HistoryEntry(
+        at=at,
+        from_status=app.status,
+        to_status=to,
+        by_role=by_role,
+        comment=comment,
+        action=action,
+        outcome=outcome,
+        due_date=app.due_date,
+    )
     return app.model_copy(update={"status": to, "history": [*app.history, entry], "updated_at": at})

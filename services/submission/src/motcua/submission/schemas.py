@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
+from motcua.submission import due_dates
 from motcua.submission.model import Application, DocumentRef, HistoryEntry
-from motcua.submission.workflow import COMMENT_REQUIRED, OFFICER_ACTIONS, TRANSITIONS, Action, Status, allowed
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from motcua.submission.workflow import (
+    ADVISORY,
+    ALL_ROLES,
+    COMMENT_REQUIRED,
+    OFFICER_ACTIONS,
+    TRANSITIONS,
+    Action,
+    Role,
+    Status,
+    allowed,
+)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
@@ -53,6 +64,26 @@ class OfficerAction(BaseModel):
 
     action: OfficerActionName
     comment: str = Field(default="", max_length=2000, examples=["Bổ sung bản sao giấy chứng nhận kết hôn."])
+    outcome: Literal["approve", "reject"] | None = Field(
+        default=None, validate_default=True, description="with `propose` only: the decision the specialist advises"
+    )
+
+    @field_validator("outcome")
+    @classmethod
+    def _outcome_with_a_proposal(cls, outcome: str | None, info: ValidationInfo) -> str | None:
+        proposing = info.data.get("action") == Action.PROPOSE
+        if proposing and outcome is None:
+            raise ValueError("say which decision you propose: approve or reject")
+        if not proposing and outcome is not None and "action" in info.data:
+            raise ValueError("only a proposal has an outcome")
+        return outcome
+
+
+class Apology(BaseModel):
+    model_config = _IN
+
+    reason: str = Field(min_length=1, max_length=2000, examples=["Cần xác minh thông tin với cơ quan khác."])
+    new_due_date: date = Field(description="a working day later than the current due date")
 
 
 class DocumentPublic(BaseModel):
@@ -77,6 +108,10 @@ class HistoryPublic(BaseModel):
     to_status: Status = Field(alias="to")
     by_role: str
     comment: str
+    action: Action | None = Field(default=None, description="what was done; absent on entries older than roles")
+    outcome: Literal["approve", "reject"] | None = Field(
+        default=None, description="a specialist's proposal (shown to the agency only)"
+    )
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryPublic:
@@ -86,6 +121,8 @@ class HistoryPublic(BaseModel):
             to_status=entry.to_status,
             by_role=entry.by_role,
             comment=entry.comment,
+            action=entry.action,
+            outcome=entry.outcome if entry.outcome in ("approve", "reject") else None,
         )
 
 
@@ -100,12 +137,22 @@ class ApplicationSummary(BaseModel):
     tracking_code: str | None
     submitted_at: datetime | None
     due_date: date | None
+    working_days_left: int | None = Field(
+        description="working days to the due date (0 on it, negative when late); null before submission and once final"
+    )
+    paused: bool = Field(description="the clock is stopped: a supplement is awaited from the applicant")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, app: Application) -> ApplicationSummary:
-        return cls.model_validate(app.model_dump(include=set(cls.model_fields)))
+        return cls.model_validate(_summary_fields(app))
+
+
+def _summary_fields(app: Application) -> dict[str, Any]:
+    fields = app.model_dump(include=set(ApplicationSummary.model_fields))
+    today = due_dates.local_day(datetime.now(UTC))
+    return {**fields, "working_days_left": app.working_days_left(today), "paused": app.paused}
 
 
 class ApplicationPublic(ApplicationSummary):
@@ -116,11 +163,13 @@ class ApplicationPublic(ApplicationSummary):
 
     @classmethod
     def of(cls, app: Application) -> ApplicationPublic:
-        base = app.model_dump(include=set(ApplicationSummary.model_fields) | {"revision", "data"})
         return cls(
-            **base,
+            **_summary_fields(app),
+            revision=app.revision,
+            data=app.data,
             documents=[DocumentPublic.of(d) for d in sorted(app.documents.values(), key=lambda d: d.document_key)],
-            history=[HistoryPublic.of(h) for h in app.history],
+            # the agency's own proposals are not the applicant's to read
+            history=[HistoryPublic.of(h) for h in app.history if h.action not in ADVISORY],
         )
 
 
@@ -141,10 +190,10 @@ class AgencyApplicationPublic(ApplicationPublic):
     actions: list[ActionPublic] = Field(description="what an officer may do with it now, the usual first")
 
     @classmethod
-    def of(cls, app: Application) -> AgencyApplicationPublic:
-        actions = [ActionPublic.of(a) for a in allowed(app.status, "officer")]
+    def of(cls, app: Application, roles: frozenset[Role] = ALL_ROLES) -> AgencyApplicationPublic:
+        actions = [ActionPublic.of(a) for a in allowed(app.status, "officer", roles)]
         return cls(
-            **ApplicationPublic.of(app).model_dump(),
+            **{**ApplicationPublic.of(app).model_dump(), "history": [HistoryPublic.of(h) for h in app.history]},
             applicant_account_id=app.owner_id,
             applicant_type=app.applicant_type,
             actions=actions,

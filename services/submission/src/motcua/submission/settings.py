@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from motcua.common.settings import ServiceSettings
-from pydantic import AliasChoices, Field
+from motcua.submission.due_dates import WorkingHours
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -26,8 +27,35 @@ class Settings(ServiceSettings):
     upload_drain_limit_mb: float = Field(
         default=64.0, gt=0, description="how much of a refused upload is read (and discarded) before answering"
     )
+    upload_max_request_mb: float = Field(
+        default=60.0, gt=0, description="the largest body an upload request may have (every other route: 64 KiB)"
+    )
     max_page_size: int = Field(default=100, ge=1)
     orphan_file_age_seconds: float = Field(
         default=3600, gt=0, description="an uploaded file never attached to its application is deleted after this"
     )
     orphan_sweep_seconds: float = Field(default=600, gt=0, description="how often unattached files are looked for")
+
+    # When a desk works (Vietnam time): a dossier sent outside these hours is received at the next start.
+    working_hours: str = Field(default="07:30-17:00", description="HH:MM-HH:MM, every agency's unless overridden")
+    agency_working_hours: dict[str, str] = Field(
+        default_factory=dict, description='JSON {"agency code": "HH:MM-HH:MM"} for agencies keeping other hours'
+    )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        return str(WorkingHours.parse(value))
+
+    @field_validator("agency_working_hours")
+    @classmethod
+    def _agency_hours(cls, value: dict[str, str]) -> dict[str, str]:
+        return {code: str(WorkingHours.parse(hours)) for code, hours in value.items()}
+
+    # The slips' typeface: a TrueType font with Vietnamese glyphs, regular and bold.
+    slip_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+    slip_bold_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
+
+    def hours_for(self, agency_code: str) -> WorkingHours:
+        """The working hours of `agency_code`'s desk."""
+        return WorkingHours.parse(self.agency_working_hours.get(agency_code, self.working_hours))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from motcua.common.errors import Conflict
+from motcua.common.errors import Conflict, Forbidden
 
 
 class Status(StrEnum):
@@ -26,11 +26,24 @@ class Action(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     ISSUE_RESULT = "issue_result"
+    PROPOSE = "propose"
+    APOLOGISE = "apologise"  # not a move: a later due date with an apology, from any open status
     RESUBMIT = "resubmit"
     WITHDRAW = "withdraw"
 
 
 Actor = Literal["citizen", "officer"]
+
+
+class Role(StrEnum):
+    """What an officer does inside their agency's one-stop desk (several may be held)."""
+
+    INTAKE = "intake"  # tiếp nhận: accepts, asks for a supplement, refuses at intake, returns the result
+    SPECIALIST = "specialist"  # chuyên viên: examines, asks for a supplement, proposes a decision
+    APPROVER = "approver"  # lãnh đạo: approves or rejects
+
+
+ALL_ROLES = frozenset(Role)
 
 # Who takes each action: the applicant, or an officer of the procedure's agency.
 ACTOR: dict[Action, Actor] = {
@@ -40,12 +53,29 @@ ACTOR: dict[Action, Actor] = {
     Action.APPROVE: "officer",
     Action.REJECT: "officer",
     Action.ISSUE_RESULT: "officer",
+    Action.PROPOSE: "officer",
     Action.RESUBMIT: "citizen",
     Action.WITHDRAW: "citizen",
 }
 OFFICER_ACTIONS = frozenset(a for a, actor in ACTOR.items() if actor == "officer")
-# Officers must say why: the citizen reads this comment in the message they receive.
-COMMENT_REQUIRED = frozenset({Action.REQUEST_SUPPLEMENT, Action.REJECT})
+# Officers must say why: the citizen reads this comment in the message they receive (a proposal's
+# comment is the specialist's reasoning, read by the approver).
+COMMENT_REQUIRED = frozenset({Action.REQUEST_SUPPLEMENT, Action.REJECT, Action.PROPOSE})
+
+# Which roles take each officer's action (CONTRACT.md "Officers and roles").
+ROLES: dict[Action, frozenset[Role]] = {
+    Action.ACCEPT: frozenset({Role.INTAKE}),
+    Action.ISSUE_RESULT: frozenset({Role.INTAKE}),
+    Action.REQUEST_SUPPLEMENT: frozenset({Role.INTAKE, Role.SPECIALIST}),
+    Action.PROPOSE: frozenset({Role.SPECIALIST}),
+    Action.APPROVE: frozenset({Role.APPROVER}),
+    Action.REJECT: frozenset({Role.APPROVER}),
+}
+# ...and the one exception: intake refuses a dossier it has not accepted (refusal at intake, Decree 61 slip).
+REFUSAL_AT_INTAKE = (Status.SUBMITTED, Action.REJECT)
+
+# Recorded in the history, no change of status, nobody outside the agency told.
+ADVISORY = frozenset({Action.PROPOSE})
 
 # In the order a person is offered the moves from a status (the first is the usual one).
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -60,7 +90,11 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.PROCESSING, Action.REJECT): Status.REJECTED,
     (Status.SUBMITTED, Action.WITHDRAW): Status.WITHDRAWN,
     (Status.SUPPLEMENT_REQUESTED, Action.WITHDRAW): Status.WITHDRAWN,
+    (Status.PROCESSING, Action.PROPOSE): Status.PROCESSING,  # advice: the status stays
 }
+
+# An apology and a new date may be given while the agency still owes an answer.
+OPEN = frozenset({Status.SUBMITTED, Status.PROCESSING, Status.SUPPLEMENT_REQUESTED, Status.APPROVED})
 
 # The citizen may change the form and the documents only in these states.
 EDITABLE = frozenset({Status.DRAFT, Status.SUPPLEMENT_REQUESTED})
@@ -71,9 +105,32 @@ class TransitionNotAllowed(Conflict):
     title = "Transition not allowed"
 
 
-def allowed(current: Status, by: Actor) -> list[Action]:
-    """The actions `by` may take on an application in `current`, in the order they are offered."""
-    return [a for (s, a) in TRANSITIONS if s == current and ACTOR[a] == by]
+class WrongRole(Forbidden):
+    title = "Not your role"
+
+
+def roles_for(current: Status, action: Action) -> frozenset[Role]:
+    """The roles that may take `action` on an application in `current` (empty for a citizen's action)."""
+    roles = ROLES.get(action, frozenset())
+    return roles | {Role.INTAKE} if (current, action) == REFUSAL_AT_INTAKE else roles
+
+
+def allowed(current: Status, by: Actor, roles: frozenset[Role] = ALL_ROLES) -> list[Action]:
+    """The actions `by` may take on an application in `current`, in the order they are offered; for an
+    officer, only those their `roles` allow."""
+    return [
+        a
+        for (s, a) in TRANSITIONS
+        if s == current and ACTOR[a] == by and (by == "citizen" or roles & roles_for(current, a))
+    ]
+
+
+def require_role(current: Status, action: Action, roles: frozenset[Role]) -> None:
+    """WrongRole (403) unless one of `roles` takes `action` from `current`."""
+    needed = roles_for(current, action)
+    if not roles & needed:
+        names = " or ".join(sorted(r.value for r in needed))
+        raise WrongRole(f"Only an officer with the {names} role can {action.value.replace('_', ' ')} this dossier.")
 
 
 def next_status(current: Status, action: Action) -> Status:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from motcua.common.settings import load
 from motcua.common.web import serve
 from motcua.webhooks.app import build_app
 from motcua.webhooks.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load(Settings)
     serve(build_app(settings), settings)
 
 

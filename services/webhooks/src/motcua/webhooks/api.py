@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
 from motcua.common.errors import Conflict, InvalidInput
+from motcua.common.paging import check_depth
 from motcua.webhooks import schemas
 from motcua.webhooks.addresses import Policy, RefusedAddress, Unresolvable, resolve_checked
 from motcua.webhooks.deps import ManagerDep, WebhooksDep
@@ -211,6 +212,7 @@ async def dead_letters(
     caller: ManagerDep, webhooks: WebhooksDep, webhook_id: WebhookId, page: Page = 1, page_size: PageSize = 20
 ) -> schemas.DeliveryPage:
     """Deliveries that were not accepted in time, oldest first, each with its attempts."""
+    check_depth(page, page_size)
     await _own(webhooks, caller, webhook_id)
     docs, total = await webhooks.store.listed(
         webhook_id, [DeliveryStatus.DEAD.value], skip=(page - 1) * page_size, limit=page_size, newest_first=False
@@ -243,6 +245,7 @@ async def deliveries(
     page_size: PageSize = 20,
 ) -> schemas.DeliveryPage:
     """Newest first, each with its attempts (status, latency, response code; ≤ 1 KiB of a failed body)."""
+    check_depth(page, page_size)
     await _own(webhooks, caller, webhook_id)
     statuses = [status] if status else [s.value for s in DeliveryStatus]
     docs, total = await webhooks.store.listed(

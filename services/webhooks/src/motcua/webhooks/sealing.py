@@ -9,7 +9,6 @@ Neither keys nor secrets are ever logged.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import os
 import re
@@ -19,6 +18,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from motcua.common.sealing import decode_key
 
 SETTING = "WEBHOOKS_SECRET_KEYS"
 KEY_BYTES = 32
@@ -36,13 +36,7 @@ def parse_keys(text: str) -> list[bytes]:
     """Base64 keys of 32 bytes separated by commas or spaces; errors never echo a key."""
     found = []
     for position, word in enumerate((w for w in _SEPARATORS.split(text) if w), start=1):
-        try:
-            key = base64.b64decode(word.replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"{SETTING}: key {position} is not base64") from None
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"{SETTING}: key {position} is {len(key)} bytes; each must be {KEY_BYTES}")
-        found.append(key)
+        found.append(decode_key(word, f"{SETTING}: key {position}"))
     return found
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
 
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -18,9 +17,8 @@ class Settings(ServiceSettings):
     service_name: str = "webhooks"
     port: int = Field(default=8005, validation_alias=AliasChoices("WEBHOOKS_PORT", "port"))
 
-    # `development` (what `make run` sets) allows plain http and private, loopback and link-local
-    # addresses; anything else is a production deployment and refuses them.
-    deployment_environment: Literal["development", "production"] = "production"
+    # DEPLOYMENT_ENVIRONMENT (the shared base): `development` allows plain http and private, loopback and
+    # link-local addresses; anything else is a production deployment and refuses them.
     # Networks exempt from the private-address refusal outside development (an agency on the government's
     # private network, reached through the operator's routing), comma-separated CIDRs. Empty: none.
     webhooks_allowed_networks: str = ""
@@ -55,10 +53,6 @@ class Settings(ServiceSettings):
     # how long delivered events and the shelf are kept for listing
     webhooks_keep_delivered_seconds: float = Field(default=7 * 24 * 3600, gt=0)
     webhooks_keep_dead_letters_seconds: float = Field(default=30 * 24 * 3600, gt=0)
-
-    @property
-    def development(self) -> bool:
-        return self.deployment_environment == "development"
 
     @field_validator("webhooks_allowed_networks")
     @classmethod

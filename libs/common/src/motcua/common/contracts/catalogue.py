@@ -45,6 +45,8 @@ class ProcedurePublished(_ProcedureEvent):
     applicant_types: list[ApplicantType]
     online_level: Literal["full", "partial"]
     processing_days: int
+    # "HH:MM" (Vietnam time): a dossier received before it on a working day gets its result that day
+    same_day_cutoff: str | None = None
     fee_vnd: int
     legal_basis: list[str] = []
     required_documents: list[RequiredDocument]

@@ -7,6 +7,13 @@ from typing import ClassVar, Literal
 
 from motcua.common import topics
 from motcua.common.events import Event, register
+from motcua.common.sealing import SealedText
+from pydantic import Field
+
+# A live secret, sealed for notification alone (motcua.common.sealing); a plain string only in events
+# written before sealing began.
+Secret = SealedText | str
+_SEALED = "Sealed for notification (motcua.common.sealing, EVENT_SECRET_KEYS); a plain string only in older events."
 
 AccountType = Literal["individual", "business", "organisation", "officer", "admin"]
 Locale = Literal["vi", "en"]
@@ -38,27 +45,27 @@ class AccountRegistered(_ContactDetails):
 
 @register
 class EmailVerificationRequested(_AccountEvent):
-    """Send this link to confirm the email address; useless after `expires_at`."""
+    """Send this link (sealed) to confirm the email address; useless after `expires_at`."""
 
     ce_type: ClassVar[str] = "motcua.identity.EmailVerificationRequested.v1"
 
     full_name: str
     email: str
     locale: Locale = "vi"
-    verification_url: str
+    verification_url: Secret = Field(description=f"The link with its token. {_SEALED}")
     expires_at: datetime
 
 
 @register
 class PhoneVerificationRequested(_AccountEvent):
-    """Send this 6-digit code by SMS; useless after `expires_at`."""
+    """Send this 6-digit code (sealed) by SMS; useless after `expires_at`."""
 
     ce_type: ClassVar[str] = "motcua.identity.PhoneVerificationRequested.v1"
 
     full_name: str
     phone: str
     locale: Locale = "vi"
-    code: str
+    code: Secret = Field(description=f"The 6-digit code. {_SEALED}")
     expires_at: datetime
 
 
@@ -71,14 +78,14 @@ class AccountActivated(_ContactDetails):
 
 @register
 class PasswordResetRequested(_AccountEvent):
-    """Send this single-use reset link; useless after `expires_at`."""
+    """Send this single-use reset link (sealed); useless after `expires_at`."""
 
     ce_type: ClassVar[str] = "motcua.identity.PasswordResetRequested.v1"
 
     full_name: str
     email: str
     locale: Locale = "vi"
-    reset_url: str
+    reset_url: Secret = Field(description=f"The single-use link with its token. {_SEALED}")
     expires_at: datetime
 
 
@@ -132,3 +139,19 @@ class AccountSecurityChanged(_AccountEvent):
     locale: Locale = "vi"
     change: SecurityChange
     changed_at: datetime
+
+
+@register
+class SessionsRevoked(Event):
+    """These sessions ended (sign-out, password reset or change): their access tokens are refused from now on,
+    by every service, until `valid_until`, when the last of them has expired anyway."""
+
+    ce_type: ClassVar[str] = "motcua.identity.SessionsRevoked.v1"
+    topic: ClassVar[str] = topics.IDENTITY_SESSION
+    subject_field: ClassVar[str] = "account_id"
+
+    account_id: str
+    session_ids: list[str] = Field(description="The `sid` claims of the access tokens to refuse.")
+    reason: Literal["logout", "password_reset", "password_changed"]
+    revoked_at: datetime
+    valid_until: datetime = Field(description="After this, no access token of these sessions is valid anyway.")

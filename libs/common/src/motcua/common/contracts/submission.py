@@ -1,4 +1,5 @@
-"""Events of the submission service, on `motcua.submission.application.v1` (agencies subscribe)."""
+"""Events of the submission service, on `motcua.submission.application.v1`, each copied to its agency's own
+topic `motcua.submission.agency.<agency_code>.v1` (what agencies subscribe to)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ class _ApplicationEvent(Event):
     applicant_account_id: str
     due_date: date
 
+    def copied_to(self) -> tuple[str, ...]:
+        """The agency's own topic: an agency reads its dossiers' events there, and no other agency's."""
+        return (topics.agency(self.agency_code),)
+
 
 @register
 class ApplicationReceived(_ApplicationEvent):
@@ -32,6 +37,19 @@ class ApplicationReceived(_ApplicationEvent):
     ce_type: ClassVar[str] = "motcua.submission.ApplicationReceived.v1"
 
     submitted_at: datetime
+
+
+@register
+class ApologyIssued(_ApplicationEvent):
+    """The agency will be late: an apology with the reason and a later date (Decree 61/2018's slip);
+    `due_date` is the new date, `previous_due_date` the one it replaces."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApologyIssued.v1"
+
+    previous_due_date: date
+    reason: str
+    slip_id: str
+    issued_at: datetime
 
 
 @register

@@ -21,18 +21,26 @@ export function statusBadge(status) {
   return h('span', { class: `badge status-${status}`, 'data-status': status }, statusText(status));
 }
 
-const FINAL = new Set(['completed', 'rejected', 'withdrawn']);
 
-/** Past its due date and not finished: officers see it marked (in words, not only colour). */
+/** Past its due date and not finished, by the service's count of working days (Vietnam's calendar). */
 export function isOverdue(item) {
-  if (!item.due_date || FINAL.has(item.status)) return false;
-  const today = new Date();
-  const stamp = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`;
-  return item.due_date < stamp;
+  return typeof item.working_days_left === 'number' && item.working_days_left < 0;
+}
+
+/** The time left as words and a colour: paused while a supplement is awaited, then days left, due today, late. */
+export function countdown(item) {
+  if (item.paused) return h('span', { class: 'countdown countdown-paused' }, t('due.paused'));
+  const left = item.working_days_left;
+  if (typeof left !== 'number') return null;
+  const tone = left < 0 ? 'late' : left <= 1 ? 'soon' : 'ok';
+  const text = left < 0 ? t('due.late', { days: -left }) : left === 0 ? t('due.today') : t('due.left', { days: left });
+  return h('span', { class: `countdown countdown-${tone}`, 'data-days-left': String(left) }, text);
 }
 
 export function dueText(item) {
-  return item.due_date ? formatDate(item.due_date) : '—';
+  if (!item.due_date) return '—';
+  const left = countdown(item);
+  return left ? [formatDate(item.due_date), ' ', left] : formatDate(item.due_date);
 }
 
 /** Send a visitor who is not signed in (or lacks the role) to the sign-in page, then back here. */

@@ -1,10 +1,12 @@
-// The signed-in account, and turning on two-factor sign-in: a QR code made in the page, a code
-// to confirm, then the recovery codes, shown this once.
+// The signed-in account, and turning on two-factor sign-in: the password again, a QR code made in the page,
+// a code to confirm, then the recovery codes, shown this once; or a passkey of this device instead.
+// The enrolment screen of officers and admins at their first sign-in (signin.js) reuses these steps.
 import { api } from '../api.js';
 import { busy, facts, failure, notice, page, requireRole } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { errorSummary, field, showProblems } from '../fields.js';
 import { t } from '../i18n.js';
+import { createPasskey, passkeysSupported } from '../passkeys.js';
 import { rememberAccount, session } from '../session.js';
 
 export default async function account(ctx) {
@@ -32,26 +34,67 @@ function drawTwoFactor(section, me) {
     fill(section, heading, notice('success', t('mfa.on')));
     return;
   }
-  const start = h('button', { type: 'button', class: 'button', id: 'mfa-start' }, t('mfa.start'));
-  const status = h('div', { class: 'status-area' });
-  start.addEventListener('click', () => busy(start, async () => {
+  const summary = errorSummary();
+  const password = field({ name: 'password', id: 'mfa-password', label: t('mfa.password'), hint: t('mfa.password_hint'),
+    type: 'password', autocomplete: 'current-password', required: true, maxlength: '256' });
+  const needPassword = () => {
+    if (password.input.value) return true;
+    showProblems(summary, { '/password': password }, { said: { '/password': t('problem.required') } },
+      { '/password': t('mfa.password') });
+    return false;
+  };
+  const refused = (error) => {
+    password.input.value = '';
+    if (error.status === 401) summary.show([{ text: t('mfa.password_wrong'), target: password.input.id }]);
+    else if (error.status === 422) showProblems(summary, { '/password': password }, error, { '/password': t('mfa.password') });
+    else summary.show([{ text: error.status === 409 ? t('mfa.on') : failure(error) }]);
+  };
+  // each way of adding a factor asks for the password first, and says so when it is wrong
+  const withPassword = (button, work) => button?.addEventListener('click', () => busy(button, async () => {
+    if (!needPassword()) return;
     try {
-      const { body } = await api('/v1/accounts/me/mfa/totp', { method: 'POST' });
-      // the QR encoder (50 kB) is fetched only by those who turn two-factor on
-      const { qrSvg } = await import('../qr.js');
-      enrol(section, heading, body, qrSvg);
+      await work({ body: { password: password.input.value } });
     } catch (error) {
-      fill(status, notice(error.status === 409 ? 'info' : 'error', error.status === 409 ? t('mfa.on') : failure(error)));
+      refused(error);
     }
   }));
-  fill(section, heading, h('p', {}, t('mfa.intro')), start, status);
+  const start = h('button', { type: 'button', class: 'button', id: 'mfa-start' }, t('mfa.start'));
+  withPassword(start, async (request) => enrol(section, heading, await startTotp(request)));
+  const passkey = passkeysSupported()
+    ? h('button', { type: 'button', class: 'button button-secondary', id: 'passkey-add' }, t('mfa.passkey'))
+    : null;
+  withPassword(passkey, async (request) => passkeyAdded(section, heading, await addPasskey(request)));
+  fill(section, heading, h('p', {}, t('mfa.intro')), summary.element, password.element,
+    h('div', { class: 'button-row' }, start, passkey));
+}
+
+/** The first step of an authenticator app: its secret, and the QR encoder (fetched only by those who enrol). */
+export async function startTotp(request = {}) {
+  const { body } = await api('/v1/accounts/me/mfa/totp', { method: 'POST', ...request });
+  const { qrSvg } = await import('../qr.js');
+  return { ...body, qrSvg };
+}
+
+/** A passkey of this device for the account (`request`: the password again, or an enrolment token). */
+export async function addPasskey(request = {}, verifyRequest = {}) {
+  const { body: options } = await api('/v1/accounts/me/mfa/webauthn/register/options', { method: 'POST', ...request });
+  const credential = await createPasskey(options.public_key);
+  const { body } = await api('/v1/accounts/me/mfa/webauthn/register/verify', { method: 'POST', ...verifyRequest,
+    body: { ceremony_id: options.ceremony_id, credential, name: navigator.platform || 'Passkey' } });
+  return body;
+}
+
+export function passkeyAdded(section, heading, added, after = null) {
+  if (added.recovery_codes) showRecoveryCodes(section, heading, added.recovery_codes, after, t('mfa.passkey_added'));
+  else fill(section, heading, notice('success', t('mfa.passkey_added')), after);
 }
 
 function grouped(secret) {
   return secret.replace(/(.{4})/g, '$1 ').trim();
 }
 
-function enrol(section, heading, { secret, otpauth_uri: uri }, qrSvg) {
+/** Scan, then confirm with a code; `request` adds to the confirmation (an enrolment token), `after` follows the codes. */
+export function enrol(section, heading, { secret, otpauth_uri: uri, qrSvg }, request = {}, after = null) {
   const summary = errorSummary();
   const code = field({ name: 'code', label: t('mfa.code'), hint: t('mfa.code_hint'), inputmode: 'numeric',
     autocomplete: 'one-time-code', maxlength: '6', required: true, class: 'input-short' });
@@ -66,8 +109,8 @@ function enrol(section, heading, { secret, otpauth_uri: uri }, qrSvg) {
         return;
       }
       try {
-        const { body } = await api('/v1/accounts/me/mfa/totp/confirm', { method: 'POST', body: { code: value } });
-        showRecoveryCodes(section, heading, body.recovery_codes);
+        const { body } = await api('/v1/accounts/me/mfa/totp/confirm', { method: 'POST', ...request, body: { code: value } });
+        showRecoveryCodes(section, heading, body.recovery_codes, after);
       } catch (error) {
         if (error.status === 422) showProblems(summary, { '/code': code }, error, { '/code': t('mfa.code') });
         else summary.show([{ text: error.status === 409 ? t('mfa.start_again') : failure(error) }]);
@@ -84,7 +127,7 @@ function enrol(section, heading, { secret, otpauth_uri: uri }, qrSvg) {
   code.input.focus();
 }
 
-function showRecoveryCodes(section, heading, codes) {
+function showRecoveryCodes(section, heading, codes, after = null, done = t('mfa.enabled')) {
   const list = h('ol', { class: 'recovery-codes', id: 'recovery-codes' }, codes.map((c) => h('li', {}, h('code', {}, c))));
   const copied = h('p', { role: 'status', class: 'hint' });
   const copy = h('button', { type: 'button', class: 'button button-secondary', onclick: async () => {
@@ -95,13 +138,13 @@ function showRecoveryCodes(section, heading, codes) {
       copied.textContent = t('mfa.copy_failed');
     }
   } }, t('mfa.copy'));
-  fill(section, heading, notice('success', t('mfa.enabled')),
+  fill(section, heading, notice('success', done),
     h('h3', {}, t('mfa.recovery_title')),
     notice('warning', t('mfa.recovery_once')),
     list,
     h('div', { class: 'button-row no-print' }, copy,
       h('button', { type: 'button', class: 'button button-secondary', onclick: () => window.print() }, t('common.print'))),
-    copied);
+    copied, after);
   heading.setAttribute('tabindex', '-1');
   heading.focus();
 }

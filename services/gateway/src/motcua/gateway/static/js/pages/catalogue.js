@@ -150,7 +150,9 @@ export async function procedure(ctx) {
     facts([
       [t('procedure.agency'), agencyName(proc.agency_code)],
       [t('procedure.who'), typesText(proc.applicant_types)],
-      [t('procedure.time'), t('procedure.days', { days: proc.processing_days })],
+      [t('procedure.time'), proc.same_day_cutoff
+        ? t('procedure.same_day', { time: proc.same_day_cutoff, days: proc.processing_days })
+        : t('procedure.days', { days: proc.processing_days })],
       [t('procedure.fee'), formatMoney(proc.fee_vnd)],
       [t('procedure.level'), t(`procedure.level_${proc.online_level}`)],
     ]),

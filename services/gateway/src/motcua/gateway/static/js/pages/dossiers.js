@@ -48,6 +48,7 @@ export function timeline(application) {
   return h('ol', { class: 'timeline', id: 'timeline' }, (application.history || []).map((e) => h('li', { 'data-status': e.to },
     h('p', { class: 'timeline-status' }, statusBadge(e.to)),
     h('p', { class: 'meta' }, h('time', { datetime: e.at }, formatDateTime(e.at)), ' · ', t(`role.${e.by_role}`)),
+    e.action === 'propose' ? h('p', { class: 'timeline-proposal' }, t(`proposal.${e.outcome}`)) : null,
     e.comment ? h('p', { class: 'timeline-comment' }, h('q', {}, e.comment)) : null)));
 }
 

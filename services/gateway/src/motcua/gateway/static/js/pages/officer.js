@@ -84,8 +84,13 @@ function actionForm(application, result) {
   const needsComment = new Set((application.actions || []).filter((a) => a.comment_required).map((a) => a.action));
   if (!allowed.length) return h('p', { class: 'hint' }, t('officer.no_actions'));
   const summary = errorSummary();
+  // a specialist's proposal says which decision it advises; the choice shows only with `propose`
+  const outcome = radios({ name: 'outcome', legend: t('officer.outcome'),
+    options: ['approve', 'reject'].map((o) => ({ value: o, label: t(`outcome.${o}`) })), value: 'approve' });
   const choice = radios({ name: 'action', legend: t('officer.action'),
-    options: allowed.map((a) => ({ value: a, label: t(`action.${a}`) })), value: allowed[0] });
+    options: allowed.map((a) => ({ value: a, label: t(`action.${a}`) })), value: allowed[0],
+    onchange: () => { outcome.element.hidden = choice.value !== 'propose'; } });
+  outcome.element.hidden = allowed[0] !== 'propose';
   const commentId = 'action-comment';
   const commentError = h('p', { class: 'field-error', id: `${commentId}-error`, hidden: true });
   const comment = h('textarea', { id: commentId, name: 'comment', rows: '3', maxlength: '2000', 'aria-describedby': `${commentId}-hint` });
@@ -101,12 +106,12 @@ function actionForm(application, result) {
   const submit = h('button', { type: 'submit', class: 'button', id: 'do-action' }, t('officer.do'));
   const form = h('form', { novalidate: true, class: 'stack panel', 'aria-labelledby': 'action-title' },
     h('h2', { id: 'action-title' }, t('officer.actions')),
-    summary.element, choice.element,
+    summary.element, choice.element, outcome.element,
     h('div', { class: 'field' }, h('label', { for: commentId }, t('officer.comment')),
       h('p', { class: 'hint', id: `${commentId}-hint` }, t('officer.comment_hint')), commentError, comment),
     submit);
-  const fields = { '/action': choice, '/comment': commentField };
-  const labels = { '/action': t('officer.action'), '/comment': t('officer.comment') };
+  const fields = { '/action': choice, '/comment': commentField, '/outcome': outcome };
+  const labels = { '/action': t('officer.action'), '/comment': t('officer.comment'), '/outcome': t('officer.outcome') };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(submit, async () => {
@@ -117,7 +122,8 @@ function actionForm(application, result) {
       }
       try {
         const { body } = await api(`/v1/agency/applications/${encodeURIComponent(application.id)}/actions`, {
-          method: 'POST', body: { action, comment: comment.value.trim() } });
+          method: 'POST',
+          body: { action, comment: comment.value.trim(), ...(action === 'propose' ? { outcome: outcome.value } : {}) } });
         sessionStorage.setItem('motcua.officer-done', JSON.stringify({ id: application.id, status: body.status }));
         await navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true });
       } catch (error) {

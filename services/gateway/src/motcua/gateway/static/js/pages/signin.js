@@ -1,9 +1,12 @@
-// Signing in: the password, then (when two-factor is on) the authenticator's code.
+// Signing in: the password, then (when two-factor is on) the authenticator's code or a passkey; or a passkey
+// alone. Officers and admins without a second factor are taken to enrol one first (no tokens until then).
 import { api } from '../api.js';
-import { busy, failure, page } from '../blocks.js';
-import { h } from '../dom.js';
+import { busy, failure, notice, page } from '../blocks.js';
+import { fill, h } from '../dom.js';
 import { errorSummary, field, showProblems } from '../fields.js';
 import { t } from '../i18n.js';
+import { getPasskey, passkeysSupported } from '../passkeys.js';
+import { addPasskey, enrol, passkeyAdded, startTotp } from './account.js';
 import { navigate } from '../router.js';
 import { hasRole, rememberAccount, signIn } from '../session.js';
 
@@ -48,7 +51,11 @@ export default function signin(ctx) {
         const { body } = await api('/v1/auth/login', { method: 'POST', auth: false,
           body: { username: username.input.value.trim(), password: password.input.value } });
         if (body.mfa_required) {
-          secondStep(ctx, body.mfa_token, next);
+          secondStep(ctx, body, next);
+          return;
+        }
+        if (body.mfa_enrolment_required) {
+          enrolmentStep(ctx, body.enrolment_token);
           return;
         }
         await finish(body, next);
@@ -69,13 +76,63 @@ export default function signin(ctx) {
     });
   });
 
-  page(ctx, t('signin.title'), form,
+  const withPasskey = passkeyButton(summary, null, next, 'signin.passkey');
+  page(ctx, t('signin.title'), form, withPasskey ? h('p', {}, withPasskey) : null,
     h('ul', { class: 'links' },
       h('li', {}, h('a', { href: '/forgot-password' }, t('signin.forgot'))),
       h('li', {}, h('a', { href: '/register' }, t('signin.no_account')))));
 }
 
-function secondStep(ctx, mfaToken, next) {
+/** A button that signs in with a passkey: alone (`mfaToken` null), or as the second step after the password. */
+function passkeyButton(summary, mfaToken, next, label) {
+  if (!passkeysSupported()) return null;
+  const button = h('button', { type: 'button', class: 'button button-secondary', id: 'passkey-sign-in' }, t(label));
+  button.addEventListener('click', () => busy(button, async () => {
+    try {
+      const { body: options } = await api('/v1/auth/webauthn/options', { method: 'POST', auth: false,
+        body: mfaToken ? { mfa_token: mfaToken } : {} });
+      const credential = await getPasskey(options.public_key);
+      const { body } = await api('/v1/auth/webauthn/verify', { method: 'POST', auth: false,
+        body: { ceremony_id: options.ceremony_id, credential } });
+      await finish(body, next);
+    } catch (error) {
+      summary.show([{ text: error instanceof DOMException ? t('signin.passkey_cancelled') : t('signin.passkey_wrong') }]);
+    }
+  }));
+  return button;
+}
+
+/** Officers and admins: a second factor before anything else. The enrolment token opens only these steps. */
+function enrolmentStep(ctx, enrolmentToken) {
+  const withToken = { auth: false, headers: { Authorization: `Bearer ${enrolmentToken}` } };
+  const section = h('section', { class: 'panel', 'aria-labelledby': 'enrol-title' });
+  const heading = h('h2', { id: 'enrol-title' }, t('enrol.choose'));
+  const status = h('div', { class: 'status-area' });
+  const again = h('p', {}, h('a', { href: '/login', class: 'button' }, t('enrol.continue')));
+  const app = h('button', { type: 'button', class: 'button', id: 'enrol-totp' }, t('enrol.app'));
+  app.addEventListener('click', () => busy(app, async () => {
+    try {
+      enrol(section, heading, await startTotp(withToken), withToken, again);
+    } catch (error) {
+      fill(status, notice('error', failure(error)));
+    }
+  }));
+  const passkey = passkeysSupported()
+    ? h('button', { type: 'button', class: 'button button-secondary', id: 'enrol-passkey' }, t('enrol.passkey'))
+    : null;
+  passkey?.addEventListener('click', () => busy(passkey, async () => {
+    try {
+      passkeyAdded(section, heading, await addPasskey(withToken, withToken), again);
+    } catch (error) {
+      fill(status, notice('error', error instanceof DOMException ? t('signin.passkey_cancelled') : failure(error)));
+    }
+  }));
+  fill(section, heading, h('div', { class: 'button-row' }, app, passkey), status);
+  page(ctx, t('enrol.title'), h('p', { class: 'lead' }, t('enrol.intro')), section);
+  ctx.main.querySelector('h1').focus();
+}
+
+function secondStep(ctx, { mfa_token: mfaToken, methods = ['totp'] }, next) {
   const summary = errorSummary();
   const code = field({ name: 'code', label: t('signin.mfa_code'), hint: t('signin.mfa_hint'), autocomplete: 'one-time-code',
     inputmode: 'numeric', maxlength: '32', required: true, class: 'input-short' });
@@ -104,6 +161,7 @@ function secondStep(ctx, mfaToken, next) {
       }
     });
   });
-  page(ctx, t('signin.mfa_title'), h('p', { class: 'lead' }, t('signin.mfa_intro')), form);
+  const withPasskey = methods.includes('webauthn') ? passkeyButton(summary, mfaToken, next, 'signin.mfa_passkey') : null;
+  page(ctx, t('signin.mfa_title'), h('p', { class: 'lead' }, t('signin.mfa_intro')), withPasskey, form);
   ctx.main.querySelector('h1').focus();
 }

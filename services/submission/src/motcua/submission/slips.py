@@ -1,0 +1,102 @@
+"""The slips a one-stop desk issues (Decree 61/2018/NĐ-CP, amended by 107/2021/NĐ-CP), read from the history.
+
+Each slip belongs to one entry of a dossier's history, so it is written once, in the same transaction as
+the move it records, and reads the same every time it is opened: the receipt and appointment slip when
+intake accepts, the supplement request when more is asked for, the refusal with its reasons, and the
+apology with its new date when the agency will be late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from motcua.common.errors import NotFound
+from motcua.submission.model import Application, HistoryEntry
+from motcua.submission.workflow import Action
+
+
+class SlipKind(StrEnum):
+    RECEIPT = "receipt"  # phiếu tiếp nhận hồ sơ và hẹn trả kết quả
+    SUPPLEMENT_REQUEST = "supplement_request"  # phiếu yêu cầu bổ sung, hoàn thiện hồ sơ
+    REFUSAL = "refusal"  # phiếu từ chối tiếp nhận, giải quyết hồ sơ
+    APOLOGY = "apology"  # phiếu xin lỗi và hẹn lại ngày trả kết quả
+
+
+KIND_OF: dict[Action, SlipKind] = {
+    Action.ACCEPT: SlipKind.RECEIPT,
+    Action.REQUEST_SUPPLEMENT: SlipKind.SUPPLEMENT_REQUEST,
+    Action.REJECT: SlipKind.REFUSAL,
+    Action.APOLOGISE: SlipKind.APOLOGY,
+}
+
+TITLES: dict[SlipKind, tuple[str, str]] = {
+    SlipKind.RECEIPT: ("Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Receipt and appointment slip"),
+    SlipKind.SUPPLEMENT_REQUEST: ("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ", "Request to supplement the dossier"),
+    SlipKind.REFUSAL: ("Phiếu từ chối tiếp nhận, giải quyết hồ sơ", "Refusal of the dossier"),
+    SlipKind.APOLOGY: ("Phiếu xin lỗi và hẹn lại ngày trả kết quả", "Apology and new appointment"),
+}
+
+
+class SlipNotFound(NotFound):
+    title = "Slip not found"
+
+
+@dataclass(frozen=True)
+class Slip:
+    """One slip: what it is, when it was issued, what it says (the officer's words) and the date it promises."""
+
+    id: str
+    kind: SlipKind
+    issued_at: datetime
+    text: str
+    due_date: date | None
+    previous_due_date: date | None = None
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.kind][0]
+
+    @property
+    def title_en(self) -> str:
+        return TITLES[self.kind][1]
+
+
+def slip_id(kind: SlipKind, index: int) -> str:
+    """The slip of the `index`-th history entry: stable, since history is only ever appended to."""
+    return f"{kind.value}-{index}"
+
+
+def _slip(index: int, entry: HistoryEntry, previous: date | None) -> Slip | None:
+    kind = KIND_OF.get(entry.action) if entry.action is not None else None
+    if kind is None:
+        return None
+    return Slip(
+        id=slip_id(kind, index),
+        kind=kind,
+        issued_at=entry.at,
+        text=entry.comment,
+        due_date=entry.due_date,
+        previous_due_date=previous if kind == SlipKind.APOLOGY else None,
+    )
+
+
+def slips_of(app: Application) -> list[Slip]:
+    """Every slip of the dossier, oldest first."""
+    found: list[Slip] = []
+    previous: date | None = None
+    for index, entry in enumerate(app.history):
+        slip = _slip(index, entry, previous)
+        if slip is not None:
+            found.append(slip)
+        previous = entry.due_date or previous
+    return found
+
+
+def find(app: Application, wanted: str) -> Slip:
+    """The slip `wanted` of `app`; SlipNotFound (404) otherwise."""
+    for slip in slips_of(app):
+        if slip.id == wanted:
+            return slip
+    raise SlipNotFound(f"No slip {wanted} in this application.")
