@@ -219,7 +219,8 @@ async def test_a_citizen_applies_and_follows_through_crashes_with_every_message_
         assert _once(texts), texts
         assert len([s for s in mails if code in s]) == 4, mails
         assert len([t for t in texts if code in t]) == 4, texts
-        assert len(mails) == 5, mails  # the verification link, then the dossier's four
+        assert len(mails) == 6, mails  # the verification link, the notice of two-factor on, the dossier's four
+        assert len([s for s in mails if "xác thực hai lớp đã được bật" in s]) == 1, mails
         assert len(texts) == 5, texts  # the code, then the dossier's four
         titles = [n["title"] for n in ok(await gateway.get("/v1/notifications", headers=citizen))["items"]]
         assert len(titles) == len(notices) == 4

@@ -101,6 +101,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/accounts/verify-phone", everyone(404), body={"account_id": "khong-co", "code": "123456"}),
     Row("POST", "/v1/accounts/resend-verification", everyone(404), body={"account_id": "khong-co", "channel": "sms"}),
     Row("GET", "/v1/accounts/me", signed_in(200)),
+    Row("POST", "/v1/accounts/me/password", signed_in(422), body={}),  # an empty body: no password is tried
     # with an access token, enrolling, removing a factor and new recovery codes need the password: none sent, 422
     Row("POST", "/v1/accounts/me/mfa/totp", signed_in(422)),
     Row("POST", "/v1/accounts/me/mfa/totp/confirm", signed_in((400, 409, 422)), body={"code": "000000"}),

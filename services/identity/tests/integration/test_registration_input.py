@@ -1,4 +1,5 @@
-"""Every field of a registration is checked: 422 naming the field, 409 for a taken detail, nothing half-written."""
+"""Every field of a registration is checked: 422 naming the field, 409 for a taken detail (not saying which),
+nothing half-written."""
 
 from typing import Any
 
@@ -85,8 +86,8 @@ async def test_a_business_with_a_branch_tax_code_and_an_organisation_register(id
 
 
 @pytest.mark.parametrize("taken", ["email", "phone", "national_id"])
-async def test_a_detail_another_account_holds_is_refused_with_409_saying_which(identity: Any, taken: Any) -> None:
-    first = await identity.register()
+async def test_a_detail_another_account_holds_is_refused_with_409_not_saying_which(identity: Any, taken: Any) -> None:
+    first = await identity.citizen()  # a citizen ID is held only by an active account
     second = identity.person()
     second.body[taken] = {
         "email": first.email.upper(),
@@ -95,6 +96,7 @@ async def test_a_detail_another_account_holds_is_refused_with_409_saying_which(i
     }[taken]
     response = await identity.http.post("/v1/accounts", json=second.body)
     assert response.status_code == 409
-    said = {"email": "email address", "phone": "phone number", "national_id": "citizen ID"}[taken]
-    assert said in response.json()["detail"]
+    said = response.json()["detail"]
+    assert "already exists" in said
+    assert not any(word in said for word in ("email", "phone", "citizen ID")), said
     assert await identity.db.accounts.count_documents({}) == 1

@@ -8,6 +8,7 @@ from motcua.identity.details import (
     normalise_email,
     normalise_phone,
     normalise_tax_code,
+    person_name_problem,
     validate_registration,
 )
 from motcua.identity.model import roles_for
@@ -126,3 +127,10 @@ async def test_a_password_typed_composed_or_decomposed_is_the_same_password() ->
     assert not await hasher.verify("not-a-hash", composed)
     both = await asyncio.gather(hasher.verify(stored, composed), hasher.verify(stored, "x"))
     assert list(both) == [True, False]
+
+
+def test_a_persons_name_is_letters_spaces_apostrophes_hyphens_and_dots() -> None:
+    for name in ("Nguyễn Thị Ánh-Hồng", "O’Brien", "Trần V. Bình", "Nguye\u0302\u0303n", "Łukasz Żółć", "金 正"):
+        assert person_name_problem(name) is None, name
+    for name in ("<b>An</b>", "An 2", "An_Bình", "An 😀", "=cmd()", "An\u200bBình"):
+        assert person_name_problem(name) is not None, name

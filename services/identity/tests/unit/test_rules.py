@@ -8,7 +8,7 @@ import pyotp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from motcua.identity import codes
 from motcua.identity.keys import SigningKey, load_or_create, thumbprint
-from motcua.identity.limits import Lockout, LockoutPolicy, SendPolicy
+from motcua.identity.limits import Lockout, LockoutPolicy, SendPolicy, attempts_left, client_network
 from motcua.identity.model import Account
 from motcua.identity.sessions import access_claims
 from motcua.identity.twofactor import matching_step
@@ -17,23 +17,27 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLICY = LockoutPolicy(threshold=5, window=timedelta(minutes=15), duration=timedelta(minutes=15))
 
 
-def test_five_failures_within_fifteen_minutes_lock_for_fifteen_minutes() -> None:
-    lockout = Lockout()
-    for minute in range(4):
-        lockout = lockout.after_failure(NOW + timedelta(minutes=minute), POLICY)
-        assert lockout.retry_after(NOW + timedelta(minutes=minute)) is None
-    locked = lockout.after_failure(NOW + timedelta(minutes=4), POLICY)
-    assert locked.newly_locked(lockout, NOW + timedelta(minutes=4))
-    assert locked.retry_after(NOW + timedelta(minutes=4)) == 900
-    assert locked.retry_after(NOW + timedelta(minutes=19)) is None
+def test_a_key_whose_slots_are_all_held_waits_until_the_oldest_leaves_the_window() -> None:
+    held = Lockout(failures=tuple(NOW + timedelta(minutes=m) for m in range(5)))
+    assert held.recent(NOW + timedelta(minutes=4), POLICY) == 5
+    assert held.wait(NOW + timedelta(minutes=4), POLICY) == 11 * 60
+    assert held.recent(NOW + timedelta(minutes=16), POLICY) == 3  # two left the window
+    locked = Lockout(locked_until=NOW + timedelta(minutes=15))
+    assert locked.wait(NOW, POLICY) == 900
 
 
-def test_failures_older_than_the_window_are_forgotten() -> None:
-    lockout = Lockout()
-    for minute in (0, 1, 2, 3, 20):
-        lockout = lockout.after_failure(NOW + timedelta(minutes=minute), POLICY)
-    assert lockout.retry_after(NOW + timedelta(minutes=20)) is None
-    assert len(lockout.failures) == 1
+def test_the_tightest_key_says_how_many_attempts_are_left() -> None:
+    wide = LockoutPolicy(threshold=50, window=timedelta(minutes=15), duration=timedelta(minutes=15))
+    assert attempts_left({"pair": 3, "account": 40}, {"pair": POLICY, "account": wide}) == 2
+    assert attempts_left({"pair": 1, "account": 49}, {"pair": POLICY, "account": wide}) == 1
+
+
+def test_ipv6_addresses_count_by_their_64_and_ipv4_by_the_address() -> None:
+    assert client_network("2001:db8:7:9::1") == client_network("2001:db8:7:9:ffff:1:2:3") == "2001:db8:7:9::/64"
+    assert client_network("2001:db8:7:a::1") != client_network("2001:db8:7:9::1")
+    assert client_network("203.0.113.9") == "203.0.113.9"
+    assert client_network("::ffff:203.0.113.9") == "203.0.113.9"
+    assert client_network("unknown") == "unknown"
 
 
 def test_messages_wait_a_minute_between_them_and_five_fill_an_hour() -> None:

@@ -6,7 +6,9 @@ The domain knows nothing of HTTP: it raises these (or subclasses named for the r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 def pointer(*parts: object) -> str:
@@ -26,6 +28,8 @@ class DomainError(Exception):
     """A rule of the domain said no. `title` is short and stable; the message is the detail."""
 
     title = "Request refused"
+    # Members the problem details carry beyond the standard ones (RFC 9457 extensions), such as `attempts_left`.
+    extensions: Mapping[str, Any] = {}
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.title)

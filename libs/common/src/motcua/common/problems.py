@@ -4,7 +4,7 @@ database outages into answers, and says so in every service's OpenAPI document."
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -47,9 +47,11 @@ def problem(
     request: Request | None = None,
     problems: Sequence[errors.FieldProblem] | Sequence[dict[str, str]] = (),
     headers: dict[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """An RFC 9457 problem-details response, with the request id and never a stack trace."""
     body: dict[str, Any] = {
+        **(extensions or {}),
         "type": f"urn:motcua:problem:{_slug(title)}",
         "title": title,
         "status": status,
@@ -150,7 +152,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, errors.Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="motcua"'
         found = exc.problems if isinstance(exc, errors.InvalidInput) else ()
-        return problem(status, exc.title, exc.detail, request=request, problems=found, headers=headers)
+        return problem(
+            status, exc.title, exc.detail, request=request, problems=found, headers=headers, extensions=exc.extensions
+        )
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

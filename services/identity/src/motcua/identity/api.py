@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Response, status
 from motcua.common.auth import Admin, CurrentPrincipal
 from motcua.common.errors import InvalidInput, NotFound
 from motcua.common.request_context import ClientIp, RequestId
-from motcua.identity import recovery, registration, sessions, signin, verification
+from motcua.identity import password_change, recovery, registration, sessions, signin, verification
 from motcua.identity.deps import IdentityDep
 from motcua.identity.details import normalise_email
 from motcua.identity.enrolment import EnrolmentNeeded
@@ -22,6 +22,7 @@ from motcua.identity.schemas import (
     MfaRequiredOut,
     OfficerIn,
     PasswordChangedOut,
+    PasswordChangeIn,
     RefreshIn,
     RegistrationIn,
     ResendIn,
@@ -60,7 +61,8 @@ def _tokens(tokens: sessions.Tokens) -> TokensOut:
 @router.post("/v1/accounts", status_code=201, tags=["accounts"], responses=_answers(409, 422, 429))
 async def register(body: RegistrationIn, idn: IdentityDep, address: ClientIp, rid: RequestId) -> AccountOut:
     """Register an individual, business or organisation. The account stays `pending_verification` until
-    the emailed link and the SMS code are both used. 409 names the email, phone or citizen ID taken."""
+    the emailed link and the SMS code are both used. 409 when the email, phone or citizen ID is taken, without
+    saying which (the holder is told); every attempt counts against the caller's address first."""
     account = await registration.register(
         idn,
         account_type=body.account_type,
@@ -107,6 +109,19 @@ async def me(principal: CurrentPrincipal, idn: IdentityDep) -> AccountOut:
     return AccountOut.of(account_of(doc))
 
 
+@router.post("/v1/accounts/me/password", tags=["accounts"], responses=_answers(401, 409, 422, 429))
+async def change_password(
+    body: PasswordChangeIn, principal: CurrentPrincipal, idn: IdentityDep, address: ClientIp, rid: RequestId
+) -> TokensOut:
+    """Change the password with the current one. A wrong current password counts like a failed sign-in (422 on
+    `/current_password` with `attempts_left`, then 429). Every session of the account ends, the caller's too:
+    the answer carries the caller's new tokens. The owner is told by email."""
+    tokens = await password_change.change(
+        idn, principal.sub, body.current_password, body.new_password, address=address, request_id=rid
+    )
+    return _tokens(tokens)
+
+
 @router.post("/v1/auth/login", tags=["auth"], responses=_answers(401, 429))
 async def login(
     body: LoginIn, idn: IdentityDep, address: ClientIp, rid: RequestId
@@ -114,7 +129,8 @@ async def login(
     """Sign in with an email address or phone number and the password. With two-factor on, the answer is
     `{"mfa_required": true, "mfa_token", "methods"}` for POST /v1/auth/mfa or a passkey. Officers and admins
     without a second factor get `{"mfa_enrolment_required": true, "enrolment_token"}`, which opens only the
-    enrolment routes. Five failures in 15 minutes lock the account for 15 minutes (429 with Retry-After)."""
+    enrolment routes. Five failures in 15 minutes from one address lock that address out of the account for
+    15 minutes (429 with Retry-After; a password reset lifts it); a 401 carries `attempts_left`."""
     outcome = await signin.login(idn, body.username, body.password, address=address, request_id=rid)
     if isinstance(outcome, signin.SecondFactorNeeded):
         return MfaRequiredOut(mfa_token=outcome.mfa_token, expires_in=outcome.expires_in, methods=list(outcome.methods))

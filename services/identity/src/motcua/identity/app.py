@@ -59,6 +59,7 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         )
 
     async def on_startup(idn: Identity) -> None:
+        await idn.store.drop_retired_indexes()
         await idn.store.record_key(keyring.current.jwk, datetime.now(UTC))
         retention = timedelta(hours=settings.identity_key_retention_hours)
         keyring.attach(lambda: idn.store.keys_used_since(datetime.now(UTC) - retention))

@@ -4,7 +4,7 @@ hands it to routes."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, TypeVar
 
@@ -49,7 +49,8 @@ class Identity:
         return result
 
     @property
-    def account_lockout(self) -> LockoutPolicy:
+    def pair_lockout(self) -> LockoutPolicy:
+        """Failed sign-ins on one account from one client address."""
         s = self.settings
         return LockoutPolicy(
             threshold=s.identity_lockout_threshold,
@@ -58,11 +59,21 @@ class Identity:
         )
 
     @property
+    def account_lockout(self) -> LockoutPolicy:
+        """Failed sign-ins on one account from anywhere: far more than from one place."""
+        return replace(self.pair_lockout, threshold=self.settings.identity_account_lockout_threshold)
+
+    @property
     def address_lockout(self) -> LockoutPolicy:
+        return replace(self.pair_lockout, threshold=self.settings.identity_ip_lockout_threshold)
+
+    @property
+    def second_factor_lockout(self) -> LockoutPolicy:
+        s = self.settings
         return LockoutPolicy(
-            threshold=self.settings.identity_ip_lockout_threshold,
-            window=self.account_lockout.window,
-            duration=self.account_lockout.duration,
+            threshold=s.identity_mfa_lockout_threshold,
+            window=timedelta(seconds=s.identity_mfa_lockout_window_seconds),
+            duration=timedelta(seconds=s.identity_mfa_lockout_seconds),
         )
 
     @property

@@ -44,6 +44,20 @@ def name_problem(value: str, *, limit: int = NAME_MAX) -> str | None:
     return None
 
 
+# Besides letters and combining marks (Vietnamese typed composed or decomposed): space, apostrophes, hyphen, dot.
+_NAME_PUNCTUATION = frozenset(" '\u2019-.")
+
+
+def person_name_problem(value: str) -> str | None:
+    """A person's name: letters of any script (Vietnamese included), spaces, apostrophes, hyphens and dots.
+    Markup, digits and symbols have no place in a name, and would travel into emails, slips and exports."""
+    if (why := name_problem(value)) is not None:
+        return why
+    if any(ch not in _NAME_PUNCTUATION and unicodedata.category(ch)[0] not in "LM" for ch in clean_text(value)):
+        return "may contain only letters, spaces, apostrophes ('), hyphens (-) and dots (.)"
+    return None
+
+
 def normalise_email(value: str) -> str:
     """The address lower-cased (as every mail provider here treats it); ValueError when invalid."""
     try:
@@ -142,7 +156,7 @@ def validate_registration(
 ) -> Registration:
     """The registration, normalised; InvalidInput naming every field that breaks a rule."""
     problems: list[FieldProblem] = []
-    if (why := name_problem(full_name)) is not None:
+    if (why := person_name_problem(full_name)) is not None:
         problems.append(FieldProblem("/full_name", why))
     clean_email = _check(problems, "/email", normalise_email, email)
     clean_phone = _check(problems, "/phone", normalise_phone, phone)

@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from motcua.common.errors import InvalidInput, Unauthenticated
 from motcua.identity import lockout
 from motcua.identity.deps import Identity, IdentityDep
-from motcua.identity.model import Account, AccountNotFound, EnrolmentOnly, InvalidCredentials, LockedOut
+from motcua.identity.model import Account, AccountNotFound, EnrolmentOnly
 from motcua.identity.store import account_of
 
 log = structlog.get_logger(__name__)
@@ -107,19 +107,16 @@ async def confirm_password(
     """The account's password, asked again; a wrong one counts towards the sign-in lockout (429 once locked)."""
     if not password:
         raise InvalidInput.one("/password", "is required: confirm your password to change your second factors")
-    account_key = f"account:{account_id}"
-    await lockout.refuse_if_locked(idn, [account_key, lockout.address_key(address)])
     doc = await idn.store.account(account_id)
     if doc is None:
         raise AccountNotFound()
+    attempt = await lockout.reserve_password_check(
+        idn, f"account:{account_id}", address, account_id=account_id, request_id=request_id
+    )
     if not await idn.hasher.verify(doc["password_hash"], password):
         log.info("password_recheck_failed", account_id=account_id)
-        wait = await lockout.record_failure(
-            idn, address, account_key=account_key, account_id=account_id, request_id=request_id
-        )
-        if wait is not None:
-            raise LockedOut(wait)
-        raise InvalidCredentials("The password is incorrect.")
+        await lockout.refuse_wrong(idn, attempt, "The password is incorrect.")
+    await lockout.succeeded(idn, attempt)
 
 
 async def confirm_unless_enrolling(

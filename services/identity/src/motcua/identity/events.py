@@ -14,9 +14,12 @@ from motcua.common.contracts.identity import (
     AccountActivated,
     AccountLocked,
     AccountRegistered,
+    AccountSecurityChanged,
+    DuplicateRegistrationAttempted,
     EmailVerificationRequested,
     PasswordResetRequested,
     PhoneVerificationRequested,
+    SecurityChange,
     SessionsRevoked,
 )
 from motcua.common.sealing import EventSealer, SealedText, purpose
@@ -88,6 +91,32 @@ def reset_link(account: Account, url: str, expires_at: datetime, sealer: EventSe
 
 def locked(account_id: str, until: datetime, failures: int) -> AccountLocked:
     return AccountLocked(account_id=account_id, locked_until=until, failed_attempts=failures)
+
+
+def duplicate_registration(
+    account: Account, channel: Literal["email", "sms"], at: datetime
+) -> DuplicateRegistrationAttempted:
+    return DuplicateRegistrationAttempted(
+        account_id=account.id,
+        full_name=account.full_name,
+        email=account.email,
+        phone=account.phone or "",
+        locale=account.locale,
+        channel=channel,
+        attempted_at=at,
+    )
+
+
+def security_changed(account: Account, change: SecurityChange, at: datetime) -> AccountSecurityChanged:
+    """The notice of a change to how the account signs in or is reached; never the new value of a secret."""
+    return AccountSecurityChanged(
+        account_id=account.id,
+        full_name=account.full_name,
+        email=account.email,
+        locale=account.locale,
+        change=change,
+        changed_at=at,
+    )
 
 
 def sessions_revoked(

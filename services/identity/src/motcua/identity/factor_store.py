@@ -106,5 +106,8 @@ class FactorStore:
             session=session,
         )
 
-    async def replace_recovery(self, account_id: str, recovery: list[str], now: datetime) -> None:
-        await self.accounts.update_one({"_id": account_id}, {"$set": {"mfa.recovery": recovery, "updated_at": now}})
+    async def replace_recovery(
+        self, account_id: str, recovery: list[str], now: datetime, session: mongo.Session | None = None
+    ) -> None:
+        changes = {"$set": {"mfa.recovery": recovery, "updated_at": now}}
+        await self.accounts.update_one({"_id": account_id}, changes, session=session)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import structlog
 from motcua.common import mongo
 from motcua.common.errors import NotFound
-from motcua.identity import codes
+from motcua.identity import codes, events
 from motcua.identity.deps import Identity
 from motcua.identity.model import Account, LastSecondFactor, TwoFactorState
 
@@ -29,11 +29,13 @@ async def remove_totp(idn: Identity, account: Account) -> None:
     now = idn.now()
 
     async def work(session: mongo.Session) -> bool:
-        return await idn.factors.remove_totp(account.id, keep_recovery=account.passkeys > 0, now=now, session=session)
+        if not await idn.factors.remove_totp(account.id, keep_recovery=account.passkeys > 0, now=now, session=session):
+            return False
+        await idn.outbox.add(session, [events.security_changed(account, "two_factor_disabled", now)])
+        return True
 
     if not await idn.write(work):
         raise TwoFactorState("The authenticator app was removed meanwhile.")
-    # notice: the authenticator app was removed (AccountSecurityChanged, kind second_factor_removed) — engineer A
     log.info("two_factor_disabled", account_id=account.id)
 
 
@@ -47,11 +49,11 @@ async def remove_passkey(idn: Identity, account: Account, passkey_id: str) -> No
         if not await idn.factors.remove_passkey(account.id, passkey_id, now, session):
             return False
         await idn.factors.drop_recovery(account.id, now, session)
+        await idn.outbox.add(session, [events.security_changed(account, "passkey_removed", now)])
         return True
 
     if not await idn.write(work):
         raise NotFound("No passkey of yours has this id.")
-    # notice: a passkey was removed (AccountSecurityChanged, kind second_factor_removed) — engineer A's event
     log.info("passkey_removed", account_id=account.id, passkey_id=passkey_id)
 
 
@@ -60,7 +62,12 @@ async def new_recovery_codes(idn: Identity, account: Account) -> list[str]:
     if not account.mfa_enabled:
         raise TwoFactorState("Recovery codes come with a second factor: set one up first.")
     recovery = codes.new_recovery_codes()
-    await idn.factors.replace_recovery(account.id, [codes.recovery_digest(c) for c in recovery], idn.now())
-    # notice: recovery codes were regenerated (AccountSecurityChanged, kind recovery_codes_regenerated) — engineer A
+    now = idn.now()
+
+    async def work(session: mongo.Session) -> None:
+        await idn.factors.replace_recovery(account.id, [codes.recovery_digest(c) for c in recovery], now, session)
+        await idn.outbox.add(session, [events.security_changed(account, "recovery_codes_regenerated", now)])
+
+    await idn.write(work)
     log.info("recovery_codes_regenerated", account_id=account.id)
     return recovery

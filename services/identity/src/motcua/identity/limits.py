@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+# An IPv6 subscriber is given a whole /64: addresses inside it are one client, or rotating them beats every limit.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_network(address: str) -> str:
+    """The client an address stands for in per-address limits: an IPv4 address itself, an IPv6 address's /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown", or a test client's name: counted as given
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(ip)
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:
@@ -34,16 +51,23 @@ class Lockout:
             return None
         return seconds_until(self.locked_until, now)
 
-    def after_failure(self, now: datetime, policy: LockoutPolicy) -> Lockout:
-        """One more failure: old ones fall out of the window; reaching the threshold locks."""
-        recent = (*(t for t in self.failures if t > now - policy.window), now)
-        if len(recent) >= policy.threshold:
-            return Lockout(failures=(), locked_until=now + policy.duration)
-        locked = self.locked_until if self.locked_until and self.locked_until > now else None
-        return Lockout(failures=recent, locked_until=locked)
+    def recent(self, now: datetime, policy: LockoutPolicy) -> int:
+        """Failures (and attempts still being checked) inside the policy's window."""
+        return sum(1 for t in self.failures if t > now - policy.window)
 
-    def newly_locked(self, before: Lockout, now: datetime) -> bool:
-        return self.retry_after(now) is not None and before.retry_after(now) is None
+    def wait(self, now: datetime, policy: LockoutPolicy) -> int:
+        """Seconds before an attempt refused on this key may be made: the lock's end, or (every slot of the
+        window taken by attempts still being checked) until the oldest of them leaves the window."""
+        locked = self.retry_after(now)
+        if locked is not None:
+            return locked
+        recent = sorted(t for t in self.failures if t > now - policy.window)
+        return seconds_until(recent[0] + policy.window, now) if recent else 1
+
+
+def attempts_left(counted: dict[str, int], policies: dict[str, LockoutPolicy]) -> int:
+    """How many more failures the tightest key allows, given each key's attempts (this one included)."""
+    return max(0, min(policies[key].threshold - n for key, n in counted.items()))
 
 
 @dataclass(frozen=True)

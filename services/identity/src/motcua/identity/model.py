@@ -22,6 +22,9 @@ CITIZEN_TYPES: frozenset[str] = frozenset(get_args(CitizenType))
 # Accounts that act for the state: a second factor is mandatory for them (ASVS 6.3.3).
 STAFF_TYPES: frozenset[str] = frozenset({"officer", "admin"})
 
+# A refused sign-in says in words how many attempts are left once this few are.
+WARN_WHEN_LEFT = 2
+
 
 class AccountNotFound(NotFound):
     def __init__(self) -> None:
@@ -29,15 +32,22 @@ class AccountNotFound(NotFound):
 
 
 class AlreadyRegistered(Conflict):
-    """Another account holds this email, phone or citizen ID."""
+    """Another account holds this email, phone or citizen ID. Citizens are not told which (that would let anyone
+    look up whose details are registered); the admin creating an officer is."""
 
     title = "Already registered"
 
-    def __init__(self, fields: list[str]) -> None:
-        names = {"email": "email address", "phone": "phone number", "national_id": "citizen ID"}
-        said = " and ".join(names.get(f, f) for f in fields)
-        super().__init__(f"An account with this {said} already exists. Sign in, or reset your password.")
-        self.fields = fields
+    def __init__(self, fields: list[str] | None = None) -> None:
+        if fields is None:
+            detail = (
+                "An account with some of these details already exists. If it is yours, sign in or reset your "
+                "password; its owner has been told of this attempt."
+            )
+        else:
+            names = {"email": "email address", "phone": "phone number", "national_id": "citizen ID"}
+            detail = f"An account with this {' and '.join(names.get(f, f) for f in fields)} already exists."
+        super().__init__(detail)
+        self.fields = fields or []
 
 
 class AlreadyVerified(Conflict):
@@ -53,6 +63,16 @@ class InvalidCredentials(Unauthenticated):
 
     def __init__(self, detail: str = "The username or password is incorrect.") -> None:
         super().__init__(detail)
+
+    @classmethod
+    def with_left(cls, detail: str, left: int, *, second_factor: bool = False) -> InvalidCredentials:
+        """The refusal, carrying `attempts_left`, and saying so in words once few are left."""
+        if left <= WARN_WHEN_LEFT:
+            detail += f" {left} attempt(s) left before sign-in pauses"
+            detail += "." if second_factor else "; a password reset lifts the pause."
+        refused = cls(detail)
+        refused.extensions = {"attempts_left": left}
+        return refused
 
 
 class VerificationPending(Unauthenticated):
@@ -72,12 +92,17 @@ class SessionEnded(Unauthenticated):
 class LockedOut(TooManyRequests):
     title = "Temporarily locked"
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, *, second_factor: bool = False) -> None:
         minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(
-            f"Too many failed sign-ins. Try again in {minutes} minute(s), or reset your password.",
-            retry_after=retry_after,
-        )
+        if second_factor:  # whoever guesses here knows the password: a reset must not give them more guesses
+            detail = f"Too many wrong second-factor codes. Try again in {minutes} minute(s)."
+        else:
+            detail = (
+                f"Too many failed sign-ins. Try again in {minutes} minute(s), or reset your password: "
+                "a password reset lifts the lock at once."
+            )
+        super().__init__(detail, retry_after=retry_after)
+        self.extensions = {"attempts_left": 0}
 
 
 class SendLimited(TooManyRequests):

@@ -22,9 +22,9 @@ import structlog
 import webauthn
 from motcua.common import mongo
 from motcua.common.errors import InvalidInput
-from motcua.identity import codes, lockout, sessions
+from motcua.identity import codes, events, lockout, sessions
 from motcua.identity.deps import Identity
-from motcua.identity.model import Account, InvalidCredentials, LockedOut, SessionEnded, TwoFactorState
+from motcua.identity.model import Account, SessionEnded, TwoFactorState
 from motcua.identity.registration import limit_per_address
 from motcua.identity.sessions import Tokens
 from motcua.identity.store import account_of
@@ -132,12 +132,12 @@ async def register(
 
     async def work(session: mongo.Session) -> None:
         await idn.factors.add_passkey(passkey, digests, now, session)
+        await idn.outbox.add(session, [events.security_changed(account, "passkey_added", now)])
 
     try:
         await idn.write(work)
     except DuplicateKeyError:
         raise TwoFactorState("This passkey is registered already.") from None
-    # notice: a passkey was added (AccountSecurityChanged, kind second_factor_added) — engineer A's event
     log.info("passkey_added", account_id=account.id, passkey_id=passkey["_id"])
     return Registered(passkey, recovery)
 
@@ -188,18 +188,17 @@ async def sign_in(
         raise SessionEnded("This passkey sign-in has expired or was used; start again.")
     passkey = await idn.factors.passkey_by_credential(credential_id)
     account_id = passkey["account_id"] if passkey else ceremony["account_id"]
-    account_key = f"account:{account_id}" if account_id else None
-    keys = [lockout.address_key(address)] + ([account_key] if account_key else [])
-    lockouts = await lockout.refuse_if_locked(idn, keys)
+    # a passkey is a factor: its failures count against the account's second factor, as wrong codes do
+    keys = {lockout.address_key(address): idn.address_lockout}
+    if account_id:
+        keys[lockout.second_factor_key(account_id)] = idn.second_factor_lockout
+    attempt = await lockout.reserve(idn, keys, account_id=account_id, request_id=request_id)
 
     async def refuse(reason: str) -> NoReturn:
         log.info("passkey_sign_in_failed", account_id=account_id, reason=reason)
-        wait = await lockout.record_failure(
-            idn, address, account_key=account_key, account_id=account_id, request_id=request_id
+        await lockout.refuse_wrong(
+            idn, attempt, "This passkey was not accepted. Try again, or sign in with your password."
         )
-        if wait is not None:
-            raise LockedOut(wait)
-        raise InvalidCredentials("This passkey was not accepted. Try again, or sign in with your password.")
 
     if passkey is None or (ceremony["account_id"] is not None and passkey["account_id"] != ceremony["account_id"]):
         await refuse("unknown passkey")
@@ -219,11 +218,12 @@ async def sign_in(
         await refuse("signature counter raced")
     doc = await idn.store.account(passkey["account_id"])
     if doc is None or doc["status"] != "active":
+        await lockout.succeeded(idn, attempt)
         raise SessionEnded("This account can no longer sign in.")
     if ceremony["mfa"] is not None and not await idn.store.end_challenge(ceremony["mfa"]):
+        await lockout.succeeded(idn, attempt)
         raise SessionEnded("This sign-in was already completed; sign in again.")
-    if account_key and lockouts.get(account_key) and lockouts[account_key].failures:
-        await idn.store.clear_lockout(account_key)
+    await lockout.succeeded(idn, attempt, forget=lockout.signed_in(doc["_id"], address))
     amr = ["pwd", "hwk", "mfa"] if ceremony["mfa"] is not None else ["hwk", "user", "mfa"]
     return await sessions.start(idn, account_of(doc), amr)
 

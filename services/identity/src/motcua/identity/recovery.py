@@ -49,7 +49,8 @@ async def send_link(idn: Identity, email: str, request_id: str | None) -> None:
 async def set_password(
     idn: Identity, token: str, new_password: str, *, address: str, request_id: str | None = None
 ) -> None:
-    """Use the link once: new password, every session and pending two-factor sign-in ended, lockout lifted."""
+    """Use the link once: new password, every session and pending two-factor sign-in ended, the sign-in locks
+    lifted (from every address; not the second factor's), and the owner told by email."""
     await lockout.refuse_if_locked(idn, [lockout.address_key(address)])
     digest = codes.digest(token)
     doc = await idn.store.account_by("reset.digest", digest)
@@ -73,7 +74,10 @@ async def set_password(
         if not await idn.store.reset_password(account.id, digest, password_hash, now, session):
             raise InvalidInput.one("/token", "This reset link was already used; ask for a new one.")
         await sessions.end_all(idn, session, account.id, reason="password_reset", now=now, request_id=request_id)
-        await idn.store.clear_lockout(f"account:{account.id}", session=session)
+        # the lock from every address, and the account's own: the person proved they hold the email
+        await idn.store.forget_lockouts_of(f"account:{account.id}", session=session)
+        notice = events.security_changed(account, "password_reset", now)
+        await idn.outbox.add(session, [notice], request_id=request_id)
 
     await idn.write(work)
     log.info("password_reset_done", account_id=account.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from motcua.common import mongo
@@ -13,6 +13,7 @@ from motcua.common.errors import TooManyRequests
 from motcua.identity import events, passwords, verification
 from motcua.identity.deps import Identity
 from motcua.identity.details import normalise_email, validate_registration
+from motcua.identity.limits import client_network
 from motcua.identity.model import (
     AGENCY_ROLES,
     Account,
@@ -26,6 +27,9 @@ from motcua.identity.store import account_of, duplicated_field
 from pymongo.errors import DuplicateKeyError
 
 log = structlog.get_logger(__name__)
+
+# The owner of a detail someone tried to register with is told at most once in this window.
+NOTICE_WINDOW = timedelta(hours=1)
 
 
 def _account_doc(registration: Registration, password_hash: str, now: datetime, *, verified: bool) -> dict[str, Any]:
@@ -53,23 +57,41 @@ def _account_doc(registration: Registration, password_hash: str, now: datetime, 
 
 
 async def limit_per_address(idn: Identity, action: str, address: str, per_hour: int) -> None:
-    """Refuse the caller's address once it did `action` `per_hour` times this hour."""
+    """Refuse the caller's address (an IPv6 /64 as one) once it did `action` `per_hour` times this hour."""
     now = idn.now()
-    count, window_ends = await idn.store.hit(f"{action}:{address}", now, timedelta(hours=1))
+    count, window_ends = await idn.store.hit(f"{action}:{client_network(address)}", now, timedelta(hours=1))
     if count > per_hour:
         wait = max(1, int((window_ends - now).total_seconds()))
         raise TooManyRequests(f"Too many requests from your network; try again in {wait} second(s).", retry_after=wait)
 
 
-async def _refuse_taken(idn: Identity, registration: Registration) -> None:
-    taken = await idn.store.taken(
+async def _refuse_taken(idn: Identity, registration: Registration, request_id: str | None) -> None:
+    """409 without saying which detail is taken; each holder is told instead, at most once an hour."""
+    holders = await idn.store.holders(
         email=registration.email, phone=registration.phone, national_id=registration.national_id
     )
-    if taken:
-        raise AlreadyRegistered(taken)
+    if not holders:
+        return
+    now = idn.now()
+    notices = []
+    for doc, held in holders:
+        told, _ = await idn.store.hit(f"duplicate-notice:{doc['_id']}", now, NOTICE_WINDOW)
+        if told == 1:
+            channel: Literal["email", "sms"] = "sms" if held == ["phone"] else "email"
+            notices.append(events.duplicate_registration(account_of(doc), channel, now))
+    if notices:
+
+        async def work(session: mongo.Session) -> None:
+            await idn.outbox.add(session, notices, request_id=request_id)
+
+        await idn.write(work)
+        log.info("duplicate_registration_told", account_ids=[n.account_id for n in notices])
+    raise AlreadyRegistered()
 
 
-async def _insert(idn: Identity, doc: dict[str, Any], staged: list[Any], request_id: str | None) -> None:
+async def _insert(
+    idn: Identity, doc: dict[str, Any], staged: list[Any], request_id: str | None, *, say_which: bool = False
+) -> None:
     async def work(session: mongo.Session) -> None:
         await idn.store.insert_account(doc, session)
         await idn.outbox.add(session, staged, request_id=request_id)
@@ -77,7 +99,7 @@ async def _insert(idn: Identity, doc: dict[str, Any], staged: list[Any], request
     try:
         await idn.write(work)
     except DuplicateKeyError as exc:  # another registration with the same details won the race
-        raise AlreadyRegistered([duplicated_field(exc) or "email"]) from exc
+        raise AlreadyRegistered([duplicated_field(exc) or "email"] if say_which else None) from exc
 
 
 async def register(
@@ -95,7 +117,8 @@ async def register(
     address: str,
     request_id: str | None,
 ) -> Account:
-    """Register a pending account; its email link and SMS code go out with AccountRegistered."""
+    """Register a pending account; its email link and SMS code go out with AccountRegistered. Every valid
+    attempt counts against the caller's address before any detail is looked up."""
     registration = await asyncio.to_thread(  # zxcvbn is pure Python: keep the event loop free
         validate_registration,
         account_type=account_type,
@@ -109,10 +132,11 @@ async def register(
         organisation_name=organisation_name,
         min_score=idn.settings.identity_password_min_score,
     )
-    await _refuse_taken(idn, registration)
     await limit_per_address(idn, "register", address, idn.settings.identity_registrations_per_ip_per_hour)
+    await _refuse_taken(idn, registration, request_id)
     now = idn.now()
     doc = _account_doc(registration, await idn.hasher.hash(password), now, verified=False)
+    doc["pending_expires_at"] = now + timedelta(days=idn.settings.identity_pending_account_ttl_days)
     account = account_of(doc)
     doc["email_check"], link = verification.email_check(idn, account, now, sent=[now])
     doc["phone_check"], sms = verification.phone_check(idn, account, now, sent=[now])
@@ -145,12 +169,18 @@ async def create_officer(
         agency_code=agency_code,
         min_score=idn.settings.identity_password_min_score,
     )
-    await _refuse_taken(idn, registration)
+    held = [
+        field
+        for _, fields in await idn.store.holders(email=registration.email, phone=registration.phone, national_id=None)
+        for field in fields
+    ]
+    if held:  # the admin is told which
+        raise AlreadyRegistered(sorted(set(held)))
     doc = _account_doc(registration, await idn.hasher.hash(password), idn.now(), verified=True)
     doc["created_by"] = admin_id
     doc["agency_roles"] = list(agency_roles)
     account = account_of(doc)
-    await _insert(idn, doc, [events.registered(account), events.activated(account)], request_id)
+    await _insert(idn, doc, [events.registered(account), events.activated(account)], request_id, say_which=True)
     log.info("officer_created", account_id=account.id, agency=account.agency_code, admin_id=admin_id)
     return account
 

@@ -109,6 +109,11 @@ class ResetConfirmIn(_In):
     new_password: Password
 
 
+class PasswordChangeIn(_In):
+    current_password: Password
+    new_password: Password
+
+
 class CodeIn(_In):
     code: Annotated[str, StringConstraints(min_length=1, max_length=16)]
 

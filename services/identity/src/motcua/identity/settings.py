@@ -62,12 +62,19 @@ class Settings(ServiceSettings):
     identity_resend_interval_seconds: int = Field(default=60, ge=0)
     identity_sends_per_hour: int = Field(default=5, ge=1)
 
-    # sign-in lockout and per-address limits
+    # sign-in lockout and per-address limits: per (account, address) first, per account only far higher
     identity_lockout_threshold: int = Field(default=5, ge=1)
     identity_lockout_window_seconds: int = Field(default=900, ge=1)
     identity_lockout_seconds: int = Field(default=900, ge=1)
+    identity_account_lockout_threshold: int = Field(default=50, ge=1)
+    # wrong second-factor codes per account, whatever the address; a correct password does not reset them
+    identity_mfa_lockout_threshold: int = Field(default=5, ge=1)
+    identity_mfa_lockout_window_seconds: int = Field(default=86400, ge=1)
+    identity_mfa_lockout_seconds: int = Field(default=3600, ge=1)
     identity_ip_lockout_threshold: int = Field(default=30, ge=1)
     identity_registrations_per_ip_per_hour: int = Field(default=20, ge=1)
+    # a registration never verified is deleted after this many days, freeing its email, phone and citizen ID
+    identity_pending_account_ttl_days: int = Field(default=7, ge=1)
     identity_resets_per_ip_per_hour: int = Field(default=20, ge=1)
 
     # passwords (argon2id: OWASP's 19 MiB / 2 passes / 1 lane by default)

@@ -27,6 +27,8 @@ KEYS = "signing_keys"
 TOTP_SECRETS = ("mfa_enrolment.secret", "mfa.secret")
 
 _STRING = {"$type": "string"}
+# Indexes of earlier versions, dropped at start (their rules changed; see INDEXES).
+RETIRED_INDEXES = {ACCOUNTS: ("national_id_unique",)}
 
 INDEXES: dict[str, list[IndexModel]] = {
     ACCOUNTS: [
@@ -34,12 +36,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [("phone", ASCENDING)], unique=True, name="phone_unique", partialFilterExpression={"phone": _STRING}
         ),
+        # one active account per citizen; registrations never verified do not hold the citizen ID. The key
+        # includes `status` (always "active" here) so that it never clashes with the retired index below
+        # while both exist during an upgrade.
         IndexModel(
-            [("national_id", ASCENDING)],
+            [("national_id", ASCENDING), ("status", ASCENDING)],
             unique=True,
-            name="national_id_unique",
-            partialFilterExpression={"national_id": _STRING},
+            name="national_id_unique_active",
+            partialFilterExpression={"national_id": _STRING, "status": "active"},
         ),
+        IndexModel([("pending_expires_at", ASCENDING)], name="pending_expiry", expireAfterSeconds=0),
         IndexModel([("email_check.digest", ASCENDING)], name="email_link", sparse=True),
         IndexModel([("reset.digest", ASCENDING)], name="reset_link", sparse=True),
         IndexModel([("account_type", ASCENDING)], name="by_type"),
@@ -53,7 +59,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING)], name="by_account"),
         IndexModel([("expires_at", ASCENDING)], name="purge", expireAfterSeconds=0),
     ],
-    THROTTLES: [IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0)],
+    THROTTLES: [
+        IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0),
+        IndexModel([("subject", ASCENDING)], name="by_subject", sparse=True),
+    ],
     COUNTERS: [IndexModel([("purge_at", ASCENDING)], name="purge", expireAfterSeconds=0)],
     KEYS: [IndexModel([("last_used_at", ASCENDING)], name="by_use")],
 }
@@ -93,6 +102,12 @@ def duplicated_field(exc: DuplicateKeyError) -> str | None:
     return None
 
 
+def _lockout_of(doc: mongo.Document) -> Lockout:
+    # a slot is {"at", "n"}; a plain time is a failure stored by an earlier version
+    failures = tuple(f["at"] if isinstance(f, dict) else f for f in doc.get("failures", ()))
+    return Lockout(failures=failures, locked_until=doc.get("locked_until"))
+
+
 class Store:
     """This service's collections and the queries its use cases make."""
 
@@ -120,19 +135,29 @@ class Store:
         """The account holding this link digest (`email_check.digest` or `reset.digest`)."""
         return await self.accounts.find_one({field: digest})
 
-    async def taken(self, *, email: str, phone: str | None, national_id: str | None) -> list[str]:
-        """Which of these unique details another account already holds."""
+    async def holders(
+        self, *, email: str, phone: str | None, national_id: str | None
+    ) -> list[tuple[mongo.Document, list[str]]]:
+        """The accounts already holding these unique details (a citizen ID only counts on an active account),
+        each with the details it holds."""
         wanted: list[dict[str, Any]] = [{"email": email}]
         if phone:
             wanted.append({"phone": phone})
         if national_id:
-            wanted.append({"national_id": national_id})
-        found: set[str] = set()
-        async for doc in self.accounts.find({"$or": wanted}, {"email": 1, "phone": 1, "national_id": 1}):
-            for name, value in (("email", email), ("phone", phone), ("national_id", national_id)):
-                if value is not None and doc.get(name) == value:
-                    found.add(name)
-        return [f for f in ("email", "phone", "national_id") if f in found]
+            wanted.append({"national_id": national_id, "status": "active"})
+        found: list[tuple[mongo.Document, list[str]]] = []
+        async for doc in self.accounts.find({"$or": wanted}):
+            held = [name for name, value in (("email", email), ("phone", phone)) if value and doc.get(name) == value]
+            if national_id and doc.get("national_id") == national_id and doc["status"] == "active":
+                held.append("national_id")
+            found.append((doc, held))
+        return found
+
+    async def drop_retired_indexes(self) -> None:
+        for collection, names in RETIRED_INDEXES.items():
+            existing = {index["name"] async for index in await self.accounts.database[collection].list_indexes()}
+            for name in set(names) & existing:
+                await self.accounts.database[collection].drop_index(name)
 
     async def admin_exists(self) -> bool:
         return await self.accounts.count_documents({"account_type": "admin"}, limit=1) > 0
@@ -148,12 +173,16 @@ class Store:
         return await self.accounts.find_one({"_id": account_id, **still}, session=session)
 
     async def record_proof(
-        self, account_id: str, changes: dict[str, Any], *, phone: bool, session: mongo.Session
+        self, account_id: str, changes: dict[str, Any], *, phone: bool, activating: bool, session: mongo.Session
     ) -> None:
-        """A proof of the email or the phone done; the phone code's check is not kept after use."""
+        """A proof of the email or the phone done; the phone code's check is not kept after use, and an account
+        turning active no longer expires. DuplicateKeyError when an active account holds its citizen ID."""
         update: dict[str, Any] = {"$set": changes}
-        if phone:
-            update["$unset"] = {"phone_check.mac": "", "phone_check.salt": ""}
+        unset = {"phone_check.mac": "", "phone_check.salt": ""} if phone else {}
+        if activating:
+            unset["pending_expires_at"] = ""
+        if unset:
+            update["$unset"] = unset
         await self.accounts.update_one({"_id": account_id}, update, session=session)
 
     async def save_check(
@@ -183,6 +212,17 @@ class Store:
         )
         return changed.modified_count == 1
 
+    async def change_password(
+        self, account_id: str, old_hash: str, new_hash: str, now: datetime, session: mongo.Session
+    ) -> bool:
+        """The new password, unless the password changed meanwhile (another change or a reset won)."""
+        changed = await self.accounts.update_one(
+            {"_id": account_id, "password_hash": old_hash},
+            {"$set": {"password_hash": new_hash, "password_changed_at": now, "updated_at": now}},
+            session=session,
+        )
+        return changed.modified_count == 1
+
     async def rehash_password(self, account_id: str, old_hash: str, new_hash: str) -> None:
         """A stronger hash of the same password, unless the password changed meanwhile."""
         await self.accounts.update_one(
@@ -197,11 +237,20 @@ class Store:
     async def drop_enrolment(self, account_id: str) -> None:
         await self.accounts.update_one({"_id": account_id}, {"$unset": {"mfa_enrolment": ""}})
 
-    async def enable_mfa(self, account_id: str, where: str, value: object, mfa: dict[str, Any], now: datetime) -> bool:
+    async def enable_mfa(
+        self,
+        account_id: str,
+        where: str,
+        value: object,
+        mfa: dict[str, Any],
+        now: datetime,
+        session: mongo.Session | None = None,
+    ) -> bool:
         """Two-factor on, if the enrolment (its secret at `where`) is the one confirmed; it ends."""
         result = await self.accounts.update_one(
             {"_id": account_id, where: value},
             {"$set": {"mfa": mfa, "updated_at": now}, "$unset": {"mfa_enrolment": ""}},
+            session=session,
         )
         return result.modified_count == 1
 
@@ -301,19 +350,48 @@ class Store:
     async def lockouts(self, keys: list[str], session: mongo.Session | None = None) -> dict[str, Lockout]:
         found = {key: Lockout() for key in keys}
         async for doc in self.throttles.find({"_id": {"$in": keys}}, session=session):
-            found[doc["_id"]] = Lockout(failures=tuple(doc.get("failures", ())), locked_until=doc.get("locked_until"))
+            found[doc["_id"]] = _lockout_of(doc)
         return found
 
-    async def save_lockout(self, key: str, lockout: Lockout, purge_at: datetime, session: mongo.Session) -> None:
-        await self.throttles.replace_one(
-            {"_id": key},
-            {"failures": list(lockout.failures), "locked_until": lockout.locked_until, "purge_at": purge_at},
-            upsert=True,
-            session=session,
-        )
+    async def reserve_attempt(
+        self, key: str, entry: str, *, now: datetime, limit: int, purge_at: datetime, subject: str | None
+    ) -> Lockout | None:
+        """Take one of the `limit` slots of `key` for an attempt about to be checked, atomically: None when
+        the key is locked or every slot is taken, else the key's state with this attempt counted. Slots
+        older than the window are only dropped by `prune_attempts`."""
+        free_slot = {"_id": key, f"failures.{limit - 1}": {"$exists": False}, "locked_until": {"$not": {"$gt": now}}}
+        update: dict[str, Any] = {"$push": {"failures": {"at": now, "n": entry}}, "$max": {"purge_at": purge_at}}
+        if subject is not None:
+            update["$set"] = {"subject": subject}
+        try:
+            doc = await self.throttles.find_one_and_update(
+                free_slot, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:  # the key exists and is full or locked (or a racing first attempt made it)
+            return None
+        return None if doc is None else _lockout_of(doc)
 
-    async def clear_lockout(self, key: str, session: mongo.Session | None = None) -> None:
-        await self.throttles.delete_one({"_id": key}, session=session)
+    async def prune_attempts(self, key: str, before: datetime) -> bool:
+        """Drop the key's attempts older than `before`; whether any were."""
+        pruned = await self.throttles.update_one({"_id": key}, {"$pull": {"failures": {"at": {"$lte": before}}}})
+        return pruned.modified_count == 1
+
+    async def release_attempt(self, keys: list[str], entry: str) -> None:
+        """Give back the slots an attempt took on these keys (it succeeded, or was refused elsewhere)."""
+        if keys:
+            await self.throttles.update_many({"_id": {"$in": keys}}, {"$pull": {"failures": {"n": entry}}})
+
+    async def lock(self, key: str, until: datetime, session: mongo.Session | None = None) -> None:
+        """Lock the key until `until`; its count starts again afterwards."""
+        locked = {"$set": {"locked_until": until, "failures": []}, "$max": {"purge_at": until}}
+        await self.throttles.update_one({"_id": key}, locked, session=session)
+
+    async def forget_lockouts(self, keys: list[str], session: mongo.Session | None = None) -> None:
+        await self.throttles.delete_many({"_id": {"$in": keys}}, session=session)
+
+    async def forget_lockouts_of(self, subject: str, session: mongo.Session | None = None) -> None:
+        """Every key counted for this account (from any address)."""
+        await self.throttles.delete_many({"subject": subject}, session=session)
 
     async def hit(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
         """Count one event in the fixed window containing `now`: the count so far and the window's end."""

@@ -23,11 +23,11 @@ import pyotp
 import structlog
 from motcua.common import mongo
 from motcua.common.errors import InvalidInput
-from motcua.identity import codes, sealing
+from motcua.identity import codes, events, sealing
 from motcua.identity.deps import Identity
 from motcua.identity.model import AccountNotFound, TwoFactorState, TwoFactorUnavailable
 from motcua.identity.sealing import UnreadableSecret
-from motcua.identity.store import TOTP_SECRETS
+from motcua.identity.store import TOTP_SECRETS, account_of
 
 log = structlog.get_logger(__name__)
 
@@ -117,8 +117,14 @@ async def confirm(idn: Identity, account_id: str, code: str) -> list[str]:
     digests = [codes.recovery_digest(c) for c in recovery]
     sealed = stored if not idn.sealer.stale(stored) else idn.sealer.seal(secret, account_id)
     mfa = {"secret": sealed, "enabled_at": now, "last_step": step, "recovery": digests}
-    if not await idn.store.enable_mfa(account_id, where, value, mfa, now):
-        raise TwoFactorState("This enrolment was replaced; start again.")
+
+    async def work(session: mongo.Session) -> None:
+        if not await idn.store.enable_mfa(account_id, where, value, mfa, now, session):
+            raise TwoFactorState("This enrolment was replaced; start again.")
+        notice = events.security_changed(account_of(doc), "two_factor_enabled", now)
+        await idn.outbox.add(session, [notice])
+
+    await idn.write(work)
     log.info("two_factor_enabled", account_id=account_id)
     return recovery
 

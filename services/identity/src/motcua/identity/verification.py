@@ -16,8 +16,16 @@ from motcua.common.contracts.identity import EmailVerificationRequested, PhoneVe
 from motcua.common.errors import InvalidInput, TooManyRequests
 from motcua.identity import codes, events, lockout
 from motcua.identity.deps import Identity
-from motcua.identity.model import Account, AccountNotFound, AlreadyVerified, SendLimited, becomes_active
+from motcua.identity.model import (
+    Account,
+    AccountNotFound,
+    AlreadyRegistered,
+    AlreadyVerified,
+    SendLimited,
+    becomes_active,
+)
 from motcua.identity.store import account_of
+from pymongo.errors import DuplicateKeyError
 
 log = structlog.get_logger(__name__)
 
@@ -103,13 +111,19 @@ async def _record_proof(
         )
         if activating:
             changes |= {"status": "active", "activated_at": now}
-        await idn.store.record_proof(account_id, changes, phone=proof == "phone", session=session)
+        await idn.store.record_proof(
+            account_id, changes, phone=proof == "phone", activating=activating, session=session
+        )
         account = account_of({**doc, **changes})
         if activating:
             await idn.outbox.add(session, [events.activated(account)], request_id=request_id)
         return account
 
-    account = await idn.write(work)
+    try:
+        account = await idn.write(work)
+    except DuplicateKeyError as exc:  # an active account holds this citizen ID: this one stays pending
+        log.info("activation_refused", account_id=account_id, reason="citizen ID held by an active account")
+        raise AlreadyRegistered() from exc
     log.info("account_verified", account_id=account_id, proof=proof, status=account.status)
     return account
 

@@ -16,6 +16,8 @@ from motcua.common.consumer import Handler
 from motcua.common.contracts.identity import (
     AccountActivated,
     AccountRegistered,
+    AccountSecurityChanged,
+    DuplicateRegistrationAttempted,
     EmailVerificationRequested,
     PasswordResetRequested,
     PhoneVerificationRequested,
@@ -51,6 +53,8 @@ class Desk:
             EmailVerificationRequested.ce_type: self.email_verification,
             PhoneVerificationRequested.ce_type: self.phone_verification,
             PasswordResetRequested.ce_type: self.password_reset,
+            DuplicateRegistrationAttempted.ce_type: self.duplicate_registration,
+            AccountSecurityChanged.ce_type: self.security_changed,
             ApplicationReceived.ce_type: self.application,
             ApplicationStatusChanged.ce_type: self.application,
         }
@@ -80,6 +84,16 @@ class Desk:
     async def password_reset(self, envelope: Envelope, session: mongo.Session) -> None:
         assert isinstance(envelope.data, PasswordResetRequested)
         message = self._composer.password_reset(envelope.data)
+        await self._record(session, envelope, [message], envelope.data.account_id)
+
+    async def duplicate_registration(self, envelope: Envelope, session: mongo.Session) -> None:
+        assert isinstance(envelope.data, DuplicateRegistrationAttempted)
+        message = self._composer.duplicate_registration(envelope.data)
+        await self._record(session, envelope, [message], envelope.data.account_id)
+
+    async def security_changed(self, envelope: Envelope, session: mongo.Session) -> None:
+        assert isinstance(envelope.data, AccountSecurityChanged)
+        message = self._composer.security_changed(envelope.data)
         await self._record(session, envelope, [message], envelope.data.account_id)
 
     async def application(self, envelope: Envelope, session: mongo.Session) -> None:

@@ -15,6 +15,8 @@ from urllib.parse import quote
 import structlog
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 from motcua.common.contracts.identity import (
+    AccountSecurityChanged,
+    DuplicateRegistrationAttempted,
     EmailVerificationRequested,
     PasswordResetRequested,
     PhoneVerificationRequested,
@@ -88,6 +90,29 @@ class Composer:
             "expires_at": model.format_moment(event.expires_at, event.locale),
         }
         return self._email("password_reset", event.locale, event.email, ctx, secret=True, expires=event.expires_at)
+
+    def duplicate_registration(self, event: DuplicateRegistrationAttempted) -> Outgoing:
+        """Tell the holder of a detail that someone tried to register with it (the 409 did not say which)."""
+        if event.channel == "sms":
+            local = event.attempted_at.astimezone(model.VIETNAM_TIME)
+            template = self._template("duplicate_registration", event.locale, "txt")
+            return self._sms(event.phone, self._block(template, "sms", {"attempted_time": f"{local:%H:%M}"}))
+        ctx = {
+            "full_name": model.one_line(event.full_name),
+            "attempted_at": model.format_moment(event.attempted_at, event.locale),
+            "reset_url": f"{self._base}/forgot-password",
+        }
+        return self._email("duplicate_registration", event.locale, event.email, ctx)
+
+    def security_changed(self, event: AccountSecurityChanged) -> Outgoing:
+        """Tell the owner by email that a password, email, phone or second factor changed (no secret in it)."""
+        ctx = {
+            "full_name": model.one_line(event.full_name),
+            "changed_at": model.format_moment(event.changed_at, event.locale),
+            "change_words": model.security_change_words(event.change, event.locale),
+            "reset_url": f"{self._base}/forgot-password",
+        }
+        return self._email("account_security_changed", event.locale, event.email, ctx)
 
     def phone_verification(self, event: PhoneVerificationRequested) -> Outgoing:
         """The SMS with the 6-digit code."""

@@ -138,6 +138,37 @@ def status_words(status: str, locale: Locale) -> str:
     return _STATUS_WORDS[locale].get(status, status.replace("_", " "))
 
 
+_SECURITY_CHANGE_WORDS: dict[Locale, dict[str, str]] = {
+    "vi": {
+        "password_changed": "mật khẩu đã được đổi",
+        "password_reset": "mật khẩu đã được đặt lại",
+        "email_changed": "địa chỉ email đã được đổi",
+        "phone_changed": "số điện thoại đã được đổi",
+        "two_factor_enabled": "xác thực hai lớp đã được bật",
+        "two_factor_disabled": "xác thực hai lớp đã được tắt",
+        "passkey_added": "một khóa truy cập (passkey) đã được thêm",
+        "passkey_removed": "một khóa truy cập (passkey) đã được gỡ",
+        "recovery_codes_regenerated": "mã khôi phục đã được tạo lại",
+    },
+    "en": {
+        "password_changed": "your password was changed",
+        "password_reset": "your password was reset",
+        "email_changed": "your email address was changed",
+        "phone_changed": "your phone number was changed",
+        "two_factor_enabled": "two-factor sign-in was turned on",
+        "two_factor_disabled": "two-factor sign-in was turned off",
+        "passkey_added": "a passkey was added",
+        "passkey_removed": "a passkey was removed",
+        "recovery_codes_regenerated": "new recovery codes were made",
+    },
+}
+
+
+def security_change_words(change: str, locale: Locale) -> str:
+    """What changed on an account, as its owner would read it; an unknown change is shown as it is."""
+    return _SECURITY_CHANGE_WORDS[locale].get(change, change.replace("_", " "))
+
+
 _NEXT_STEP: dict[Locale, dict[str, str]] = {
     "vi": {
         "processing": "Cơ quan đã tiếp nhận và đang giải quyết hồ sơ của bạn.",

@@ -100,6 +100,48 @@ class AccountLocked(_AccountEvent):
 
 
 @register
+class DuplicateRegistrationAttempted(_AccountEvent):
+    """Someone tried to register with details this account already holds: tell its owner on `channel` (the
+    email, or an SMS when only the phone matched), since the 409 answer no longer says which detail was taken."""
+
+    ce_type: ClassVar[str] = "motcua.identity.DuplicateRegistrationAttempted.v1"
+
+    full_name: str
+    email: str
+    phone: str
+    locale: Locale = "vi"
+    channel: Literal["email", "sms"]
+    attempted_at: datetime
+
+
+SecurityChange = Literal[
+    "password_changed",
+    "password_reset",
+    "email_changed",
+    "phone_changed",
+    "two_factor_enabled",
+    "two_factor_disabled",
+    "passkey_added",
+    "passkey_removed",
+    "recovery_codes_regenerated",
+]
+
+
+@register
+class AccountSecurityChanged(_AccountEvent):
+    """The account's password, email, phone or a second factor changed: tell its owner by email, so a change
+    they did not make does not go unnoticed. Carries no secret. For an email change, `email` is the old address."""
+
+    ce_type: ClassVar[str] = "motcua.identity.AccountSecurityChanged.v1"
+
+    full_name: str
+    email: str
+    locale: Locale = "vi"
+    change: SecurityChange
+    changed_at: datetime
+
+
+@register
 class SessionsRevoked(Event):
     """These sessions ended (sign-out, password reset or change): their access tokens are refused from now on,
     by every service, until `valid_until`, when the last of them has expired anyway."""

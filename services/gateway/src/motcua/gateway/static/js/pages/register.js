@@ -98,13 +98,8 @@ export default function register(ctx) {
         navigate(`/verify-phone?account=${encodeURIComponent(account.id)}&new=1`);
       } catch (error) {
         if (error.status === 409) {
-          const detail = (error.problem?.detail || '').toLowerCase();
-          const taken = {};
-          if (detail.includes('email')) taken['/email'] = t('register.taken_email');
-          if (detail.includes('phone')) taken['/phone'] = t('register.taken_phone');
-          if (detail.includes('citizen id')) taken['/national_id'] = t('register.taken_national_id');
-          if (!Object.keys(taken).length) taken[''] = t('register.taken');
-          showProblems(summary, pointers, { said: taken }, labels);
+          // identity does not say which detail is taken (that would tell anyone whose details are registered)
+          showProblems(summary, pointers, { said: { '': t('register.taken') } }, labels);
         } else if (error.status === 422) {
           showProblems(summary, pointers, error, labels);
         } else {
