@@ -1,7 +1,9 @@
 import asyncio
+from datetime import UTC, date, datetime
 from typing import Any
 
 from motcua.common.contracts.notification import NotificationSent
+from motcua.common.contracts.submission import ApologyIssued
 from motcua.devtools.testing import eventually
 
 
@@ -128,3 +130,34 @@ async def test_a_citizen_reads_and_marks_read_their_notifications_in_their_langu
     assert "<b>original</b>" not in html
     text = change.text
     assert "Please sign in, add the documents the note asks for and resubmit." in text
+
+
+async def test_an_apology_tells_the_applicant_the_reason_and_the_new_date_once(kit: Any, service: Any) -> None:
+    citizen = kit.account(full_name="Lê Thị Thu", phone="0913 222 333")
+    received = kit.received(citizen, tracking_code="HS-AP01-LOGY")
+    await kit.send(citizen)
+    await kit.send(received)
+    fields = received.model_dump(exclude={"submitted_at", "due_date"})
+    apology = ApologyIssued(
+        **fields,
+        due_date=date(2026, 12, 10),
+        previous_due_date=date(2026, 12, 4),
+        reason="Cần xác minh với Sở Tư pháp",
+        slip_id="apology-2",
+        issued_at=datetime.now(UTC),
+    )
+    [envelope] = await kit.send(apology)
+    await kit.send(envelope)  # delivered twice: told once
+
+    async def told() -> bool:
+        return any("xin lỗi" in m.subject for m in kit.smtp.to(citizen.email))
+
+    await eventually(told)
+    await asyncio.sleep(0.5)
+    [mail] = [m for m in kit.smtp.to(citizen.email) if "xin lỗi" in m.subject]
+    assert mail.subject == "[Một cửa] Hồ sơ HS-AP01-LOGY: thư xin lỗi và hẹn lại ngày trả kết quả"
+    assert "Lý do: Cần xác minh với Sở Tư pháp" in mail.text
+    assert "Ngày hẹn trả kết quả mới: 10/12/2026" in mail.text
+    assert "đúng hẹn ngày 04/12/2026" in mail.text
+    assert f"/applications/{received.application_id}#slips" in mail.text
+    assert any("10/12/2026" in s.text for s in kit.sms.to("+84913222333"))

@@ -23,7 +23,7 @@ from motcua.common.contracts.identity import (
     PhoneVerificationRequested,
 )
 from motcua.common.contracts.notification import NotificationFailed, NotificationSent
-from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.contracts.submission import ApologyIssued, ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope, Event, event_types
 from motcua.common.outbox import Outbox
 from motcua.notification import model
@@ -57,6 +57,7 @@ class Desk:
             AccountSecurityChanged.ce_type: self.security_changed,
             ApplicationReceived.ce_type: self.application,
             ApplicationStatusChanged.ce_type: self.application,
+            ApologyIssued.ce_type: self.application,
         }
 
     async def contact_changed(self, envelope: Envelope, session: mongo.Session) -> None:
@@ -66,7 +67,7 @@ class Desk:
         await self._store.save_contact(session, contact, data.account_type)
         for parked in await self._store.take_parked(session, data.account_id):
             waiting = _unpark(parked)
-            assert isinstance(waiting.data, ApplicationReceived | ApplicationStatusChanged)
+            assert isinstance(waiting.data, ApplicationReceived | ApplicationStatusChanged | ApologyIssued)
             log.info("parked_event_released", parked_event_id=waiting.id, account_id=data.account_id)
             messages = self._composer.application(waiting.data, contact)
             await self._record(session, waiting, messages, data.account_id, waiting.data)
@@ -98,7 +99,7 @@ class Desk:
 
     async def application(self, envelope: Envelope, session: mongo.Session) -> None:
         data = envelope.data
-        assert isinstance(data, ApplicationReceived | ApplicationStatusChanged)
+        assert isinstance(data, ApplicationReceived | ApplicationStatusChanged | ApologyIssued)
         contact = await self._store.find_contact(session, data.applicant_account_id)
         if contact is None:
             # Identity's events travel on another topic and may come later; waiting here by retrying
@@ -176,13 +177,17 @@ def _delivery(
 def _in_app(
     envelope: Envelope, message: Outgoing, account_id: str, application: ApplicationEvent | None
 ) -> dict[str, Any]:
-    changed = isinstance(application, ApplicationStatusChanged)
-    status = application.to_status if isinstance(application, ApplicationStatusChanged) else "submitted"
+    if isinstance(application, ApplicationStatusChanged):
+        kind, status = "application_status_changed", application.to_status
+    elif isinstance(application, ApologyIssued):
+        kind, status = "application_apology", None  # the status stays; the date moves
+    else:
+        kind, status = "application_received", "submitted"
     return {
         "_id": uuid.uuid4().hex,
         "account_id": account_id,
         "cause_event_id": envelope.id,
-        "kind": "application_status_changed" if changed else "application_received",
+        "kind": kind,
         "title": message.content["title"],
         "body": message.content["body"],
         "link": message.content["link"],

@@ -21,7 +21,7 @@ from motcua.common.contracts.identity import (
     PasswordResetRequested,
     PhoneVerificationRequested,
 )
-from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.contracts.submission import ApologyIssued, ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Event
 from motcua.common.sealing import EventSealer, SealedText, UnreadableSecret, purpose
 from motcua.notification import model
@@ -29,7 +29,7 @@ from motcua.notification.model import Channel, Locale
 
 log = structlog.get_logger(__name__)
 
-ApplicationEvent = ApplicationReceived | ApplicationStatusChanged
+ApplicationEvent = ApplicationReceived | ApplicationStatusChanged | ApologyIssued
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,11 @@ class Composer:
         if isinstance(event, ApplicationReceived):
             kind = "application_received"
             ctx["submitted_at"] = model.format_moment(event.submitted_at, locale)
+        elif isinstance(event, ApologyIssued):
+            kind = "application_apology"
+            ctx["comment"] = model.one_line(event.reason, 1000)
+            ctx["previous_due_date"] = model.format_date(event.previous_due_date, locale)
+            ctx["slip_url"] = f"{ctx['application_url']}#slips"
         else:
             kind = "application_status_changed"
             ctx["comment"] = model.one_line(event.comment, 1000)
