@@ -214,6 +214,14 @@ class Service:
             f"/v1/agency/applications/{app_id}/actions", headers=officer, json={"action": action, "comment": comment}
         )
 
+    async def submitted(self, procedure: ProcedurePublished) -> tuple[dict[str, str], str]:
+        """A new citizen's birth registration of `procedure` (published first), submitted: their headers and its id."""
+        await self.catalogue_publishes(procedure)
+        owner = self.citizen()
+        app_id = await self.ready_to_submit(owner, procedure.code)
+        assert (await self.submit(owner, app_id)).status_code == 200
+        return owner, app_id
+
     async def ready_to_submit(self, who: dict[str, str], code: str) -> str:
         """A complete draft of a birth registration: its form filled and its certificate uploaded."""
         app, tag = await self.draft(who, code)

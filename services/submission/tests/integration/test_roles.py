@@ -11,15 +11,6 @@ from motcua.common.contracts.submission import ApplicationStatusChanged
 AGENCY = "UBND-XA-ROLES"
 
 
-async def _submitted(service: Any, samples: Any) -> tuple[dict[str, str], str]:
-    procedure = samples.birth_registration(agency=AGENCY)
-    await service.catalogue_publishes(procedure)
-    owner = service.citizen()
-    app_id = await service.ready_to_submit(owner, procedure.code)
-    assert (await service.submit(owner, app_id)).status_code == 200
-    return owner, app_id
-
-
 async def _propose(service: Any, who: dict[str, str], app_id: str, **body: Any) -> Any:
     return await service.http.post(f"/v1/agency/applications/{app_id}/actions", headers=who, json=body)
 
@@ -27,7 +18,7 @@ async def _propose(service: Any, who: dict[str, str], app_id: str, **body: Any) 
 async def test_intake_specialist_approver_and_intake_again_each_take_only_their_step(
     service: Any, samples: Any
 ) -> None:
-    owner, app_id = await _submitted(service, samples)
+    owner, app_id = await service.submitted(samples.birth_registration(agency=AGENCY))
     intake = service.officer(AGENCY, ("intake",))
     specialist = service.officer(AGENCY, ("specialist",))
     approver = service.officer(AGENCY, ("approver",))
@@ -91,19 +82,19 @@ async def test_intake_specialist_approver_and_intake_again_each_take_only_their_
 
 
 async def test_intake_may_refuse_before_accepting_but_not_after(service: Any, samples: Any) -> None:
-    _, first = await _submitted(service, samples)
+    _, first = await service.submitted(samples.birth_registration(agency=AGENCY))
     intake = service.officer(AGENCY, ("intake",))
     refusal = await service.act(intake, first, "reject", "Không thuộc thẩm quyền giải quyết của xã")
     assert refusal.json()["status"] == "rejected"
 
-    _, second = await _submitted(service, samples)
+    _, second = await service.submitted(samples.birth_registration(agency=AGENCY))
     assert (await service.act(intake, second, "accept")).status_code == 200
     late = await service.act(intake, second, "reject", "Hồ sơ không hợp lệ")
     assert late.status_code == 403
 
 
 async def test_a_proposal_needs_its_outcome_and_only_a_proposal_has_one(service: Any, samples: Any) -> None:
-    _, app_id = await _submitted(service, samples)
+    _, app_id = await service.submitted(samples.birth_registration(agency=AGENCY))
     officer = service.officer(AGENCY)
     assert (await service.act(officer, app_id, "accept")).status_code == 200
     cases: list[tuple[dict[str, Any], str]] = [
@@ -121,7 +112,7 @@ async def test_a_proposal_needs_its_outcome_and_only_a_proposal_has_one(service:
 
 
 async def test_an_officer_whose_token_names_no_roles_may_read_but_not_act(service: Any, samples: Any) -> None:
-    _, app_id = await _submitted(service, samples)
+    _, app_id = await service.submitted(samples.birth_registration(agency=AGENCY))
     bare = service.officer(AGENCY, ())
     seen = await service.http.get(f"/v1/applications/{app_id}", headers=bare)
     assert seen.status_code == 200

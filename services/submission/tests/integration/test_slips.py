@@ -12,21 +12,12 @@ from pypdf import PdfReader
 AGENCY = "UBND-XA-SLIPS"
 
 
-async def _submitted(service: Any, samples: Any) -> tuple[dict[str, str], str]:
-    procedure = samples.birth_registration(agency=AGENCY)
-    await service.catalogue_publishes(procedure)
-    owner = service.citizen()
-    app_id = await service.ready_to_submit(owner, procedure.code)
-    assert (await service.submit(owner, app_id)).status_code == 200
-    return owner, app_id
-
-
 def _text(pdf: bytes) -> str:
     return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 async def test_each_move_of_the_desk_issues_its_slip_and_both_sides_open_it(service: Any, samples: Any) -> None:
-    owner, app_id = await _submitted(service, samples)
+    owner, app_id = await service.submitted(samples.birth_registration(agency=AGENCY))
     officer, http = service.officer(AGENCY), service.http
     base = f"/v1/applications/{app_id}/slips"
     assert (await http.get(base, headers=owner)).json()["items"] == []  # nothing until intake acts
@@ -65,7 +56,7 @@ async def test_each_move_of_the_desk_issues_its_slip_and_both_sides_open_it(serv
 async def test_an_apology_sets_a_later_working_day_issues_its_slip_and_tells_the_applicant(
     service: Any, samples: Any
 ) -> None:
-    owner, app_id = await _submitted(service, samples)
+    owner, app_id = await service.submitted(samples.birth_registration(agency=AGENCY))
     officer, http = service.officer(AGENCY, ("specialist",)), service.http  # any officer of the agency
     apology = f"/v1/agency/applications/{app_id}/apology"
     current = date.fromisoformat((await http.get(f"/v1/applications/{app_id}", headers=owner)).json()["due_date"])
