@@ -229,6 +229,25 @@ ROWS: tuple[Row, ...] = (
         params={"application_id": "S"},
         body={"action": "approve", "comment": "Duyệt"},
     ),
+    Row(
+        "POST",
+        "/v1/agency/applications/{application_id}/apology",
+        cells(401, 403, 403, 422, 404, 403),  # the officer's date is not later than the due date: refused, unchanged
+        params={"application_id": "S"},
+        body={"reason": "Cần xác minh thêm", "new_due_date": "2020-01-02"},
+    ),
+    Row(
+        "GET",
+        "/v1/applications/{application_id}/slips",
+        cells(401, 200, 404, 200, 404, 404),
+        params={"application_id": "S"},
+    ),
+    Row(  # S is not accepted yet: it has no slip, for anyone (and the others do not learn it exists)
+        "GET",
+        "/v1/applications/{application_id}/slips/{slip_id}",
+        cells(401, 404, 404, 404, 404, 404),
+        params={"application_id": "S", "slip_id": "S_receipt"},
+    ),
     # notification
     Row("GET", "/v1/notifications", signed_in(200)),
     Row("POST", "/v1/notifications/{notification_id}/read", owner_only(200), params={"notification_id": "note"}),
@@ -353,6 +372,7 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
                 "no_passkey": "khong-co-passkey",
                 "S": submitted_id,
                 "S_document": s_document,
+                "S_receipt": "receipt-1",  # the slip intake would issue on accepting S
                 "S_tracking_code": answer.json()["tracking_code"],
                 "D": draft_id,
                 "D_spare_document": spare,
