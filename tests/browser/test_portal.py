@@ -429,6 +429,16 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
     await switch_language(desk, "vi")
     # the time left, in words the service counted (working days, Vietnam's calendar): never late at first
     await expect(row.locator(".countdown")).to_have_text(re.compile(r"^(Còn \d+ ngày làm việc|Đến hạn hôm nay)$"))
+    # the queue filtered by due date: due within three working days it is there, among the late ones it is not
+    await desk.get_by_label("Hạn giải quyết").select_option("3")
+    await desk.get_by_role("button", name="Lọc").click()
+    await expect(desk).to_have_url(re.compile(r"/officer\?due=3$"))
+    await expect(row).to_be_visible()
+    await desk.get_by_label("Hạn giải quyết").select_option("overdue")
+    await desk.get_by_role("button", name="Lọc").click()
+    await expect(desk).to_have_url(re.compile(r"/officer\?due=overdue$"))
+    await expect(row).to_have_count(0)
+    await desk.goto("/officer")
     await row.get_by_role("link", name=tracking_code).click()
     await expect(desk.locator("h1")).to_contain_text(tracking_code)
     await expect(desk.locator(".answers")).to_contain_text("Nguyễn Minh Khang")

@@ -4,9 +4,11 @@ Each step is tried first by the roles that may not take it (403 problem details 
 by the one that may; an officer of another agency gets 404 throughout, as if the dossier did not exist.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from motcua.common.contracts.submission import ApplicationStatusChanged
+from motcua.submission import due_dates
 
 AGENCY = "UBND-XA-ROLES"
 
@@ -118,3 +120,44 @@ async def test_an_officer_whose_token_names_no_roles_may_read_but_not_act(servic
     assert seen.status_code == 200
     assert seen.json()["actions"] == []
     assert (await service.act(bare, app_id, "accept")).status_code == 403
+
+
+async def test_the_queue_filters_by_procedure_due_within_and_overdue_with_totals(service: Any, samples: Any) -> None:
+    agency = "UBND-XA-QUEUE"
+    officer = service.officer(agency)
+    births, deaths = samples.birth_registration(agency=agency), samples.birth_registration(agency=agency)
+    _, soon = await service.submitted(births)
+    _, later = await service.submitted(deaths)
+    _, late = await service.submitted(births)
+    today = due_dates.local_day(datetime.now(UTC))
+    # a later date for one (by apology), and time passing for another: its due date already behind us
+    far = due_dates.add_working_days(today, 20)
+    apology = {"reason": "Cần xác minh", "new_due_date": far.isoformat()}
+    assert (
+        await service.http.post(f"/v1/agency/applications/{later}/apology", json=apology, headers=officer)
+    ).status_code == 200
+    await service.db.applications.update_one({"_id": late}, {"$set": {"due_date": "2026-01-05"}})
+
+    async def queue(**params: Any) -> tuple[list[str], int]:
+        answer = await service.http.get("/v1/agency/applications", params=params, headers=officer)
+        assert answer.status_code == 200, answer.text
+        return [i["id"] for i in answer.json()["items"]], answer.json()["total"]
+
+    assert await queue() == ([late, soon, later], 3)  # the earliest due first
+    assert await queue(procedure=births.code) == ([late, soon], 2)
+    assert await queue(overdue="true") == ([late], 1)
+    overdue_item = (await service.http.get(f"/v1/applications/{late}", headers=officer)).json()
+    assert overdue_item["working_days_left"] < 0
+    assert await queue(due_within_days=5) == ([late, soon], 2)
+    assert await queue(due_within_days=30) == ([late, soon, later], 3)
+    assert await queue(due_within_days=5, procedure=deaths.code) == ([], 0)
+    assert await queue(overdue="true", status="completed") == ([], 0)  # a finished dossier is never late
+    assert await queue(page_size=1, page=2) == ([soon], 3)
+    for bad, pointer in (
+        ({"due_within_days": -1}, "/due_within_days"),
+        ({"procedure": "x y"}, "/procedure"),
+        ({"overdue": "maybe"}, "/overdue"),
+    ):
+        answer = await service.http.get("/v1/agency/applications", params=bad, headers=officer)
+        assert answer.status_code == 422, answer.text
+        assert pointer in [e["pointer"] for e in answer.json()["errors"]]

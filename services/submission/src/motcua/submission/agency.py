@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from motcua.common.auth import Officer
+from motcua.common.clock import now
 from motcua.common.errors import Forbidden
 from motcua.common.paging import check_depth
 from motcua.common.request_context import RequestId
-from motcua.submission import applications
+from motcua.submission import applications, due_dates
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import etag
 from motcua.submission.schemas import (
@@ -37,13 +38,28 @@ async def queue(
     settings: SettingsDep,
     response: Response,
     status: Status | None = None,
+    procedure: Annotated[str | None, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")] = None,
+    due_within_days: Annotated[int | None, Query(ge=0, le=365)] = None,
+    overdue: bool = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ApplicationPage:
-    """Submitted applications of the officer's own agency, the earliest due first; drafts never show."""
+    """Submitted applications of the officer's own agency, the earliest due first; drafts never show.
+    Filters: `status`, `procedure` (its code), `due_within_days` (open dossiers due within that many
+    working days from today in Vietnam, 0 for today and the late ones), `overdue` (open dossiers past
+    their due date). With totals, paginated."""
     size = min(page_size, settings.max_page_size)
     check_depth(page, size)
-    found, total = await store.agency_queue(_agency_of(officer), status, skip=(page - 1) * size, limit=size)
+    today = due_dates.local_day(now())
+    found, total = await store.agency_queue(
+        _agency_of(officer),
+        status,
+        skip=(page - 1) * size,
+        limit=size,
+        procedure_code=procedure,
+        due_by=due_dates.add_working_days(today, due_within_days) if due_within_days is not None else None,
+        overdue_on=today if overdue else None,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
 

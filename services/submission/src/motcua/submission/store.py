@@ -12,7 +12,7 @@ from gridfs.asynchronous.grid_file import AsyncGridIn, AsyncGridOut
 from gridfs.errors import NoFile
 from motcua.common import mongo
 from motcua.submission.model import Application, DocumentRef, HistoryEntry, Procedure
-from motcua.submission.workflow import EDITABLE, Status
+from motcua.submission.workflow import EDITABLE, OPEN, Status
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 PROCEDURES = "procedures"
@@ -137,17 +137,32 @@ class Store:
         return await self._page(query, [("created_at", -1)], skip=skip, limit=limit)
 
     async def agency_queue(
-        self, agency_code: str, status: Status | None, *, skip: int, limit: int
+        self,
+        agency_code: str,
+        status: Status | None,
+        *,
+        skip: int,
+        limit: int,
+        procedure_code: str | None = None,
+        due_by: date | None = None,
+        overdue_on: date | None = None,
     ) -> tuple[list[Application], int]:
-        """An agency's submitted applications, the earliest due first, optionally of one status; drafts
-        are never in it (asking for them finds none)."""
+        """An agency's submitted applications, the earliest due first, optionally of one status or one
+        procedure; `due_by` keeps the open ones due on or before that day, `overdue_on` the open ones due
+        before it. Drafts are never in it (asking for them finds none)."""
         query: dict[str, Any] = {"agency_code": agency_code}
-        if status == Status.DRAFT:
-            query["status"] = {"$in": []}
-        elif status is not None:
-            query["status"] = status.value
-        else:
-            query["status"] = {"$in": _QUEUED}
+        wanted = _QUEUED if status is None else [status.value]
+        if due_by is not None or overdue_on is not None:
+            wanted = [s for s in wanted if Status(s) in OPEN]
+            limits: dict[str, str] = {}
+            if due_by is not None:
+                limits["$lte"] = due_by.isoformat()
+            if overdue_on is not None:
+                limits["$lt"] = overdue_on.isoformat()
+            query["due_date"] = limits
+        query["status"] = {"$in": [s for s in wanted if s != Status.DRAFT.value]}
+        if procedure_code is not None:
+            query["procedure_code"] = procedure_code
         return await self._page(query, [("due_date", 1), ("submitted_at", 1)], skip=skip, limit=limit)
 
     async def _page(
@@ -217,7 +232,8 @@ class Store:
         return result.modified_count == 1
 
     async def save_transition(self, session: mongo.Session, before: Application, after: Application) -> bool:
-        """Write a status change if the application is still where `before` saw it."""
+        """Write a move if the application is still as `before` saw it: the same status and the same history
+        (a proposal or an apology keeps the status, so the history's length tells a concurrent move)."""
         entry: HistoryEntry = after.history[-1]
         changes = {
             "status": after.status.value,
@@ -228,7 +244,7 @@ class Store:
             "receipt": after.receipt.model_dump() if after.receipt else None,
         }
         result = await self.applications.update_one(
-            {"_id": before.id, "status": before.status.value},
+            {"_id": before.id, "status": before.status.value, "history": {"$size": len(before.history)}},
             {
                 "$set": _bson({k: v for k, v in changes.items() if v is not None}),
                 "$push": {"history": _bson(entry.model_dump(by_alias=True))},

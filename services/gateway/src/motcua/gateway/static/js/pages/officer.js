@@ -11,20 +11,33 @@ import { loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
 import { answersOf, documentsOf, slipsOf, timeline } from './dossiers.js';
 
+const DUE = ['overdue', '0', '3'];
 const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
 
 export async function inbox(ctx) {
   if (!requireRole(ctx, 'officer')) return;
   const status = QUEUE.includes(ctx.query.get('status')) ? ctx.query.get('status') : '';
-  const [{ body }] = await Promise.all([api(`/v1/agency/applications?page_size=100${status ? `&status=${status}` : ''}`), agencyList()]);
+  const due = DUE.includes(ctx.query.get('due')) ? ctx.query.get('due') : '';
+  const query = new URLSearchParams({ page_size: '100' });
+  if (status) query.set('status', status);
+  if (due === 'overdue') query.set('overdue', 'true');
+  else if (due) query.set('due_within_days', due);
+  const [{ body }] = await Promise.all([api(`/v1/agency/applications?${query}`), agencyList()]);
   const filter = h('form', { class: 'filters', onsubmit: (event) => {
     event.preventDefault();
-    const value = event.target.elements.status.value;
-    navigate(`/officer${value ? `?status=${value}` : ''}`);
+    const chosen = new URLSearchParams();
+    for (const name of ['status', 'due']) {
+      const value = event.target.elements[name].value;
+      if (value) chosen.set(name, value);
+    }
+    navigate(`/officer${chosen.size ? `?${chosen}` : ''}`);
   } },
   h('div', { class: 'field' }, h('label', { for: 'queue-status' }, t('dossiers.filter')),
     h('select', { id: 'queue-status', name: 'status' }, h('option', { value: '' }, t('dossiers.all')),
       QUEUE.map((s) => h('option', { value: s, selected: s === status }, statusText(s))))),
+  h('div', { class: 'field' }, h('label', { for: 'queue-due' }, t('officer.due_filter')),
+    h('select', { id: 'queue-due', name: 'due' }, h('option', { value: '' }, t('dossiers.all')),
+      DUE.map((d) => h('option', { value: d, selected: d === due }, t(`officer.due_${d}`))))),
   h('button', { type: 'submit', class: 'button button-secondary' }, t('dossiers.apply_filter')));
   const rows = body.items.map((a) => {
     const late = isOverdue(a);
