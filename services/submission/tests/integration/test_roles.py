@@ -153,6 +153,12 @@ async def test_the_queue_filters_by_procedure_due_within_and_overdue_with_totals
     assert await queue(due_within_days=5, procedure=deaths.code) == ([], 0)
     assert await queue(overdue="true", status="completed") == ([], 0)  # a finished dossier is never late
     assert await queue(page_size=1, page=2) == ([soon], 3)
+    # a late dossier stays flagged until the agency apologises with a later date
+    mended = {"reason": "Chờ kết quả xác minh", "new_due_date": due_dates.add_working_days(today, 2).isoformat()}
+    answer = await service.http.post(f"/v1/agency/applications/{late}/apology", json=mended, headers=officer)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["working_days_left"] == 2
+    assert await queue(overdue="true") == ([], 0)
     for bad, pointer in (
         ({"due_within_days": -1}, "/due_within_days"),
         ({"procedure": "x y"}, "/procedure"),
