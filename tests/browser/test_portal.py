@@ -254,6 +254,17 @@ async def turn_on_two_factor(page: Page, email: str, screens: Any) -> str:
     secret = await scan_and_confirm(page)
     await expect(page.get_by_text("Các mã chỉ hiển thị lần này.", exact=False)).to_be_visible()
     await screens.take(page, "two-factor-recovery-codes")
+    first_codes = await page.locator("#recovery-codes li").all_inner_texts()
+    # back on the account page: two-factor is on, and new recovery codes need the password again
+    await page.reload()
+    await expect(page.get_by_text("Chưa có khóa truy cập nào.")).to_be_visible()
+    await page.get_by_role("button", name="Tạo mã khôi phục mới").click()
+    await expect(page.locator(".error-summary")).to_be_visible()
+    await page.get_by_label("Mật khẩu của bạn").fill(CITIZEN_PASSWORD)
+    await page.get_by_role("button", name="Tạo mã khôi phục mới").click()
+    await expect(page.get_by_text("các mã cũ không còn dùng được", exact=False)).to_be_visible()
+    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    assert set(await page.locator("#recovery-codes li").all_inner_texts()).isdisjoint(first_codes)
     await page.get_by_role("button", name="Đăng xuất").click()
     await expect(page.locator("h1")).to_have_text("Dịch vụ công trực tuyến một cửa")
     return secret

@@ -31,7 +31,7 @@ export default async function account(ctx) {
 function drawTwoFactor(section, me) {
   const heading = h('h2', { id: 'mfa-title' }, t('mfa.title'));
   if (me.mfa_enabled) {
-    fill(section, heading, notice('success', t('mfa.on')));
+    manageFactors(section, heading);
     return;
   }
   const summary = errorSummary();
@@ -66,6 +66,53 @@ function drawTwoFactor(section, me) {
   withPassword(passkey, async (request) => passkeyAdded(section, heading, await addPasskey(request)));
   fill(section, heading, h('p', {}, t('mfa.intro')), summary.element, password.element,
     h('div', { class: 'button-row' }, start, passkey));
+}
+
+/** Two-factor is on: the passkeys, each removable, new recovery codes, another passkey — each the password again. */
+async function manageFactors(section, heading) {
+  const { body: { items } } = await api('/v1/accounts/me/mfa/webauthn');
+  const summary = errorSummary();
+  const password = field({ name: 'password', id: 'mfa-password', label: t('mfa.password'), hint: t('mfa.manage_hint'),
+    type: 'password', autocomplete: 'current-password', required: true, maxlength: '256' });
+  const redraw = () => manageFactors(section, heading);
+  const withPassword = (button, work) => button?.addEventListener('click', () => busy(button, async () => {
+    if (!password.input.value) {
+      showProblems(summary, { '/password': password }, { said: { '/password': t('problem.required') } },
+        { '/password': t('mfa.password') });
+      return;
+    }
+    try {
+      await work({ body: { password: password.input.value } });
+    } catch (error) {
+      password.input.value = '';
+      if (error.status === 401) summary.show([{ text: t('mfa.password_wrong'), target: password.input.id }]);
+      else if (error.status === 409) summary.show([{ text: t('mfa.keep_one') }]);
+      else summary.show([{ text: failure(error) }]);
+    }
+  }));
+  const list = items.length
+    ? h('ul', { class: 'documents', id: 'passkeys' }, items.map((p) => {
+      const remove = h('button', { type: 'button', class: 'link-button' }, t('mfa.passkey_remove'));
+      withPassword(remove, async (request) => {
+        await api(`/v1/accounts/me/mfa/webauthn/${encodeURIComponent(p.id)}/remove`, { method: 'POST', ...request });
+        await redraw();
+      });
+      return h('li', { 'data-passkey': p.id }, h('strong', {}, p.name || t('mfa.passkey_unnamed')), ' ', remove);
+    }))
+    : h('p', { class: 'hint' }, t('mfa.no_passkeys'));
+  const codes = h('button', { type: 'button', class: 'button button-secondary', id: 'recovery-new' }, t('mfa.recovery_new'));
+  withPassword(codes, async (request) => {
+    const { body } = await api('/v1/accounts/me/mfa/recovery-codes', { method: 'POST', ...request });
+    showRecoveryCodes(section, heading, body.recovery_codes, null, t('mfa.recovery_replaced'));
+  });
+  const another = passkeysSupported()
+    ? h('button', { type: 'button', class: 'button button-secondary', id: 'passkey-add' }, t('mfa.passkey'))
+    : null;
+  withPassword(another, async (request) => passkeyAdded(section, heading, await addPasskey(request)));
+  fill(section, heading, notice('success', t('mfa.on')),
+    h('h3', {}, t('mfa.passkeys_title')), list,
+    summary.element, password.element,
+    h('div', { class: 'button-row' }, codes, another));
 }
 
 /** The first step of an authenticator app: its secret, and the QR encoder (fetched only by those who enrol). */
