@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from motcua.common.auth import Officer
+from motcua.common.auth import Officer, Principal
 from motcua.common.clock import now
 from motcua.common.errors import Forbidden
 from motcua.common.paging import check_depth
 from motcua.common.request_context import RequestId
 from motcua.submission import applications, due_dates
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
-from motcua.submission.model import etag
+from motcua.submission.model import Application, etag
 from motcua.submission.schemas import (
     AgencyApplicationPublic,
     Apology,
@@ -29,6 +29,13 @@ def _agency_of(officer: Officer) -> str:
     if not officer.agency:
         raise Forbidden("This officer account is not attached to an agency.")
     return officer.agency
+
+
+def _answered(moved: Application, officer: Principal, response: Response) -> AgencyApplicationPublic:
+    """The dossier after an officer's move, as that officer may act on it next (never cached)."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["ETag"] = etag(moved)
+    return AgencyApplicationPublic.of(moved, applications.officer_roles(officer))
 
 
 @router.get("/applications", summary="My agency's queue")
@@ -83,9 +90,7 @@ async def act(
     moved = await applications.move(
         submission, application_id, officer, body.action, comment=body.comment, outcome=body.outcome, request_id=rid
     )
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["ETag"] = etag(moved)
-    return AgencyApplicationPublic.of(moved, applications.officer_roles(officer))
+    return _answered(moved, officer, response)
 
 
 @router.post("/applications/{application_id}/apology", summary="Apologise for a late answer and set a later date")
@@ -104,6 +109,4 @@ async def apologise(
     moved = await applications.apologise(
         submission, application_id, officer, reason=body.reason, new_due_date=body.new_due_date, request_id=rid
     )
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["ETag"] = etag(moved)
-    return AgencyApplicationPublic.of(moved, applications.officer_roles(officer))
+    return _answered(moved, officer, response)

@@ -23,6 +23,7 @@ from motcua.submission.model import (
     ApplicationNotFound,
     DocumentNotFound,
     DocumentRef,
+    Outcome,
     Procedure,
     ProcedureUnavailable,
     SubmitReceipt,
@@ -215,7 +216,7 @@ async def move(
     *,
     comment: str,
     request_id: str | None,
-    outcome: str | None = None,
+    outcome: Outcome | None = None,
 ) -> Application:
     """Resubmit, withdraw, or an officer's action: the state machine decides, history and topic record it."""
     why = explained(action, comment)

@@ -7,7 +7,7 @@ date) is decided here; `applications` reads what a decision needs, calls it, and
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Literal
 
 from motcua.common.errors import (
     Conflict,
@@ -32,6 +32,9 @@ from motcua.submission.workflow import (
     next_status,
 )
 from pydantic import BaseModel, ConfigDict, Field
+
+# What a specialist proposes to the approver.
+Outcome = Literal["approve", "reject"]
 
 
 class ProcedureUnavailable(NotFound):
@@ -139,7 +142,7 @@ class HistoryEntry(BaseModel):
     by_role: str
     comment: str = ""
     action: Action | None = None  # what was done (kept since roles and proposals; older entries lack it)
-    outcome: str | None = None  # a specialist's proposal: "approve" or "reject"
+    outcome: Outcome | None = None  # a specialist's proposal
     due_date: date | None = None  # the due date in force after this entry (what its slip promises)
 
 
@@ -295,7 +298,7 @@ class Application(BaseModel):
         return self.model_copy(update={"due_date": new_due_date, "history": [*self.history, entry], "updated_at": at})
 
     def move(
-        self, action: Action, *, by_role: str, comment: str, at: datetime, outcome: str | None = None
+        self, action: Action, *, by_role: str, comment: str, at: datetime, outcome: Outcome | None = None
     ) -> Application:
         """Where the state machine takes the application by `action` (a withdrawal or an officer's action);
         a proposal (`outcome` approve or reject) is recorded without a change of status."""
@@ -367,7 +370,7 @@ def changed(
     comment: str,
     at: datetime,
     action: Action | None = None,
-    outcome: str | None = None,
+    outcome: Outcome | None = None,
 ) -> Application:
     """`app` moved to `to`, with the move appended to its history (and the due date then in force)."""
     entry = HistoryEntry(

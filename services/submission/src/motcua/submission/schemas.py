@@ -122,7 +122,7 @@ class HistoryPublic(BaseModel):
             by_role=entry.by_role,
             comment=entry.comment,
             action=entry.action,
-            outcome=entry.outcome if entry.outcome in ("approve", "reject") else None,
+            outcome=entry.outcome,
         )
 
 
