@@ -190,7 +190,7 @@ class Service:
                 account_id=sub,
                 full_name=name,
                 agency_code=agency,
-                agency_roles=list(roles),  # type: ignore[arg-type]  # the test's role names are the contract's
+                agency_roles=list(roles),
                 active=active,
                 changed_at=datetime.now(UTC),
             )

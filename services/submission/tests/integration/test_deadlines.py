@@ -22,7 +22,7 @@ async def test_an_overdue_dossier_raises_the_event_once_is_flagged_and_an_apolog
     async with launch(escalation_check_seconds=0.3) as service:
         _, app_id = await service.submitted(samples.birth_registration(agency=AGENCY, code="HT-HAN-QUA"))
         intake, _ = await service.officer_in_directory(AGENCY, ("intake",))
-        specialist, specialist_id = await service.officer_in_directory(AGENCY, ("specialist",))
+        _specialist, specialist_id = await service.officer_in_directory(AGENCY, ("specialist",))
         assert (await service.act(intake, app_id, "accept")).status_code == 200
         assigned = await service.http.post(
             f"/v1/agency/applications/{app_id}/assign", headers=intake, json={"assignee_id": specialist_id}
@@ -42,7 +42,8 @@ async def test_an_overdue_dossier_raises_the_event_once_is_flagged_and_an_apolog
         await eventually(told)
         notices = await _deadline_events(service, app_id, 4)
         assert [type(n).__name__ for n in notices] == ["ApplicationOverdue"]  # once, and no late warning
-        assert notices[0].assignee_id == specialist_id and notices[0].working_days_left < 0
+        assert notices[0].assignee_id == specialist_id
+        assert notices[0].working_days_left < 0
 
         seen = (await service.http.get(f"/v1/applications/{app_id}", headers=intake)).json()
         assert seen["overdue"] is True
@@ -74,7 +75,8 @@ async def test_three_quarters_of_the_time_gone_warns_once_then_waits_for_the_due
         intake, _ = await service.officer_in_directory(AGENCY, ("intake",))
         assert (await service.act(intake, app_id, "accept")).status_code == 200
         doc = await service.db["applications"].find_one({"_id": app_id})
-        assert doc["next_notice"] == "approaching" and doc["next_notice_on"] > doc["submitted_at"].date().isoformat()
+        assert doc["next_notice"] == "approaching"
+        assert doc["next_notice_on"] > doc["submitted_at"].date().isoformat()
         today = due_dates.local_day(datetime.now(UTC))
         due = due_dates.add_working_days(today, 2)  # two of eight working days left: past three quarters
         await service.db["applications"].update_one(
@@ -88,11 +90,13 @@ async def test_three_quarters_of_the_time_gone_warns_once_then_waits_for_the_due
         await eventually(warned)
         notices = await _deadline_events(service, app_id, 3)
         assert [type(n).__name__ for n in notices] == ["ApplicationDeadlineApproaching"]
-        assert notices[0].working_days_left == 2 and notices[0].assignee_id is None
+        assert notices[0].working_days_left == 2
+        assert notices[0].assignee_id is None
         doc = await service.db["applications"].find_one({"_id": app_id})
         assert doc["next_notice_on"] == (due + timedelta(days=1)).isoformat()
 
         # a supplement request stops the clock: no notice while it waits
         assert (await service.act(intake, app_id, "request_supplement", "Thiếu ảnh")).status_code == 200
         doc = await service.db["applications"].find_one({"_id": app_id})
-        assert doc.get("next_notice") is None and doc.get("next_notice_on") is None
+        assert doc.get("next_notice") is None
+        assert doc.get("next_notice_on") is None

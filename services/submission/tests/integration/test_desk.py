@@ -38,7 +38,8 @@ async def test_intake_accepts_assigns_a_specialist_who_proposes_the_approver_app
 
     # wrong role, wrong agency, wrong person: refused before anything is written
     refused = await _assign(service, approver, app_id, specialist_id)
-    assert refused.status_code == 403 and "intake" in refused.json()["detail"]
+    assert refused.status_code == 403
+    assert "intake" in refused.json()["detail"]
     refused = await _assign(service, other, app_id, specialist_id)  # a specialist takes only for themself
     assert refused.status_code == 403
     assert (await _assign(service, elsewhere, app_id, specialist_id)).status_code == 404
@@ -49,20 +50,24 @@ async def test_intake_accepts_assigns_a_specialist_who_proposes_the_approver_app
     answer = await service.http.post(
         f"/v1/agency/applications/{app_id}/assign", headers=intake, json={"assignee_id": "../x"}
     )
-    assert answer.status_code == 422 and "assignee_id" in answer.text
+    assert answer.status_code == 422
+    assert "assignee_id" in answer.text
 
     assigned = await _assign(service, intake, app_id, specialist_id)
     assert assigned.status_code == 200, assigned.text
     body = assigned.json()
-    assert body["assignee"]["id"] == specialist_id and body["assignee"]["full_name"] == "Phạm Thu Hà"
+    assert body["assignee"]["id"] == specialist_id
+    assert body["assignee"]["full_name"] == "Phạm Thu Hà"
     assert body["status"] == "processing"
-    assert body["history"][-1]["action"] == "assign" and body["history"][-1]["assignee_name"] == "Phạm Thu Hà"
+    assert body["history"][-1]["action"] == "assign"
+    assert body["history"][-1]["assignee_name"] == "Phạm Thu Hà"
     # the same again changes nothing
     again = await _assign(service, intake, app_id, specialist_id)
     assert len(again.json()["history"]) == len(body["history"])
 
     inbox = await _inbox(service, specialist)
-    assert [i["id"] for i in inbox["items"]] == [app_id] and inbox["total"] == 1
+    assert [i["id"] for i in inbox["items"]] == [app_id]
+    assert inbox["total"] == 1
     assert inbox["items"][0]["assignee"]["id"] == specialist_id
     assert (await _inbox(service, other))["total"] == 0
 
@@ -116,11 +121,13 @@ async def test_a_supplement_request_lists_every_item_once_pauses_the_clock_and_g
     bad = await service.http.post(
         url, headers=intake, json={"action": "accept", "comment": "", "items": ["không dùng được"]}
     )
-    assert bad.status_code == 422 and "items" in bad.text
+    assert bad.status_code == 422
+    assert "items" in bad.text
     bad = await service.http.post(
         url, headers=intake, json={"action": "request_supplement", "comment": "Thiếu", "items": [""]}
     )
-    assert bad.status_code == 422 and "items" in bad.text
+    assert bad.status_code == 422
+    assert "items" in bad.text
 
     asked = await service.http.post(
         url, headers=intake, json={"action": "request_supplement", "comment": "Bổ sung hồ sơ", "items": items}
@@ -128,18 +135,22 @@ async def test_a_supplement_request_lists_every_item_once_pauses_the_clock_and_g
     assert asked.status_code == 200, asked.text
     body = asked.json()
     today = due_dates.local_day(datetime.now(UTC))
-    assert body["paused"] is True and body["working_days_left"] is not None
+    assert body["paused"] is True
+    assert body["working_days_left"] is not None
     assert body["supply_by"] == (today + timedelta(days=30)).isoformat()
     entry = body["history"][-1]
-    assert entry["items"] == items and entry["supply_by"] == body["supply_by"]
+    assert entry["items"] == items
+    assert entry["supply_by"] == body["supply_by"]
 
     slips = (await service.http.get(f"/v1/applications/{app_id}/slips", headers=owner)).json()["items"]
     request = [s for s in slips if s["kind"] == "supplement_request"][-1]
-    assert request["items"] == items and request["supply_by"] == body["supply_by"]
+    assert request["items"] == items
+    assert request["supply_by"] == body["supply_by"]
 
     # intake may not refuse while the applicant still has time
     early = await service.act(intake, app_id, "reject", "Quá hạn")
-    assert early.status_code == 409 and body["supply_by"] in early.json()["detail"]
+    assert early.status_code == 409
+    assert body["supply_by"] in early.json()["detail"]
     mine = (await service.http.get(f"/v1/applications/{app_id}", headers=owner)).json()
     assert mine["supply_by"] == body["supply_by"]
 
@@ -147,13 +158,15 @@ async def test_a_supplement_request_lists_every_item_once_pauses_the_clock_and_g
         f"/v1/applications/{app_id}/resubmit", headers=owner, json={"comment": "Đã bổ sung"}
     )
     assert resubmitted.status_code == 200, resubmitted.text
-    assert resubmitted.json()["paused"] is False and resubmitted.json()["supply_by"] is None
+    assert resubmitted.json()["paused"] is False
+    assert resubmitted.json()["supply_by"] is None
 
     # one request per dossier: a second asks only for items of the first still missing
     more = await service.http.post(
         url, headers=intake, json={"action": "request_supplement", "comment": "Thêm", "items": ["Sổ hộ khẩu"]}
     )
-    assert more.status_code == 409 and "already" in more.json()["detail"]
+    assert more.status_code == 409
+    assert "already" in more.json()["detail"]
     still = await service.http.post(
         url, headers=intake, json={"action": "request_supplement", "comment": "Ảnh mờ", "items": [items[1]]}
     )
