@@ -237,6 +237,7 @@ ROWS: tuple[Row, ...] = (
         body={"reason": "Cần xác minh thêm", "new_due_date": "2020-01-02"},
     ),
     Row("GET", "/v1/agency/inbox", cells(401, 403, 403, 200, 200, 403)),
+    Row("GET", "/v1/agency/officers", cells(401, 403, 403, 200, 200, 403)),  # each sees their own agency's
     Row(  # nobody of that id in the directory: refused, unassigned (and another agency learns nothing)
         "POST",
         "/v1/agency/applications/{application_id}/assign",

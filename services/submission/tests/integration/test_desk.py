@@ -35,6 +35,12 @@ async def test_intake_accepts_assigns_a_specialist_who_proposes_the_approver_app
     elsewhere = service.officer("UBND-XA-KHAC")
 
     assert (await service.act(intake, app_id, "accept")).status_code == 200
+    listed = await service.http.get("/v1/agency/officers?role=specialist", headers=intake)
+    assert [o["full_name"] for o in listed.json()["items"]] == ["Phạm Thu Hà", "Vũ Minh Khoa"]
+    everyone = await service.http.get("/v1/agency/officers", headers=intake)
+    assert len(everyone.json()["items"]) == 4
+    assert stranger_id not in [o["id"] for o in everyone.json()["items"]]
+    assert (await service.http.get("/v1/agency/officers?role=chief", headers=intake)).status_code == 422
 
     # wrong role, wrong agency, wrong person: refused before anything is written
     refused = await _assign(service, approver, app_id, specialist_id)

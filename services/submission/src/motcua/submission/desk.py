@@ -12,6 +12,8 @@ from motcua.submission import applications
 from motcua.submission.agency import agency_of, answered
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.schemas import AgencyApplicationPublic, AgencyPage, AgencySummary, Assignment
+from motcua.submission.workflow import Role
+from pydantic import BaseModel
 
 router = APIRouter(prefix="/v1/agency", tags=["agency"])
 
@@ -33,6 +35,29 @@ async def inbox(
     response.headers["Cache-Control"] = "private, no-store"
     items = [AgencySummary.of(a) for a in found if a.visible_to_agency(officer.agency)]
     return AgencyPage(items=items, total=total, page=page, page_size=size)
+
+
+class OfficerPublic(BaseModel):
+    id: str
+    full_name: str
+    roles: list[str]
+
+
+class OfficerList(BaseModel):
+    items: list[OfficerPublic]
+
+
+@router.get("/officers", summary="The officers of my agency")
+async def officers(
+    officer: Officer,
+    store: StoreDep,
+    response: Response,
+    role: Annotated[Role | None, Query(description="only those holding this desk role")] = None,
+) -> OfficerList:
+    """The active officers of the caller's agency, by name, as the directory has them (whom to assign to)."""
+    found = await store.agency_officers(agency_of(officer), role.value if role else None)
+    response.headers["Cache-Control"] = "private, no-store"
+    return OfficerList(items=[OfficerPublic(id=o.id, full_name=o.full_name, roles=o.roles) for o in found])
 
 
 @router.post("/applications/{application_id}/assign", summary="Assign a dossier to a specialist, or take it")

@@ -210,6 +210,14 @@ class Store:
         doc = {**officer.model_dump(exclude={"id"}), "changed_at": changed_at}
         await self.officers.replace_one({"_id": officer.id}, doc, upsert=True, session=session)
 
+    async def agency_officers(self, agency_code: str, role: str | None, limit: int = 500) -> list[Officer]:
+        """The active officers of an agency (holding `role`, if given), by name."""
+        query: dict[str, Any] = {"agency_code": agency_code, "active": True}
+        if role is not None:
+            query["roles"] = role
+        docs = await self.officers.find(query).sort("full_name", ASCENDING).limit(limit).to_list()
+        return [Officer.model_validate({**d, "id": d["_id"]}) for d in docs]
+
     async def officer(self, officer_id: str) -> Officer | None:
         doc = await self.officers.find_one({"_id": officer_id})
         return Officer.model_validate({**doc, "id": doc["_id"]}) if doc else None
