@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
@@ -15,7 +14,6 @@ from motcua.submission import agency, api, deadlines, desk, due_dates, events, o
 from motcua.submission.deps import Submission
 from motcua.submission.rate_limits import RateLimits
 from motcua.submission.settings import Settings
-from motcua.submission.slip_pdf import Fonts
 from motcua.submission.store import INDEXES, Store
 
 MIB = 1024 * 1024
@@ -32,7 +30,7 @@ def build_app(
     def parts(runtime: Runtime) -> Submission:
         store = Store(runtime.client, runtime.db)
         limits = RateLimits(store.rate_limits, settings, clock=window_clock)
-        fonts = Fonts(Path(settings.slip_font_file), Path(settings.slip_bold_font_file))
+        fonts = settings.slip_fonts()
         return Submission(settings=settings, store=store, outbox=runtime.outbox, limits=limits, fonts=fonts)
 
     async def on_startup(submission: Submission) -> None:
