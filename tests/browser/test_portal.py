@@ -616,6 +616,7 @@ async def test_a_supplement_request_is_answered_then_the_dossier_withdrawn(
     await page.goto(f"/applications/{application_id}")
     await expect(page.locator(".badge").first).to_have_text("Cần bổ sung hồ sơ")
     await expect(page.get_by_text("Bổ sung bản chụp rõ nét giấy chứng sinh.").first).to_be_visible()
+    await expect(page.locator("#supply-by")).to_contain_text("Hạn bổ sung:")  # thirty days, the clock paused
     await no_serious_violations(axe, page, "dossier awaiting a supplement")
     await screens.take(page, "dossier-supplement")
     await page.get_by_role("link", name="Bổ sung và nộp lại").click()
@@ -626,7 +627,10 @@ async def test_a_supplement_request_is_answered_then_the_dossier_withdrawn(
     await page.get_by_role("button", name="Nộp lại hồ sơ đã bổ sung").click()
     await expect(page.locator("#timeline li").last).to_contain_text("Đang xử lý")
 
-    await officer_acts(base_url, officer, application_id, "request_supplement", "Thiếu tên người mẹ.")
+    # one supplement request per dossier: asked again, it may only be for what the first asked and still lacks
+    await officer_acts(
+        base_url, officer, application_id, "request_supplement", "Bổ sung bản chụp rõ nét giấy chứng sinh."
+    )
     await page.reload()
     await page.get_by_text("Rút hồ sơ", exact=True).click()
     await page.get_by_label("Lý do (không bắt buộc)").fill("Gia đình sẽ nộp trực tiếp.")

@@ -307,6 +307,7 @@ export default {
   'dossier.no_history': 'Not submitted yet.',
   'dossier.continue': 'Continue the application',
   'dossier.supplement_needed': 'The agency asks for more information. The officer wrote:',
+  'dossier.supply_by': 'Supply them by {date}. The processing time stands still until then.',
   'dossier.supplement': 'Supplement and resubmit',
   'dossier.withdraw': 'Withdraw the dossier',
   'dossier.withdraw_warning': 'A withdrawn dossier is not processed any further. You can apply again later.',

@@ -307,6 +307,7 @@ export default {
   'dossier.no_history': 'Hồ sơ chưa được nộp.',
   'dossier.continue': 'Tiếp tục điền hồ sơ',
   'dossier.supplement_needed': 'Cơ quan yêu cầu bổ sung hồ sơ. Ghi chú của cán bộ:',
+  'dossier.supply_by': 'Hạn bổ sung: {date}. Thời gian giải quyết tạm dừng cho đến khi nhận đủ.',
   'dossier.supplement': 'Bổ sung và nộp lại',
   'dossier.withdraw': 'Rút hồ sơ',
   'dossier.withdraw_warning': 'Hồ sơ đã rút sẽ không được giải quyết tiếp. Bạn có thể nộp hồ sơ mới sau.',
