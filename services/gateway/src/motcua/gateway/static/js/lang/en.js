@@ -20,6 +20,8 @@ export default {
   'nav.sign_in': 'Sign in',
   'nav.sign_out': 'Sign out',
   'nav.register': 'Create an account',
+  'nav.menu': 'Menu',
+  'nav.menu_close': 'Close menu',
   'footer.about': 'Mot Cua — apply for administrative procedures online, follow your dossier and receive the result. Open-source software.',
   'footer.api': 'API documentation for developers',
   'connection.offline': 'You are offline. What you type into a form is kept on this device and sent when the connection is back.',

@@ -20,6 +20,8 @@ export default {
   'nav.sign_in': 'Đăng nhập',
   'nav.sign_out': 'Đăng xuất',
   'nav.register': 'Đăng ký tài khoản',
+  'nav.menu': 'Menu',
+  'nav.menu_close': 'Đóng menu',
   'footer.about': 'Một Cửa — nộp hồ sơ thủ tục hành chính trực tuyến, theo dõi tiến độ và nhận kết quả. Phần mềm mã nguồn mở.',
   'footer.api': 'Tài liệu API cho nhà phát triển',
   'connection.offline': 'Bạn đang ngoại tuyến. Những gì bạn nhập vào tờ khai được giữ trên thiết bị này và sẽ tự gửi khi có mạng trở lại.',
