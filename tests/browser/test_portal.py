@@ -167,7 +167,7 @@ async def test_public_pages_read_in_vietnamese_and_english_and_pass_axe(open_pag
     await expect(page.locator("h1")).to_have_text("Birth registration")
     await expect(page.get_by_text("Medical birth certificate", exact=True)).to_be_visible()
     await expect(page.get_by_role("button", name="Apply online")).to_be_visible()
-    await expect(page.locator(".facts")).to_contain_text("1 working days")
+    await expect(page.locator(".facts")).to_contain_text("1 working day")
     await screens.take(page, "procedure-en")
     await switch_language(page, "vi")
 
