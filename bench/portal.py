@@ -31,8 +31,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from motcua.devtools.testing import running_app
-from motcua.gateway.app import build_app
 from motcua.gateway import release
+from motcua.gateway.app import build_app
 from motcua.gateway.compression import LEVEL
 from motcua.gateway.settings import Settings
 from starlette.staticfiles import StaticFiles
@@ -218,7 +218,7 @@ async def main() -> None:
         baseline = await measure(bare_url, paths, (IDENTITY,))
     async with running_app(gateway, wait_started=False) as gateway_url:
         through = await measure(gateway_url, paths, (GZIP, IDENTITY))
-        slow = await phone_link(gateway_url) if CHROMIUM.is_file() else None
+        slow = await phone_link(gateway_url) if CHROMIUM.is_file() else None  # noqa: ASYNC240 - one stat
     print(
         f"portal first visit: {len(paths)} files, {size / 1024:.0f} KiB ({packed / 1024:.0f} KiB if gzipped); "
         f"{ROUNDS} page loads each, {CONNECTIONS} connections; {import_depth()} levels of modules"

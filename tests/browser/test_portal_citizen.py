@@ -16,16 +16,15 @@ import re
 import struct
 import time
 import uuid
-from typing import Any
-
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
 from motcua.devtools import devservers
 from motcua.devtools.testing import eventually, running_platform
 from motcua.devtools.testing_messages import Outbox
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 PHONE = 390
 CITIZEN_PASSWORD = "trăng rằm soi bóng hồ Gươm xanh"
@@ -152,7 +151,8 @@ async def test_a_release_is_cached_for_good_bundled_and_its_frame_drawn_before_a
     assert all(re.match(re.escape(base) + r"/_/[0-9a-f]{16}/dist/", u) for u in scripts), scripts
     assert len(scripts) <= 2, scripts
     styles = [u for u in asked.values() if u.endswith(".css")]
-    assert styles and all("/_/" in u for u in styles), styles
+    assert styles, asked
+    assert all("/_/" in u for u in styles), styles
     for url in scripts + styles:
         assert answers[url]["cache-control"] == IMMUTABLE, (url, answers[url])
 
@@ -199,7 +199,8 @@ async def test_on_a_phone_the_header_is_one_row_with_a_menu_and_targets_are_40_p
     await expect(page.locator("h1")).to_have_text("Đăng ký tài khoản")
     await expect(page.locator("#menu-toggle")).to_have_attribute("aria-expanded", "false")  # a new page closes it
     small = await page.evaluate(
-        """() => [...document.querySelectorAll('main input[type=radio], main input[type=checkbox], main button, #site-header button')]
+        """() => [...document.querySelectorAll(
+                'main input[type=radio], main input[type=checkbox], main button, #site-header button')]
             .filter((e) => e.offsetParent !== null)
             .map((e) => ({ name: e.name || e.id || e.textContent.trim(), w: e.getBoundingClientRect().width,
                            h: e.getBoundingClientRect().height }))
@@ -349,9 +350,8 @@ async def test_the_receipt_keeps_the_code_on_one_line_and_stands_alone_on_paper(
     await page.get_by_label("Ngày, tháng, năm sinh").fill("2026-11-02")
     await page.get_by_label("Giới tính").select_option("female")
     await page.get_by_label("Nơi sinh").fill("Bệnh viện Phụ sản Hà Nội")
-    await page.locator("#doc-birth_certificate_medical").set_input_files(
-        files=[{"name": "giay-chung-sinh.pdf", "mimeType": "application/pdf", "buffer": PDF}]
-    )
+    certificate: FilePayload = {"name": "giay-chung-sinh.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    await page.locator("#doc-birth_certificate_medical").set_input_files(files=[certificate])
     await expect(page.locator("[data-document=birth_certificate_medical]")).to_contain_text("Đã tải lên")
     await expect(page.locator("#save-state")).to_have_attribute("data-state", "saved", timeout=15_000)
     await page.get_by_role("button", name="Tiếp tục: kiểm tra hồ sơ").click()

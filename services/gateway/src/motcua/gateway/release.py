@@ -115,7 +115,7 @@ def build(directory: Path) -> Release | None:
     text = _REFERENCE.sub(point, text)
     preloads = [] if bundled else module_graph(directory)
     links = "".join(f'  <link rel="modulepreload" href="{release.versioned(m)}">\n' for m in preloads)
-    text = text.replace("  <script type=\"module\"", links + "  <script type=\"module\"", 1)
+    text = text.replace('  <script type="module"', links + '  <script type="module"', 1)
     return Release(version=version, index_html=text.encode(), bundled=bundled)
 
 

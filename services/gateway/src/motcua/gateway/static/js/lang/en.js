@@ -382,7 +382,7 @@ export default {
   'proposal.approve': 'The specialist proposes to approve',
   'proposal.reject': 'The specialist proposes to reject',
   // issue 23 (portal helper): sign-in reasons, verification dead ends
-  'signin.reason_apply': 'Sign in to apply for procedure {code}. Once signed in you go straight to its form. No account yet? Create one first, then come back here.',
+  'signin.reason_apply': 'Sign in to apply for procedure {code}. Once signed in you go straight to its form. No account yet? Register: once it is active and you sign in, you also go straight to the form.',
   'signin.reason_next': 'The page you wanted needs you to sign in. Once signed in you go back to it.',
   'signin.pending_help': 'To activate it, enter the 6-digit code from the SMS and open the link in the email. If they did not arrive, you can have them sent again.',
   'signin.pending_verify': 'Enter the SMS code or resend',

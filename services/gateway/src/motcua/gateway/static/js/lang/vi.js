@@ -382,7 +382,7 @@ export default {
   'proposal.approve': 'Chuyên viên đề xuất phê duyệt',
   'proposal.reject': 'Chuyên viên đề xuất từ chối',
   // issue 23 (portal helper): sign-in reasons, verification dead ends
-  'signin.reason_apply': 'Hãy đăng nhập để nộp hồ sơ thủ tục {code}. Sau khi đăng nhập, bạn sẽ đến thẳng tờ khai. Chưa có tài khoản? Đăng ký trước, rồi quay lại đây.',
+  'signin.reason_apply': 'Hãy đăng nhập để nộp hồ sơ thủ tục {code}. Sau khi đăng nhập, bạn sẽ đến thẳng tờ khai. Chưa có tài khoản? Hãy đăng ký: sau khi kích hoạt và đăng nhập, bạn cũng đến thẳng tờ khai.',
   'signin.reason_next': 'Trang bạn muốn mở cần đăng nhập. Sau khi đăng nhập, bạn sẽ quay lại trang đó.',
   'signin.pending_help': 'Để kích hoạt, hãy nhập mã 6 chữ số trong SMS và mở liên kết trong email. Nếu chưa nhận được, bạn có thể yêu cầu gửi lại.',
   'signin.pending_verify': 'Nhập mã SMS hoặc gửi lại',
