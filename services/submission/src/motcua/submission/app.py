@@ -11,7 +11,7 @@ from motcua.common.body_limit import LargerBody
 from motcua.common.clock import Clock, now
 from motcua.common.runtime import Background, Runtime
 from motcua.common.web import create_app
-from motcua.submission import agency, api, due_dates, events, orphan_files, slip_routes
+from motcua.submission import agency, api, deadlines, desk, due_dates, events, orphan_files, slip_routes
 from motcua.submission.deps import Submission
 from motcua.submission.rate_limits import RateLimits
 from motcua.submission.settings import Settings
@@ -42,13 +42,16 @@ def build_app(
     def background(submission: Submission) -> Background:
         older_than = timedelta(seconds=settings.orphan_file_age_seconds)
         every = settings.orphan_sweep_seconds
-        return {"orphan-files": orphan_files.keep_sweeping(submission.store, older_than=older_than, every=every)}
+        return {
+            "orphan-files": orphan_files.keep_sweeping(submission.store, older_than=older_than, every=every),
+            "escalation": deadlines.keep_checking(submission, every=settings.escalation_check_seconds),
+        }
 
     return create_app(
         settings,
         title="Mot Cua — submission",
         description=DESCRIPTION,
-        routers=[api.router, agency.router, slip_routes.router],
+        routers=[api.router, agency.router, desk.router, slip_routes.router],
         indexes=INDEXES,
         parts=parts,
         on_startup=on_startup,
