@@ -32,6 +32,9 @@ class Settings(ServiceSettings):
     smtp_local_hostname: str = "localhost"
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     smtp_idle_check_seconds: float = Field(default=10.0, ge=0)
+    # SMTP connections kept open and used at once: the email lane's parallelism (each carries one message
+    # at a time, and many messages one after another)
+    smtp_pool_size: int = Field(default=4, ge=1, le=50)
     mail_from: str = Field(default="Một cửa <no-reply@motcua.local>", json_schema_extra=DEPLOYMENT_SETS)
 
     # "log" writes each SMS, verification codes included, to SMS_LOG_FILE: development only
