@@ -53,7 +53,9 @@ class Settings(ServiceSettings):
     delivery_lease_seconds: float = Field(default=300.0, gt=0)
     dispatch_batch_size: int = Field(default=50, ge=1, le=1000)
     dispatch_idle_poll_seconds: float = Field(default=0.5, gt=0)
-    dispatch_linger_seconds: float = Field(default=0.05, ge=0)
+    # how long a lane lets work gather after a short round or a wake-up: fewer, larger rounds (each costs a
+    # claim and a settling transaction), at most this much later
+    dispatch_linger_seconds: float = Field(default=0.1, ge=0)
 
     # The keys that seal the live secrets of identity's events for notification alone (motcua.common.sealing):
     # `kid:base64key` pairs, newest first; identity and notification hold the same list. Empty: the published
