@@ -254,7 +254,7 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_never_stop_the_consum
 class _DiesBeforeCommit(Consumer):
     """A consumer process that dies after handling a record but before committing its offset."""
 
-    async def _commit(self, tp: object, offset: int) -> None:
+    async def _commit(self, offsets: object) -> None:
         raise asyncio.CancelledError
 
 

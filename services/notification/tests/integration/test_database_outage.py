@@ -54,6 +54,7 @@ async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_emai
         smtp_timeout_seconds=0.5,
         delivery_lease_seconds=5.0,
         dispatch_idle_poll_seconds=0.1,
+        smtp_pool_size=1,  # one message at a time: the first is in when the database goes, the others wait
     )
     client = mongo.connect(settings.mongodb_uri)
     db = client[settings.database_name]

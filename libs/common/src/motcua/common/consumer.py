@@ -10,9 +10,10 @@ out, never dead-lettered: they are not the record's fault.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -21,6 +22,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from motcua.common import kafka, mongo, topics
 from motcua.common.events import Envelope, InvalidEnvelope, decode
 from motcua.common.settings import ServiceSettings
+from motcua.common.staging import Staging
 from pymongo import IndexModel
 from pymongo.errors import ConnectionFailure, PyMongoError
 
@@ -47,6 +49,7 @@ class Consumer:
         topic_names: Sequence[str],
         handlers: Mapping[str, Handler],
         after_commit: Callable[[], None] | None = None,
+        staging: Staging | None = None,
     ) -> None:
         self._client = client
         self._inbox = db[INBOX]
@@ -55,6 +58,7 @@ class Consumer:
         self._topics = [settings.topic(t) for t in topic_names]
         self._handlers = dict(handlers)
         self._after_commit = after_commit
+        self._staging = staging  # the handlers' staged inserts, written once per transaction
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -77,11 +81,14 @@ class Consumer:
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
                 self.last_poll = time.monotonic()
-                for tp, records in batches.items():
-                    if self._stopping.is_set():
-                        return  # uncommitted records are redelivered; the inbox makes them no-ops
-                    await self._process_batch(records)
-                    await self._commit(tp, records[-1].offset + 1)
+                if not batches:
+                    continue
+                if self._stopping.is_set():
+                    return  # uncommitted records are redelivered; the inbox makes them no-ops
+                # every partition's records in one transaction (each partition's in its order): a quiet
+                # topic spread over many partitions hands over a record or two per partition
+                await self._process_batch([r for records in batches.values() for r in records])
+                await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
         except asyncio.CancelledError:
             if not self._stopping.is_set():
                 raise  # killed: leave without committing
@@ -130,10 +137,10 @@ class Consumer:
         self._dlq = kafka.producer(self._settings)
         await kafka.start_with_retry(self._dlq)
 
-    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
         try:
-            await self._consumer.commit({tp: offset})
+            await self._consumer.commit(offsets)
             if self._after_commit is not None:
                 self._after_commit()
         except CommitFailedError as exc:
@@ -141,7 +148,7 @@ class Consumer:
             log.warning("consumer_commit_failed", group=self.group, error=str(exc))
 
     async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """Handle a partition's batch in one transaction; on any trouble, one record at a time.
+        """Handle a poll's records in one transaction; on any trouble, one record at a time.
 
         The common case (no redelivery, no failing handler) pays one commit for the whole batch;
         the record-by-record path keeps the exact retry, dead-letter and duplicate rules.
@@ -180,13 +187,27 @@ class Consumer:
             session=session,
             ordered=True,
         )
-        for envelope, handler in work:
-            self._in_hand = envelope.id
-            with structlog.contextvars.bound_contextvars(
-                event_id=envelope.id, event_type=envelope.type, request_id=envelope.request_id
-            ):
-                await handler(envelope, session)
-        self._in_hand = None
+        async with self._staged(session):
+            for envelope, handler in work:
+                self._in_hand = envelope.id
+                with structlog.contextvars.bound_contextvars(
+                    event_id=envelope.id, event_type=envelope.type, request_id=envelope.request_id
+                ):
+                    await handler(envelope, session)
+            self._in_hand = None
+
+    @contextlib.asynccontextmanager
+    async def _staged(self, session: mongo.Session) -> AsyncIterator[None]:
+        """The handlers' staged inserts, written at the end of the transaction's work (dropped if it fails)."""
+        if self._staging is None:
+            yield
+            return
+        self._staging.begin(session)
+        try:
+            yield
+            await self._staging.flush(session)
+        finally:
+            self._staging.discard(session)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes], failed_once: str | None = None) -> None:
         try:
@@ -252,7 +273,8 @@ class Consumer:
         await self._inbox.insert_one(
             {"_id": key, "type": envelope.type, "processed_at": datetime.now(UTC)}, session=session
         )
-        await handler(envelope, session)
+        async with self._staged(session):
+            await handler(envelope, session)
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
         """Park the original record, its headers and the error; retried until the broker takes it."""

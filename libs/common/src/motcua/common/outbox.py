@@ -27,6 +27,7 @@ from motcua.common import kafka, mongo
 from motcua.common.clock import Ticker
 from motcua.common.events import Envelope, Event, encode
 from motcua.common.settings import ServiceSettings
+from motcua.common.staging import Staging
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -64,11 +65,23 @@ class Outbox:
         self.written = asyncio.Event()
 
     async def add(
-        self, session: mongo.Session, events: Iterable[Event], *, request_id: str | None = None
+        self,
+        session: mongo.Session,
+        events: Iterable[Event],
+        *,
+        request_id: str | None = None,
+        staging: Staging | None = None,
     ) -> list[Envelope]:
         """Stage events inside the caller's transaction; they are published only if it commits, to their
         topic and to the topics they are copied to (`Event.copied_to`)."""
-        envelopes = [Envelope(data=e, source=self._source, request_id=request_id) for e in events]
+        return await self.add_each(session, [(e, request_id) for e in events], staging=staging)
+
+    async def add_each(
+        self, session: mongo.Session, events: Iterable[tuple[Event, str | None]], *, staging: Staging | None = None
+    ) -> list[Envelope]:
+        """`add` for events caused by different requests, each with its own request id: one insert for all
+        (with `staging`, staged in it to be written with the rest of the transaction's inserts)."""
+        envelopes = [Envelope(data=e, source=self._source, request_id=request_id) for e, request_id in events]
         if not envelopes:
             return []
         now = datetime.now(UTC)
@@ -90,7 +103,10 @@ class Outbox:
                         "published_at": None,
                     }
                 )
-        await self._events.insert_many(docs, session=session, ordered=True)
+        if staging is not None:
+            await staging.insert(session, self._events, docs)
+        else:
+            await self._events.insert_many(docs, session=session, ordered=True)
         return envelopes
 
     def notify(self) -> None:
@@ -125,6 +141,7 @@ class Relay:
         self._stopping = asyncio.Event()
         self._last_topic_check = 0.0
         self._last_prune = 0.0
+        self._topics_made: set[str] = set()  # topics this service made (the `topics` state, as last read)
         self._woken = True  # look once at start: events may have waited for us
         self._next_poll = 0.0
         self._lease_until = 0.0
@@ -249,7 +266,9 @@ class Relay:
         if not pending:
             self.healthy = True
             return 0
-        new_topics = {d["topic"] for d in pending} - set(await self._known_topics())
+        new_topics = {d["topic"] for d in pending} - self._topics_made
+        if new_topics:  # the list in the database only grows: read it only when a batch names a topic not seen yet
+            new_topics -= set(await self._known_topics())
         if new_topics:
             await kafka.ensure_topics(
                 self._settings.kafka_bootstrap_servers, sorted(new_topics), **kafka.topic_options(self._settings)
@@ -257,6 +276,7 @@ class Relay:
             await self._state.update_one(
                 {"_id": "topics"}, {"$addToSet": {"names": {"$each": sorted(new_topics)}}}, upsert=True
             )
+        self._topics_made.update(d["topic"] for d in pending)
         futures = [
             await self._producer.send(
                 d["topic"], value=d["value"], key=d["key"], headers=[(k, v) for k, v in d["headers"]]
@@ -299,7 +319,9 @@ class Relay:
 
     async def _known_topics(self) -> list[str]:
         doc = await self._state.find_one({"_id": "topics"})
-        return list(doc["names"]) if doc else []
+        names = list(doc["names"]) if doc else []
+        self._topics_made.update(names)
+        return names
 
     async def _check_topics(self) -> None:
         """A topic we published to is gone (an operator deleted it): create it again and republish the window.

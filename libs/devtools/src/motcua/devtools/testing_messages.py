@@ -10,7 +10,8 @@ behind a lock. `Outbox` runs the two together and gives the settings that point 
 Both can also misbehave the way real providers do, for the failure and crash tests: the SMTP
 server refuses chosen recipients (`refuse`), keeps its answer to RCPT (`hold_recipient_replies`: the
 message not yet handed over) or to the end of data (`hold_data_replies`: the message in, its reply
-not given) until `release()`, and can be stopped and started again on the same port (an outage);
+not given) until `release()`, answers each end of data late (`answer_delay`, counting the messages
+it answers at once: `most_answering`), and can be stopped and started again on the same port (an outage);
 the SMS endpoint answers scripted statuses (`answer_next`), answers late (`answer_delay`), and
 keeps every request with the status it got (`tried`) apart from the texts it accepted (`to`).
 
@@ -150,6 +151,9 @@ class SmtpCapture(_Server):
         self._holding_data = False
         self._held_recipients = 0
         self._released = threading.Event()
+        self.answer_delay = 0.0  # seconds each end of data waits for its reply (the connection's other work waits)
+        self._answering = 0
+        self._most_answering = 0
 
     @property
     def settings(self) -> dict[str, str]:
@@ -256,7 +260,22 @@ class SmtpCapture(_Server):
             server.transport.close()  # the message is in, its reply never comes
         if hold:
             await self._wait_for_release()
+        if self.answer_delay:
+            with self._lock:
+                self._answering += 1
+                self._most_answering = max(self._most_answering, self._answering)
+            try:
+                await asyncio.sleep(self.answer_delay)  # a slow server: other connections go on meanwhile
+            finally:
+                with self._lock:
+                    self._answering -= 1
         return "250 OK"
+
+    @property
+    def most_answering(self) -> int:
+        """The most messages this server was answering at once (slowed by `answer_delay`): the sender's parallelism."""
+        with self._lock:
+            return self._most_answering
 
     @property
     def mails(self) -> list[Mail]:
@@ -295,6 +314,8 @@ class SmsEndpoint(_Server):
         self._requests: list[SmsRequest] = []
         self._script: list[int] = []
         self.answer_delay = 0.0
+        self._answering = 0
+        self._most_answering = 0
         self._server = ThreadingHTTPServer((HOST, 0), self._handler())
         self._thread: threading.Thread | None = None
 
@@ -337,8 +358,14 @@ class SmsEndpoint(_Server):
                         SmsRequest(sms.to, sms.text, sms.idempotency_key, authorization, status, sms.at)
                     )
                     delay = endpoint.answer_delay
-                if delay:
-                    time.sleep(delay)  # this request's own thread
+                    endpoint._answering += 1
+                    endpoint._most_answering = max(endpoint._most_answering, endpoint._answering)
+                try:
+                    if delay:
+                        time.sleep(delay)  # this request's own thread
+                finally:
+                    with endpoint._lock:
+                        endpoint._answering -= 1
                 if 200 <= status < 300:
                     with endpoint._lock:
                         endpoint._messages.append(sms)
@@ -354,6 +381,12 @@ class SmsEndpoint(_Server):
                 return
 
         return Handler
+
+    @property
+    def most_answering(self) -> int:
+        """The most requests this endpoint was answering at once: the sender's parallelism (with `answer_delay`)."""
+        with self._lock:
+            return self._most_answering
 
     def answer_next(self, *statuses: int) -> None:
         """Answers the next requests with these statuses, in order, then 202 again."""

@@ -73,6 +73,7 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
                 topic_names=CONSUMED_TOPICS,
                 handlers=notification.desk.handlers(),
                 after_commit=after_commit,
+                staging=notification.store.staging,
             )
         ]
 

@@ -127,20 +127,26 @@ class Dispatcher:
                     done = 0
                     await self._pause(sender.channel, 1.0)
                 if done == 0:
-                    await self._pause(sender.channel, self._settings.dispatch_idle_poll_seconds)
+                    if await self._pause(sender.channel, self._settings.dispatch_idle_poll_seconds):
+                        # woken by new work: let more of it gather, since every round costs a claim and a
+                        # settling transaction whatever its size (a burst then goes in few large rounds)
+                        await asyncio.sleep(self._settings.dispatch_linger_seconds)
                 elif done < self._settings.dispatch_batch_size:
                     # let work gather: each round costs a claim and a settling transaction, whatever its size
                     await asyncio.sleep(self._settings.dispatch_linger_seconds)
         finally:
             self._left()
 
-    async def _pause(self, channel: str, seconds: float) -> None:
+    async def _pause(self, channel: str, seconds: float) -> bool:
+        """Wait up to `seconds` for new work; True when woken by it."""
         wake = self._wake[channel]
         try:
             await asyncio.wait_for(wake.wait(), seconds)
+            woken = True
         except TimeoutError:
-            pass
+            woken = False
         wake.clear()
+        return woken
 
     async def _round(self, sender: Sender) -> int:
         token = uuid.uuid4().hex

@@ -201,7 +201,7 @@ class Desk:
                 log.warning("delivery_not_sent", delivery_id=delivery.id, channel=message.channel, status=status)
             deliveries.append(delivery)
         await self._store.add_deliveries(session, deliveries)
-        await self._outbox.add(session, events, request_id=envelope.request_id)
+        await self._outbox.add(session, events, request_id=envelope.request_id, staging=self._store.staging)
 
     async def _first_status(self, session: mongo.Session, message: Outgoing, now: datetime) -> tuple[Status, str]:
         if message.problem:

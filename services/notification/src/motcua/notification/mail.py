@@ -1,5 +1,6 @@
-"""Email over SMTP (aiosmtplib): one connection, reused and re-opened when dropped; STARTTLS and login
-when configured; each failure classified as retryable, permanent or ambiguous (never resent).
+"""Email over SMTP (aiosmtplib): a pool of connections, each reused and re-opened when dropped, one
+message at a time on each; STARTTLS and login when configured; each failure classified as retryable,
+permanent or ambiguous (never resent).
 
 The SMTP transaction is driven step by step so a failure can be placed: before the message was handed
 over (safe to retry), or after (a broken connection then may hide an accepted message). The hand-over
@@ -125,65 +126,60 @@ def _refused(exc: SMTPResponseException) -> SendError:
     return RetryableSendError(answer) if 400 <= exc.code < 500 else PermanentSendError(answer)
 
 
-class Mailer:
-    """Sends email deliveries one at a time over one SMTP connection."""
+class _Connection:
+    """One SMTP connection of the pool: opened on first use, reused for message after message, checked
+    with NOOP after an idle spell, re-opened when dropped. Carries one message at a time."""
 
-    channel = "email"
-    concurrency = 1
-
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, number: int) -> None:
         self._settings = settings
+        self.number = number
         self._client: SMTP | None = None
-        self._lock = asyncio.Lock()
         self._last_used = 0.0
 
-    async def send(self, delivery: Delivery, *, now: datetime, hand_over: HandOver) -> str:
-        """Hand the message to the SMTP server; its answer, or a classified SendError."""
-        content = data_lines(build_email(delivery, self._settings, now=now))
-        recipient = delivery.recipient
+    async def send(self, content: bytes, recipient: str, hand_over: HandOver) -> str:
+        """The SMTP transaction of one message, its hand-over marked just before the end-of-data line."""
         timeout = self._settings.smtp_timeout_seconds
-        async with self._lock:
-            client = await self._connected()
-            options: list[str] = []
-            if not recipient.isascii():
-                if not client.supports_extension("smtputf8"):
-                    raise PermanentSendError("the server cannot take a non-ASCII address (no SMTPUTF8)")
-                options = ["SMTPUTF8"]
-            encoding = "utf-8" if options else "ascii"
-            try:
-                async with asyncio.timeout(timeout):
-                    await client.mail(self._settings.envelope_sender, options=options, encoding=encoding)
-                    await client.rcpt(recipient, encoding=encoding)
-                    started = await client.execute_command(b"DATA")
-                    if started.code != 354:
-                        raise SMTPDataError(started.code, started.message)
-                    protocol = self._protocol(client)
-                    protocol.write(content)
-                    await self._flushed(protocol)
-            except SMTPResponseException as exc:
-                await self._reset()
-                raise _refused(exc) from exc
-            except (SMTPException, OSError, TimeoutError) as exc:
-                self._drop()
-                reason = f"connection lost before the message was handed over: {type(exc).__name__}"
-                raise RetryableSendError(reason) from exc
-            try:
-                await hand_over()
-            except BaseException:
-                self._drop()  # the "." never comes: the server drops what it has of this message
-                raise
-            try:
-                protocol.write(_END_OF_DATA)  # straight after the mark, nothing awaited in between
-                response = await protocol.read_response(timeout=timeout)
-            except (SMTPException, OSError, TimeoutError) as exc:
-                self._drop()
-                reason = f"connection lost after the message was handed over: {type(exc).__name__}"
-                raise AmbiguousSendError(reason) from exc
-            if response.code != 250:
-                await self._reset()
-                raise _refused(SMTPDataError(response.code, response.message))
-            self._last_used = time.monotonic()
-            return f"{response.code} {' '.join(response.message.split())}"[:300]
+        client = await self._connected()
+        options: list[str] = []
+        if not recipient.isascii():
+            if not client.supports_extension("smtputf8"):
+                raise PermanentSendError("the server cannot take a non-ASCII address (no SMTPUTF8)")
+            options = ["SMTPUTF8"]
+        encoding = "utf-8" if options else "ascii"
+        try:
+            async with asyncio.timeout(timeout):
+                await client.mail(self._settings.envelope_sender, options=options, encoding=encoding)
+                await client.rcpt(recipient, encoding=encoding)
+                started = await client.execute_command(b"DATA")
+                if started.code != 354:
+                    raise SMTPDataError(started.code, started.message)
+                protocol = self._protocol(client)
+                protocol.write(content)
+                await self._flushed(protocol)
+        except SMTPResponseException as exc:
+            await self._reset()
+            raise _refused(exc) from exc
+        except (SMTPException, OSError, TimeoutError) as exc:
+            self._drop()
+            reason = f"connection lost before the message was handed over: {type(exc).__name__}"
+            raise RetryableSendError(reason) from exc
+        try:
+            await hand_over()
+        except BaseException:
+            self._drop()  # the "." never comes: the server drops what it has of this message
+            raise
+        try:
+            protocol.write(_END_OF_DATA)  # straight after the mark, nothing awaited in between
+            response = await protocol.read_response(timeout=timeout)
+        except (SMTPException, OSError, TimeoutError) as exc:
+            self._drop()
+            reason = f"connection lost after the message was handed over: {type(exc).__name__}"
+            raise AmbiguousSendError(reason) from exc
+        if response.code != 250:
+            await self._reset()
+            raise _refused(SMTPDataError(response.code, response.message))
+        self._last_used = time.monotonic()
+        return f"{response.code} {' '.join(response.message.split())}"[:300]
 
     @staticmethod
     def _protocol(client: SMTP) -> SMTPProtocol:
@@ -246,7 +242,14 @@ class Mailer:
             raise ProviderDown(f"SMTP server unreachable: {type(exc).__name__}") from exc
         self._client = client
         self._last_used = time.monotonic()
-        log.info("smtp_connected", host=s.smtp_host, port=s.smtp_port, starttls=s.smtp_starttls, tls=s.smtp_tls)
+        log.info(
+            "smtp_connected",
+            host=s.smtp_host,
+            port=s.smtp_port,
+            starttls=s.smtp_starttls,
+            tls=s.smtp_tls,
+            connection=self.number,
+        )
         return client
 
     async def _reset(self) -> None:
@@ -262,3 +265,32 @@ class Mailer:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+class Mailer:
+    """Sends email deliveries over a pool of `SMTP_POOL_SIZE` SMTP connections, one message at a time on
+    each: the lane sends that many at once (`concurrency`), and each connection carries message after
+    message. The most recently used connection is taken first, so a quiet service keeps one warm."""
+
+    channel = "email"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.concurrency = settings.smtp_pool_size
+        self._connections = [_Connection(settings, n) for n in range(settings.smtp_pool_size)]
+        self._idle = list(reversed(self._connections))  # taken from the end: the last one used first
+        self._free = asyncio.Semaphore(settings.smtp_pool_size)
+
+    async def send(self, delivery: Delivery, *, now: datetime, hand_over: HandOver) -> str:
+        """Hand the message to the SMTP server; its answer, or a classified SendError."""
+        content = data_lines(build_email(delivery, self._settings, now=now))
+        async with self._free:
+            connection = self._idle.pop()
+            try:
+                return await connection.send(content, delivery.recipient, hand_over)
+            finally:
+                self._idle.append(connection)
+
+    async def close(self) -> None:
+        """Say goodbye to the server on every open connection."""
+        await asyncio.gather(*(c.close() for c in self._connections))

@@ -33,6 +33,9 @@ class Settings(ServiceSettings, SlipTypeface):
     smtp_local_hostname: str = "localhost"
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     smtp_idle_check_seconds: float = Field(default=10.0, ge=0)
+    # SMTP connections kept open and used at once: the email lane's parallelism (each carries one message
+    # at a time, and many messages one after another)
+    smtp_pool_size: int = Field(default=4, ge=1, le=50)
     mail_from: str = Field(default="Một cửa <no-reply@motcua.local>", json_schema_extra=DEPLOYMENT_SETS)
 
     # "log" writes each SMS, verification codes included, to SMS_LOG_FILE: development only
@@ -51,7 +54,9 @@ class Settings(ServiceSettings, SlipTypeface):
     delivery_lease_seconds: float = Field(default=300.0, gt=0)
     dispatch_batch_size: int = Field(default=50, ge=1, le=1000)
     dispatch_idle_poll_seconds: float = Field(default=0.5, gt=0)
-    dispatch_linger_seconds: float = Field(default=0.05, ge=0)
+    # how long a lane lets work gather after a short round or a wake-up: fewer, larger rounds (each costs a
+    # claim and a settling transaction), at most this much later
+    dispatch_linger_seconds: float = Field(default=0.1, ge=0)
 
     # The keys that seal the live secrets of identity's events for notification alone (motcua.common.sealing):
     # `kid:base64key` pairs, newest first; identity and notification hold the same list. Empty: the published

@@ -35,11 +35,8 @@ async def commit(store: Store, outbox: Outbox, moves: list[Move]) -> None:
 
 
 async def _announce(outbox: Outbox, session: mongo.Session, moves: list[Move]) -> None:
-    """The final events, each carrying the request id of the request that caused its message."""
-    by_request: dict[str | None, list[Event]] = {}
-    for m in moves:
-        if m.final:
-            event = final_event(m.delivery, m.status, m.reason, m.at)
-            by_request.setdefault(m.delivery.request_id, []).append(event)
-    for request_id, events in by_request.items():
-        await outbox.add(session, events, request_id=request_id)
+    """The final events, each carrying the request id of the request that caused its message: one insert."""
+    events: list[tuple[Event, str | None]] = [
+        (final_event(m.delivery, m.status, m.reason, m.at), m.delivery.request_id) for m in moves if m.final
+    ]
+    await outbox.add_each(session, events)

@@ -8,6 +8,7 @@ from typing import Any
 
 from motcua.common import counters, mongo
 from motcua.common.clock import Ticker
+from motcua.common.staging import Staging
 from motcua.notification.deliveries import Delivery, Move
 from motcua.notification.messages import Contact
 from motcua.notification.model import Status
@@ -47,6 +48,10 @@ Doc = dict[str, Any]
 _arrival = Ticker()
 
 
+def _without(doc: Doc, field: str) -> Doc:
+    return {k: v for k, v in doc.items() if k != field}
+
+
 def _still_ours(m: Move) -> Doc:
     return {"_id": m.delivery.id, "status": Status.SENDING, "claim": m.delivery.claim}
 
@@ -69,6 +74,8 @@ class Store:
         self._notifications = db[NOTIFICATIONS]
         self._awaiting = db[AWAITING_CONTACT]
         self._send_counters = db[SEND_COUNTERS]
+        # the consumer's transaction writes the inserts of all its events at its end (motcua.common.staging)
+        self.staging = Staging()
 
     # --- contacts ---------------------------------------------------------------------------------
 
@@ -129,40 +136,40 @@ class Store:
 
     async def add_deliveries(self, session: mongo.Session, deliveries: list[Delivery]) -> None:
         if deliveries:
-            await self._deliveries.insert_many([d.to_doc() for d in deliveries], ordered=True, session=session)
+            await self.staging.insert(session, self._deliveries, [d.to_doc() for d in deliveries])
 
     async def claim(
         self, *, channel: str, token: str, limit: int, lease_seconds: float, now: datetime
     ) -> list[Delivery]:
-        """Take about `limit` due deliveries of a channel, oldest first: pending → sending, one attempt more,
+        """Take up to `limit` due deliveries of a channel, oldest first: pending → sending, one attempt more,
         under a lease and a claim token.
 
-        The batch is a range of `next_attempt_at` (an id list is slow on the local server), and each
-        document moves only if it is still pending, so two replicas never claim the same one.
+        Two commands: read the oldest due ones, then move exactly those by id, each only if it is still
+        pending (so two replicas never claim the same one). When every one moved, the update's answer says
+        what they now are, and they are not read again; when another replica took some meanwhile, the
+        claim is read back to learn which are ours.
         """
         due = {"channel": channel, "status": Status.PENDING, "next_attempt_at": {"$lte": now}}
-        last = (
-            await self._deliveries.find(due, {"next_attempt_at": 1})
-            .sort("next_attempt_at", ASCENDING)
-            .skip(limit - 1)
-            .limit(1)
-            .to_list()
-        )
-        if last:
-            due["next_attempt_at"] = {"$lte": last[0]["next_attempt_at"]}
+        found = await self._deliveries.find(due).sort("next_attempt_at", ASCENDING).limit(limit).to_list()
+        if not found:
+            return []
         lease_until = now + timedelta(seconds=lease_seconds)
+        moved = {"status": Status.SENDING, "claim": token, "lease_until": lease_until, "updated_at": now}
         result = await self._deliveries.update_many(
-            due,
+            {"_id": {"$in": [d["_id"] for d in found]}, "status": Status.PENDING},
             {
-                "$set": {"status": Status.SENDING, "claim": token, "lease_until": lease_until, "updated_at": now},
+                "$set": moved,
                 "$inc": {"attempts": 1},
                 "$unset": {"handed_over_at": ""},  # an earlier attempt's mark says nothing about this one
             },
         )
-        if result.modified_count == 0:
+        if result.modified_count == len(found):
+            claimed = [{**_without(d, "handed_over_at"), **moved, "attempts": d.get("attempts", 0) + 1} for d in found]
+        elif result.modified_count == 0:
             return []
-        claimed = await self._deliveries.find({"claim": token, "status": Status.SENDING}).to_list()
-        claimed.sort(key=lambda d: d["next_attempt_at"])
+        else:
+            claimed = await self._deliveries.find({"claim": token, "status": Status.SENDING}).to_list()
+            claimed.sort(key=lambda d: d["next_attempt_at"])
         return [Delivery.from_doc(d) for d in claimed]
 
     async def extend_lease(self, *, token: str, lease_seconds: float) -> set[str]:
@@ -196,7 +203,7 @@ class Store:
     # --- in-app notifications -----------------------------------------------------------------------------
 
     async def add_notification(self, session: mongo.Session, doc: Doc) -> None:
-        await self._notifications.insert_one({**doc, "seq": _arrival.next()}, session=session)
+        await self.staging.insert(session, self._notifications, [{**doc, "seq": _arrival.next()}])
 
     async def list_notifications(
         self, account_id: str, *, page: int, page_size: int, unread_only: bool

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from bson import Binary
 from gridfs import AsyncGridFSBucket
 from gridfs.asynchronous.grid_file import AsyncGridIn, AsyncGridOut
 from gridfs.errors import NoFile
@@ -20,6 +21,7 @@ APPLICATIONS = "applications"
 RATE_LIMITS = "rate_limits"
 OFFICERS = "officers"  # the officers' directory, from identity's OfficerProfileChanged
 BUCKET = "documents"
+CHUNK_BYTES = 255 * 1024  # GridFS's default chunk size: a file up to it is one chunk
 
 INDEXES: dict[str, list[IndexModel]] = {
     PROCEDURES: [IndexModel([("code", ASCENDING), ("version", DESCENDING)], name="code_version", unique=True)],
@@ -255,6 +257,22 @@ class Store:
     def new_file(self, file_id: str, filename: str, metadata: dict[str, Any]) -> AsyncGridIn:
         """A file to write an upload into, as it arrives."""
         return self.files.open_upload_stream_with_id(file_id, filename, metadata=metadata)
+
+    async def put_small_file(self, file_id: str, filename: str, metadata: dict[str, Any], data: bytes) -> None:
+        """A file of one chunk, as GridFS stores it (the chunk, then the file's record), in two writes: without
+        the reads GridFS's upload stream makes each time to check its indexes (made at start-up here)."""
+        assert len(data) <= CHUNK_BYTES
+        await self.db[f"{BUCKET}.chunks"].insert_one({"files_id": file_id, "n": 0, "data": Binary(data)})
+        await self.file_records.insert_one(
+            {
+                "_id": file_id,
+                "length": len(data),
+                "chunkSize": CHUNK_BYTES,
+                "uploadDate": datetime.now(UTC),
+                "filename": filename,
+                "metadata": metadata,
+            }
+        )
 
     async def open_file(self, file_id: str) -> AsyncGridOut | None:
         """A stored file to read, or None when it is gone."""

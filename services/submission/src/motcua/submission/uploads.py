@@ -20,7 +20,7 @@ from motcua.common.clock import now
 from motcua.common.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from motcua.submission import filetypes
 from motcua.submission.model import DocumentRef, Procedure
-from motcua.submission.store import Store
+from motcua.submission.store import CHUNK_BYTES, Store
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -119,6 +119,8 @@ class _Receipt:
     size: int = 0
     digest: Any = field(default_factory=hashlib.sha256)
     sink: AsyncGridIn | None = None
+    small: bytearray = field(default_factory=bytearray)  # a file that fits in one chunk, kept until the end
+    stored_small: bool = False
     file_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def refuse(self, error: DomainError) -> None:
@@ -205,12 +207,27 @@ class _Receipt:
         self.check_type()
 
     async def _write(self, data: bytes) -> None:
+        """Up to one GridFS chunk, kept; beyond it, streamed into GridFS as it comes."""
+        if self.sink is None and len(self.small) + len(data) <= CHUNK_BYTES:
+            self.small += data
+            return
         if self.sink is None:
             self.sink = self.store.new_file(self.file_id, self.filename or "document", self.metadata)
+            data, self.small = bytes(self.small) + data, bytearray()
         await self.sink.write(data)
+
+    async def close(self) -> None:
+        """Store what was received: a small file in two writes (its chunk, then its record), a large one closed."""
+        if self.sink is not None:
+            await self.sink.close()
+        elif self.small:
+            await self.store.put_small_file(self.file_id, self.filename or "document", self.metadata, bytes(self.small))
+            self.stored_small = True
 
     async def discard(self) -> None:
         """Remove whatever reached GridFS (chunks of an open file, or a closed file)."""
+        if self.stored_small:
+            await self.store.delete_file(self.file_id)
         if self.sink is None:
             return
         if self.sink.closed:
@@ -300,8 +317,7 @@ async def receive(
             with suppress(MultipartParseError):
                 parser.finalize()
         ref = receipt.finish()
-        if receipt.sink is not None:
-            await receipt.sink.close()
+        await receipt.close()
         return ref
     except BaseException:
         await receipt.discard()
