@@ -56,6 +56,10 @@ class Settings(ServiceSettings):
     slip_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
     slip_bold_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
 
+    # The service index's read model is fed by its own consumer group on the submission topic; a new group
+    # name (and an empty read model) rebuilds it from the topic's beginning.
+    index_consumer_group: str = Field(default="submission-index", min_length=1, max_length=100)
+
     def hours_for(self, agency_code: str) -> WorkingHours:
         """The working hours of `agency_code`'s desk."""
         return WorkingHours.parse(self.agency_working_hours.get(agency_code, self.working_hours))

@@ -65,3 +65,18 @@ class ApplicationStatusChanged(_ApplicationEvent):
     comment: str = ""
     by_role: str
     changed_at: datetime
+
+
+@register
+class ApplicationRated(_ApplicationEvent):
+    """The applicant rated a finished dossier (once): 1–5 on clear guidance, timeliness and courtesy.
+    The comment is not carried: it is free text that may hold personal data, it is shown only to the
+    agency (read from submission's API), and no reader of the topic needs it; `has_comment` says one exists."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationRated.v1"
+
+    guidance: int = Field(ge=1, le=5)
+    timeliness: int = Field(ge=1, le=5)
+    courtesy: int = Field(ge=1, le=5)
+    has_comment: bool = False
+    rated_at: datetime
