@@ -25,9 +25,7 @@ async def test_the_owner_rates_a_finished_dossier_once(service: Any, samples: An
     assert rated.status_code == 201, rated.text
     assert rated.json() | {"rated_at": None} == {"application_id": app_id, **GOOD, "rated_at": None}
 
-    again = await service.http.post(
-        f"/v1/applications/{app_id}/rating", json={**GOOD, "guidance": 1}, headers=owner
-    )
+    again = await service.http.post(f"/v1/applications/{app_id}/rating", json={**GOOD, "guidance": 1}, headers=owner)
     assert again.status_code == 409
     assert again.json()["title"] == "Already rated"
 

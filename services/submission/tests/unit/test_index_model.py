@@ -94,7 +94,13 @@ SCRIPT = [
     ),
     # withdrawn: neither on time nor late
     dossier(
-        "G", "P2", submitted_at=at(12), dues=((at(12), d(19)),), finished_at=at(13), outcome="withdrawn", finish_due=d(19)
+        "G",
+        "P2",
+        submitted_at=at(12),
+        dues=((at(12), d(19)),),
+        finished_at=at(13),
+        outcome="withdrawn",
+        finish_due=d(19),
     ),
     # received in September, completed the 2nd of October: on time, 4 working days
     dossier(
