@@ -8,6 +8,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 from motcua.common import mongo
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.submission import (
@@ -257,8 +258,6 @@ async def test_replaying_the_topic_into_an_empty_read_model_gives_the_same_figur
     try:
         assert await client[fresh.mongodb_db]["index_dossiers"].count_documents({}) == 0
         async with running_app(build_app(fresh, verifier=verifier)) as url:
-            import httpx
-
             async with httpx.AsyncClient(base_url=url, timeout=30) as http:
                 replayed = await _settled(http, agency, "2026-10", OCTOBER)
                 assert replayed == live

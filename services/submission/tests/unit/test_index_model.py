@@ -186,7 +186,8 @@ def test_agencies_rank_by_on_time_share_then_satisfaction_and_ties_share_a_rank(
 def test_months_run_oldest_first_across_a_new_year() -> None:
     assert [str(m) for m in months_back(Month(2026, 2), 3)] == ["2025-12", "2026-01", "2026-02"]
     assert Month.parse("2026-10") == OCTOBER
-    assert OCTOBER.start == datetime(2026, 10, 1, tzinfo=VN) and OCTOBER.end == datetime(2026, 11, 1, tzinfo=VN)
+    assert OCTOBER.start == datetime(2026, 10, 1, tzinfo=VN)
+    assert OCTOBER.end == datetime(2026, 11, 1, tzinfo=VN)
 
 
 @pytest.mark.parametrize("text", ["2026-13", "2026-1", "10-2026", "1999-01", ""])
