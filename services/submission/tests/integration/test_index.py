@@ -257,12 +257,12 @@ async def test_replaying_the_topic_into_an_empty_read_model_gives_the_same_figur
     client = mongo.connect(fresh.mongodb_uri)
     try:
         assert await client[fresh.mongodb_db]["index_dossiers"].count_documents({}) == 0
-        async with running_app(build_app(fresh, verifier=verifier)) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-                replayed = await _settled(http, agency, "2026-10", OCTOBER)
-                assert replayed == live
-                months = (await http.get(f"/v1/public/agencies/{agency}/index/months?to=2026-10")).json()
-                assert months == live_months
+        app = build_app(fresh, verifier=verifier)
+        async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+            replayed = await _settled(http, agency, "2026-10", OCTOBER)
+            assert replayed == live
+            months = (await http.get(f"/v1/public/agencies/{agency}/index/months?to=2026-10")).json()
+            assert months == live_months
     finally:
         await client.drop_database(fresh.mongodb_db)
         await client.close()
