@@ -1,7 +1,8 @@
 """The service index in a real browser: anyone opens an agency's public page (the month's figures, the
 12-month SVG chart with its table, the ranking) in Vietnamese and English, axe clean and with no personal
 data; an officer of the agency opens its dashboard (per procedure, the applicants' comments) and exports it
-as CSV. The dossier behind the figures is made through the API: submitted, refused at intake and rated."""
+as CSV. The dossier behind the figures is submitted and refused at intake through the API, then rated by its
+applicant on its page in the portal (once: the form gives way to the rating given)."""
 
 from __future__ import annotations
 
@@ -80,8 +81,8 @@ async def officer_tokens(client: httpx.AsyncClient, agency: str) -> dict[str, An
     return await staff.sign_in(client, email, OFFICER_PASSWORD)
 
 
-async def refused_and_rated(client: httpx.AsyncClient, citizen: dict[str, Any], officer: dict[str, Any]) -> str:
-    """A birth registration submitted, refused at intake and rated with a comment; its tracking code."""
+async def refused(client: httpx.AsyncClient, citizen: dict[str, Any], officer: dict[str, Any]) -> tuple[str, str]:
+    """A birth registration submitted and refused at intake: its id and tracking code."""
     draft = await client.post("/v1/applications", json={"procedure_code": "HT-KS-01"}, headers=bearer(citizen))
     assert draft.status_code == 201, draft.text
     app_id = draft.json()["id"]
@@ -112,13 +113,18 @@ async def refused_and_rated(client: httpx.AsyncClient, citizen: dict[str, Any], 
         json={"action": "reject", "comment": "Hồ sơ không thuộc thẩm quyền của xã."},
     )
     assert refused.status_code == 200, refused.text
-    rated = await client.post(
-        f"/v1/applications/{app_id}/rating",
-        headers=bearer(citizen),
-        json={"guidance": 5, "timeliness": 4, "courtesy": 5, "comment": COMMENT},
+    return str(app_id), str(submitted.json()["tracking_code"])
+
+
+async def signed_in(page: Page, tokens: dict[str, Any]) -> None:
+    """The page's session holds `tokens` (got through the API), as after a sign-in."""
+    await page.goto("/")
+    await page.evaluate(
+        """(tokens) => sessionStorage.setItem('motcua.session', JSON.stringify({
+            access_token: tokens.access_token, refresh_token: tokens.refresh_token,
+            expires_at: Date.now() + 240000, account: null}))""",
+        tokens,
     )
-    assert rated.status_code == 201, rated.text
-    return str(submitted.json()["tracking_code"])
 
 
 async def no_serious_violations(axe: Any, page: Page, name: str) -> None:
@@ -134,7 +140,29 @@ async def test_the_public_index_and_the_agency_dashboard(
         agency = (await client.get("/v1/procedures/HT-KS-01")).json()["agency_code"]
         citizen, email, phone = await citizen_tokens(client, outbox)
         officer = await officer_tokens(client, agency)
-        tracking = await refused_and_rated(client, citizen, officer)
+        app_id, tracking = await refused(client, citizen, officer)
+
+    # the applicant rates the refused dossier on its page, once
+    own = await open_page(width=360)
+    await signed_in(own, citizen)
+    await own.goto(f"/applications/{app_id}")
+    form = own.locator("#rating-form")
+    await expect(form).to_be_visible()
+    await form.get_by_role("button", name="Gửi đánh giá").click()
+    await expect(form.locator(".error-summary")).to_contain_text("Hướng dẫn có rõ ràng không?: Chọn điểm từ 1 đến 5.")
+    await own.locator("fieldset[data-field=guidance]").get_by_label("5 — Rất tốt").check()
+    await own.locator("fieldset[data-field=timeliness]").get_by_label("4 — Tốt").check()
+    await own.locator("fieldset[data-field=courtesy]").get_by_label("5 — Rất tốt").check()
+    await own.get_by_label("Góp ý (không bắt buộc)").fill(COMMENT)
+    await no_serious_violations(axe, own, "dossier with its rating form")
+    await form.get_by_role("button", name="Gửi đánh giá").click()
+    await expect(own.locator("#my-rating")).to_contain_text("Cảm ơn bạn")
+    await screens.take(own, "dossier-rated")
+    await own.reload()
+    await expect(own.locator("#my-rating")).to_contain_text(COMMENT)  # rated once: no form any more
+    await expect(own.locator("#rating-form")).to_have_count(0)
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
 
         async def indexed() -> bool:
             found = await client.get(f"/v1/public/agencies/{agency}/index")
@@ -172,13 +200,7 @@ async def test_the_public_index_and_the_agency_dashboard(
 
     # the agency's officer: its dashboard, signed in with tokens got through the API
     desk = await open_page(width=1280)
-    await desk.goto("/")
-    await desk.evaluate(
-        """(tokens) => sessionStorage.setItem('motcua.session', JSON.stringify({
-            access_token: tokens.access_token, refresh_token: tokens.refresh_token,
-            expires_at: Date.now() + 240000, account: null}))""",
-        officer,
-    )
+    await signed_in(desk, officer)
     await desk.goto("/officer/dashboard")
     await expect(desk.locator("h1")).to_have_text("Bảng theo dõi của cơ quan")
     await expect(desk.locator("#per-procedure")).to_contain_text("HT-KS-01")

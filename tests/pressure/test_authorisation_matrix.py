@@ -256,6 +256,7 @@ ROWS: tuple[Row, ...] = (
         params={"application_id": "S"},
         body={"guidance": 5, "timeliness": 5, "courtesy": 5},
     ),
+    Row("GET", "/v1/applications/{application_id}/rating", owner_only(404), params={"application_id": "S"}),
     Row("GET", "/v1/public/agencies/{code}/index", everyone(200), params={"code": "agency"}),
     Row("GET", "/v1/public/agencies/{code}/index/months", everyone(200), params={"code": "agency"}),
     Row("GET", "/v1/public/ranking", everyone(200)),

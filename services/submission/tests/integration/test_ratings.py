@@ -25,6 +25,11 @@ async def test_the_owner_rates_a_finished_dossier_once(service: Any, samples: An
     assert rated.status_code == 201, rated.text
     assert rated.json() | {"rated_at": None} == {"application_id": app_id, **GOOD, "rated_at": None}
 
+    mine = await service.http.get(f"/v1/applications/{app_id}/rating", headers=owner)
+    assert mine.status_code == 200
+    assert mine.json()["comment"] == GOOD["comment"]
+    assert (await service.http.get(f"/v1/applications/{app_id}/rating", headers=service.citizen())).status_code == 404
+
     again = await service.http.post(f"/v1/applications/{app_id}/rating", json={**GOOD, "guidance": 1}, headers=owner)
     assert again.status_code == 409
     assert again.json()["title"] == "Already rated"
@@ -53,6 +58,7 @@ async def test_a_dossier_not_finished_cannot_be_rated(service: Any, samples: Any
     refused = await service.http.post(f"/v1/applications/{app_id}/rating", json=GOOD, headers=owner)
     assert refused.status_code == 409
     assert refused.json()["title"] == "Not finished yet"
+    assert (await service.http.get(f"/v1/applications/{app_id}/rating", headers=owner)).status_code == 404
 
 
 async def test_only_the_owner_can_rate_and_the_others_are_told_it_does_not_exist(service: Any, samples: Any) -> None:

@@ -39,6 +39,7 @@ def group_service(group: str) -> str:
     """The service a consumer group belongs to: a service's further groups are named `<service>-<purpose>`."""
     return group.split("-", 1)[0]
 
+
 # Topics every process of these services reads whole, without a consumer group (motcua.common.revocation).
 GROUPLESS_READERS: dict[str, tuple[str, ...]] = {
     topics.IDENTITY_SESSION: ("identity", "catalogue", "submission", "notification", "webhooks"),

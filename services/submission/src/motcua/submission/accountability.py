@@ -92,6 +92,18 @@ async def rate(
     return await ratings.rate(submission, application_id, who, body, request_id=rid)
 
 
+@router.get("/v1/applications/{application_id}/rating", summary="My rating of a dossier")
+async def my_rating(
+    application_id: Annotated[str, Path(max_length=64)],
+    who: CurrentPrincipal,
+    submission: SubmissionDep,
+    response: Response,
+) -> ratings.RatingPublic:
+    """The owner's rating, with its comment; 404 when not rated yet, and for anyone but the owner."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return await ratings.read(submission, application_id, who)
+
+
 @router.get("/v1/public/agencies/{code}/index", summary="An agency's service index for a month")
 async def agency_index(code: AgencyCode, store: StoreDep, response: Response, month: MonthQuery = None) -> AgencyIndex:
     """Anyone: the month's figures of the agency's dossiers, computed from the events; no personal data."""

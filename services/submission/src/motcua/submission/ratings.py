@@ -15,7 +15,7 @@ from motcua.common import mongo
 from motcua.common.auth import Principal
 from motcua.common.clock import now
 from motcua.common.contracts.submission import ApplicationRated
-from motcua.common.errors import Conflict
+from motcua.common.errors import Conflict, NotFound
 from motcua.submission import applications
 from motcua.submission.deps import Submission
 from motcua.submission.index_model import Month
@@ -132,6 +132,26 @@ async def rate(
         courtesy=body.courtesy,
         comment=comment,
         rated_at=at,
+    )
+
+
+class NotRated(NotFound):
+    title = "Not rated"
+
+
+async def read(submission: Submission, application_id: str, who: Principal) -> RatingPublic:
+    """The owner's rating of their dossier; 404 when there is none (or the dossier is someone else's)."""
+    app = await applications.owned(submission.store, application_id, who)
+    doc = await submission.store.db[RATINGS].find_one({"_id": app.id})
+    if doc is None:
+        raise NotRated(f"The dossier {application_id} has not been rated.")
+    return RatingPublic(
+        application_id=app.id,
+        guidance=doc["guidance"],
+        timeliness=doc["timeliness"],
+        courtesy=doc["courtesy"],
+        comment=doc.get("comment"),
+        rated_at=doc["rated_at"],
     )
 
 
