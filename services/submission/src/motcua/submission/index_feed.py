@@ -34,8 +34,13 @@ log = structlog.get_logger(__name__)
 DOSSIERS = "index_dossiers"
 INDEXES: dict[str, list[IndexModel]] = {
     DOSSIERS: [
-        IndexModel([("agency_code", ASCENDING), ("submitted_at", ASCENDING)], name="agency_submitted"),
-        IndexModel([("submitted_at", ASCENDING)], name="submitted"),
+        # open dossiers (finished_at null) and those finished since a month's start, of an agency or all
+        IndexModel(
+            [("agency_code", ASCENDING), ("finished_at", ASCENDING), ("submitted_at", ASCENDING)],
+            name="agency_finished",
+        ),
+        IndexModel([("finished_at", ASCENDING), ("submitted_at", ASCENDING)], name="finished"),
+        IndexModel([("agency_code", ASCENDING)], name="agency"),
         IndexModel([("rating.at", ASCENDING)], name="rated", sparse=True),
     ],
 }
