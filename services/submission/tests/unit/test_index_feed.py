@@ -30,7 +30,7 @@ def moved(to: str) -> ApplicationStatusChanged:
 
 
 def test_no_event_puts_the_applicant_or_a_comment_in_the_read_model() -> None:
-    events = [
+    events: list[ApplicationReceived | ApplicationStatusChanged | ApologyIssued | ApplicationRated] = [
         ApplicationReceived(**COMMON, submitted_at=AT),
         moved("supplement_requested"),
         ApologyIssued(**COMMON, previous_due_date=date(2026, 10, 9), reason="Chờ xác minh", slip_id="s", issued_at=AT),
