@@ -40,7 +40,7 @@ function number(value) {
 }
 
 function monthPicker(path, month) {
-  return h('form', { class: 'filters', onsubmit: (event) => {
+  return h('form', { class: 'month-picker', onsubmit: (event) => {
     event.preventDefault();
     const value = event.target.elements.month.value;
     navigate(`${path}${MONTH.test(value) ? `?month=${value}` : ''}`);
@@ -71,7 +71,10 @@ function figureList(f) {
 function svg(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
-  for (const child of children) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === '') continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
   return el;
 }
 
