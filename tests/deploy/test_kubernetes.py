@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from motcua.common import topics
-from motcua.common.asyncapi import CONSUMER_GROUPS, GROUPLESS_READERS, build
+from motcua.common.asyncapi import CONSUMER_GROUPS, GROUPLESS_READERS, build, group_service
 
 from . import service_settings
 from .service_settings import PORT_VARIABLES, PORTS, SERVICES
@@ -227,7 +227,7 @@ def test_each_service_has_exactly_the_kafka_access_it_needs(rendered: dict[str, 
     for topic, user in producers.items():
         expected[user] |= {("topic", topic, "Describe"), ("topic", topic, "Write")}
     for group, consumed in CONSUMER_GROUPS.items():
-        user = f"motcua-{group}"
+        user = f"motcua-{group_service(group)}"
         expected[user].add(("group", group, "Read"))
         for topic in consumed:
             expected[user] |= {("topic", topic, "Describe"), ("topic", topic, "Read")}

@@ -202,3 +202,36 @@ async def test_the_citizens_list_and_the_agency_queue_use_indexes(
     finally:
         await watched.close()
     await _assert_indexed(db, recorder.commands, "submission")
+
+
+async def test_the_service_index_reads_its_months_and_comments_through_indexes(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    from motcua.submission import index_feed, ratings
+    from motcua.submission.index_model import Month
+
+    db = mongo_client[isolation.db_name]
+    await mongo.ensure_collections(db, {**index_feed.INDEXES, **ratings.INDEXES})
+    start = datetime(2026, 10, 5, 2, tzinfo=UTC)
+    await db[index_feed.DOSSIERS].insert_many(
+        [
+            {
+                "_id": uuid.uuid4().hex,
+                "agency_code": f"A{n % 3}",
+                "submitted_at": start + timedelta(days=n),
+                **({"finished_at": start + timedelta(days=n + 2)} if n % 2 else {}),
+            }
+            for n in range(30)
+        ]
+    )
+    recorder = _Recorder()
+    watched = mongo.connect(stack.mongodb_uri, listeners=[recorder])
+    reader = index_feed.IndexReader(watched[isolation.db_name])
+    try:
+        await reader.touching(Month(2026, 10), Month(2026, 10), "A1")
+        await reader.touching(Month(2026, 1), Month(2026, 12), "A2")
+        await reader.touching(Month(2026, 10), Month(2026, 10))
+        await ratings.comments(watched[isolation.db_name], "A1", Month(2026, 10))
+    finally:
+        await watched.close()
+    await _assert_indexed(db, recorder.commands, "service index")

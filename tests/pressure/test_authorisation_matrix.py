@@ -257,6 +257,19 @@ ROWS: tuple[Row, ...] = (
         cells(401, 404, 404, 404, 404, 404),
         params={"application_id": "S", "slip_id": "S_receipt"},
     ),
+    # accountability (issue 19): S is not finished, so even its owner is refused (409); the index is public
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/rating",
+        owner_only(409),
+        params={"application_id": "S"},
+        body={"guidance": 5, "timeliness": 5, "courtesy": 5},
+    ),
+    Row("GET", "/v1/applications/{application_id}/rating", owner_only(404), params={"application_id": "S"}),
+    Row("GET", "/v1/public/agencies/{code}/index", everyone(200), params={"code": "agency"}),
+    Row("GET", "/v1/public/agencies/{code}/index/months", everyone(200), params={"code": "agency"}),
+    Row("GET", "/v1/public/ranking", everyone(200)),
+    Row("GET", "/v1/agency/dashboard", cells(401, 403, 403, 200, 200, 403)),
     # notification
     Row("GET", "/v1/notifications", signed_in(200)),
     Row("POST", "/v1/notifications/{notification_id}/read", owner_only(200), params={"notification_id": "note"}),
@@ -376,6 +389,7 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
             },
             things={
                 "procedure": "HT-KS-01",
+                "agency": procedure["agency_code"],
                 "version": str(procedure["version"]),
                 "no_procedure": "ZZ-KHONG-CO-01",
                 "no_passkey": "khong-co-passkey",

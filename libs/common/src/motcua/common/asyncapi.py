@@ -30,7 +30,15 @@ CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
     "notification": (topics.IDENTITY_ACCOUNT, topics.IDENTITY_DIRECTORY, topics.SUBMISSION_APPLICATION),
     # pushes dossier events to agencies' HTTPS endpoints (docs/webhooks.md)
     "webhooks": (topics.SUBMISSION_APPLICATION,),
+    # submission's own read of its topic: the service index's read model (docs/accountability.md)
+    "submission-index": (topics.SUBMISSION_APPLICATION,),
 }
+
+
+def group_service(group: str) -> str:
+    """The service a consumer group belongs to: a service's further groups are named `<service>-<purpose>`."""
+    return group.split("-", 1)[0]
+
 
 # Topics every process of these services reads whole, without a consumer group (motcua.common.revocation).
 GROUPLESS_READERS: dict[str, tuple[str, ...]] = {
@@ -361,7 +369,7 @@ def build() -> dict[str, Any]:
             cid = channel_id(topic)
             operations[_camel(group, "consumes", cid)] = {
                 "action": "receive",
-                "title": f"The {group} service reads {topic} (consumer group `{group}`)",
+                "title": f"The {group_service(group)} service reads {topic} (consumer group `{group}`)",
                 "channel": {"$ref": f"#/channels/{cid}"},
                 "messages": [{"$ref": f"#/channels/{cid}/messages/{cls.__name__}"} for cls in by_topic[topic]],
                 "bindings": {

@@ -19,6 +19,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/agency", "submission"),
     ("/v1/notifications", "notification"),
     ("/v1/webhooks", "webhooks"),
+    ("/v1/public", "submission"),
 )
 
 SERVICES: tuple[str, ...] = ("identity", "catalogue", "submission", "notification", "webhooks")

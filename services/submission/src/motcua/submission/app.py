@@ -10,7 +10,19 @@ from motcua.common.body_limit import LargerBody
 from motcua.common.clock import Clock, now
 from motcua.common.runtime import Background, Runtime
 from motcua.common.web import create_app
-from motcua.submission import agency, api, deadlines, desk, due_dates, events, orphan_files, slip_routes
+from motcua.submission import (
+    accountability,
+    agency,
+    api,
+    deadlines,
+    desk,
+    due_dates,
+    events,
+    index_feed,
+    orphan_files,
+    ratings,
+    slip_routes,
+)
 from motcua.submission.deps import Submission
 from motcua.submission.rate_limits import RateLimits
 from motcua.submission.settings import Settings
@@ -49,12 +61,12 @@ def build_app(
         settings,
         title="Mot Cua — submission",
         description=DESCRIPTION,
-        routers=[api.router, agency.router, desk.router, slip_routes.router],
-        indexes=INDEXES,
+        routers=[api.router, agency.router, desk.router, slip_routes.router, accountability.router],
+        indexes={**INDEXES, **index_feed.INDEXES, **ratings.INDEXES},
         parts=parts,
         on_startup=on_startup,
         background=background,
-        consumers=events.consumers,
+        consumers=lambda s: [*events.consumers(s), *index_feed.consumers(s)],
         verifier=verifier,
         # documents, and the autosave's merge patch (its own limit: twice the form's, as JSON)
         larger_bodies=[

@@ -61,6 +61,10 @@ class Settings(ServiceSettings, SlipTypeface):
         default=300, gt=0, description="how often one replica looks for dossiers near or past their due date"
     )
 
+    # The service index's read model is fed by its own consumer group on the submission topic; a new group
+    # name (and an empty read model) rebuilds it from the topic's beginning.
+    index_consumer_group: str = Field(default="submission-index", min_length=1, max_length=100)
+
     def hours_for(self, agency_code: str) -> WorkingHours:
         """The working hours of `agency_code`'s desk."""
         return WorkingHours.parse(self.agency_working_hours.get(agency_code, self.working_hours))

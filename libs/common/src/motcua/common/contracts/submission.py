@@ -119,3 +119,18 @@ class ApplicationOverdue(_DeadlineEvent):
     escalation check; the dossier is flagged until an apology gives a later date."""
 
     ce_type: ClassVar[str] = "motcua.submission.ApplicationOverdue.v1"
+
+
+@register
+class ApplicationRated(_ApplicationEvent):
+    """The applicant rated a finished dossier (once): 1–5 on clear guidance, timeliness and courtesy.
+    The comment is not carried: it is free text that may hold personal data, it is shown only to the
+    agency (read from submission's API), and no reader of the topic needs it; `has_comment` says one exists."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationRated.v1"
+
+    guidance: int = Field(ge=1, le=5)
+    timeliness: int = Field(ge=1, le=5)
+    courtesy: int = Field(ge=1, le=5)
+    has_comment: bool = False
+    rated_at: datetime

@@ -163,8 +163,8 @@ export async function upload(path, form, onProgress = () => {}) {
 }
 
 /** Download a file that needs the Authorization header, and hand it to the browser to save. */
-export async function download(path, filename) {
-  const send = async () => fetch(path, { headers: await authHeader(), cache: 'no-store' });
+export async function download(path, filename, headers = {}) {
+  const send = async () => fetch(path, { headers: { ...(await authHeader()), ...headers }, cache: 'no-store' });
   let response;
   try {
     response = await patiently(await send(), send);

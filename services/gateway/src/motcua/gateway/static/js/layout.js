@@ -74,7 +74,9 @@ export function drawHeader() {
   }
   const signedIn = Boolean(session());
   const items = [navLink('/procedures', t('nav.procedures')), navLink('/lookup', t('nav.lookup'))];
+  items.push(navLink('/index', t('nav.index')));
   if (signedIn && hasRole('officer')) items.push(navLink('/officer', t('nav.officer')));
+  if (signedIn && hasRole('officer')) items.push(navLink('/officer/dashboard', t('nav.dashboard')));
   if (signedIn && hasRole('citizen')) {
     items.push(navLink('/applications', t('nav.applications')));
     items.push(navLink('/notifications', unread ? t('nav.notifications_unread', { count: unread }) : t('nav.notifications'),

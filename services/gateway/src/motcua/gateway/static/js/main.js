@@ -6,6 +6,7 @@ import { drawConnection, drawFooter, drawHeader, refreshUnread } from './layout.
 import { fallback, render, route, start } from './router.js';
 import { onSessionChange } from './session.js';
 import account from './pages/account.js';
+import { agencyIndex, dashboard, ranking } from './pages/accountability.js';
 import apply from './pages/apply.js';
 import { home, procedure, search } from './pages/catalogue.js';
 import { dossier, myDossiers } from './pages/dossiers.js';
@@ -38,6 +39,9 @@ route('/lookup/:code', lookup);
 route('/officer', inbox);
 route('/officer/inbox', myInbox);
 route('/officer/applications/:id', agencyDossier);
+route('/index', ranking);
+route('/agencies/:code/index', agencyIndex);
+route('/officer/dashboard', dashboard);
 fallback((ctx) => page(ctx, t('error.not_found_title'), h('p', {}, t('error.not_found')),
   h('p', {}, h('a', { href: '/' }, t('nav.home')))));
 

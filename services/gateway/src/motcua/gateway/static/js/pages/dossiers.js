@@ -8,6 +8,7 @@ import { formatDate, formatDateTime, formatSize, pick, statusText, t } from '../
 import { navigate } from '../router.js';
 import { EDITABLE, lastComment, loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
+import { ratingSection } from './rating.js';
 
 const STATUSES = ['draft', 'submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
 
@@ -90,6 +91,7 @@ export async function dossier(ctx) {
   const { id } = ctx.params;
   const [{ application, version }] = await Promise.all([loadDossier(id), agencyList()]);
   const slips = await slipsOf(application);
+  const rating = await ratingSection(application);
   const actions = h('div', { class: 'stack' });
   const status = h('div', { class: 'status-area' });
   const base = `/applications/${encodeURIComponent(id)}`;
@@ -117,7 +119,7 @@ export async function dossier(ctx) {
       [t('receipt.submitted_at'), application.submitted_at ? formatDateTime(application.submitted_at) : null],
       [t('receipt.due_date'), application.due_date ? dueText(application) : null],
     ]),
-    actions, status,
+    actions, status, rating,
     h('h2', {}, t('dossier.timeline')),
     application.history?.length ? timeline(application) : h('p', {}, t('dossier.no_history')),
     slips ? [h('h2', {}, t('slips.title')), slips] : null,
