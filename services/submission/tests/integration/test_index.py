@@ -13,6 +13,7 @@ from motcua.common import mongo
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.submission import (
     ApologyIssued,
+    ApplicationAssigned,
     ApplicationRated,
     ApplicationReceived,
     ApplicationStatusChanged,
@@ -104,6 +105,19 @@ class _Dossier:
         self.status = status
         return self
 
+    def assigned(self, when: datetime, officer_id: str, name: str) -> _Dossier:
+        self.script.events.append(
+            ApplicationAssigned(
+                **self.common,
+                due_date=self.due,
+                assignee_id=officer_id,
+                assignee_name=name,
+                assigned_by="officer-intake",
+                assigned_at=when,
+            )
+        )
+        return self
+
     def apology(self, when: datetime, due: date) -> _Dossier:
         self.script.events.append(
             ApologyIssued(
@@ -137,13 +151,13 @@ def october(agency: str) -> Script:
     """The same month as tests/unit/test_index_model.py, as events."""
     s = Script(agency)
     # A: on time (due the 12th, done the 9th), rated 5/5/4
-    s.dossier("P1", at(5), d(12)).to("processing", at(6)).to("approved", at(8)).to("completed", at(9, 10)).rated(
-        at(12), 5, 5, 4
-    )
+    s.dossier("P1", at(5), d(12)).to("processing", at(6)).assigned(at(6, 10), "spec-ha", "Phạm Thu Hà").to(
+        "approved", at(8)
+    ).to("completed", at(9, 10)).rated(at(12), 5, 5, 4)
     # B: late (due the 12th, done the 14th), no apology, rated 2/1/3
-    s.dossier("P1", at(5), d(12)).to("processing", at(6)).to("approved", at(13)).to("completed", at(14)).rated(
-        at(15), 2, 1, 3
-    )
+    s.dossier("P1", at(5), d(12)).to("processing", at(6)).assigned(at(6, 11), "spec-ha", "Phạm Thu Hà").to(
+        "approved", at(13)
+    ).to("completed", at(14)).rated(at(15), 2, 1, 3)
     # C: a supplement asked the 7th, back the 9th (the due date restarts: the 16th), done the 15th, rated 4/4/4
     s.dossier("P1", at(6), d(13)).to("supplement_requested", at(7)).to("processing", at(9), d(16)).to(
         "approved", at(14)
@@ -216,7 +230,11 @@ async def test_a_scripted_month_gives_the_hand_computed_figures(service: Any) ->
     per = {p["procedure_code"]: p for p in body["per_procedure"]}
     assert (per["P1"]["on_time"], per["P1"]["late"], per["P2"]["on_time"], per["P2"]["open_past_due"]) == (3, 1, 2, 1)
     assert per["P1"]["procedure_name"] == "Đăng ký khai sinh"
-    assert [o["officer_id"] for o in body["per_officer"]] == [None]  # the events do not name the officer yet
+    # A and B were assigned to a specialist (ApplicationAssigned): her row; the others were never assigned
+    officers = {o["officer_id"]: o for o in body["per_officer"]}
+    assert sorted(officers, key=str) == [None, "spec-ha"]
+    ha = officers["spec-ha"]
+    assert (ha["officer_name"], ha["received"], ha["on_time"], ha["late"]) == ("Phạm Thu Hà", 2, 1, 1)
     costly = [(c["state"], c["working_days_late"]) for c in body["costly"]]
     assert costly == [("open_past_due", 11), ("decided_late", 2)]
 

@@ -70,7 +70,7 @@ def test_officers_are_offered_the_moves_the_state_machine_allows_from_each_statu
         "draft": [],
         "submitted": ["accept", "request_supplement", "reject"],
         "processing": ["approve", "request_supplement", "reject", "propose"],
-        "supplement_requested": [],
+        "supplement_requested": ["reject"],  # once the supply-by date has passed (Application.officer_actions)
         "approved": ["issue_result"],
         "completed": [],
         "rejected": [],

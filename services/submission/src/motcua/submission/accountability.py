@@ -162,7 +162,8 @@ class ProcedureFigures(FiguresPublic):
 
 
 class OfficerFigures(FiguresPublic):
-    officer_id: str | None = Field(description="null: the events do not say which officer decided (see docs)")
+    officer_id: str | None = Field(description="the specialist the dossiers were assigned to; null: never assigned")
+    officer_name: str = Field(default="", description="that specialist's name, as last assigned")
 
 
 class Dashboard(BaseModel):
@@ -201,13 +202,17 @@ async def dashboard(
     names = {d.procedure_code: d.procedure_name for d in found}
     procedures = index_model.grouped(found, lambda d: d.procedure_code, wanted, at)
     officers = index_model.grouped(found, lambda d: d.officer_id, wanted, at)
+    officer_names = {d.officer_id: d.officer_name for d in found if d.officer_id}
     rows = [
         Row("agency", code, code, totals),
         *(
             Row("procedure", p, names.get(str(p), ""), f)
             for p, f in sorted(procedures.items(), key=lambda i: str(i[0]))
         ),
-        *(Row("officer", o, "", f) for o, f in sorted(officers.items(), key=lambda i: str(i[0]))),
+        *(
+            Row("officer", o, officer_names.get(o, "") if o else "", f)
+            for o, f in sorted(officers.items(), key=lambda i: str(i[0]))
+        ),
     ]
     headers = {"Cache-Control": "private, no-store", "Vary": "Accept"}
     if accept and "text/csv" in accept.lower():
@@ -222,7 +227,11 @@ async def dashboard(
             for r in rows
             if r.scope == "procedure"
         ],
-        per_officer=[OfficerFigures(officer_id=r.code, **r.figures.as_dict()) for r in rows if r.scope == "officer"],
+        per_officer=[
+            OfficerFigures(officer_id=r.code, officer_name=r.name, **r.figures.as_dict())
+            for r in rows
+            if r.scope == "officer"
+        ],
         costly=[c.as_dict() for c in index_model.costly(found, wanted, at)],
         comments=await ratings.comments(store.db, code, wanted),
     )

@@ -18,6 +18,7 @@ from motcua.common import mongo, topics
 from motcua.common.consumer import Consumer, Handler
 from motcua.common.contracts.submission import (
     ApologyIssued,
+    ApplicationAssigned,
     ApplicationRated,
     ApplicationReceived,
     ApplicationStatusChanged,
@@ -44,7 +45,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("rating.at", ASCENDING)], name="rated", sparse=True),
     ],
 }
-_EVENT = ApplicationReceived | ApplicationStatusChanged | ApologyIssued | ApplicationRated
+_EVENT = ApplicationReceived | ApplicationStatusChanged | ApologyIssued | ApplicationRated | ApplicationAssigned
 
 
 def _about(event: _EVENT) -> dict[str, Any]:
@@ -73,6 +74,8 @@ def changes(event: _EVENT) -> dict[str, Any]:
             "$set": about,
             "$push": {"dues": _due(event.issued_at, event.due_date), "apologies": event.issued_at},
         }
+    if isinstance(event, ApplicationAssigned):  # the specialist handling it: its row of the dashboard
+        return {"$set": {**about, "officer_id": event.assignee_id, "officer_name": event.assignee_name}}
     if isinstance(event, ApplicationRated):
         rating = {"at": event.rated_at, "guidance": event.guidance, "timeliness": event.timeliness}
         return {"$set": {**about, "rating": {**rating, "courtesy": event.courtesy}}}
@@ -96,10 +99,10 @@ def handlers(db: mongo.Database) -> Mapping[str, Handler]:
 
     async def apply(envelope: Envelope, session: mongo.Session) -> None:
         event = envelope.data
-        assert isinstance(event, ApplicationReceived | ApplicationStatusChanged | ApologyIssued | ApplicationRated)
+        assert isinstance(event, _EVENT)
         await dossiers.update_one({"_id": event.application_id}, changes(event), upsert=True, session=session)
 
-    types = (ApplicationReceived, ApplicationStatusChanged, ApologyIssued, ApplicationRated)
+    types = (ApplicationReceived, ApplicationStatusChanged, ApologyIssued, ApplicationRated, ApplicationAssigned)
     return {t.ce_type: apply for t in types}
 
 
@@ -147,6 +150,7 @@ def dossier(doc: dict[str, Any]) -> Dossier:
         if rating
         else None,
         officer_id=doc.get("officer_id"),
+        officer_name=doc.get("officer_name", ""),
     )
 
 

@@ -107,7 +107,8 @@ class Dossier:
     outcome: str | None = None  # completed, rejected or withdrawn
     finish_due: date | None = None  # the due date in force when it was finished
     rating: Rating | None = None
-    officer_id: str | None = None  # who decided it, when the events say (today they do not)
+    officer_id: str | None = None  # the specialist it was assigned to (ApplicationAssigned); None: never assigned
+    officer_name: str = ""
 
     def due_at(self, moment: datetime) -> date | None:
         """The due date in force at `moment`."""
