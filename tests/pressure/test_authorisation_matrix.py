@@ -147,6 +147,14 @@ ROWS: tuple[Row, ...] = (
         body={"token": "khong-co-that", "new_password": "Sông Hồng chảy qua bốn mùa 2026"},
     ),
     Row("POST", "/v1/admin/officers", admin_only(422), body={}),
+    Row("GET", "/v1/admin/officers", admin_only(200)),
+    Row(  # nobody of that id: refused alike to the admin and any agency's officer (who may be its lead)
+        "PUT",
+        "/v1/admin/officers/{account_id}/roles",
+        cells(401, 403, 403, 404, 404, 404),
+        params={"account_id": "no_officer"},
+        body={"roles": ["intake"]},
+    ),
     Row("GET", "/.well-known/jwks.json", everyone(200)),
     Row("GET", "/.well-known/openid-configuration", everyone(200)),
     # catalogue
@@ -393,6 +401,7 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
                 "version": str(procedure["version"]),
                 "no_procedure": "ZZ-KHONG-CO-01",
                 "no_passkey": "khong-co-passkey",
+                "no_officer": "khong-co-can-bo",
                 "S": submitted_id,
                 "S_document": s_document,
                 "S_receipt": "receipt-1",  # the slip intake would issue on accepting S

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Response, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Response, status
 from motcua.common.auth import Admin, CurrentPrincipal
-from motcua.common.errors import InvalidInput, NotFound
+from motcua.common.errors import Forbidden, InvalidInput, NotFound
+from motcua.common.paging import check_depth
 from motcua.common.request_context import ClientIp, RequestId
-from motcua.identity import password_change, recovery, registration, sessions, signin, verification
+from motcua.identity import officers, password_change, recovery, registration, sessions, signin, verification
 from motcua.identity.deps import IdentityDep
 from motcua.identity.details import normalise_email
 from motcua.identity.enrolment import EnrolmentNeeded
@@ -21,6 +22,7 @@ from motcua.identity.schemas import (
     MfaIn,
     MfaRequiredOut,
     OfficerIn,
+    OfficerPage,
     PasswordChangedOut,
     PasswordChangeIn,
     RefreshIn,
@@ -29,6 +31,7 @@ from motcua.identity.schemas import (
     ResendOut,
     ResetConfirmIn,
     ResetIn,
+    RolesIn,
     TokensOut,
     VerificationOut,
     VerifyEmailIn,
@@ -185,6 +188,37 @@ async def password_reset_confirm(
     access tokens refused."""
     await recovery.set_password(idn, body.token, body.new_password, address=address, request_id=rid)
     return PasswordChangedOut()
+
+
+@router.get("/v1/admin/officers", tags=["admin"], responses=_answers(401, 403, 422))
+async def list_officers(
+    admin: Admin,
+    idn: IdentityDep,
+    agency: Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9-]*$")] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> OfficerPage:
+    """The officers, by name (of one agency with `agency`), with their roles."""
+    check_depth(page, page_size)
+    found, total = await officers.of_agency(idn, agency, skip=(page - 1) * page_size, limit=page_size)
+    return OfficerPage(items=[AccountOut.of(a) for a in found], total=total, page=page, page_size=page_size)
+
+
+@router.put("/v1/admin/officers/{account_id}/roles", tags=["admin"], responses=_answers(401, 403, 404, 422))
+async def set_officer_roles(
+    account_id: Annotated[str, Path(max_length=64)],
+    body: RolesIn,
+    who: CurrentPrincipal,
+    idn: IdentityDep,
+    rid: RequestId,
+) -> AccountOut:
+    """An admin, or an approver of the officer's agency (its lead), sets the officer's desk roles: the directory
+    is told and the officer's sessions end (they sign in again with the new roles). Another agency's officer:
+    404; an officer of the agency without `approver`, or a citizen: 403."""
+    if not (who.has("admin") or who.has("officer")):
+        raise Forbidden("Only an admin or an agency's approver sets an officer's roles.")
+    account = await officers.set_roles(idn, account_id, list(body.roles), by=who, request_id=rid)
+    return AccountOut.of(account)
 
 
 @router.post("/v1/admin/officers", status_code=201, tags=["admin"], responses=_answers(401, 403, 409, 422))

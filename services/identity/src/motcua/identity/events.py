@@ -137,7 +137,7 @@ def security_changed(account: Account, change: SecurityChange, at: datetime) -> 
 def sessions_revoked(
     account_id: str,
     session_ids: list[str],
-    reason: Literal["logout", "password_reset", "password_changed"],
+    reason: Literal["logout", "password_reset", "password_changed", "roles_changed"],
     now: datetime,
     valid_until: datetime,
 ) -> SessionsRevoked:

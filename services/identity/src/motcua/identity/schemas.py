@@ -69,6 +69,15 @@ class OfficerIn(_In):
         return [r for r in AGENCY_ROLES if r in roles]
 
 
+class RolesIn(_In):
+    roles: list[AgencyRole] = Field(min_length=1, max_length=3, description="intake, specialist, approver")
+
+    @field_validator("roles")
+    @classmethod
+    def _each_once(cls, roles: list[AgencyRole]) -> list[AgencyRole]:
+        return OfficerIn._each_once(roles)
+
+
 class VerifyEmailIn(_In):
     token: Secret
 
@@ -144,6 +153,13 @@ class PasskeyRegistrationIn(WebauthnVerifyIn):
     name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         default=None, description='What the person calls this passkey ("work laptop")'
     )
+
+
+class OfficerPage(BaseModel):
+    items: list[AccountOut]
+    total: int
+    page: int
+    page_size: int
 
 
 class AccountOut(BaseModel):

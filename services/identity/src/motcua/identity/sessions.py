@@ -138,7 +138,7 @@ async def refresh(idn: Identity, refresh_token: str, *, address: str) -> Tokens:
     )
 
 
-RevocationReason = Literal["logout", "password_reset", "password_changed"]
+RevocationReason = Literal["logout", "password_reset", "password_changed", "roles_changed"]
 
 # Services verify `exp` with 10 s of leeway (motcua.common.auth): a denied token stays denied that much longer.
 _VERIFY_LEEWAY = timedelta(seconds=10)

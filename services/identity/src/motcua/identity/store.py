@@ -49,6 +49,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("email_check.digest", ASCENDING)], name="email_link", sparse=True),
         IndexModel([("reset.digest", ASCENDING)], name="reset_link", sparse=True),
         IndexModel([("account_type", ASCENDING)], name="by_type"),
+        IndexModel(
+            [("account_type", ASCENDING), ("agency_code", ASCENDING), ("full_name", ASCENDING)], name="officers"
+        ),
     ],
     SESSIONS: [
         IndexModel([("family_id", ASCENDING)], name="by_family"),
@@ -123,6 +126,23 @@ class Store:
 
     async def account(self, account_id: str, session: mongo.Session | None = None) -> mongo.Document | None:
         return await self.accounts.find_one({"_id": account_id}, session=session)
+
+    async def set_agency_roles(
+        self, account_id: str, roles: list[str], session: mongo.Session
+    ) -> mongo.Document | None:
+        return await self.accounts.find_one_and_update(
+            {"_id": account_id, "account_type": "officer"},
+            {"$set": {"agency_roles": roles}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+
+    async def officers(self, agency_code: str | None, *, skip: int, limit: int) -> tuple[list[mongo.Document], int]:
+        query: dict[str, Any] = {"account_type": "officer"}
+        if agency_code is not None:
+            query["agency_code"] = agency_code
+        docs = await self.accounts.find(query).sort("full_name", 1).skip(skip).limit(limit).to_list()
+        return docs, await self.accounts.count_documents(query)
 
     async def account_by_username(self, *, email: str | None, phone: str | None) -> mongo.Document | None:
         if email is not None:

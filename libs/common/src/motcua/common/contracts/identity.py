@@ -152,7 +152,7 @@ class SessionsRevoked(Event):
 
     account_id: str
     session_ids: list[str] = Field(description="The `sid` claims of the access tokens to refuse.")
-    reason: Literal["logout", "password_reset", "password_changed"]
+    reason: Literal["logout", "password_reset", "password_changed", "roles_changed"]
     revoked_at: datetime
     valid_until: datetime = Field(description="After this, no access token of these sessions is valid anyway.")
 
