@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from motcua.common.auth import Officer, Principal
 from motcua.common.clock import now
-from motcua.common.errors import Forbidden
+from motcua.common.errors import Forbidden, InvalidInput
 from motcua.common.paging import check_depth
 from motcua.common.request_context import RequestId
-from motcua.submission import applications, due_dates
+from motcua.submission import applications, due_dates, tracking
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import Application, etag
 from motcua.submission.schemas import (
@@ -51,12 +51,21 @@ async def queue(
     assignee: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    q: Annotated[str | None, Query(min_length=2, max_length=24)] = None,
+    open_only: Annotated[bool, Query(alias="open")] = False,
 ) -> AgencyPage:
     """Submitted applications of the officer's own agency, the earliest due first; drafts never show.
     Filters: `status`, `procedure` (its code), `due_within_days` (open dossiers due within that many
     working days from today in Vietnam, 0 for today and the late ones), `overdue` (open dossiers past
-    their due date), `assignee` (an officer's account id, or `none` for the dossiers nobody handles yet).
-    With totals, paginated."""
+    their due date), `assignee` (an officer's account id, or `none` for the dossiers nobody handles yet),
+    `open=true` (only the dossiers still open: submitted, processing, awaiting a supplement, approved), `q`
+    (a tracking code, whole or its beginning, dashes optional: `HS-2612-7K` or `hs26127k`; 422 when it
+    cannot begin one). With totals, paginated."""
+    prefix = None
+    if q is not None:
+        prefix = tracking.search_prefix(q)
+        if prefix is None:
+            raise InvalidInput.one("/q", "must be a tracking code or its beginning, such as HS-2612-7KQ3")
     size = min(page_size, settings.max_page_size)
     check_depth(page, size)
     today = due_dates.local_day(now())
@@ -69,6 +78,8 @@ async def queue(
         due_by=due_dates.add_working_days(today, due_within_days) if due_within_days is not None else None,
         overdue_on=today if overdue else None,
         assignee_id=assignee,
+        tracking_prefix=prefix,
+        open_only=open_only,
     )
     response.headers["Cache-Control"] = "private, no-store"
     return AgencyPage(items=[AgencySummary.of(a) for a in found], total=total, page=page, page_size=size)

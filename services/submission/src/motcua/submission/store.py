@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -32,6 +33,8 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="agency_queue",
         ),
         IndexModel([("tracking_code", ASCENDING)], name="tracking_code", unique=True, sparse=True),
+        # the desk's search by tracking code (whole or its beginning), within one agency
+        IndexModel([("agency_code", ASCENDING), ("tracking_code", ASCENDING)], name="agency_tracking", sparse=True),
         # an officer's inbox, soonest due first; and the escalation check's dossiers whose notice day has come
         IndexModel([("assignee.id", ASCENDING), ("due_date", ASCENDING)], name="inbox", sparse=True),
         IndexModel([("next_notice_on", ASCENDING)], name="escalation", sparse=True),
@@ -156,13 +159,20 @@ class Store:
         due_by: date | None = None,
         overdue_on: date | None = None,
         assignee_id: str | None = None,
+        tracking_prefix: str | None = None,
+        open_only: bool = False,
     ) -> tuple[list[Application], int]:
         """An agency's submitted applications, the earliest due first, optionally of one status or one
         procedure; `due_by` keeps the open ones due on or before that day, `overdue_on` the open ones due
-        before it; `assignee_id` those assigned to that officer ("none": to nobody). Drafts are never in it
-        (asking for them finds none)."""
+        before it; `assignee_id` those assigned to that officer ("none": to nobody); `tracking_prefix` those
+        whose tracking code is it or begins with it (canonical form, see tracking.search_prefix); `open_only`
+        the ones still open. Drafts are never in it (asking for them finds none)."""
         query: dict[str, Any] = {"agency_code": agency_code}
         wanted = _QUEUED if status is None else [status.value]
+        if open_only:
+            wanted = [s for s in wanted if Status(s) in OPEN]
+        if tracking_prefix is not None:
+            query["tracking_code"] = {"$regex": "^" + re.escape(tracking_prefix)}
         if due_by is not None or overdue_on is not None:
             wanted = [s for s in wanted if Status(s) in OPEN]
             limits: dict[str, str] = {}

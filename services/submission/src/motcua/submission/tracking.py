@@ -7,6 +7,7 @@ mistyped symbol and most swapped neighbours before the database is asked.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from datetime import datetime
@@ -51,3 +52,20 @@ def normalise(typed: str) -> str | None:
     if check_symbol(period + body[:-1]) != body[-1]:
         return None
     return f"HS-{period}-{body[:4]}-{body[4:]}"
+
+
+_PREFIX = re.compile(rf"^HS(\d{{0,4}}|\d{{4}}[{ALPHABET}]{{1,{RANDOM_SYMBOLS + 1}}})$")
+_GROUPS = (2, 6, 10)  # where the dashes go in the compact code: HS|2611|7KQ3|M9XA
+
+
+def search_prefix(typed: str) -> str | None:
+    """What an officer typed to find a dossier (a whole tracking code or its beginning, dashes and spaces
+    optional, Crockford's aliases read as meant) as the beginning of a canonical code, `HS-2611-7K`; None
+    when it cannot begin a tracking code. A whole code must also pass its check symbol."""
+    compact = re.sub(r"[\s\-]", "", typed.upper()).translate(_ALIASES)
+    if not _PREFIX.match(compact):
+        return None
+    if len(compact) == 4 + RANDOM_SYMBOLS + 3:
+        return normalise(compact)
+    cuts = [0, *(g for g in _GROUPS if g < len(compact)), len(compact)]
+    return "-".join(compact[a:b] for a, b in itertools.pairwise(cuts))
