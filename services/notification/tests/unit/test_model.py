@@ -116,3 +116,14 @@ def test_text_for_headers_and_sms_is_one_bounded_line() -> None:
     assert model.one_line("Đăng ký\r\nkhai   sinh") == "Đăng ký khai sinh"
     assert model.one_line("x" * 300, 10) == "x" * 9 + "…"
     assert model.without_diacritics("Đã nộp hồ sơ, hẹn trả kết quả") == "Da nop ho so, hen tra ket qua"
+
+
+def test_a_resubmitted_dossier_is_not_told_it_was_accepted() -> None:
+    for locale in ("vi", "en"):
+        accepted = model.next_step("processing", locale, from_status="submitted")
+        resubmitted = model.next_step("processing", locale, from_status="supplement_requested")
+        assert resubmitted != accepted
+        assert "tiếp nhận" not in resubmitted
+        assert "accepted" not in resubmitted
+        assert model.next_step("processing", locale) == accepted
+    assert "nộp lại" in model.next_step("processing", "vi", from_status="supplement_requested")

@@ -57,3 +57,22 @@ async def test_a_query_that_cannot_begin_a_tracking_code_is_refused_naming_q(ser
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert "q" in answer.text
     assert (await _queue(service, officer, "open=maybe")).status_code == 422
+
+
+async def test_a_pdf_is_sent_inline_for_a_preview_only_when_asked(service: Any, samples: Any) -> None:
+    agency = f"{AGENCY}-PREVIEW"
+    _, app_id = await service.submitted(samples.birth_registration(agency=agency, code="HT-SEARCH-P"))
+    officer = service.officer(agency)
+    app = (await service.http.get(f"/v1/applications/{app_id}", headers=officer)).json()
+    doc = app["documents"][0]
+    path = f"/v1/applications/{app_id}/documents/{doc['id']}"
+    saved = await service.http.get(path, headers=officer)
+    shown = await service.http.get(f"{path}?inline=true", headers=officer)
+    for answer in (saved, shown):
+        assert answer.status_code == 200
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["content-type"] == doc["content_type"]
+    assert saved.headers["content-disposition"].startswith("attachment;")
+    assert shown.headers["content-disposition"].startswith("inline;")
+    assert (await service.http.get(f"{path}?inline=maybe", headers=officer)).status_code == 422
+    assert (await service.http.get(f"{path}?inline=true", headers=service.officer("UBND-KHAC"))).status_code == 404

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from motcua.common.errors import NotFound
-from motcua.gateway import routes
+from motcua.gateway import api_docs_page, routes
 from motcua.gateway.forwarding import Forwarder
 from motcua.gateway.openapi import ApiDocs
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -58,5 +58,17 @@ def operations_router(
     async def openapi() -> dict[str, Any]:
         """The services' OpenAPI documents merged: every path the gateway routes."""
         return await docs.document()
+
+    @router.get("/docs", include_in_schema=False)
+    async def docs_page() -> HTMLResponse:
+        """Every operation of the merged document, as one page a browser reads (no script needed)."""
+        return HTMLResponse(api_docs_page.render(await docs.document()), headers={"Cache-Control": "no-cache"})
+
+    @router.get("/docs.css", include_in_schema=False)
+    async def docs_stylesheet() -> Response:
+        """The page's stylesheet (a file of its own: the CSP allows no inline style)."""
+        return Response(
+            api_docs_page.STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+        )
 
     return router

@@ -168,7 +168,9 @@ class Composer:
             "due_date": model.format_date(event.due_date, locale),
             "status": status,
             "status_words": model.status_words(status, locale),
-            "next_step": model.next_step(status, locale),
+            "next_step": model.next_step(
+                status, locale, event.from_status if isinstance(event, ApplicationStatusChanged) else None
+            ),
             "application_url": f"{self._base}/applications/{quote(event.application_id, safe='')}",
             "lookup_url": f"{self._base}/lookup/{quote(event.tracking_code, safe='')}",
             "comment": "",

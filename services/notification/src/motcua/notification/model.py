@@ -189,8 +189,17 @@ _NEXT_STEP: dict[Locale, dict[str, str]] = {
 }
 
 
-def next_step(status: str, locale: Locale) -> str:
-    """What the citizen can do now, or nothing to say."""
+# Back to `processing` from `supplement_requested` is the citizen's own resubmission: nothing was accepted or decided.
+_RESUBMITTED: dict[Locale, str] = {
+    "vi": "Hồ sơ đã bổ sung của bạn đã được nộp lại; cơ quan sẽ xem xét tiếp và báo cho bạn kết quả.",
+    "en": "Your supplemented application was resubmitted; the agency will review it again and tell you the outcome.",
+}
+
+
+def next_step(status: str, locale: Locale, from_status: str | None = None) -> str:
+    """What the citizen can do now, or nothing to say; a resubmission is not told it was accepted."""
+    if status == "processing" and from_status == "supplement_requested":
+        return _RESUBMITTED[locale]
     return _NEXT_STEP[locale].get(status, "")
 
 

@@ -198,6 +198,10 @@ async def upload(
     return DocumentPublic.of(ref)
 
 
+# What a browser may show in the page (the upload's type is sniffed from its bytes, never taken from the client).
+PREVIEWABLE = frozenset({"application/pdf", "image/png", "image/jpeg"})
+
+
 @router.get(
     "/applications/{application_id}/documents/{document_id}",
     summary="Download a document",
@@ -205,9 +209,15 @@ async def upload(
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 async def download(
-    application_id: ApplicationId, document_id: DocumentId, who: CurrentPrincipal, store: StoreDep
+    application_id: ApplicationId,
+    document_id: DocumentId,
+    who: CurrentPrincipal,
+    store: StoreDep,
+    inline: Annotated[bool, Query(description="shown in the page rather than saved: PDF, PNG and JPEG only")] = False,
 ) -> StreamingResponse:
-    """The file as uploaded; for the owner and the officers of the procedure's agency."""
+    """The file as uploaded; for the owner and the officers of the procedure's agency. With `inline=true` a PDF,
+    PNG or JPEG (types judged by the file's content at upload) is sent `Content-Disposition: inline`, for a
+    preview; any other type is still an attachment. `X-Content-Type-Options: nosniff` either way."""
     app = await applications.readable(store, application_id, who)
     ref = applications.find_document(app, document_id)
     source = await store.open_file(ref.id)
@@ -218,12 +228,13 @@ async def download(
         while chunk := await source.readchunk():
             yield chunk
 
+    disposition = "inline" if inline and ref.content_type in PREVIEWABLE else "attachment"
     return StreamingResponse(
         chunks(),
         media_type=ref.content_type,
         headers={
             "Content-Length": str(ref.size),
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(ref.filename)}",
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(ref.filename)}",
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": PRIVATE,
         },

@@ -163,7 +163,8 @@ export async function upload(path, form, onProgress = () => {}) {
 }
 
 /** Download a file that needs the Authorization header, and hand it to the browser to save. */
-export async function download(path, filename, headers = {}) {
+/** A file of the API as a Blob, fetched with the token (refreshed once on a 401, patient when busy). */
+export async function fetchBlob(path, headers = {}) {
   const send = async () => fetch(path, { headers: { ...(await authHeader()), ...headers }, cache: 'no-store' });
   let response;
   try {
@@ -173,7 +174,11 @@ export async function download(path, filename, headers = {}) {
     throw new NetworkError(error.message);
   }
   if (!response.ok) throw new ApiError(response.status, await readBody(response), response.headers);
-  const url = URL.createObjectURL(await response.blob());
+  return response.blob();
+}
+
+export async function download(path, filename, headers = {}) {
+  const url = URL.createObjectURL(await fetchBlob(path, headers));
   const link = document.createElement('a');
   link.href = url;
   link.download = filename || 'document';

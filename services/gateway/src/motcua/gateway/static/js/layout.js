@@ -77,6 +77,7 @@ export function drawHeader() {
   items.push(navLink('/index', t('nav.index')));
   if (signedIn && hasRole('officer')) items.push(navLink('/officer', t('nav.officer')));
   if (signedIn && hasRole('officer')) items.push(navLink('/officer/dashboard', t('nav.dashboard')));
+  if (signedIn && hasRole('admin')) items.push(navLink('/admin', t('nav.admin')));
   if (signedIn && hasRole('citizen')) {
     items.push(navLink('/applications', t('nav.applications')));
     items.push(navLink('/notifications', unread ? t('nav.notifications_unread', { count: unread }) : t('nav.notifications'),
@@ -107,7 +108,7 @@ export function drawFooter() {
   fill(
     document.getElementById('site-footer'),
     h('p', {}, t('footer.about')),
-    h('p', {}, h('a', { href: '/openapi.json' }, t('footer.api'))),
+    h('p', {}, h('a', { href: '/docs' }, t('footer.api'))),
   );
 }
 

@@ -6,6 +6,7 @@ import { drawConnection, drawFooter, drawHeader, refreshUnread } from './layout.
 import { fallback, render, route, start } from './router.js';
 import { onSessionChange } from './session.js';
 import account from './pages/account.js';
+import { adminOfficers } from './pages/admin.js';
 import { agencyIndex, dashboard, ranking } from './pages/accountability.js';
 import apply from './pages/apply.js';
 import { home, procedure, search } from './pages/catalogue.js';
@@ -42,6 +43,7 @@ route('/officer/applications/:id', agencyDossier);
 route('/index', ranking);
 route('/agencies/:code/index', agencyIndex);
 route('/officer/dashboard', dashboard);
+route('/admin', adminOfficers);
 fallback((ctx) => page(ctx, t('error.not_found_title'), h('p', {}, t('error.not_found')),
   h('p', {}, h('a', { href: '/' }, t('nav.home')))));
 

@@ -50,6 +50,7 @@ export function timeline(application) {
     h('p', { class: 'timeline-status' }, statusBadge(e.to)),
     h('p', { class: 'meta' }, h('time', { datetime: e.at }, formatDateTime(e.at)), ' · ', t(`role.${e.by_role}`)),
     e.action === 'propose' ? h('p', { class: 'timeline-proposal' }, t(`proposal.${e.outcome}`)) : null,
+    e.action === 'resubmit' ? h('p', { class: 'timeline-note' }, t('dossier.resubmitted_note')) : null,
     e.comment ? h('p', { class: 'timeline-comment' }, h('q', {}, e.comment)) : null)));
 }
 
@@ -106,6 +107,11 @@ export async function dossier(ctx) {
     const supplyBy = application.supply_by ? h('p', { id: 'supply-by' }, t('dossier.supply_by', { date: formatDate(application.supply_by) })) : null;
     actions.append(notice('warning', h('p', {}, t('dossier.supplement_needed')), comment ? h('p', {}, h('q', {}, comment)) : null, items, supplyBy),
       h('p', {}, h('a', { href: `${base}/form`, class: 'button', id: 'supplement' }, t('dossier.supplement'))));
+  }
+  // just resubmitted: say what happened (sent back to the agency, not yet accepted or decided)
+  if (sessionStorage.getItem('motcua.resubmitted') === id) {
+    sessionStorage.removeItem('motcua.resubmitted');
+    status.append(notice('success', h('p', { id: 'resubmitted' }, t('dossier.resubmitted'))));
   }
   if (application.status === 'submitted' || application.status === 'supplement_requested') {
     actions.append(withdrawForm(id, status));

@@ -1,15 +1,15 @@
 // Officers: the agency's inbox (earliest due first, overdue marked in words) and a dossier with
 // the actions its status allows (the API says which, from the state machine), each with a comment
 // the applicant reads.
-import { api } from '../api.js';
+import { api, fetchBlob } from '../api.js';
 import { backLink, busy, dueText, facts, failure, isOverdue, notice, page, requireRole, statusBadge } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { errorSummary, radios, showProblems } from '../fields.js';
-import { formatDate, formatDateTime, pick, statusText, t } from '../i18n.js';
+import { formatDate, formatDateTime, formatSize, pick, statusText, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
-import { answersOf, documentsOf, slipsOf, timeline } from './dossiers.js';
+import { answersOf, slipsOf, timeline } from './dossiers.js';
 
 const DUE = ['overdue', '0', '3'];
 const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
@@ -61,13 +61,17 @@ export async function myInbox(ctx) {
 /** The agency's queue, filtered by status, assignee, procedure and due date. */
 export async function inbox(ctx) {
   if (!requireRole(ctx, 'officer')) return;
-  const status = QUEUE.includes(ctx.query.get('status')) ? ctx.query.get('status') : '';
+  // the desk opens on the dossiers still open; "all" shows the finished ones too
+  const status = QUEUE.includes(ctx.query.get('status')) || ctx.query.get('status') === 'all' ? ctx.query.get('status') : '';
+  const q = (ctx.query.get('q') || '').trim().slice(0, 24);
   const due = DUE.includes(ctx.query.get('due')) ? ctx.query.get('due') : '';
   const assignee = ASSIGNEE.includes(ctx.query.get('assignee')) ? ctx.query.get('assignee') : '';
   const procedureCode = /^[A-Z0-9][A-Z0-9-]{1,39}$/.test(ctx.query.get('procedure') || '') ? ctx.query.get('procedure') : '';
   const mine = await me();
   const query = new URLSearchParams({ page_size: '100' });
-  if (status) query.set('status', status);
+  if (!status) query.set('open', 'true');
+  else if (status !== 'all') query.set('status', status);
+  if (q) query.set('q', q);
   if (due === 'overdue') query.set('overdue', 'true');
   else if (due) query.set('due_within_days', due);
   if (assignee === 'mine' && mine.id) query.set('assignee', mine.id);
@@ -76,20 +80,35 @@ export async function inbox(ctx) {
   const procedures = mine.agency_code
     ? api(`/v1/procedures?agency=${encodeURIComponent(mine.agency_code)}&page_size=100`).then((r) => r.body.items).catch(() => [])
     : Promise.resolve([]);
-  const [{ body }, offered] = await Promise.all([api(`/v1/agency/applications?${query}`), procedures, agencyList()]);
-  const select = (id, name, label, options, chosen) => h('div', { class: 'field' }, h('label', { for: id }, label),
-    h('select', { id, name }, h('option', { value: '' }, t('dossiers.all')),
+  // a code that cannot begin a tracking code is refused by the service (422): said beside the field
+  const searched = api(`/v1/agency/applications?${query}`).then((r) => r.body, (error) => {
+    if (error.status === 422 && q) return null;
+    throw error;
+  });
+  const [body, offered] = await Promise.all([searched, procedures, agencyList()]);
+  const select = (id, name, label, options, chosen, first = t('dossiers.all')) => h('div', { class: 'field' },
+    h('label', { for: id }, label),
+    h('select', { id, name }, h('option', { value: '' }, first),
       options.map(([value, text]) => h('option', { value, selected: value === chosen }, text))));
+  const searchError = body ? null : h('p', { class: 'field-error', id: 'queue-q-error' }, t('officer.search_invalid'));
+  const search = h('div', { class: ['field', searchError ? 'has-error' : null] },
+    h('label', { for: 'queue-q' }, t('officer.search')),
+    h('p', { class: 'hint', id: 'queue-q-hint' }, t('officer.search_hint')), searchError,
+    h('input', { id: 'queue-q', name: 'q', type: 'search', value: q, maxlength: '24', autocomplete: 'off',
+      spellcheck: 'false', 'aria-invalid': searchError ? 'true' : null,
+      'aria-describedby': searchError ? 'queue-q-hint queue-q-error' : 'queue-q-hint' }));
   const filter = h('form', { class: 'filters', onsubmit: (event) => {
     event.preventDefault();
     const chosen = new URLSearchParams();
-    for (const name of ['status', 'assignee', 'procedure', 'due']) {
-      const value = event.target.elements[name].value;
+    for (const name of ['q', 'status', 'assignee', 'procedure', 'due']) {
+      const value = event.target.elements[name].value.trim();
       if (value) chosen.set(name, value);
     }
     navigate(`/officer${chosen.size ? `?${chosen}` : ''}`);
   } },
-  select('queue-status', 'status', t('dossiers.filter'), QUEUE.map((s) => [s, statusText(s)]), status),
+  search,
+  select('queue-status', 'status', t('dossiers.filter'), [['all', t('dossiers.all')], ...QUEUE.map((s) => [s, statusText(s)])],
+    status, t('officer.open')),
   select('queue-assignee', 'assignee', t('officer.assignee'), ASSIGNEE.map((a) => [a, t(`officer.assignee_${a}`)]), assignee),
   select('queue-procedure', 'procedure', t('receipt.procedure'),
     offered.map((p) => [p.code, `${p.code} — ${pick(p, 'name')}`]), procedureCode),
@@ -99,8 +118,8 @@ export async function inbox(ctx) {
     mine.agency_code ? h('p', { class: 'lead' }, agencyName(mine.agency_code)) : null,
     deskTabs('queue'),
     filter,
-    h('p', { role: 'status' }, t('officer.count', { count: body.total })),
-    body.items.length ? queueTable(body.items, t('officer.caption')) : notice('info', t('officer.empty')));
+    h('p', { role: 'status' }, body ? t('officer.count', { count: body.total }) : t('officer.search_invalid')),
+    !body ? null : body.items.length ? queueTable(body.items, t('officer.caption')) : notice('info', t('officer.empty')));
 }
 
 export async function agencyDossier(ctx) {
@@ -129,7 +148,7 @@ export async function agencyDossier(ctx) {
     h('h2', {}, t('apply.form_title')),
     answersOf(version, application),
     h('h2', {}, t('procedure.documents')),
-    documentsOf(version, application),
+    documentsWithPreview(version, application),
     h('h2', {}, t('dossier.timeline')),
     timeline(application));
 }
@@ -213,11 +232,12 @@ function actionForm(application, result) {
   const summary = errorSummary();
   // a specialist's proposal says which decision it advises; the choice shows only with `propose`
   const outcome = radios({ name: 'outcome', legend: t('officer.outcome'),
-    options: ['approve', 'reject'].map((o) => ({ value: o, label: t(`outcome.${o}`) })), value: 'approve' });
+    options: ['approve', 'reject'].map((o) => ({ value: o, label: t(`outcome.${o}`) })) });
+  // nothing chosen beforehand: the officer picks the action, then confirms it
   const choice = radios({ name: 'action', legend: t('officer.action'),
-    options: allowed.map((a) => ({ value: a, label: t(`action.${a}`) })), value: allowed[0],
+    options: allowed.map((a) => ({ value: a, label: t(`action.${a}`) })),
     onchange: () => { outcome.element.hidden = choice.value !== 'propose'; } });
-  outcome.element.hidden = allowed[0] !== 'propose';
+  outcome.element.hidden = true;
   const commentId = 'action-comment';
   const commentError = h('p', { class: 'field-error', id: `${commentId}-error`, hidden: true });
   const comment = h('textarea', { id: commentId, name: 'comment', rows: '3', maxlength: '2000', 'aria-describedby': `${commentId}-hint` });
@@ -233,38 +253,135 @@ function actionForm(application, result) {
   const submit = h('button', { type: 'submit', class: 'button', id: 'do-action' }, t('officer.do'));
   // a supplement request lists every missing item at once (one per line): the slip numbers them
   const items = h('textarea', { id: 'action-items', name: 'items', rows: '3', 'aria-describedby': 'action-items-hint' });
-  const itemsField = h('div', { class: 'field', hidden: allowed[0] !== 'request_supplement' },
+  const itemsField = h('div', { class: 'field', hidden: true },
     h('label', { for: 'action-items' }, t('officer.items')),
     h('p', { class: 'hint', id: 'action-items-hint' }, t('officer.items_hint')), items);
   choice.element.addEventListener('change', () => { itemsField.hidden = choice.value !== 'request_supplement'; });
+  const dialog = confirmDialog();
   const form = h('form', { novalidate: true, class: 'stack panel', 'aria-labelledby': 'action-title' },
     h('h2', { id: 'action-title' }, t('officer.actions')),
     summary.element, choice.element, outcome.element, itemsField,
     h('div', { class: 'field' }, h('label', { for: commentId }, t('officer.comment')),
       h('p', { class: 'hint', id: `${commentId}-hint` }, t('officer.comment_hint')), commentError, comment),
-    submit);
+    submit, dialog.element);
   const fields = { '/action': choice, '/comment': commentField, '/outcome': outcome };
   const labels = { '/action': t('officer.action'), '/comment': t('officer.comment'), '/outcome': t('officer.outcome') };
+  const send = async () => {
+    const action = choice.value;
+    try {
+      const { body } = await api(`/v1/agency/applications/${encodeURIComponent(application.id)}/actions`, {
+        method: 'POST',
+        body: { action, comment: comment.value.trim(), ...(action === 'propose' ? { outcome: outcome.value } : {}),
+          ...(action === 'request_supplement' ? { items: items.value.split('\n').map((i) => i.trim()).filter(Boolean) } : {}) } });
+      sessionStorage.setItem('motcua.officer-done', JSON.stringify({ id: application.id, status: body.status }));
+      await navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true });
+    } catch (error) {
+      if (error.status === 422) showProblems(summary, fields, error, labels);
+      else summary.show([{ text: error.status === 409 ? t('officer.not_allowed') : failure(error) }]);
+    }
+  };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    busy(submit, async () => {
-      const action = choice.value;
-      if (needsComment.has(action) && !comment.value.trim()) {
-        showProblems(summary, fields, { said: { '/comment': t('officer.comment_required') } }, labels);
+    const action = choice.value;
+    const said = {};
+    if (!action) said['/action'] = t('officer.action_required');
+    if (action === 'propose' && !outcome.value) said['/outcome'] = t('officer.outcome_required');
+    if (needsComment.has(action) && !comment.value.trim()) said['/comment'] = t('officer.comment_required');
+    if (Object.keys(said).length) {
+      showProblems(summary, fields, { said }, labels);
+      return;
+    }
+    summary.hide();
+    Object.values(fields).forEach((f) => f.setError(''));
+    dialog.ask({
+      action: t(`action.${action}`),
+      code: application.tracking_code || application.id,
+      outcome: action === 'propose' ? t(`outcome.${outcome.value}`) : '',
+      comment: comment.value.trim(),
+    }, send);
+  });
+  return form;
+}
+
+/** The confirmation before an action is sent: a modal dialog in the page (focus moves into it, Escape or
+ * "Go back" closes it and focus returns to the button that opened it). */
+function confirmDialog() {
+  const text = h('p', { id: 'confirm-action-text' });
+  const extra = h('div', { class: 'stack' });
+  const yes = h('button', { type: 'button', class: 'button', id: 'confirm-action' }, t('officer.confirm_do'));
+  const no = h('button', { type: 'button', class: 'button button-secondary', id: 'cancel-action' }, t('officer.confirm_back'));
+  const element = h('dialog', { class: 'confirm panel', id: 'action-confirm', 'aria-labelledby': 'confirm-action-title',
+    'aria-describedby': 'confirm-action-text' },
+  h('h2', { id: 'confirm-action-title' }, t('officer.confirm_title')), text, extra, h('div', { class: 'button-row' }, yes, no));
+  let proceed = null;
+  no.addEventListener('click', () => element.close());
+  yes.addEventListener('click', () => busy(yes, async () => {
+    const go = proceed;
+    proceed = null;
+    if (go) await go();
+    if (element.open) element.close();
+  }));
+  return {
+    element,
+    ask({ action, code, outcome, comment }, then) {
+      fill(text, t('officer.confirm_text', { action, code }));
+      fill(extra, outcome ? h('p', {}, `${t('officer.outcome')}: ${outcome}`) : null,
+        comment ? h('p', {}, `${t('officer.comment')}: `, h('q', {}, comment)) : h('p', { class: 'hint' }, t('officer.confirm_no_comment')));
+      proceed = then;
+      element.showModal();
+      yes.focus();
+    },
+  };
+}
+
+const PREVIEWABLE = new Set(['application/pdf', 'image/png', 'image/jpeg']);
+
+/** The dossier's documents: each downloadable, and a PDF or an image (types the service judged by content)
+ * previewed in the page, fetched with the officer's token into a local object URL. */
+function documentsWithPreview(version, application) {
+  if (!application.documents.length) return h('p', {}, t('documents.none'));
+  return h('ul', { class: 'documents', id: 'documents' }, application.documents.map((d) => {
+    const spec = version.required_documents.find((s) => s.key === d.document_key);
+    const status = h('span', { role: 'status' });
+    const path = `/v1/applications/${encodeURIComponent(application.id)}/documents/${encodeURIComponent(d.id)}`;
+    const shown = h('div', { class: 'preview' });
+    const canPreview = PREVIEWABLE.has(d.content_type);
+    const previewButton = canPreview ? h('button', { type: 'button', class: 'button button-secondary preview-toggle',
+      'aria-expanded': 'false', 'aria-controls': `preview-${d.id}` }, t('documents.preview')) : null;
+    shown.id = `preview-${d.id}`;
+    let url = null;
+    previewButton?.addEventListener('click', () => busy(previewButton, async () => {
+      if (previewButton.getAttribute('aria-expanded') === 'true') {
+        fill(shown);
+        previewButton.setAttribute('aria-expanded', 'false');
+        previewButton.textContent = t('documents.preview');
         return;
       }
       try {
-        const { body } = await api(`/v1/agency/applications/${encodeURIComponent(application.id)}/actions`, {
-          method: 'POST',
-          body: { action, comment: comment.value.trim(), ...(action === 'propose' ? { outcome: outcome.value } : {}),
-            ...(action === 'request_supplement' ? { items: items.value.split('\n').map((i) => i.trim()).filter(Boolean) } : {}) } });
-        sessionStorage.setItem('motcua.officer-done', JSON.stringify({ id: application.id, status: body.status }));
-        await navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true });
+        // the blob is typed by what the service sniffed, and only for these types: nothing else is framed
+        const blob = await fetchBlob(`${path}?inline=1`);
+        if (url) URL.revokeObjectURL(url);
+        url = URL.createObjectURL(new Blob([blob], { type: d.content_type }));
+        fill(shown, d.content_type === 'application/pdf'
+          ? h('iframe', { src: url, title: t('documents.preview_of', { name: d.filename }), class: 'preview-frame' })
+          : h('img', { src: url, alt: t('documents.preview_of', { name: d.filename }), class: 'preview-image' }));
+        previewButton.setAttribute('aria-expanded', 'true');
+        previewButton.textContent = t('documents.preview_close');
       } catch (error) {
-        if (error.status === 422) showProblems(summary, fields, error, labels);
-        else summary.show([{ text: error.status === 409 ? t('officer.not_allowed') : failure(error) }]);
+        status.textContent = failure(error);
       }
-    });
-  });
-  return form;
+    }));
+    return h('li', { 'data-document': d.document_key }, h('strong', {}, spec ? pick(spec, 'name') : d.document_key), ': ',
+      h('button', { type: 'button', class: 'link-button', onclick: () => fetchBlob(path).then((blob) => saveBlob(blob, d.filename))
+        .catch((e) => { status.textContent = failure(e); }) }, d.filename), ` (${formatSize(d.size)}) `, previewButton, status, shown);
+  }));
+}
+
+function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: filename || 'document' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }

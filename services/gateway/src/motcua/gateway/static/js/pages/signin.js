@@ -18,7 +18,7 @@ async function finish(tokens, next) {
   } catch {
     // the name in the header can wait
   }
-  const home = hasRole('officer') ? '/officer' : '/applications';
+  const home = hasRole('admin') ? '/admin' : hasRole('officer') ? '/officer' : '/applications';
   forgetIntent();
   navigate(safeNext(next) || home, { replace: true });
 }

@@ -80,6 +80,7 @@ export async function review(ctx) {
     try {
       if (application.status === 'supplement_requested') {
         await api(`/v1/applications/${encodeURIComponent(id)}/resubmit`, { method: 'POST', body: { comment: '' } });
+        sessionStorage.setItem('motcua.resubmitted', id);
         navigate(`/applications/${encodeURIComponent(id)}`);
         return;
       }
