@@ -473,6 +473,7 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
         await desk.get_by_role("radio", name=action).check()
         await desk.get_by_label("Ghi chú gửi người nộp").fill(f"{action}: hồ sơ đầy đủ.")
         await desk.get_by_role("button", name="Thực hiện").click()
+        await desk.get_by_role("dialog").get_by_role("button", name="Xác nhận thực hiện").click()
         await expect(desk.locator("#action-result")).to_contain_text(f"Trạng thái mới: {status}")
 
     await act("Tiếp nhận", "Đang xử lý")
@@ -501,6 +502,7 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
         await desk.get_by_role("radio", name=action).check()
         await desk.get_by_label("Ghi chú gửi người nộp").fill(f"{action}: hồ sơ đầy đủ.")
         await desk.get_by_role("button", name="Thực hiện").click()
+        await desk.get_by_role("dialog").get_by_role("button", name="Xác nhận thực hiện").click()
         await expect(desk.locator("#action-result")).to_contain_text(f"Trạng thái mới: {status}")
     await no_serious_violations(axe, desk, "officer dossier")
     await screens.take(desk, "officer-dossier")

@@ -1,0 +1,326 @@
+"""The officers' and admins' part of issue 23, in a real browser against the whole platform.
+
+An officer's desk opens on the dossiers still open (with "all" a choice away) and finds one by its tracking
+code; the dossier's PDF and image are previewed in the page; an action is chosen explicitly (nothing is
+pre-selected) and confirmed in a dialog before it is sent. The citizen resubmitting a supplemented dossier is
+told it went back to the agency, never that it was accepted. An admin who signs in lands on the admin page,
+creates an officer with an agency and roles and changes the roles; the footer's API link opens `/docs`.
+Officers and admins sign in with a second factor (TOTP) through motcua.devtools.staff; axe finds nothing serious.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import uuid
+import zlib
+from typing import Any
+
+import httpx
+from motcua.devtools import staff
+from motcua.devtools.testing_messages import Outbox
+from playwright.async_api import Page, expect
+
+ADMIN_EMAIL = "quantri.portal@motcua.example.vn"
+ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
+OFFICER_PASSWORD = "cán bộ xã tiếp nhận hồ sơ mỗi sáng"
+CITIZEN_PASSWORD = "trăng rằm soi bóng hồ Gươm xanh"
+VERIFY_EMAIL_LINK = r"https?://\S+/verify-email\?token=[\w.~%-]+"
+SMS_CODE = r"\b(\d{6})\b"
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+BIRTH = {
+    "child_full_name": "Đỗ Minh Anh",
+    "child_date_of_birth": "2026-11-02",
+    "child_sex": "female",
+    "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+}
+
+
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A small real PNG (blue pixels), so the browser can draw it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\x1f\x4e\x9c" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def no_serious_violations(axe: Any, page: Page, name: str) -> None:
+    found = await axe(page)
+    assert not found, f"axe on the {name} page: {json.dumps(found, ensure_ascii=False, indent=1)}"
+
+
+async def citizen_tokens(client: httpx.AsyncClient, outbox: Outbox) -> tuple[dict[str, Any], str]:
+    """A citizen registered and confirmed through the API: tokens and email."""
+    tag = uuid.uuid4().hex[:8]
+    email, phone = f"do.anh.{tag}@example.vn", f"096{int(tag, 16) % 10_000_000:07d}"
+    created = await client.post(
+        "/v1/accounts",
+        json={
+            "account_type": "individual",
+            "full_name": "Đỗ Thị Lan",
+            "email": email,
+            "phone": phone,
+            "password": CITIZEN_PASSWORD,
+            "national_id": f"0794{int(tag, 16) % 100_000_000:08d}",
+        },
+    )
+    assert created.status_code == 201, created.text
+    link = await outbox.mail.find(email, VERIFY_EMAIL_LINK, timeout=30)
+    assert (await client.post("/v1/accounts/verify-email", json={"token": httpx.URL(link).params["token"]})).is_success
+    code = await outbox.sms.find("+84" + phone[1:], SMS_CODE, timeout=30)
+    verified = await client.post("/v1/accounts/verify-phone", json={"account_id": created.json()["id"], "code": code})
+    assert verified.json()["status"] == "active", verified.text
+    login = await client.post("/v1/auth/login", json={"username": email, "password": CITIZEN_PASSWORD})
+    return login.json(), email
+
+
+async def new_officer(client: httpx.AsyncClient, agency: str) -> dict[str, Any]:
+    """An officer of `agency` with every desk role, created by the admin; its tokens (signed in with TOTP)."""
+    admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    tag = uuid.uuid4().hex[:8]
+    email = f"canbo.ban.{tag}@ubnd.example.vn"
+    created = await client.post(
+        "/v1/admin/officers",
+        headers=bearer(admin),
+        json={
+            "full_name": "Hoàng Văn Nam",
+            "email": email,
+            "phone": f"085{int(tag, 16) % 10_000_000:07d}",
+            "password": OFFICER_PASSWORD,
+            "agency_code": agency,
+        },
+    )
+    assert created.status_code == 201, created.text
+    return await staff.sign_in(client, email, OFFICER_PASSWORD)
+
+
+async def submitted(client: httpx.AsyncClient, citizen: dict[str, Any], *, with_image: bool) -> tuple[str, str]:
+    """A birth registration with its PDF (and a PNG), submitted: its id and tracking code."""
+    draft = await client.post("/v1/applications", json={"procedure_code": "HT-KS-01"}, headers=bearer(citizen))
+    assert draft.status_code == 201, draft.text
+    app_id = draft.json()["id"]
+    saved = await client.patch(
+        f"/v1/applications/{app_id}",
+        content=json.dumps({"data": BIRTH}),
+        headers={**bearer(citizen), "Content-Type": "application/merge-patch+json", "If-Match": draft.headers["etag"]},
+    )
+    assert saved.status_code == 200, saved.text
+    files = [("birth_certificate_medical", ("giay-chung-sinh.pdf", PDF, "application/pdf"))]
+    if with_image:
+        files.append(("marriage_certificate", ("ket-hon.png", png(), "image/png")))
+    for key, file in files:
+        uploaded = await client.post(
+            f"/v1/applications/{app_id}/documents",
+            headers=bearer(citizen),
+            data={"document_key": key},
+            files={"file": file},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    answer = await client.post(
+        f"/v1/applications/{app_id}/submit", headers={**bearer(citizen), "Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert answer.status_code == 200, answer.text
+    return str(app_id), str(answer.json()["tracking_code"])
+
+
+async def signed_in(page: Page, tokens: dict[str, Any]) -> None:
+    """The page's session holds `tokens` (got through the API, with the second factor), as after a sign-in."""
+    await page.goto("/")
+    await page.evaluate(
+        """(tokens) => sessionStorage.setItem('motcua.session', JSON.stringify({
+            access_token: tokens.access_token, refresh_token: tokens.refresh_token,
+            expires_at: Date.now() + 240000, account: null}))""",
+        tokens,
+    )
+
+
+async def test_the_desk_opens_on_open_dossiers_finds_by_code_previews_and_confirms_each_action(
+    open_page: Any, platform: Any, outbox: Outbox, axe: Any, screens: Any
+) -> None:
+    base_url = platform.url("gateway")
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        citizen, email = await citizen_tokens(client, outbox)
+        officer = await new_officer(client, "UBND-XA")
+        app_id, code = await submitted(client, citizen, with_image=True)
+        closed_id, closed_code = await submitted(client, citizen, with_image=False)
+        rejected = await client.post(
+            f"/v1/agency/applications/{closed_id}/actions",
+            headers=bearer(officer),
+            json={"action": "reject", "comment": "Hồ sơ không thuộc thẩm quyền của xã."},
+        )
+        assert rejected.status_code == 200, rejected.text
+
+    desk = await open_page(width=1280)
+    await signed_in(desk, officer)
+    # the queue opens on the dossiers still open: the refused one is not there until "all" is chosen
+    await desk.goto("/officer")
+    await expect(desk.locator("h1")).to_have_text("Hồ sơ cần xử lý")
+    await expect(desk.locator("tr", has_text=code)).to_be_visible()
+    await expect(desk.locator("tr", has_text=closed_code)).to_have_count(0)
+    await expect(desk.locator("#queue-status")).to_have_value("")  # "still open"
+    await desk.locator("#queue-status").select_option("all")
+    await desk.get_by_role("button", name="Lọc").click()
+    await expect(desk).to_have_url(re.compile(r"/officer\?status=all$"))
+    await expect(desk.locator("tr", has_text=closed_code)).to_be_visible()
+    # found by its code, typed the way people type it (lower case, no dashes), or by its beginning
+    await desk.get_by_label("Tìm theo mã hồ sơ").fill(code.replace("-", "").lower())
+    await desk.locator("#queue-status").select_option("")
+    await desk.get_by_role("button", name="Lọc").click()
+    await expect(desk.locator("tbody tr")).to_have_count(1)
+    await expect(desk.locator("tbody tr")).to_contain_text(code)
+    await desk.get_by_label("Tìm theo mã hồ sơ").fill(closed_code)
+    await desk.get_by_role("button", name="Lọc").click()
+    await expect(desk.locator("tbody tr")).to_have_count(0)  # refused: not open
+    await desk.get_by_label("Tìm theo mã hồ sơ").fill("XY-12")
+    await desk.get_by_role("button", name="Lọc").click()
+    search = desk.get_by_label("Tìm theo mã hồ sơ")
+    await expect(search).to_have_attribute("aria-invalid", "true")
+    await expect(desk.locator("#queue-q-error")).to_contain_text("bắt đầu bằng HS")
+    await no_serious_violations(axe, desk, "officer queue with a refused search")
+    await screens.take(desk, "desk-search-refused")
+    await search.fill(code[:9])
+    await desk.get_by_role("button", name="Lọc").click()
+    await expect(desk.locator("tr", has_text=code)).to_be_visible()
+    await no_serious_violations(axe, desk, "officer queue searched")
+    await desk.locator("tr", has_text=code).get_by_role("link", name=code).click()
+    await expect(desk.locator("h1")).to_contain_text(code)
+
+    # the PDF and the image shown in the page, fetched with the officer's token (no CSP complaint: see csp fixture)
+    pdf_item = desk.locator("[data-document=birth_certificate_medical]")
+    await pdf_item.get_by_role("button", name="Xem trước").click()
+    frame = pdf_item.locator("iframe.preview-frame")
+    await expect(frame).to_have_attribute("src", re.compile(r"^blob:"))
+    await expect(frame).to_have_attribute("title", "Bản xem trước của giay-chung-sinh.pdf")
+    await expect(pdf_item.get_by_role("button", name="Đóng bản xem trước")).to_have_attribute("aria-expanded", "true")
+    image_item = desk.locator("[data-document=marriage_certificate]")
+    await image_item.get_by_role("button", name="Xem trước").click()
+    image = image_item.get_by_role("img", name="Bản xem trước của ket-hon.png")
+    await expect(image).to_be_visible()
+    assert await image.evaluate("(img) => img.complete && img.naturalWidth") == 4
+    await no_serious_violations(axe, desk, "officer dossier with previews")
+    await screens.take(desk, "desk-previews")
+
+    # nothing chosen beforehand; trying to go on without a choice says so, next to the choice
+    assert await desk.locator("input[name=action]:checked").count() == 0
+    await desk.get_by_role("button", name="Thực hiện").click()
+    await expect(desk.locator("form[aria-labelledby=action-title] .error-summary")).to_contain_text(
+        "Hãy chọn một thao tác."
+    )
+    await desk.get_by_role("radio", name="Yêu cầu bổ sung").check()
+    await desk.get_by_label("Ghi chú gửi người nộp").fill("Bổ sung bản chụp rõ nét giấy chứng sinh.")
+    await desk.get_by_role("button", name="Thực hiện").click()
+    dialog = desk.get_by_role("dialog", name="Xác nhận thao tác")
+    await expect(dialog).to_be_visible()
+    await expect(dialog).to_contain_text(f"Bạn sắp thực hiện “Yêu cầu bổ sung” với hồ sơ {code}.")
+    await expect(dialog).to_contain_text("Bổ sung bản chụp rõ nét giấy chứng sinh.")
+    await expect(dialog.get_by_role("button", name="Xác nhận thực hiện")).to_be_focused()
+    await no_serious_violations(axe, desk, "action confirmation dialog")
+    await screens.take(desk, "desk-confirm", full_page=False)
+    # going back sends nothing
+    await dialog.get_by_role("button", name="Quay lại").click()
+    await expect(dialog).to_be_hidden()
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        still = await client.get(f"/v1/applications/{app_id}", headers=bearer(officer))
+        assert still.json()["status"] == "submitted"
+    await desk.get_by_role("button", name="Thực hiện").click()
+    await dialog.get_by_role("button", name="Xác nhận thực hiện").click()
+    await expect(desk.locator("#action-result")).to_contain_text("Trạng thái mới: Cần bổ sung hồ sơ")
+
+    # the citizen resubmits: told it went back to the agency, not that it was accepted
+    own = await open_page(width=360)
+    await signed_in(own, citizen)
+    await own.goto(f"/applications/{app_id}/review")
+    await own.get_by_role("button", name="Nộp lại hồ sơ đã bổ sung").click()
+    told = own.locator("#resubmitted")
+    await expect(told).to_have_text("Đã nộp lại hồ sơ đã bổ sung. Cơ quan sẽ xem xét tiếp và báo cho bạn kết quả.")
+    await expect(own.locator("#timeline li").last).to_contain_text("Người nộp đã bổ sung và nộp lại hồ sơ.")
+    await expect(own.locator(".badge").first).to_have_text("Đang xử lý")
+    assert "tiếp nhận" not in await told.inner_text()
+    await no_serious_violations(axe, own, "dossier just resubmitted")
+    await screens.take(own, "dossier-resubmitted")
+    sentence = await outbox.mail.find(email, r"Hồ sơ đã bổ sung của bạn đã được nộp lại[^\n]*", timeout=60)
+    assert "tiếp nhận" not in sentence
+
+
+async def test_an_admin_lands_on_the_admin_page_creates_an_officer_and_changes_roles(
+    open_page: Any, platform: Any, axe: Any, screens: Any
+) -> None:
+    base_url = platform.url("gateway")
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)  # enrols the admin's authenticator the first time
+        code = await staff.enrolled(client, ADMIN_EMAIL).next_code()
+
+    page = await open_page(width=1280)
+    await page.goto("/login")
+    await page.get_by_label("Email hoặc số điện thoại").fill(ADMIN_EMAIL)
+    await page.locator("input[name=password]").fill(ADMIN_PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await expect(page.locator("h1")).to_have_text("Xác thực hai lớp")
+    await page.get_by_label("Mã xác thực").fill(code)
+    await page.get_by_role("button", name="Xác nhận", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/admin$"))
+    await expect(page.locator("h1")).to_have_text("Quản trị cán bộ")
+    await expect(page.get_by_role("navigation", name=re.compile(".")).first).to_contain_text("Quản trị")
+    await no_serious_violations(axe, page, "admin officers")
+
+    # a new officer of the commune, intake and specialist only
+    tag = uuid.uuid4().hex[:8]
+    email = f"canbo.moi.{tag}@ubnd.example.vn"
+    create = page.locator("form[aria-labelledby=create-title]")
+    await create.get_by_role("button", name="Tạo tài khoản cán bộ").click()
+    await expect(create.locator(".error-summary")).to_contain_text("Họ và tên")
+    await create.get_by_label("Họ và tên").fill("Vũ Thị Mai")
+    await create.get_by_label("Email").fill(email)
+    await create.get_by_label("Số điện thoại di động").fill(f"083{int(tag, 16) % 10_000_000:07d}")
+    await create.get_by_label("Mật khẩu ban đầu").fill(OFFICER_PASSWORD)
+    await create.get_by_label("Cơ quan thực hiện").select_option("UBND-XA")
+    await create.get_by_label("Lãnh đạo (phê duyệt)").uncheck()
+    await create.get_by_role("button", name="Tạo tài khoản cán bộ").click()
+    await expect(page).to_have_url(re.compile(r"/admin\?agency=UBND-XA$"))
+    await expect(page.locator("#admin-result")).to_contain_text("Đã tạo tài khoản cán bộ Vũ Thị Mai")
+    row = page.locator("#officers tr", has_text="Vũ Thị Mai")
+    await expect(row.locator(".officer-roles")).to_have_text("Tiếp nhận, Chuyên viên")
+    await no_serious_violations(axe, page, "admin officers of an agency")
+    await screens.take(page, "admin-officers")
+
+    # the roles changed: approver added, intake taken away
+    await row.get_by_text("Đổi vai trò").click()
+    await row.get_by_label("Lãnh đạo (phê duyệt)").check()
+    await row.get_by_label("Tiếp nhận").uncheck()
+    await row.get_by_role("button", name="Lưu vai trò").click()
+    await expect(page.locator("#admin-result")).to_contain_text("Đã lưu vai trò của Vũ Thị Mai")
+    await expect(page.locator("#officers tr", has_text="Vũ Thị Mai").locator(".officer-roles")).to_have_text(
+        "Chuyên viên, Lãnh đạo (phê duyệt)"
+    )
+    # none ticked is refused in the page, beside the choice
+    row = page.locator("#officers tr", has_text="Vũ Thị Mai")
+    await row.get_by_text("Đổi vai trò").click()
+    for label in ("Chuyên viên", "Lãnh đạo (phê duyệt)"):
+        await row.get_by_label(label).uncheck()
+    await row.get_by_role("button", name="Lưu vai trò").click()
+    await expect(row).to_contain_text("Hãy chọn ít nhất một vai trò.")
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        listed = await client.get("/v1/admin/officers?agency=UBND-XA&page_size=100", headers=bearer(admin))
+        mine = [o for o in listed.json()["items"] if o["email"] == email]
+        assert [o["agency_roles"] for o in mine] == [["specialist", "approver"]]
+
+    # the footer's API link: the combined documentation at /docs, not raw JSON
+    await page.get_by_role("link", name="Tài liệu API cho nhà phát triển").click()
+    await expect(page).to_have_url(re.compile(r"/docs$"))
+    await expect(page.locator("h1")).to_contain_text("API documentation")
+    await expect(page.locator("main")).to_contain_text("/v1/agency/applications")
+    await expect(page.locator("main")).to_contain_text("/v1/admin/officers")
+    await no_serious_violations(axe, page, "API documentation")
+    await screens.take(page, "api-docs")
