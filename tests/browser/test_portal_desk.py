@@ -324,3 +324,65 @@ async def test_an_admin_lands_on_the_admin_page_creates_an_officer_and_changes_r
     await expect(page.locator("main")).to_contain_text("/v1/admin/officers")
     await no_serious_violations(axe, page, "API documentation")
     await screens.take(page, "api-docs")
+
+
+async def test_an_admin_takes_a_procedure_from_draft_to_published_to_retired(
+    open_page: Any, platform: Any, axe: Any, screens: Any
+) -> None:
+    base_url = platform.url("gateway")
+    code = f"TEST-{uuid.uuid4().hex[:6].upper()}"
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        current = (await client.get("/v1/procedures/HT-KS-01")).json()
+        version = (await client.get(f"/v1/procedures/HT-KS-01/versions/{current['version']}")).json()
+        content = {k: v for k, v in version.items() if k not in ("code", "version", "published_at")}
+        created = await client.post("/v1/procedures", headers=bearer(admin), json={**content, "code": code})
+        assert created.status_code == 201, created.text
+
+    page = await open_page(width=1280)
+    await signed_in(page, admin)
+    await page.goto("/admin")
+    await (
+        page.get_by_role("navigation", name="Các màn hình quản trị")
+        .get_by_role("link", name="Quản trị thủ tục")
+        .click()
+    )
+    await expect(page.locator("h1")).to_have_text("Quản trị thủ tục")
+    await page.get_by_label("Mã thủ tục").fill(code.lower())
+    await page.get_by_role("button", name="Mở", exact=True).click()
+    await expect(page).to_have_url(re.compile(rf"/admin/procedures\?code={code}$"))
+    await expect(page.locator("#procedure-status")).to_have_text("Bản nháp (chưa công bố)")
+    await expect(page.locator("#schema-fields")).to_contain_text("child_full_name")
+    await no_serious_violations(axe, page, "procedure draft")
+    await screens.take(page, "admin-procedure-draft")
+
+    editor = page.get_by_label("Nội dung thủ tục (JSON)")
+    # checked in the page: not JSON, and a form schema that is not an object schema
+    await editor.fill("{ không phải JSON")
+    await page.get_by_role("button", name="Kiểm tra").click()
+    await expect(editor).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#draft-content-error")).to_contain_text("Nội dung không phải JSON hợp lệ")
+    await editor.fill(json.dumps({**content, "form_schema": {"type": "string"}}, ensure_ascii=False))
+    await page.get_by_role("button", name="Kiểm tra").click()
+    await expect(page.locator("#draft-content-error")).to_contain_text('form_schema phải là JSON Schema kiểu "object"')
+    # checked by the catalogue: a time limit beyond a year, named by its pointer
+    await editor.fill(json.dumps({**content, "processing_days": 9999}, ensure_ascii=False))
+    await page.get_by_role("button", name="Lưu bản nháp").click()
+    await expect(page.locator("#draft-content-error")).to_contain_text("/processing_days")
+    await no_serious_violations(axe, page, "procedure draft refused")
+    # a good draft: saved, published, then retired
+    await editor.fill(json.dumps({**content, "fee_vnd": 8000}, ensure_ascii=False))
+    await page.get_by_role("button", name="Lưu bản nháp").click()
+    await expect(page.locator("#admin-result")).to_contain_text("Đã lưu bản nháp.")
+    await page.get_by_role("button", name="Công bố bản nháp").click()
+    await expect(page.locator("#admin-result")).to_contain_text("Đã công bố phiên bản mới.")
+    await expect(page.locator("#procedure-status")).to_have_text("Đang áp dụng")
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        published = (await client.get(f"/v1/procedures/{code}")).json()
+        assert published["fee_vnd"] == 8000
+    await page.get_by_role("button", name="Ngừng áp dụng thủ tục").click()
+    await expect(page.locator("#procedure-status")).to_have_text("Đã ngừng áp dụng")
+    await no_serious_violations(axe, page, "procedure retired")
+    await screens.take(page, "admin-procedure-retired")
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        assert (await client.get(f"/v1/procedures/{code}")).status_code in (404, 410)

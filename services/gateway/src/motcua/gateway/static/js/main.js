@@ -7,6 +7,7 @@ import { fallback, render, route, start } from './router.js';
 import { onSessionChange } from './session.js';
 import account from './pages/account.js';
 import { adminOfficers } from './pages/admin.js';
+import { adminProcedures } from './pages/admin_catalogue.js';
 import { agencyIndex, dashboard, ranking } from './pages/accountability.js';
 import apply from './pages/apply.js';
 import { home, procedure, search } from './pages/catalogue.js';
@@ -44,6 +45,7 @@ route('/index', ranking);
 route('/agencies/:code/index', agencyIndex);
 route('/officer/dashboard', dashboard);
 route('/admin', adminOfficers);
+route('/admin/procedures', adminProcedures);
 fallback((ctx) => page(ctx, t('error.not_found_title'), h('p', {}, t('error.not_found')),
   h('p', {}, h('a', { href: '/' }, t('nav.home')))));
 

@@ -7,6 +7,7 @@ import { fill, h } from '../dom.js';
 import { errorSummary, field, showProblems } from '../fields.js';
 import { t } from '../i18n.js';
 import { navigate } from '../router.js';
+import { adminTabs } from './admin_catalogue.js';
 import { agencyList, agencyName } from './catalogue.js';
 
 const ROLES = ['intake', 'specialist', 'approver'];
@@ -151,6 +152,7 @@ export async function adminOfficers(ctx) {
         h('tbody', {}, body.items.map((o) => officerRow(o, result)))))
     : notice('info', t('admin.none'));
   page(ctx, t('admin.title'),
+    adminTabs('officers'),
     h('p', { class: 'lead' }, t('admin.lead')),
     result,
     h('h2', {}, t('admin.list_title')),
