@@ -210,6 +210,10 @@ async def test_the_desk_opens_on_open_dossiers_finds_by_code_previews_and_confir
     assert await image.evaluate("(img) => img.complete && img.naturalWidth") == 4
     await no_serious_violations(axe, desk, "officer dossier with previews")
     await screens.take(desk, "desk-previews")
+    # closed again: the previews leave the page
+    for item in (pdf_item, image_item):
+        await item.get_by_role("button", name="Đóng bản xem trước").click()
+    await expect(desk.locator(".preview iframe, .preview img")).to_have_count(0)
 
     # nothing chosen beforehand; trying to go on without a choice says so, next to the choice
     assert await desk.locator("input[name=action]:checked").count() == 0
