@@ -203,8 +203,13 @@ async def test_the_desk_opens_on_open_dossiers_finds_by_code_previews_and_confir
     await expect(frame).to_have_attribute("src", re.compile(r"^blob:"))
     await expect(frame).to_have_attribute("title", "Bản xem trước của giay-chung-sinh.pdf")
     await expect(pdf_item.get_by_role("button", name="Đóng bản xem trước")).to_have_attribute("aria-expanded", "true")
+    # the PDF viewer loads in its frame (and may take focus and scroll to itself): wait for it before clicking on
+    loaded = await (await frame.element_handle()).content_frame()
+    assert loaded is not None
+    await loaded.wait_for_load_state("load")
+    await desk.wait_for_timeout(1000)
     image_item = desk.locator("[data-document=marriage_certificate]")
-    await image_item.get_by_role("button", name="Xem trước").click()
+    await image_item.get_by_role("button", name="Xem trước").press("Enter")
     image = image_item.get_by_role("img", name="Bản xem trước của ket-hon.png")
     await expect(image).to_be_visible()
     assert await image.evaluate("(img) => img.complete && img.naturalWidth") == 4
@@ -212,7 +217,7 @@ async def test_the_desk_opens_on_open_dossiers_finds_by_code_previews_and_confir
     await screens.take(desk, "desk-previews")
     # closed again: the previews leave the page
     for item in (pdf_item, image_item):
-        await item.get_by_role("button", name="Đóng bản xem trước").click()
+        await item.get_by_role("button", name="Đóng bản xem trước").press("Enter")
     await expect(desk.locator(".preview iframe, .preview img")).to_have_count(0)
 
     # nothing chosen beforehand; trying to go on without a choice says so, next to the choice
