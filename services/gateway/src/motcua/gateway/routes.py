@@ -20,6 +20,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/notifications", "notification"),
     ("/v1/webhooks", "webhooks"),
     ("/v1/public", "submission"),
+    ("/v1/payments", "submission"),
 )
 
 SERVICES: tuple[str, ...] = ("identity", "catalogue", "submission", "notification", "webhooks")

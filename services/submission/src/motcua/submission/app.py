@@ -20,6 +20,9 @@ from motcua.submission import (
     events,
     index_feed,
     orphan_files,
+    payment_flow,
+    payment_routes,
+    payment_store,
     ratings,
     slip_routes,
 )
@@ -55,14 +58,24 @@ def build_app(
         return {
             "orphan-files": orphan_files.keep_sweeping(submission.store, older_than=older_than, every=every),
             "escalation": deadlines.keep_checking(submission, every=settings.escalation_check_seconds),
+            "payment-query": payment_flow.keep_settling(
+                submission, every=settings.payment_query_every_seconds, after=settings.payment_query_after_seconds
+            ),
         }
 
     return create_app(
         settings,
         title="Mot Cua — submission",
         description=DESCRIPTION,
-        routers=[api.router, agency.router, desk.router, slip_routes.router, accountability.router],
-        indexes={**INDEXES, **index_feed.INDEXES, **ratings.INDEXES},
+        routers=[
+            api.router,
+            agency.router,
+            desk.router,
+            slip_routes.router,
+            accountability.router,
+            payment_routes.router,
+        ],
+        indexes={**INDEXES, **index_feed.INDEXES, **ratings.INDEXES, **payment_store.INDEXES},
         parts=parts,
         on_startup=on_startup,
         background=background,

@@ -16,7 +16,7 @@ from motcua.common import mongo
 from motcua.common.auth import Principal
 from motcua.common.clock import now
 from motcua.common.errors import Conflict, InvalidInput
-from motcua.submission import events, forms
+from motcua.submission import events, forms, payment_flow
 from motcua.submission.deps import Submission
 from motcua.submission.model import (
     Application,
@@ -178,6 +178,7 @@ async def _transition(
         announcement = events.announcing(after, current, by)
         if announcement is not None:  # a proposal stays inside the agency
             await outbox.add(session, [announcement], request_id=request_id)
+        await payment_flow.mark_refund(session, submission, current, after)
         return after
 
     result = await mongo.in_transaction(store.client, work)
@@ -241,6 +242,7 @@ async def move(
         return current.move(action, by_role=by_role, comment=why, at=now(), outcome=outcome)
 
     after = await _transition(submission, application_id, may, decide, by=who.sub, request_id=request_id)
+    await payment_flow.refund_if_due(submission, after, request_id=request_id)
     log.info("application_moved", application_id=application_id, action=action.value, status=after.status.value)
     return after
 

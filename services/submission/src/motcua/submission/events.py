@@ -178,6 +178,7 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
                 "required_documents",
                 "form_schema",
                 "published_at",
+                "fee_vnd",
             }
         )
         await store.save_procedure(session, fields)

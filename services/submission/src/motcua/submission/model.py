@@ -19,9 +19,10 @@ from motcua.common.errors import (
     PreconditionRequired,
     pointer,
 )
-from motcua.submission import due_dates, escalation, tracking
+from motcua.submission import due_dates, escalation, payments, tracking
 from motcua.submission.escalation import Notice
 from motcua.submission.forms import form_problems
+from motcua.submission.payments import PaymentStatus
 from motcua.submission.workflow import (
     COMMENT_REQUIRED,
     EDITABLE,
@@ -119,6 +120,7 @@ class Procedure(BaseModel):
     required_documents: list[RequiredDocument]
     form_schema: dict[str, Any]
     retired: bool = False
+    fee_vnd: int = 0  # paid online before intake accepts (docs/payments.md)
 
     def due_date(self, submitted_at: datetime, hours: due_dates.WorkingHours) -> date:
         """When the result of a dossier of this version submitted at `submitted_at` is due."""
@@ -223,6 +225,8 @@ class Application(BaseModel):
     supplements: list[SupplementRequest] = []
     next_notice: Notice | None = None  # the escalation check's next notice, and the day it is due
     next_notice_on: date | None = None
+    fee_vnd: int = 0  # the pinned version's fee, set at submission
+    payment_status: PaymentStatus = PaymentStatus.NOT_REQUIRED
     created_at: datetime
     updated_at: datetime
 
@@ -312,6 +316,8 @@ class Application(BaseModel):
                 "submitted_at": at,
                 "due_date": receipt.due_date,
                 "receipt": receipt,
+                "fee_vnd": procedure.fee_vnd,
+                "payment_status": payments.at_submission(procedure.fee_vnd),
             }
         )
 
@@ -435,7 +441,13 @@ class Application(BaseModel):
         if refusing_a_supplement and not self._supply_over(due_dates.local_day(at)):
             supply_by = self.supplements[-1].supply_by.isoformat() if self.supplements else "the supply-by date"
             raise SupplyTimeNotOver(f"The applicant may supply the missing items until {supply_by}.")
-        return changed(self, target, by_role=by_role, comment=comment, at=at, action=action, outcome=outcome)
+        if action == Action.ACCEPT:
+            payments.check_acceptable(self.payment_status, self.fee_vnd)
+        moved = changed(self, target, by_role=by_role, comment=comment, at=at, action=action, outcome=outcome)
+        accepted = any(h.action == Action.ACCEPT for h in self.history)
+        if payments.refund_due(self.payment_status, to_status=target.value, ever_accepted=accepted):
+            return moved.model_copy(update={"payment_status": PaymentStatus.REFUNDED})
+        return moved
 
 
 def _clock(due: date, at: datetime, hours: due_dates.WorkingHours) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from motcua.submission import due_dates
 from motcua.submission.model import Application, Assignee, DocumentRef, HistoryEntry
+from motcua.submission.payments import PaymentStatus
 from motcua.submission.workflow import (
     ALL_ROLES,
     COMMENT_REQUIRED,
@@ -162,6 +163,10 @@ class ApplicationSummary(BaseModel):
     overdue: bool = Field(description="open and past its due date, with no apology setting a later one")
     created_at: datetime
     updated_at: datetime
+    fee_vnd: int = Field(default=0, description="the fee of the pinned procedure version, set at submission")
+    payment_status: PaymentStatus = Field(
+        default=PaymentStatus.NOT_REQUIRED, description="not_required, due, pending, paid, failed or refunded"
+    )
 
     @classmethod
     def of(cls, app: Application) -> ApplicationSummary:

@@ -68,3 +68,36 @@ class Settings(ServiceSettings, SlipTypeface):
     def hours_for(self, agency_code: str) -> WorkingHours:
         """The working hours of `agency_code`'s desk."""
         return WorkingHours.parse(self.agency_working_hours.get(agency_code, self.working_hours))
+
+    # Fees (docs/payments.md): the VNPAY terminal and where its gateway is (the local provider of `make run`
+    # by default). No secret, no online payment: starting one answers 409 (make run sets the local provider's).
+    payment_provider_url: str = Field(
+        default="http://127.0.0.1:8009", validation_alias=AliasChoices("PAYMENT_PROVIDER_URL", "payment_provider_url")
+    )
+    vnpay_tmn_code: str = Field(
+        default="MOTCUA01",
+        min_length=1,
+        max_length=20,
+        validation_alias=AliasChoices("VNPAY_TMN_CODE", "vnpay_tmn_code"),
+    )
+    vnpay_hash_secret: str = Field(
+        default="",
+        validation_alias=AliasChoices("VNPAY_HASH_SECRET", "vnpay_hash_secret"),
+        repr=False,
+    )
+    payment_return_url: str = Field(
+        default="",
+        description="where the provider sends the browser back; empty: PUBLIC_BASE_URL/v1/payments/vnpay/return",
+    )
+    payment_query_after_seconds: float = Field(
+        default=900, gt=0, description="a payment pending this long without an IPN is settled by a transaction query"
+    )
+    payment_query_every_seconds: float = Field(
+        default=300, gt=0, description="how often pending payments are looked at"
+    )
+    payment_start_limit: int = Field(default=10, ge=1, description="payments a citizen may start per window")
+    payment_start_window_seconds: int = Field(default=600, ge=1)
+
+    @property
+    def vnpay_return_url(self) -> str:
+        return self.payment_return_url or self.public_base_url.rstrip("/") + "/v1/payments/vnpay/return"
