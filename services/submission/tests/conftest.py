@@ -19,6 +19,7 @@ from motcua.common.clock import Clock, now
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
 from motcua.common.contracts.identity import OfficerProfileChanged
 from motcua.common.events import Envelope, Event, decode, encode
+from motcua.devtools.payment_provider import LocalGateway, ProviderConfig, build_provider
 from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
 from motcua.submission.app import build_app
 from motcua.submission.settings import Settings
@@ -324,3 +325,38 @@ async def service(stack: Stack, token_minter: TokenMinter) -> AsyncIterator[Serv
     tag = uuid.uuid4().hex[:10]
     async with _running(stack, Isolation(db_name=f"test_{tag}", topic_prefix=f"t{tag}."), token_minter) as running:
         yield running
+
+
+@dataclass
+class Paying:
+    """A submission service paid through the local VNPAY gateway (a separate app on its own port)."""
+
+    service: Service
+    provider_url: str
+    gateway: LocalGateway
+    secret: str
+
+
+@pytest.fixture(scope="session")
+async def paying(stack: Stack, token_minter: TokenMinter) -> AsyncIterator[Paying]:
+    """One submission service for the payment tests, and the local provider it pays through; the provider's
+    IPN goes to the service, the service's querydr and refunds to the provider, over real HTTP."""
+    secret = f"test-secret-{uuid.uuid4().hex}"
+    config = ProviderConfig(hash_secret=secret, tmn_code="TESTTMN1")
+    provider = build_provider(config)
+    tag = uuid.uuid4().hex[:10]
+    async with (
+        running_app(provider) as provider_url,
+        _running(
+            stack,
+            Isolation(db_name=f"test_{tag}", topic_prefix=f"t{tag}."),
+            token_minter,
+            payment_provider_url=provider_url,
+            vnpay_hash_secret=secret,
+            vnpay_tmn_code="TESTTMN1",
+            payment_query_every_seconds=0.5,
+            payment_query_after_seconds=4,
+        ) as running,
+    ):
+        config.ipn_url = f"{running.url}/v1/payments/vnpay/ipn"
+        yield Paying(service=running, provider_url=provider_url, gateway=provider.state.gateway, secret=secret)

@@ -234,7 +234,8 @@ def build_provider(config: ProviderConfig | None = None) -> FastAPI:
 
 
 def _without_tmn(values: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in values.items() if k not in ("vnp_TmnCode", "vnp_CardType")}
+    # the answer's own vnp_ResponseCode is the API's result; the transaction's is its vnp_TransactionStatus
+    return {k: v for k, v in values.items() if k not in ("vnp_TmnCode", "vnp_CardType", "vnp_ResponseCode")}
 
 
 def main() -> None:
