@@ -278,6 +278,11 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/v1/public/agencies/{code}/index/months", everyone(200), params={"code": "agency"}),
     Row("GET", "/v1/public/ranking", everyone(200)),
     Row("GET", "/v1/agency/dashboard", cells(401, 403, 403, 200, 200, 403)),
+    # fees (issue 21): S's procedure has no fee, so even its owner is told there is nothing to pay (409); the
+    # provider's return and IPN are anonymous by nature and judged by their VNPAY signature (IPN: 200 with RspCode 97)
+    Row("POST", "/v1/applications/{application_id}/payment", owner_only(409), params={"application_id": "S"}),
+    Row("GET", "/v1/payments/vnpay/ipn", everyone(200), query={"vnp_TxnRef": "X", "vnp_SecureHash": "0"}),
+    Row("GET", "/v1/payments/vnpay/return", everyone(303), query={"vnp_TxnRef": "X", "vnp_SecureHash": "0"}),
     # notification
     Row("GET", "/v1/notifications", signed_in(200)),
     Row("POST", "/v1/notifications/{notification_id}/read", owner_only(200), params={"notification_id": "note"}),

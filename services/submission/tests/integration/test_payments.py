@@ -199,8 +199,8 @@ async def test_withdrawing_a_paid_dossier_refunds_it_through_the_provider_once(p
     envelopes = await paying.service.application_events(app_id, 4, settle=1.5)
     refunds = [e for e in envelopes if e.type == REFUNDED]
     assert len(refunds) == 1
-    assert refunds[0].data.provider_refunded is True  # type: ignore[attr-defined]
-    assert refunds[0].data.amount_vnd == FEE  # type: ignore[attr-defined]
+    assert refunds[0].data.provider_refunded is True
+    assert refunds[0].data.amount_vnd == FEE
     assert [e.type for e in envelopes if e.type.startswith("motcua.submission.Payment")] == [COMPLETED, REFUNDED]
 
 

@@ -24,6 +24,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from motcua.devtools import devservers
 
 # The provider's side, written apart from submission's `vnpay` module on purpose: the tests then check two
 # readings of VNPAY's specification against each other, not one module against itself.
@@ -73,8 +74,8 @@ def vnp_date(at: datetime) -> str:
     return at.astimezone(timezone(timedelta(hours=7))).strftime("%Y%m%d%H%M%S")
 
 
-DEV_SECRET = "motcua-local-vnpay-hash-secret-dev"  # public: the local provider's, never a real terminal's
-DEV_TMN_CODE = "MOTCUA01"
+DEV_SECRET = devservers.LOCAL_VNPAY_SECRET
+DEV_TMN_CODE = devservers.LOCAL_VNPAY_TMN_CODE
 
 
 @dataclass
