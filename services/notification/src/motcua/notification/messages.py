@@ -28,6 +28,7 @@ from motcua.common.contracts.submission import (
     ApplicationOverdue,
     ApplicationReceived,
     ApplicationStatusChanged,
+    PaymentCompleted,
 )
 from motcua.common.events import Event
 from motcua.common.sealing import EventSealer, SealedText, UnreadableSecret, purpose
@@ -226,6 +227,37 @@ class Composer:
                 "title": self._block(text, "title", ctx),
                 "body": self._block(text, "body", ctx),
                 "link": ctx["desk_url"],
+            },
+        )
+        return [email, in_app]
+
+    def payment_receipt(self, event: PaymentCompleted, contact: Contact) -> list[Outgoing]:
+        """The electronic receipt (biên lai) of a paid fee: amount, procedure, date and transaction references,
+        by email and in the app."""
+        locale = contact.locale
+        name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
+        amount = f"{event.amount_vnd:,}".replace(",", "." if locale == "vi" else ",")
+        ctx: dict[str, Any] = {
+            "full_name": model.one_line(contact.full_name),
+            "procedure_name": model.one_line(name),
+            "tracking_code": model.one_line(event.tracking_code, 64),
+            "agency_code": model.one_line(event.agency_code, 64),
+            "amount": amount,
+            "paid_at": model.format_moment(event.paid_at, locale),
+            "txn_ref": model.one_line(event.txn_ref, 64),
+            "transaction_no": model.one_line(event.transaction_no, 64),
+            "provider": model.one_line(event.provider.upper(), 32),
+            "application_url": f"{self._base}/applications/{quote(event.application_id, safe='')}",
+        }
+        text = self._template("payment_receipt", locale, "txt")
+        email = self._email("payment_receipt", locale, contact.email, ctx, to_name=contact.full_name)
+        in_app = Outgoing(
+            channel="in_app",
+            recipient=contact.account_id,
+            content={
+                "title": self._block(text, "title", ctx),
+                "body": self._block(text, "body", ctx),
+                "link": ctx["application_url"],
             },
         )
         return [email, in_app]
