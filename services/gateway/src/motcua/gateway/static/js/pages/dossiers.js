@@ -9,6 +9,7 @@ import { navigate } from '../router.js';
 import { EDITABLE, lastComment, loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
 import { ratingSection } from './rating.js';
+import { paymentSection } from './payment.js';
 
 const STATUSES = ['draft', 'submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
 
@@ -119,6 +120,7 @@ export async function dossier(ctx) {
       [t('receipt.submitted_at'), application.submitted_at ? formatDateTime(application.submitted_at) : null],
       [t('receipt.due_date'), application.due_date ? dueText(application) : null],
     ]),
+    paymentSection(application, ctx.query.get('payment')),
     actions, status, rating,
     h('h2', {}, t('dossier.timeline')),
     application.history?.length ? timeline(application) : h('p', {}, t('dossier.no_history')),
