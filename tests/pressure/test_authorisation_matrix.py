@@ -283,6 +283,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/applications/{application_id}/payment", owner_only(409), params={"application_id": "S"}),
     Row("GET", "/v1/payments/vnpay/ipn", everyone(200), query={"vnp_TxnRef": "X", "vnp_SecureHash": "0"}),
     Row("GET", "/v1/payments/vnpay/return", everyone(303), query={"vnp_TxnRef": "X", "vnp_SecureHash": "0"}),
+    Row("GET", "/v1/agency/payments/reconciliation", cells(401, 403, 403, 200, 200, 403)),
     # notification
     Row("GET", "/v1/notifications", signed_in(200)),
     Row("POST", "/v1/notifications/{notification_id}/read", owner_only(200), params={"notification_id": "note"}),

@@ -4,6 +4,7 @@ declined, duplicate and forged IPNs, a wrong amount, a lost IPN settled by query
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -236,3 +237,43 @@ async def test_a_return_with_a_bad_signature_shows_the_dossiers_list(paying: Any
     answer = await paying.service.http.get("/v1/payments/vnpay/return", params=forged)
     assert answer.status_code == 303
     assert answer.headers["location"].endswith("/applications?payment=invalid")
+
+
+async def test_the_agencys_daily_reconciliation_lists_attempts_and_the_mismatches(paying: Any, samples: Any) -> None:
+    agency = f"UBND-{uuid.uuid4().hex[:6].upper()}"
+    published = samples.birth_registration(agency=agency).model_copy(update={"fee_vnd": FEE})
+    owner, paid_id = await paying.service.submitted(published)
+    paid_ref, _ = await _pay(paying, owner, paid_id)
+    await eventually(lambda: _is(paying, owner, paid_id, "paid"))
+    other, cancelled_id = await paying.service.submitted(published)
+    cancelled_ref, _ = await _pay(paying, other, cancelled_id, choice="cancel")
+    await eventually(lambda: _is(paying, other, cancelled_id, "failed"))
+    officer = paying.service.officer(agency)
+
+    report = await paying.service.http.get("/v1/agency/payments/reconciliation", headers=officer)
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["agency_code"] == agency
+    assert body["attempts"] == 2
+    assert body["paid"] == 1
+    assert body["paid_vnd"] == FEE
+    assert body["mismatches"] == []
+    by_ref = {line["txn_ref"]: line for line in body["lines"]}
+    assert by_ref[paid_ref]["provider_status"] == "paid"
+    assert by_ref[cancelled_ref]["provider_status"] == "failed"
+
+    # a record that says paid where the provider says otherwise is listed
+    await paying.service.db["payments"].update_one({"_id": cancelled_ref}, {"$set": {"status": "paid"}})
+    again = (await paying.service.http.get("/v1/agency/payments/reconciliation", headers=officer)).json()
+    assert [m["txn_ref"] for m in again["mismatches"]] == [cancelled_ref]
+    assert "not paid at the provider" in again["mismatches"][0]["mismatch"]
+    as_csv = await paying.service.http.get(
+        "/v1/agency/payments/reconciliation", headers={**officer, "Accept": "text/csv"}
+    )
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.text.splitlines()[0].startswith("txn_ref,application_id,amount_vnd,status")
+    assert cancelled_ref in as_csv.text
+    other_agency = await paying.service.http.get(
+        "/v1/agency/payments/reconciliation", headers=paying.service.officer("UBND-KHAC")
+    )
+    assert paid_ref not in other_agency.text

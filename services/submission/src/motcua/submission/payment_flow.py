@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import structlog
@@ -26,15 +26,18 @@ from motcua.submission.payments import (
     NothingToPay,
     PaymentProvider,
     PaymentStatus,
+    Settlement,
     Verdict,
     check_payable,
     judge_notice,
 )
+from motcua.submission.reconciliation import Line, reconcile
 from motcua.submission.vnpay_provider import VnpayProvider
 
 log = structlog.get_logger(__name__)
 
 BAD_SIGNATURES_PER_MINUTE = 30
+RECONCILIATION_LIMIT = 2000  # attempts in one day's report
 
 
 def provider_of(submission: Submission) -> VnpayProvider | None:
@@ -279,3 +282,23 @@ async def keep_settling(submission: Submission, *, every: float, after: float) -
             await settle_by_query(submission, now() - timedelta(seconds=after))
         except Exception:  # the next round tries again; a payment is never lost by skipping one
             log.exception("payment_query_round_failed")
+
+
+async def reconciliation(submission: Submission, agency_code: str, day: date) -> list[Line]:
+    """The agency's payment attempts started on `day` (Vietnam time), each asked of the provider (querydr)."""
+    start = datetime.combine(day, time(0), tzinfo=vnpay.VIETNAM)
+    payments = PaymentStore(submission.store.db)
+    cursor = payments.payments.find(
+        {"agency_code": agency_code, "created_at": {"$gte": start, "$lt": start + timedelta(days=1)}}
+    ).sort("created_at", 1)
+    attempts = [doc async for doc in cursor.limit(RECONCILIATION_LIMIT)]
+    ids = sorted({str(a["application_id"]) for a in attempts})
+    dossiers = {
+        str(d["_id"]): str(d.get("payment_status", "not_required"))
+        async for d in payments.applications.find({"_id": {"$in": ids}}, {"payment_status": 1})
+    }
+    provider = provider_of(submission)
+    answers: dict[str, Settlement | None] = {}
+    for a in attempts:
+        answers[a["_id"]] = await provider.query(a["_id"], a["created_at"]) if provider else None
+    return reconcile(attempts, dossiers, answers)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from motcua.common.auth import CurrentPrincipal
-from motcua.common.errors import TooManyRequests
+from motcua.common.auth import CurrentPrincipal, Officer
+from motcua.common.clock import now
+from motcua.common.errors import Forbidden, TooManyRequests
 from motcua.common.request_context import ClientIp, RequestId
-from motcua.submission import payment_flow, vnpay
+from motcua.submission import payment_flow, reconciliation, vnpay
 from motcua.submission.deps import SubmissionDep
 from motcua.submission.payments import PaymentStatus
 from pydantic import BaseModel, Field
@@ -72,3 +74,61 @@ async def vnpay_return(request: Request, submission: SubmissionDep) -> RedirectR
         return RedirectResponse(f"{base}/applications?payment=invalid", status_code=303)
     outcome = "returned" if valid else "invalid"
     return RedirectResponse(f"{base}/applications/{application_id}?payment={outcome}", status_code=303)
+
+
+class ReconciliationLine(BaseModel):
+    txn_ref: str
+    application_id: str
+    amount_vnd: int
+    status: str = Field(description="the attempt here: pending, paid, failed, refunding or refunded")
+    dossier_payment_status: str
+    provider_status: str = Field(description="the provider's querydr: paid, failed, unfinished or unknown")
+    transaction_no: str
+    mismatch: str = Field(description="empty when the attempt, the dossier and the provider agree")
+
+
+class Reconciliation(BaseModel):
+    agency_code: str
+    day: date
+    attempts: int
+    paid: int
+    paid_vnd: int
+    mismatches: list[ReconciliationLine]
+    lines: list[ReconciliationLine]
+
+
+@router.get(
+    "/agency/payments/reconciliation",
+    tags=["payments"],
+    summary="My agency's fees of a day: paid dossiers against the provider's transactions (CSV with Accept: text/csv)",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    response_model=Reconciliation,
+)
+async def payment_reconciliation(
+    officer: Officer,
+    submission: SubmissionDep,
+    day: Annotated[date | None, Query(description="YYYY-MM-DD, Vietnam time; today by default")] = None,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    """Officers of an agency, for their own agency: every payment attempt started that day, what the dossier and
+    the provider (transaction query) say of it, and the mismatches."""
+    if not officer.agency:
+        raise Forbidden("This officer account is not attached to an agency.")
+    wanted = day or now().astimezone(vnpay.VIETNAM).date()
+    lines = await payment_flow.reconciliation(submission, officer.agency, wanted)
+    headers = {"Cache-Control": "private, no-store", "Vary": "Accept"}
+    if accept and "text/csv" in accept.lower():
+        headers["Content-Disposition"] = f'attachment; filename="payments-{officer.agency}-{wanted}.csv"'
+        return Response(reconciliation.as_csv(lines), media_type="text/csv; charset=utf-8", headers=headers)
+    shaped = [ReconciliationLine(**vars(line)) for line in lines]
+    paid = [line for line in lines if line.status in reconciliation.SETTLED_PAID]
+    answer = Reconciliation(
+        agency_code=officer.agency,
+        day=wanted,
+        attempts=len(lines),
+        paid=len(paid),
+        paid_vnd=sum(line.amount_vnd for line in paid),
+        mismatches=[s for s in shaped if s.mismatch],
+        lines=shaped,
+    )
+    return Response(answer.model_dump_json(), media_type="application/json", headers=headers)
