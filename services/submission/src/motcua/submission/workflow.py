@@ -28,6 +28,7 @@ class Action(StrEnum):
     ISSUE_RESULT = "issue_result"
     PROPOSE = "propose"
     APOLOGISE = "apologise"  # not a move: a later due date with an apology, from any open status
+    REVOKE_RESULT = "revoke_result"  # not a move: the issued result withdrawn by an approver (results.py)
     RESUBMIT = "resubmit"
     WITHDRAW = "withdraw"
 
