@@ -236,6 +236,15 @@ ROWS: tuple[Row, ...] = (
         params={"application_id": "S"},
         body={"reason": "Cần xác minh thêm", "new_due_date": "2020-01-02"},
     ),
+    Row("GET", "/v1/agency/inbox", cells(401, 403, 403, 200, 200, 403)),
+    Row("GET", "/v1/agency/officers", cells(401, 403, 403, 200, 200, 403)),  # each sees their own agency's
+    Row(  # nobody of that id in the directory: refused, unassigned (and another agency learns nothing)
+        "POST",
+        "/v1/agency/applications/{application_id}/assign",
+        cells(401, 403, 403, 422, 404, 403),
+        params={"application_id": "S"},
+        body={"assignee_id": "officer-nobody"},
+    ),
     Row(
         "GET",
         "/v1/applications/{application_id}/slips",

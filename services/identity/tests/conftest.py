@@ -113,6 +113,7 @@ class IdentityUnderTest:
     events: AccountEvents
     key_file: Path
     app: FastAPI
+    directory: AccountEvents  # the officers' directory topic
     password: str = PASSWORD
 
     @staticmethod
@@ -203,13 +204,22 @@ def launch(stack: Stack, isolation: Isolation, tmp_path: Path) -> Launcher:
         settings = Settings(**values)
         client = mongo.connect(stack.mongodb_uri)
         events = AccountEvents(stack.kafka_bootstrap, settings.topic(topics.IDENTITY_ACCOUNT))
+        directory = AccountEvents(stack.kafka_bootstrap, settings.topic(topics.IDENTITY_DIRECTORY))
         try:
             app = build_app(settings)
             async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
                 yield IdentityUnderTest(
-                    url, http, settings, client[isolation.db_name], events, settings.identity_signing_key_file, app
+                    url,
+                    http,
+                    settings,
+                    client[isolation.db_name],
+                    events,
+                    settings.identity_signing_key_file,
+                    app,
+                    directory,
                 )
         finally:
+            await directory.close()
             await events.close()
             await client.close()
 

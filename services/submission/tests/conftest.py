@@ -20,6 +20,7 @@ from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.clock import Clock, now
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
+from motcua.common.contracts.identity import OfficerProfileChanged
 from motcua.common.events import Envelope, Event, decode, encode
 from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
 from motcua.submission.app import build_app
@@ -171,14 +172,39 @@ class Service:
     def citizen(self, sub: str | None = None, *, account_type: str = "individual") -> dict[str, str]:
         return self.minter.headers(sub or f"citizen-{uuid.uuid4().hex[:8]}", account_type=account_type)
 
-    def officer(self, agency: str, roles: tuple[str, ...] = ("intake", "specialist", "approver")) -> dict[str, str]:
+    def officer(
+        self, agency: str, roles: tuple[str, ...] = ("intake", "specialist", "approver"), *, sub: str | None = None
+    ) -> dict[str, str]:
         return self.minter.headers(
-            f"officer-{uuid.uuid4().hex[:8]}",
+            sub or f"officer-{uuid.uuid4().hex[:8]}",
             roles=["officer"],
             agency=agency,
             account_type="officer",
             agency_roles=list(roles),
         )
+
+    async def officer_in_directory(
+        self, agency: str, roles: tuple[str, ...], *, name: str = "Trần Thị Bình", active: bool = True
+    ) -> tuple[dict[str, str], str]:
+        """An officer identity has created (OfficerProfileChanged on its directory topic), once submission has
+        them: their headers and account id."""
+        sub = f"officer-{uuid.uuid4().hex[:8]}"
+        await self.publish(
+            OfficerProfileChanged(
+                account_id=sub,
+                full_name=name,
+                agency_code=agency,
+                agency_roles=list(roles),
+                active=active,
+                changed_at=datetime.now(UTC),
+            )
+        )
+
+        async def stored() -> bool:
+            return await self.db["officers"].count_documents({"_id": sub}) == 1
+
+        await eventually(stored)
+        return self.officer(agency, roles, sub=sub), sub
 
     async def draft(self, who: dict[str, str], code: str) -> tuple[dict[str, Any], str]:
         response = await self.http.post("/v1/applications", json={"procedure_code": code}, headers=who)

@@ -73,9 +73,8 @@ def test_bad_records_are_refused_with_a_clear_reason(
 
 def test_every_registered_type_publishes_a_json_schema() -> None:
     types = event_types()
-    # with issue 16's DuplicateRegistrationAttempted and AccountSecurityChanged, issue 20's ApplicationResultIssued
-    # and ResultRevoked
-    assert len(types) == 18
+    # with issue 18's directory, assignment and deadline events, issue 20's ApplicationResultIssued and ResultRevoked
+    assert len(types) == 22
     for ce_type, cls in types.items():
         schema = json_schema(cls)
         assert schema["$id"].endswith(ce_type)

@@ -37,6 +37,15 @@ async def test_the_bootstrap_admin_creates_officers_bound_to_an_agency(launch: A
         officer_id = created.json()["id"]
         await identity.events.wait_for("AccountRegistered", officer_id)
         await identity.events.wait_for("AccountActivated", officer_id)
+        # the directory, for submission and notification: agency and roles, no contact detail, no secret
+        [entry] = await identity.directory.wait_for("OfficerProfileChanged", officer_id)
+        assert entry.data.model_dump(exclude={"changed_at"}) == {
+            "account_id": officer_id,
+            "full_name": officer["full_name"],
+            "agency_code": "BTP",
+            "agency_roles": ["intake", "specialist", "approver"],
+            "active": True,
+        }
 
         signed_in = await staff.sign_in(identity.http, officer["email"], officer["password"])
         claims = jwt.decode(signed_in["access_token"], options={"verify_signature": False})

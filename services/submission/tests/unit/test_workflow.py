@@ -30,6 +30,8 @@ CONTRACT = {
     ("submitted", "withdraw"): "withdrawn",
     ("supplement_requested", "withdraw"): "withdrawn",
     ("processing", "propose"): "processing",  # a specialist's advice: recorded, the status stays
+    # issue 18: past the supply-by date of a supplement request, intake may refuse (the model checks the date)
+    ("supplement_requested", "reject"): "rejected",
 }
 
 
@@ -124,3 +126,9 @@ def test_the_right_role_passes() -> None:
     require_role(Status.SUBMITTED, Action.REJECT, frozenset({Role.INTAKE}))
     require_role(Status.PROCESSING, Action.PROPOSE, frozenset({Role.SPECIALIST}))
     require_role(Status.APPROVED, Action.ISSUE_RESULT, frozenset({Role.INTAKE}))
+
+
+def test_only_intake_refuses_a_dossier_awaiting_its_supplement() -> None:
+    require_role(Status.SUPPLEMENT_REQUESTED, Action.REJECT, frozenset({Role.INTAKE}))
+    with pytest.raises(WrongRole, match="intake"):
+        require_role(Status.SUPPLEMENT_REQUESTED, Action.REJECT, frozenset({Role.APPROVER, Role.SPECIALIST}))

@@ -26,8 +26,8 @@ DOCUMENT_NAME = "asyncapi.yaml"
 
 # Who reads each topic inside the platform (consumer group → topics); agencies add their own groups.
 CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
-    "submission": (topics.CATALOGUE_PROCEDURE,),
-    "notification": (topics.IDENTITY_ACCOUNT, topics.SUBMISSION_APPLICATION),
+    "submission": (topics.CATALOGUE_PROCEDURE, topics.IDENTITY_DIRECTORY),
+    "notification": (topics.IDENTITY_ACCOUNT, topics.IDENTITY_DIRECTORY, topics.SUBMISSION_APPLICATION),
     # pushes dossier events to agencies' HTTPS endpoints (docs/webhooks.md)
     "webhooks": (topics.SUBMISSION_APPLICATION,),
 }
@@ -47,6 +47,11 @@ _TOPIC_NOTES: dict[str, str] = {
         "Ended sessions (sign-out, password reset or change): every service that verifies access tokens "
         "reads it, each process without a consumer group, and refuses those sessions' tokens until "
         "`valid_until`. No personal data beyond the account id; kept one day."
+    ),
+    topics.IDENTITY_DIRECTORY: (
+        "The officers' directory: each officer's agency and desk roles (intake, specialist, approver) and whether "
+        "they may act, keyed by account id. Compacted: the latest record of an officer is their entry. No contact "
+        "details and no secret: submission assigns dossiers from it, notification finds an agency's approvers."
     ),
     topics.CATALOGUE_PROCEDURE: (
         "Published and retired versions of administrative procedures. Compacted: the latest record of a "

@@ -5,6 +5,8 @@ from __future__ import annotations
 IDENTITY_ACCOUNT = "motcua.identity.account.v1"
 # Ended sessions, read by every service that verifies access tokens (motcua.common.revocation); no personal data.
 IDENTITY_SESSION = "motcua.identity.session.v1"
+# The directory of officers (agency and desk roles; no contact details, no secret), read by submission and notification.
+IDENTITY_DIRECTORY = "motcua.identity.directory.v1"
 CATALOGUE_PROCEDURE = "motcua.catalogue.procedure.v1"
 SUBMISSION_APPLICATION = "motcua.submission.application.v1"
 NOTIFICATION_DELIVERY = "motcua.notification.delivery.v1"
@@ -12,6 +14,7 @@ NOTIFICATION_DELIVERY = "motcua.notification.delivery.v1"
 ALL: tuple[str, ...] = (
     IDENTITY_ACCOUNT,
     IDENTITY_SESSION,
+    IDENTITY_DIRECTORY,
     CATALOGUE_PROCEDURE,
     SUBMISSION_APPLICATION,
     NOTIFICATION_DELIVERY,
@@ -39,6 +42,7 @@ def is_agency(name: str) -> bool:
 PARTITIONS: dict[str, int] = {
     IDENTITY_ACCOUNT: 6,
     IDENTITY_SESSION: 3,
+    IDENTITY_DIRECTORY: 3,
     CATALOGUE_PROCEDURE: 3,
     SUBMISSION_APPLICATION: 12,
     NOTIFICATION_DELIVERY: 6,
@@ -61,7 +65,7 @@ DEAD_LETTER_RETENTION_MS = 30 * _DAY_MS
 DEAD_LETTER_RETENTION_OVERRIDES: dict[str, int] = {IDENTITY_ACCOUNT: SECRETS_LIFETIME_MS}
 
 # Topics whose records are keyed by an aggregate whose latest record is its whole state.
-COMPACTED: frozenset[str] = frozenset({CATALOGUE_PROCEDURE})
+COMPACTED: frozenset[str] = frozenset({CATALOGUE_PROCEDURE, IDENTITY_DIRECTORY})
 
 
 def declared_partitions(name: str, prefix: str = "") -> int:

@@ -1,4 +1,5 @@
-"""The events identity emits on motcua.identity.account.v1 (through the outbox); it consumes none.
+"""The events identity emits on motcua.identity.account.v1, and the officers' directory on
+motcua.identity.directory.v1 (through the outbox); it consumes none.
 
 Each carries what notification needs to reach the person and nothing more. The live secrets (links with
 their tokens, SMS codes) are sealed for notification alone (motcua.common.sealing), so the outbox, the topic
@@ -17,6 +18,7 @@ from motcua.common.contracts.identity import (
     AccountSecurityChanged,
     DuplicateRegistrationAttempted,
     EmailVerificationRequested,
+    OfficerProfileChanged,
     PasswordResetRequested,
     PhoneVerificationRequested,
     SecurityChange,
@@ -48,6 +50,19 @@ def activated(account: Account) -> AccountActivated:
         email=account.email,
         phone=account.phone or "",
         locale=account.locale,
+    )
+
+
+def officer_profile(account: Account, at: datetime) -> OfficerProfileChanged:
+    """The officer's entry in the directory, as it stands after this change."""
+    assert account.agency_code is not None
+    return OfficerProfileChanged(
+        account_id=account.id,
+        full_name=account.full_name,
+        agency_code=account.agency_code,
+        agency_roles=list(account.agency_roles),
+        active=True,
+        changed_at=at,
     )
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+from motcua.common.contracts.identity import AgencyRole
 from motcua.common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthenticated, Unavailable
 
 AccountType = Literal["individual", "business", "organisation", "officer", "admin"]
 # An officer's roles in their agency: intake (tiếp nhận), specialist (chuyên viên), approver (lãnh đạo).
-AgencyRole = Literal["intake", "specialist", "approver"]
 AGENCY_ROLES: tuple[AgencyRole, ...] = ("intake", "specialist", "approver")
 CitizenType = Literal["individual", "business", "organisation"]
 Status = Literal["pending_verification", "active"]

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import structlog
 from motcua.common import mongo
+from motcua.common.contracts.identity import AgencyRole
 from motcua.common.errors import TooManyRequests
 from motcua.identity import events, passwords, verification
 from motcua.identity.deps import Identity
@@ -18,7 +19,6 @@ from motcua.identity.model import (
     AGENCY_ROLES,
     Account,
     AccountType,
-    AgencyRole,
     AlreadyRegistered,
     Locale,
     Registration,
@@ -180,7 +180,13 @@ async def create_officer(
     doc["created_by"] = admin_id
     doc["agency_roles"] = list(agency_roles)
     account = account_of(doc)
-    await _insert(idn, doc, [events.registered(account), events.activated(account)], request_id, say_which=True)
+    await _insert(
+        idn,
+        doc,
+        [events.registered(account), events.activated(account), events.officer_profile(account, account.created_at)],
+        request_id,
+        say_which=True,
+    )
     log.info("officer_created", account_id=account.id, agency=account.agency_code, admin_id=admin_id)
     return account
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from motcua.identity.model import AGENCY_ROLES, Account, AccountType, AgencyRole, CitizenType, Locale, Status
+from motcua.common.contracts.identity import AgencyRole
+from motcua.identity.model import AGENCY_ROLES, Account, AccountType, CitizenType, Locale, Status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Short = Annotated[str, StringConstraints(max_length=64)]

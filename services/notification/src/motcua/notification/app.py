@@ -24,7 +24,7 @@ from motcua.notification.store import INDEXES, HandOvers, Store
 log = structlog.get_logger(__name__)
 
 CONSUMER_GROUP = "notification"
-CONSUMED_TOPICS = (topics.IDENTITY_ACCOUNT, topics.SUBMISSION_APPLICATION)
+CONSUMED_TOPICS = (topics.IDENTITY_ACCOUNT, topics.IDENTITY_DIRECTORY, topics.SUBMISSION_APPLICATION)
 
 
 def _senders(settings: Settings) -> list[Sender]:

@@ -7,6 +7,7 @@ the dispatcher does that outside any transaction. In-app notifications are store
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +20,15 @@ from motcua.common.contracts.identity import (
     AccountSecurityChanged,
     DuplicateRegistrationAttempted,
     EmailVerificationRequested,
+    OfficerProfileChanged,
     PasswordResetRequested,
     PhoneVerificationRequested,
 )
 from motcua.common.contracts.notification import NotificationFailed, NotificationSent
 from motcua.common.contracts.submission import (
     ApologyIssued,
+    ApplicationDeadlineApproaching,
+    ApplicationOverdue,
     ApplicationReceived,
     ApplicationResultIssued,
     ApplicationStatusChanged,
@@ -40,6 +44,9 @@ from motcua.notification.settings import Settings
 from motcua.notification.store import Store
 
 log = structlog.get_logger(__name__)
+
+# What a delivery may be about: the applicant's dossier events, and the officers' deadline notices.
+DossierEvent = ApplicationEvent | ApplicationDeadlineApproaching | ApplicationOverdue
 
 
 class Desk:
@@ -66,7 +73,33 @@ class Desk:
             ApologyIssued.ce_type: self.application,
             ApplicationResultIssued.ce_type: self.application,
             ResultRevoked.ce_type: self.application,
+            OfficerProfileChanged.ce_type: self.officer_changed,
+            ApplicationDeadlineApproaching.ce_type: self.deadline,
+            ApplicationOverdue.ce_type: self.deadline,
         }
+
+    async def officer_changed(self, envelope: Envelope, session: mongo.Session) -> None:
+        data = envelope.data
+        assert isinstance(data, OfficerProfileChanged)
+        roles: list[str] = list(data.agency_roles)
+        await self._store.save_officer(
+            session, data.account_id, agency_code=data.agency_code, roles=roles, active=data.active
+        )
+
+    async def deadline(self, envelope: Envelope, session: mongo.Session) -> None:
+        """Tell the assignee and the agency's approvers, each once (one delivery per event, person and channel)."""
+        data = envelope.data
+        assert isinstance(data, ApplicationDeadlineApproaching | ApplicationOverdue)
+        people = await self._store.agency_officers(session, data.agency_code, "approver")
+        if data.assignee_id is not None:
+            people = [data.assignee_id, *people]
+        for account_id in dict.fromkeys(people):
+            contact = await self._store.find_contact(session, account_id)
+            if contact is None:
+                log.warning("officer_contact_unknown", account_id=account_id, event_type=envelope.type)
+                continue
+            theirs = replace(envelope, id=f"{envelope.id}:{account_id}")  # once per person, even on a replay
+            await self._record(session, theirs, self._composer.deadline(data, contact), account_id, data)
 
     async def contact_changed(self, envelope: Envelope, session: mongo.Session) -> None:
         data = envelope.data
@@ -127,7 +160,7 @@ class Desk:
         envelope: Envelope,
         messages: list[Outgoing],
         account_id: str,
-        application: ApplicationEvent | None = None,
+        application: DossierEvent | None = None,
     ) -> None:
         """One delivery per message (unique per event and channel), its in-app copy, and final events."""
         now = datetime.now(UTC)
@@ -168,7 +201,7 @@ class Desk:
 
 
 def _delivery(
-    envelope: Envelope, message: Outgoing, account_id: str, now: datetime, application: ApplicationEvent | None
+    envelope: Envelope, message: Outgoing, account_id: str, now: datetime, application: DossierEvent | None
 ) -> Delivery:
     return Delivery.record(
         cause_event_id=envelope.id,
@@ -186,10 +219,10 @@ def _delivery(
     )
 
 
-def _in_app(
-    envelope: Envelope, message: Outgoing, account_id: str, application: ApplicationEvent | None
-) -> dict[str, Any]:
-    if isinstance(application, ApplicationStatusChanged):
+def _in_app(envelope: Envelope, message: Outgoing, account_id: str, application: DossierEvent | None) -> dict[str, Any]:
+    if isinstance(application, ApplicationDeadlineApproaching | ApplicationOverdue):
+        kind, status = "application_deadline", application.status  # for the officer: a dossier running late
+    elif isinstance(application, ApplicationStatusChanged):
         kind, status = "application_status_changed", application.to_status
     elif isinstance(application, ApologyIssued):
         kind, status = "application_apology", None  # the status stays; the date moves

@@ -23,6 +23,8 @@ from motcua.common.contracts.identity import (
 )
 from motcua.common.contracts.submission import (
     ApologyIssued,
+    ApplicationDeadlineApproaching,
+    ApplicationOverdue,
     ApplicationReceived,
     ApplicationResultIssued,
     ApplicationStatusChanged,
@@ -191,6 +193,34 @@ class Composer:
             },
         )
         return [email, sms, in_app]
+
+    def deadline(self, event: ApplicationDeadlineApproaching | ApplicationOverdue, officer: Contact) -> list[Outgoing]:
+        """Email and in-app notice to an officer of the agency: a dossier is due soon, or overdue."""
+        locale = officer.locale
+        overdue = isinstance(event, ApplicationOverdue)
+        name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
+        days = abs(event.working_days_left)
+        ctx: dict[str, Any] = {
+            "full_name": model.one_line(officer.full_name),
+            "procedure_name": model.one_line(name),
+            "tracking_code": model.one_line(event.tracking_code, 64),
+            "due_date": model.format_date(event.due_date, locale),
+            "overdue": overdue,
+            "days_words": model.working_days_words(days, locale),
+            "desk_url": f"{self._base}/officer/applications/{quote(event.application_id, safe='')}",
+        }
+        text = self._template("application_deadline", locale, "txt")
+        email = self._email("application_deadline", locale, officer.email, ctx, to_name=officer.full_name)
+        in_app = Outgoing(
+            channel="in_app",
+            recipient=officer.account_id,
+            content={
+                "title": self._block(text, "title", ctx),
+                "body": self._block(text, "body", ctx),
+                "link": ctx["desk_url"],
+            },
+        )
+        return [email, in_app]
 
     def _email(
         self,

@@ -210,6 +210,13 @@ _MONTHS_EN = (
 )
 
 
+def working_days_words(days: int, locale: Locale) -> str:
+    """`days` working days, in words: "2 ngày làm việc", "1 working day"."""
+    if locale == "vi":
+        return f"{days} ngày làm việc"
+    return f"{days} working day" if days == 1 else f"{days} working days"
+
+
 def format_date(day: date, locale: Locale) -> str:
     """dd/mm/yyyy in Vietnamese; '5 December 2026' in English (never the ambiguous 05/12)."""
     if locale == "vi":

@@ -20,7 +20,8 @@ AWAITING_CONTACT = "awaiting_contact"
 SEND_COUNTERS = "send_counters"
 
 INDEXES: dict[str, list[IndexModel]] = {
-    CONTACTS: [],
+    # the officers' directory rides on the contacts: an agency's approvers are found by agency
+    CONTACTS: [IndexModel([("agency_code", ASCENDING)], name="officers_by_agency", sparse=True)],
     DELIVERIES: [
         IndexModel([("cause_event_id", ASCENDING), ("channel", ASCENDING)], unique=True, name="once_per_event_channel"),
         IndexModel([("channel", ASCENDING), ("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
@@ -90,9 +91,27 @@ class Store:
 
     async def find_contact(self, session: mongo.Session, account_id: str) -> Contact | None:
         doc = await self._contacts.find_one({"_id": account_id}, session=session)
-        if doc is None:
+        if doc is None or "email" not in doc:  # only the directory's entry has come so far
             return None
         return Contact(account_id, doc["full_name"], doc["email"], doc["phone"], doc["locale"])
+
+    async def save_officer(
+        self, session: mongo.Session, account_id: str, *, agency_code: str, roles: list[str], active: bool
+    ) -> None:
+        """The officer's agency and desk roles, from identity's directory (their contact comes on its own)."""
+        await self._contacts.update_one(
+            {"_id": account_id},
+            {"$set": {"agency_code": agency_code, "agency_roles": roles, "officer_active": active}},
+            upsert=True,
+            session=session,
+        )
+
+    async def agency_officers(self, session: mongo.Session, agency_code: str, role: str) -> list[str]:
+        """The active officers of `agency_code` holding `role`: their account ids."""
+        docs = await self._contacts.find(
+            {"agency_code": agency_code, "agency_roles": role, "officer_active": True}, {"_id": 1}, session=session
+        ).to_list()
+        return sorted(str(d["_id"]) for d in docs)
 
     # --- events that arrived before their account's contact -------------------------------------------
 

@@ -16,22 +16,22 @@ from motcua.submission.model import Application, etag
 from motcua.submission.result_routes import ACTION_BODY, ActionBody
 from motcua.submission.schemas import (
     AgencyApplicationPublic,
+    AgencyPage,
+    AgencySummary,
     Apology,
-    ApplicationPage,
-    ApplicationSummary,
 )
 from motcua.submission.workflow import Action, Status
 
 router = APIRouter(prefix="/v1/agency", tags=["agency"])
 
 
-def _agency_of(officer: Officer) -> str:
+def agency_of(officer: Officer) -> str:
     if not officer.agency:
         raise Forbidden("This officer account is not attached to an agency.")
     return officer.agency
 
 
-def _answered(moved: Application, officer: Principal, response: Response) -> AgencyApplicationPublic:
+def answered(moved: Application, officer: Principal, response: Response) -> AgencyApplicationPublic:
     """The dossier after an officer's move, as that officer may act on it next (never cached)."""
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = etag(moved)
@@ -48,27 +48,30 @@ async def queue(
     procedure: Annotated[str | None, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")] = None,
     due_within_days: Annotated[int | None, Query(ge=0, le=365)] = None,
     overdue: bool = False,
+    assignee: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> ApplicationPage:
+) -> AgencyPage:
     """Submitted applications of the officer's own agency, the earliest due first; drafts never show.
     Filters: `status`, `procedure` (its code), `due_within_days` (open dossiers due within that many
     working days from today in Vietnam, 0 for today and the late ones), `overdue` (open dossiers past
-    their due date). With totals, paginated."""
+    their due date), `assignee` (an officer's account id, or `none` for the dossiers nobody handles yet).
+    With totals, paginated."""
     size = min(page_size, settings.max_page_size)
     check_depth(page, size)
     today = due_dates.local_day(now())
     found, total = await store.agency_queue(
-        _agency_of(officer),
+        agency_of(officer),
         status,
         skip=(page - 1) * size,
         limit=size,
         procedure_code=procedure,
         due_by=due_dates.add_working_days(today, due_within_days) if due_within_days is not None else None,
         overdue_on=today if overdue else None,
+        assignee_id=assignee,
     )
     response.headers["Cache-Control"] = "private, no-store"
-    return ApplicationPage(items=[ApplicationSummary.of(a) for a in found], total=total, page=page, page_size=size)
+    return AgencyPage(items=[AgencySummary.of(a) for a in found], total=total, page=page, page_size=size)
 
 
 @router.post("/applications/{application_id}/actions", summary="Act on an application", openapi_extra=ACTION_BODY)
@@ -88,16 +91,23 @@ async def act(
     status; the applicant is told through ApplicationStatusChanged. `issue_result` makes the signed result
     document (docs/results.md): multipart with `action=issue_result` and `file` (a PDF), or JSON when the
     procedure has a result template (422 naming `file` otherwise)."""
-    _agency_of(officer)
+    agency_of(officer)
     if body.action == Action.ISSUE_RESULT:
         moved = await issuing.issue(
             submission, application_id, officer, comment=body.comment, upload=body.file, request_id=rid
         )
-        return _answered(moved, officer, response)
+        return answered(moved, officer, response)
     moved = await applications.move(
-        submission, application_id, officer, body.action, comment=body.comment, outcome=body.outcome, request_id=rid
+        submission,
+        application_id,
+        officer,
+        body.action,
+        comment=body.comment,
+        outcome=body.outcome,
+        items=body.items,
+        request_id=rid,
     )
-    return _answered(moved, officer, response)
+    return answered(moved, officer, response)
 
 
 @router.post("/applications/{application_id}/apology", summary="Apologise for a late answer and set a later date")
@@ -112,8 +122,8 @@ async def apologise(
     """Any officer of the agency, while the dossier is open: `reason` (the applicant reads it) and
     `new_due_date`, a working day later than the current due date (422 otherwise). The apology slip is
     issued and the applicant told (ApologyIssued); the status does not change."""
-    _agency_of(officer)
+    agency_of(officer)
     moved = await applications.apologise(
         submission, application_id, officer, reason=body.reason, new_due_date=body.new_due_date, request_id=rid
     )
-    return _answered(moved, officer, response)
+    return answered(moved, officer, response)

@@ -14,6 +14,8 @@ from motcua.common.web import create_app
 from motcua.submission import (
     agency,
     api,
+    deadlines,
+    desk,
     due_dates,
     events,
     orphan_files,
@@ -67,7 +69,10 @@ def build_app(
     def background(submission: Submission) -> Background:
         older_than = timedelta(seconds=settings.orphan_file_age_seconds)
         every = settings.orphan_sweep_seconds
-        return {"orphan-files": orphan_files.keep_sweeping(submission.store, older_than=older_than, every=every)}
+        return {
+            "orphan-files": orphan_files.keep_sweeping(submission.store, older_than=older_than, every=every),
+            "escalation": deadlines.keep_checking(submission, every=settings.escalation_check_seconds),
+        }
 
     return create_app(
         settings,
@@ -76,6 +81,7 @@ def build_app(
         routers=[
             api.router,
             agency.router,
+            desk.router,
             slip_routes.router,
             result_routes.router,
             verify_routes.router,

@@ -32,7 +32,7 @@ from motcua.submission.model import (
     start_draft,
 )
 from motcua.submission.store import Store
-from motcua.submission.workflow import ADVISORY, OFFICER_ACTIONS, Action, Role, require_role
+from motcua.submission.workflow import OFFICER_ACTIONS, Action, Role, require_role
 from pymongo.errors import DuplicateKeyError
 
 log = structlog.get_logger(__name__)
@@ -159,6 +159,7 @@ async def _transition(
     may: Callable[[Application], bool],
     decide: Decision,
     *,
+    by: str,
     request_id: str | None,
 ) -> Application:
     """One transaction: read, check who asks, the domain's decision, and its status change, history entry
@@ -174,8 +175,9 @@ async def _transition(
             return current  # nothing to change (an idempotent replay)
         if not await store.save_transition(session, current, after):
             raise ChangedMeanwhile("The application changed meanwhile; read it again.")
-        if after.history[-1].action not in ADVISORY:  # a proposal stays inside the agency
-            await outbox.add(session, [events.announcing(after, current)], request_id=request_id)
+        announcement = events.announcing(after, current, by)
+        if announcement is not None:  # a proposal stays inside the agency
+            await outbox.add(session, [announcement], request_id=request_id)
         return after
 
     result = await mongo.in_transaction(store.client, work)
@@ -196,7 +198,7 @@ async def submit(
     for attempt in range(1, TRACKING_CODE_ATTEMPTS + 1):
         try:
             after = await _transition(
-                submission, application_id, lambda a: is_owner(a, who), decide, request_id=request_id
+                submission, application_id, lambda a: is_owner(a, who), decide, by=who.sub, request_id=request_id
             )
             break
         except DuplicateKeyError:  # a tracking code already taken: astronomically rare, draw again
@@ -217,8 +219,10 @@ async def move(
     comment: str,
     request_id: str | None,
     outcome: Outcome | None = None,
+    items: list[str] | None = None,
 ) -> Application:
-    """Resubmit, withdraw, or an officer's action: the state machine decides, history and topic record it."""
+    """Resubmit, withdraw, or an officer's action: the state machine decides, history and topic record it
+    (a supplement request lists its `items`, every missing one at once)."""
     why = explained(action, comment)
     by_officer = action in OFFICER_ACTIONS
     may = (lambda a: is_agency_officer(a, who)) if by_officer else (lambda a: is_owner(a, who))
@@ -230,10 +234,13 @@ async def move(
             procedure = await pinned(submission.store, current)
             hours = submission.settings.hours_for(procedure.agency_code)
             return current.resubmit(procedure, comment=why, at=now(), hours=hours)
+        if action == Action.REQUEST_SUPPLEMENT:
+            days = submission.settings.supplement_days
+            return current.request_supplement(comment=why, items=items or [], at=now(), supply_days=days)
         by_role = "officer" if by_officer else "citizen"
         return current.move(action, by_role=by_role, comment=why, at=now(), outcome=outcome)
 
-    after = await _transition(submission, application_id, may, decide, request_id=request_id)
+    after = await _transition(submission, application_id, may, decide, by=who.sub, request_id=request_id)
     log.info("application_moved", application_id=application_id, action=action.value, status=after.status.value)
     return after
 
@@ -254,7 +261,26 @@ async def apologise(
         return current.apologise(reason=reason, new_due_date=new_due_date, at=now())
 
     after = await _transition(
-        submission, application_id, lambda a: is_agency_officer(a, who), decide, request_id=request_id
+        submission, application_id, lambda a: is_agency_officer(a, who), decide, by=who.sub, request_id=request_id
     )
     log.info("apology_issued", application_id=application_id, new_due_date=new_due_date.isoformat())
+    return after
+
+
+async def assign(
+    submission: Submission, application_id: str, who: Principal, assignee_id: str, *, request_id: str | None
+) -> Application:
+    """Give a dossier to a specialist of its agency (intake), or take it (a specialist): recorded in the history,
+    ApplicationAssigned tells the agency."""
+    officer = await submission.store.officer(assignee_id)
+
+    async def decide(current: Application) -> Application:  # after the dossier is known to be the caller's to see
+        if officer is None:
+            raise InvalidInput.one("/assignee_id", "no officer with this id in the directory")
+        return current.assign(officer, by_id=who.sub, by_roles=officer_roles(who), at=now())
+
+    after = await _transition(
+        submission, application_id, lambda a: is_agency_officer(a, who), decide, by=who.sub, request_id=request_id
+    )
+    log.info("application_assigned", application_id=application_id, assignee_id=assignee_id)
     return after

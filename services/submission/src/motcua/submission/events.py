@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 
 import structlog
 from jsonschema import Draft202012Validator
@@ -12,13 +12,23 @@ from jsonschema.exceptions import SchemaError
 from motcua.common import mongo, topics
 from motcua.common.consumer import Consumer, Handler
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
-from motcua.common.contracts.submission import ApologyIssued, ApplicationReceived, ApplicationStatusChanged
+from motcua.common.contracts.identity import OfficerProfileChanged
+from motcua.common.contracts.submission import (
+    ApologyIssued,
+    ApplicationAssigned,
+    ApplicationDeadlineApproaching,
+    ApplicationOverdue,
+    ApplicationReceived,
+    ApplicationStatusChanged,
+)
 from motcua.common.events import Envelope
+from motcua.submission import due_dates
 from motcua.submission.deps import Submission
-from motcua.submission.model import Application
+from motcua.submission.escalation import Notice
+from motcua.submission.model import Application, Officer
 from motcua.submission.slips import SlipKind, slip_id
 from motcua.submission.store import Store
-from motcua.submission.workflow import Action, Status
+from motcua.submission.workflow import ADVISORY, Action, Status
 
 log = structlog.get_logger(__name__)
 
@@ -73,16 +83,48 @@ def apology_issued(app: Application, previous_due_date: date) -> ApologyIssued:
     )
 
 
-def announcing(
-    app: Application, before: Application | None = None
-) -> ApplicationReceived | ApplicationStatusChanged | ApologyIssued:
+def assigned(app: Application, before: Application, by: str) -> ApplicationAssigned:
+    """The assignment just recorded, naming the specialist it replaces if any."""
+    assert app.assignee is not None
+    return ApplicationAssigned(
+        **_common(app),
+        assignee_id=app.assignee.id,
+        assignee_name=app.assignee.full_name,
+        previous_assignee_id=before.assignee.id if before.assignee else None,
+        assigned_by=by,
+        assigned_at=app.assignee.assigned_at,
+    )
+
+
+def deadline(app: Application, notice: Notice, at: datetime) -> ApplicationDeadlineApproaching | ApplicationOverdue:
+    """The escalation check's notice about `app`, for its assignee and its agency's approvers."""
+    kind = ApplicationOverdue if notice == "overdue" else ApplicationDeadlineApproaching
+    left = app.working_days_left(due_dates.local_day(at))
+    return kind(
+        **_common(app),
+        assignee_id=app.assignee.id if app.assignee else None,
+        status=app.status.value,
+        working_days_left=left if left is not None else 0,
+        noticed_at=at,
+    )
+
+
+Announcement = ApplicationReceived | ApplicationStatusChanged | ApologyIssued | ApplicationAssigned
+
+
+def announcing(app: Application, before: Application, by: str) -> Announcement | None:
     """What `app`'s last move tells the agency and the applicant: a submission is received, an apology
-    gives a new date, any other move is a change of status."""
+    gives a new date, an assignment names the specialist, any other move is a change of status; a
+    proposal stays inside the agency (nothing)."""
     entry = app.history[-1]
+    if entry.action in ADVISORY:
+        return None
     if entry.from_status == Status.DRAFT:
         return received(app)
-    if entry.action == Action.APOLOGISE and before is not None and before.due_date is not None:
+    if entry.action == Action.APOLOGISE and before.due_date is not None:
         return apology_issued(app, before.due_date)
+    if entry.action == Action.ASSIGN:
+        return assigned(app, before, by)
     return status_changed(app)
 
 
@@ -133,8 +175,27 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
     return {ProcedurePublished.ce_type: published, ProcedureRetired.ce_type: retired}
 
 
+def directory_handlers(store: Store) -> Mapping[str, Handler]:
+    """Keep the officers' directory: who may be assigned a dossier of which agency."""
+
+    async def profile(envelope: Envelope, session: mongo.Session) -> None:
+        event = envelope.data
+        assert isinstance(event, OfficerProfileChanged)
+        officer = Officer(
+            id=event.account_id,
+            full_name=event.full_name,
+            agency_code=event.agency_code,
+            roles=list(event.agency_roles),
+            active=event.active,
+        )
+        await store.save_officer(session, officer, event.changed_at)
+        log.info("officer_directory_updated", account_id=event.account_id, agency=event.agency_code)
+
+    return {OfficerProfileChanged.ce_type: profile}
+
+
 def consumers(submission: Submission) -> list[Consumer]:
-    """The service's one consumer: the catalogue's procedures, into the read model."""
+    """The service's one consumer: the catalogue's procedures and the officers' directory, into read models."""
     store = submission.store
     return [
         Consumer(
@@ -142,7 +203,7 @@ def consumers(submission: Submission) -> list[Consumer]:
             db=store.db,
             settings=submission.settings,
             group=GROUP,
-            topic_names=[topics.CATALOGUE_PROCEDURE],
-            handlers=procedure_handlers(store),
+            topic_names=[topics.CATALOGUE_PROCEDURE, topics.IDENTITY_DIRECTORY],
+            handlers={**procedure_handlers(store), **directory_handlers(store)},
         )
     ]

@@ -135,8 +135,9 @@ async def issue(
         if not await store.save_transition(session, current, after):
             raise ChangedMeanwhile("The application changed meanwhile; read it again.")
         await submission.results.save_issued(session, after)
-        announced = [events.announcing(after, current), result_issued(after)]
-        await submission.outbox.add(session, announced, request_id=request_id)
+        await submission.outbox.add(
+            session, [events.status_changed(after), result_issued(after)], request_id=request_id
+        )
 
     try:
         await mongo.in_transaction(store.client, work)

@@ -6,7 +6,7 @@ date) is decided here; `applications` reads what a decision needs, calls it, and
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from motcua.common.errors import (
@@ -19,7 +19,8 @@ from motcua.common.errors import (
     PreconditionRequired,
     pointer,
 )
-from motcua.submission import due_dates, tracking
+from motcua.submission import due_dates, escalation, tracking
+from motcua.submission.escalation import Notice
 from motcua.submission.forms import form_problems
 from motcua.submission.workflow import (
     COMMENT_REQUIRED,
@@ -27,8 +28,11 @@ from motcua.submission.workflow import (
     FINAL,
     OPEN,
     Action,
+    Role,
     Status,
     TransitionNotAllowed,
+    WrongRole,
+    allowed,
     next_status,
 )
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,6 +78,14 @@ class StaleRevision(PreconditionFailed):
 
 class MissingPrecondition(PreconditionRequired):
     """No If-Match at all (428, RFC 6585)."""
+
+
+class SupplementAlreadyRequested(Conflict):
+    title = "Supplement already requested"
+
+
+class SupplyTimeNotOver(Conflict):
+    title = "The applicant still has time to supply"
 
 
 class RequiredDocument(BaseModel):
@@ -171,6 +183,34 @@ class HistoryEntry(BaseModel):
     action: Action | None = None  # what was done (kept since roles and proposals; older entries lack it)
     outcome: Outcome | None = None  # a specialist's proposal
     due_date: date | None = None  # the due date in force after this entry (what its slip promises)
+    items: list[str] = []  # a supplement request: every missing item, asked at once
+    supply_by: date | None = None  # a supplement request: the last day the applicant may supply
+    assignee_id: str | None = None  # an assignment: the specialist now handling the dossier
+    assignee_name: str | None = None
+
+
+class Officer(BaseModel):
+    """An officer as the directory (identity's OfficerProfileChanged) describes them."""
+
+    id: str
+    full_name: str
+    agency_code: str
+    roles: list[str]
+    active: bool
+
+
+class Assignee(BaseModel):
+    id: str
+    full_name: str
+    assigned_at: datetime
+
+
+class SupplementRequest(BaseModel):
+    """What the agency asked the applicant to supply, and by when."""
+
+    items: list[str]
+    supply_by: date
+    requested_at: datetime
 
 
 class SubmitReceipt(BaseModel):
@@ -206,6 +246,10 @@ class Application(BaseModel):
     submitted_at: datetime | None = None
     due_date: date | None = None
     receipt: SubmitReceipt | None = None
+    assignee: Assignee | None = None
+    supplements: list[SupplementRequest] = []
+    next_notice: Notice | None = None  # the escalation check's next notice, and the day it is due
+    next_notice_on: date | None = None
     result: IssuedResult | None = None
     created_at: datetime
     updated_at: datetime
@@ -218,6 +262,22 @@ class Application(BaseModel):
     def paused(self) -> bool:
         """The processing clock stands still: the agency awaits a supplement from the applicant."""
         return self.status == Status.SUPPLEMENT_REQUESTED
+
+    def overdue(self, today: date) -> bool:
+        """Open, its clock running, and past its due date with no apology setting a later one: flagged."""
+        return self.status in OPEN and not self.paused and self.due_date is not None and self.due_date < today
+
+    def officer_actions(self, roles: frozenset[Role], today: date) -> list[Action]:
+        """What an officer with `roles` may do now: a dossier awaiting its supplement is refused only once its
+        supply-by date has passed."""
+        return [
+            a
+            for a in allowed(self.status, "officer", roles)
+            if not (self.status == Status.SUPPLEMENT_REQUESTED and a == Action.REJECT and not self._supply_over(today))
+        ]
+
+    def _supply_over(self, today: date) -> bool:
+        return bool(self.supplements) and self.supplements[-1].supply_by < today
 
     def working_days_left(self, today: date) -> int | None:
         """Working days until the due date (negative when late); None before submission and once final."""
@@ -260,7 +320,7 @@ class Application(BaseModel):
         self.check_complete(procedure)
         due = procedure.due_date(at, hours)
         moved = changed(
-            self.model_copy(update={"due_date": due}),
+            self.model_copy(update=_clock(due, at, hours)),
             next_status(self.status, Action.SUBMIT),
             by_role="citizen",
             comment="",
@@ -295,7 +355,7 @@ class Application(BaseModel):
         restarts from `at`, since the dossier is complete again."""
         target = next_status(self.status, Action.RESUBMIT)
         self.check_complete(procedure)
-        restarted = self.model_copy(update={"due_date": procedure.due_date(at, hours)})
+        restarted = self.model_copy(update=_clock(procedure.due_date(at, hours), at, hours))
         return changed(restarted, target, by_role="citizen", comment=comment, at=at, action=Action.RESUBMIT)
 
     def apologise(self, *, reason: str, new_due_date: date, at: datetime) -> Application:
@@ -323,15 +383,94 @@ class Application(BaseModel):
             action=Action.APOLOGISE,
             due_date=new_due_date,
         )
-        return self.model_copy(update={"due_date": new_due_date, "history": [*self.history, entry], "updated_at": at})
+        notice_on = escalation.overdue_day(new_due_date)  # warned already: only lateness is told again
+        return self.model_copy(
+            update={
+                "due_date": new_due_date,
+                "next_notice": "overdue",
+                "next_notice_on": notice_on,
+                "history": [*self.history, entry],
+                "updated_at": at,
+            }
+        )
+
+    def assign(self, officer: Officer, *, by_id: str, by_roles: frozenset[Role], at: datetime) -> Application:
+        """Give the open dossier to `officer`, a specialist of its agency: intake assigns anyone such, a specialist
+        takes it only for themself. The same specialist again changes nothing."""
+        if self.status not in OPEN:
+            raise TransitionNotAllowed(f"An application that is {self.status} is no longer assigned to anyone.")
+        if Role.INTAKE not in by_roles and not (Role.SPECIALIST in by_roles and officer.id == by_id):
+            raise WrongRole("Only an intake officer assigns a dossier; a specialist may take one for themself.")
+        if officer.agency_code != self.agency_code or not officer.active or Role.SPECIALIST not in officer.roles:
+            raise InvalidInput.one("/assignee_id", "must be an active specialist of this dossier's agency")
+        if self.assignee is not None and self.assignee.id == officer.id:
+            return self
+        entry = HistoryEntry(
+            at=at,
+            from_status=self.status,
+            to_status=self.status,
+            by_role="officer",
+            comment=officer.full_name,
+            action=Action.ASSIGN,
+            due_date=self.due_date,
+            assignee_id=officer.id,
+            assignee_name=officer.full_name,
+        )
+        assignee = Assignee(id=officer.id, full_name=officer.full_name, assigned_at=at)
+        return self.model_copy(update={"assignee": assignee, "history": [*self.history, entry], "updated_at": at})
+
+    def request_supplement(self, *, comment: str, items: list[str], at: datetime, supply_days: int) -> Application:
+        """Ask the applicant for every missing item at once, to supply within `supply_days` days; the clock stops.
+        One request per dossier (Decree 61/2018): a later one only when the resubmission still lacks items the
+        first asked for, and only for those."""
+        asked = [i.strip() for i in items if i.strip()] or [comment]
+        if self.supplements:
+            first = set(self.supplements[0].items)
+            extra = [i for i in asked if i not in first]
+            if extra:
+                raise SupplementAlreadyRequested(
+                    "A supplement was already requested for this dossier: ask again only for items of that request"
+                    f" still missing ({'; '.join(self.supplements[0].items)}), not for: {'; '.join(extra)}."
+                )
+        supply_by = due_dates.local_day(at) + timedelta(days=supply_days)
+        target = next_status(self.status, Action.REQUEST_SUPPLEMENT)
+        moved = changed(self, target, by_role="officer", comment=comment, at=at, action=Action.REQUEST_SUPPLEMENT)
+        entry = moved.history[-1].model_copy(update={"items": asked, "supply_by": supply_by})
+        request = SupplementRequest(items=asked, supply_by=supply_by, requested_at=at)
+        return moved.model_copy(
+            update={
+                "history": [*self.history, entry],
+                "supplements": [*self.supplements, request],
+                "next_notice": None,  # the clock stands still until the resubmission restarts it
+                "next_notice_on": None,
+            }
+        )
+
+    def noticed(self, notice: Notice) -> Application:
+        """`notice` was given: the next one (overdue after the warning), or none."""
+        assert self.due_date is not None
+        following, on = escalation.after(notice, self.due_date)
+        return self.model_copy(update={"next_notice": following, "next_notice_on": on})
 
     def move(
         self, action: Action, *, by_role: str, comment: str, at: datetime, outcome: Outcome | None = None
     ) -> Application:
         """Where the state machine takes the application by `action` (a withdrawal or an officer's action);
-        a proposal (`outcome` approve or reject) is recorded without a change of status."""
+        a proposal (`outcome` approve or reject) is recorded without a change of status; a dossier awaiting its
+        supplement is refused only after its supply-by date."""
         target = next_status(self.status, action)
+        refusing_a_supplement = self.status == Status.SUPPLEMENT_REQUESTED and action == Action.REJECT
+        if refusing_a_supplement and not self._supply_over(due_dates.local_day(at)):
+            supply_by = self.supplements[-1].supply_by.isoformat() if self.supplements else "the supply-by date"
+            raise SupplyTimeNotOver(f"The applicant may supply the missing items until {supply_by}.")
         return changed(self, target, by_role=by_role, comment=comment, at=at, action=action, outcome=outcome)
+
+
+def _clock(due: date, at: datetime, hours: due_dates.WorkingHours) -> dict[str, Any]:
+    """A due date counted from `at`, and the escalation check's first notice for it."""
+    start = due_dates.local_day(due_dates.received_at(at, hours))
+    notice, on = escalation.first_notice(start, due)
+    return {"due_date": due, "next_notice": notice, "next_notice_on": on}
 
 
 def missing_documents(procedure: Procedure, documents: dict[str, DocumentRef]) -> list[FieldProblem]:

@@ -55,10 +55,24 @@ ACTION_BODY: dict[str, Any] = {
 class ActionRequest:
     """An officer's action as sent: the JSON fields, and the uploaded result when there is one."""
 
-    action: Action
-    comment: str
-    outcome: Any
+    sent: OfficerAction
     file: bytes | None
+
+    @property
+    def action(self) -> Action:
+        return self.sent.action
+
+    @property
+    def comment(self) -> str:
+        return self.sent.comment
+
+    @property
+    def outcome(self) -> Any:
+        return self.sent.outcome
+
+    @property
+    def items(self) -> list[str] | None:
+        return self.sent.items
 
 
 def _invalid(exc: ValidationError) -> RequestValidationError:
@@ -112,14 +126,14 @@ async def action_request(request: Request, submission: SubmissionDep) -> ActionR
             if upload is not None and parsed.action != Action.ISSUE_RESULT:
                 raise InvalidInput.one("/file", "only issue_result takes a file")
             content = await read_pdf(upload, submission.settings.result_max_mb) if upload is not None else None
-        return ActionRequest(parsed.action, parsed.comment, parsed.outcome, content)
+        return ActionRequest(parsed, content)
     if kind not in ("application/json", ""):
         raise UnsupportedMediaType("Send the action as JSON, or as multipart/form-data with the result's file.")
     try:
         parsed = OfficerAction.model_validate(await _json(request))
     except ValidationError as exc:
         raise _invalid(exc) from exc
-    return ActionRequest(parsed.action, parsed.comment, parsed.outcome, None)
+    return ActionRequest(parsed, None)
 
 
 ActionBody = Annotated[ActionRequest, Depends(action_request)]

@@ -6,17 +6,17 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from motcua.submission import due_dates
-from motcua.submission.model import Application, DocumentRef, DocumentSource, HistoryEntry
+from motcua.submission.model import Application, Assignee, DocumentRef, DocumentSource, HistoryEntry
 from motcua.submission.workflow import (
-    ADVISORY,
     ALL_ROLES,
     COMMENT_REQUIRED,
+    INTERNAL,
     OFFICER_ACTIONS,
+    OPEN,
     TRANSITIONS,
     Action,
     Role,
     Status,
-    allowed,
 )
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
@@ -67,6 +67,19 @@ class OfficerAction(BaseModel):
     outcome: Literal["approve", "reject"] | None = Field(
         default=None, validate_default=True, description="with `propose` only: the decision the specialist advises"
     )
+    items: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
+        default=None,
+        max_length=30,
+        description="with `request_supplement` only: every missing item, asked at once (the comment alone otherwise)",
+        examples=[["Bản sao giấy chứng nhận kết hôn", "Ảnh chân dung 4x6"]],
+    )
+
+    @field_validator("items")
+    @classmethod
+    def _items_with_a_supplement_request(cls, items: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if items is not None and info.data.get("action") not in (Action.REQUEST_SUPPLEMENT, None):
+            raise ValueError("only a supplement request lists items")
+        return items
 
     @field_validator("outcome")
     @classmethod
@@ -77,6 +90,14 @@ class OfficerAction(BaseModel):
         if not proposing and outcome is not None and "action" in info.data:
             raise ValueError("only a proposal has an outcome")
         return outcome
+
+
+class Assignment(BaseModel):
+    model_config = _IN
+
+    assignee_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="the specialist's account id"
+    )
 
 
 class Apology(BaseModel):
@@ -113,18 +134,14 @@ class HistoryPublic(BaseModel):
     outcome: Literal["approve", "reject"] | None = Field(
         default=None, description="a specialist's proposal (shown to the agency only)"
     )
+    items: list[str] = Field(default=[], description="a supplement request: every missing item")
+    supply_by: date | None = Field(default=None, description="a supplement request: the last day to supply")
+    assignee_id: str | None = Field(default=None, description="an assignment (shown to the agency only)")
+    assignee_name: str | None = None
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryPublic:
-        return cls(
-            at=entry.at,
-            from_status=entry.from_status,
-            to_status=entry.to_status,
-            by_role=entry.by_role,
-            comment=entry.comment,
-            action=entry.action,
-            outcome=entry.outcome,
-        )
+        return cls.model_validate(entry.model_dump(by_alias=True))
 
 
 class ApplicationSummary(BaseModel):
@@ -142,6 +159,8 @@ class ApplicationSummary(BaseModel):
         description="working days to the due date (0 on it, negative when late); null before submission and once final"
     )
     paused: bool = Field(description="the clock is stopped: a supplement is awaited from the applicant")
+    supply_by: date | None = Field(description="while paused: the last day to supply what was asked")
+    overdue: bool = Field(description="open and past its due date, with no apology setting a later one")
     created_at: datetime
     updated_at: datetime
 
@@ -153,7 +172,14 @@ class ApplicationSummary(BaseModel):
 def _summary_fields(app: Application) -> dict[str, Any]:
     fields = app.model_dump(include=set(ApplicationSummary.model_fields))
     today = due_dates.local_day(datetime.now(UTC))
-    return {**fields, "working_days_left": app.working_days_left(today), "paused": app.paused}
+    supply_by = app.supplements[-1].supply_by if app.paused and app.supplements else None
+    return {
+        **fields,
+        "working_days_left": app.working_days_left(today),
+        "paused": app.paused,
+        "supply_by": supply_by,
+        "overdue": app.overdue(today),
+    }
 
 
 class ResultPublic(BaseModel):
@@ -182,7 +208,7 @@ class ApplicationPublic(ApplicationSummary):
             data=app.data,
             documents=[DocumentPublic.of(d) for d in sorted(app.documents.values(), key=lambda d: d.document_key)],
             # the agency's own proposals are not the applicant's to read
-            history=[HistoryPublic.of(h) for h in app.history if h.action not in ADVISORY],
+            history=[HistoryPublic.of(h) for h in app.history if h.action not in INTERNAL],
             result=ResultPublic.model_validate(app.result.model_dump()) if app.result else None,
         )
 
@@ -201,17 +227,39 @@ class ActionPublic(BaseModel):
 class AgencyApplicationPublic(ApplicationPublic):
     applicant_account_id: str
     applicant_type: str
+    assignee: Assignee | None = Field(description="the specialist handling it; null while nobody is")
     actions: list[ActionPublic] = Field(description="what an officer may do with it now, the usual first")
+    can_assign: bool = Field(description="the officer may assign it (intake) or take it (a specialist)")
 
     @classmethod
     def of(cls, app: Application, roles: frozenset[Role] = ALL_ROLES) -> AgencyApplicationPublic:
-        actions = [ActionPublic.of(a) for a in allowed(app.status, "officer", roles)]
+        today = due_dates.local_day(datetime.now(UTC))
+        actions = [ActionPublic.of(a) for a in app.officer_actions(roles, today)]
         return cls(
             **{**ApplicationPublic.of(app).model_dump(), "history": [HistoryPublic.of(h) for h in app.history]},
             applicant_account_id=app.owner_id,
             applicant_type=app.applicant_type,
+            assignee=app.assignee,
             actions=actions,
+            can_assign=app.status in OPEN and bool(roles & {Role.INTAKE, Role.SPECIALIST}),
         )
+
+
+class AgencySummary(ApplicationSummary):
+    """A dossier in the agency's queue or an officer's inbox: who handles it too."""
+
+    assignee: Assignee | None
+
+    @classmethod
+    def of(cls, app: Application) -> AgencySummary:
+        return cls.model_validate({**_summary_fields(app), "assignee": app.assignee})
+
+
+class AgencyPage(BaseModel):
+    items: list[AgencySummary]
+    total: int
+    page: int
+    page_size: int
 
 
 class ApplicationPage(BaseModel):

@@ -52,6 +52,14 @@ class Settings(ServiceSettings):
     def _agency_hours(cls, value: dict[str, str]) -> dict[str, str]:
         return {code: str(WorkingHours.parse(hours)) for code, hours in value.items()}
 
+    # The agency's desk: how long an applicant has to supply what was asked, and how often deadlines are checked.
+    supplement_days: int = Field(
+        default=30, ge=1, le=365, description="calendar days to supply a supplement before intake may refuse"
+    )
+    escalation_check_seconds: float = Field(
+        default=300, gt=0, description="how often one replica looks for dossiers near or past their due date"
+    )
+
     # The slips' typeface: a TrueType font with Vietnamese glyphs, regular and bold.
     slip_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
     slip_bold_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")

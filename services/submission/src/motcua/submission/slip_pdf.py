@@ -68,8 +68,15 @@ def render(slip: Slip, app: Application, fonts: Fonts, public_base_url: str) -> 
         line(f"{label}: {value}", gap=0.5)
     pdf.ln(4)
     line(_WHAT_IT_SAYS[slip.kind])
-    if slip.text:
+    if slip.items:
+        for number, item in enumerate(slip.items, start=1):
+            line(f"{number}. {item}", bold=True, gap=0.5)
+        if slip.text and slip.items != [slip.text]:
+            line(slip.text)
+    elif slip.text:
         line(slip.text, bold=slip.kind != SlipKind.RECEIPT)
+    if slip.supply_by is not None:
+        line(f"Hạn bổ sung: {slip.supply_by:%d/%m/%Y}. Thời gian giải quyết tạm dừng cho đến khi nhận đủ.", bold=True)
     if slip.kind == SlipKind.APOLOGY and slip.previous_due_date is not None:
         line(f"Ngày hẹn trước: {slip.previous_due_date:%d/%m/%Y}")
     if slip.due_date is not None and slip.kind in (SlipKind.RECEIPT, SlipKind.APOLOGY):

@@ -11,7 +11,7 @@ from motcua.common.auth import CurrentPrincipal
 from motcua.submission import applications, slip_pdf, slips
 from motcua.submission.deps import SubmissionDep
 from motcua.submission.slips import SlipKind
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/v1", tags=["slips"])
 
@@ -26,6 +26,8 @@ class SlipPublic(BaseModel):
     title_en: str
     issued_at: datetime
     due_date: date | None
+    items: list[str] = Field(description="a supplement request: every missing item, asked at once")
+    supply_by: date | None = Field(description="a supplement request: the last day to supply")
 
     @classmethod
     def of(cls, slip: slips.Slip) -> SlipPublic:
@@ -36,6 +38,8 @@ class SlipPublic(BaseModel):
             title_en=slip.title_en,
             issued_at=slip.issued_at,
             due_date=slip.due_date,
+            items=slip.items,
+            supply_by=slip.supply_by,
         )
 
 

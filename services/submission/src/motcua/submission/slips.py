@@ -8,7 +8,7 @@ apology with its new date when the agency will be late.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -53,6 +53,8 @@ class Slip:
     text: str
     due_date: date | None
     previous_due_date: date | None = None
+    items: list[str] = field(default_factory=list)  # a supplement request: every missing item
+    supply_by: date | None = None
 
     @property
     def title(self) -> str:
@@ -79,6 +81,8 @@ def _slip(index: int, entry: HistoryEntry, previous: date | None) -> Slip | None
         text=entry.comment,
         due_date=entry.due_date,
         previous_due_date=previous if kind == SlipKind.APOLOGY else None,
+        items=list(entry.items),
+        supply_by=entry.supply_by,
     )
 
 

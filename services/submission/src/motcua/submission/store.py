@@ -11,13 +11,14 @@ from gridfs import AsyncGridFSBucket
 from gridfs.asynchronous.grid_file import AsyncGridIn, AsyncGridOut
 from gridfs.errors import NoFile
 from motcua.common import mongo
-from motcua.submission.model import Application, DocumentRef, HistoryEntry, Procedure
+from motcua.submission.model import Application, DocumentRef, HistoryEntry, Officer, Procedure
 from motcua.submission.workflow import EDITABLE, OPEN, Status
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 PROCEDURES = "procedures"
 APPLICATIONS = "applications"
 RATE_LIMITS = "rate_limits"
+OFFICERS = "officers"  # the officers' directory, from identity's OfficerProfileChanged
 BUCKET = "documents"
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -29,7 +30,11 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="agency_queue",
         ),
         IndexModel([("tracking_code", ASCENDING)], name="tracking_code", unique=True, sparse=True),
+        # an officer's inbox, soonest due first; and the escalation check's dossiers whose notice day has come
+        IndexModel([("assignee.id", ASCENDING), ("due_date", ASCENDING)], name="inbox", sparse=True),
+        IndexModel([("next_notice_on", ASCENDING)], name="escalation", sparse=True),
     ],
+    OFFICERS: [IndexModel([("agency_code", ASCENDING)], name="by_agency")],
     RATE_LIMITS: [IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0)],
     # GridFS's own indexes, made at start-up rather than on the first upload.
     f"{BUCKET}.files": [
@@ -43,6 +48,7 @@ INDEXES: dict[str, list[IndexModel]] = {
 _EDITABLE = [s.value for s in EDITABLE]
 # Listed rather than `$ne: draft`: one index range per status, merged in due order, never a sort in memory.
 _QUEUED = [s.value for s in Status if s != Status.DRAFT]
+_OPEN = [s.value for s in Status if s in OPEN]
 
 
 def _bson(value: Any) -> Any:
@@ -78,6 +84,7 @@ class Store:
         self.procedures = db[PROCEDURES]
         self.applications = db[APPLICATIONS]
         self.rate_limits = db[RATE_LIMITS]
+        self.officers = db[OFFICERS]
         self.files = AsyncGridFSBucket(db, bucket_name=BUCKET)
         self.file_records = db[f"{BUCKET}.files"]
         self._pinned: dict[tuple[str, int], Procedure] = {}
@@ -146,10 +153,12 @@ class Store:
         procedure_code: str | None = None,
         due_by: date | None = None,
         overdue_on: date | None = None,
+        assignee_id: str | None = None,
     ) -> tuple[list[Application], int]:
         """An agency's submitted applications, the earliest due first, optionally of one status or one
         procedure; `due_by` keeps the open ones due on or before that day, `overdue_on` the open ones due
-        before it. Drafts are never in it (asking for them finds none)."""
+        before it; `assignee_id` those assigned to that officer ("none": to nobody). Drafts are never in it
+        (asking for them finds none)."""
         query: dict[str, Any] = {"agency_code": agency_code}
         wanted = _QUEUED if status is None else [status.value]
         if due_by is not None or overdue_on is not None:
@@ -163,7 +172,55 @@ class Store:
         query["status"] = {"$in": [s for s in wanted if s != Status.DRAFT.value]}
         if procedure_code is not None:
             query["procedure_code"] = procedure_code
+        if assignee_id is not None:
+            query["assignee.id"] = None if assignee_id == "none" else assignee_id
         return await self._page(query, [("due_date", 1), ("submitted_at", 1)], skip=skip, limit=limit)
+
+    async def inbox(self, officer_id: str, *, skip: int, limit: int) -> tuple[list[Application], int]:
+        """The open dossiers assigned to `officer_id`, soonest due first."""
+        query = {"assignee.id": officer_id, "status": {"$in": _OPEN}}
+        return await self._page(query, [("due_date", 1)], skip=skip, limit=limit)
+
+    async def notices_due(self, today: date, limit: int) -> list[Application]:
+        """Dossiers whose next escalation notice is due on or before `today`, the earliest first."""
+        docs = await (
+            self.applications.find({"next_notice_on": {"$lte": today.isoformat()}})
+            .sort("next_notice_on", ASCENDING)
+            .limit(limit)
+            .to_list()
+        )
+        return [from_doc(d) for d in docs]
+
+    async def save_notice(self, session: mongo.Session, before: Application, after: Application) -> bool:
+        """The notice given, unless the dossier moved meanwhile (its history then says so)."""
+        result = await self.applications.update_one(
+            {"_id": before.id, "history": {"$size": len(before.history)}, "next_notice": before.next_notice},
+            {"$set": _bson({"next_notice": after.next_notice, "next_notice_on": after.next_notice_on})},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    # -- the officers' directory --
+
+    async def save_officer(self, session: mongo.Session, officer: Officer, changed_at: datetime) -> None:
+        """Keep the latest entry of an officer (a replayed older record changes nothing)."""
+        current = await self.officers.find_one({"_id": officer.id}, session=session)
+        if current is not None and current["changed_at"] > changed_at:
+            return
+        doc = {**officer.model_dump(exclude={"id"}), "changed_at": changed_at}
+        await self.officers.replace_one({"_id": officer.id}, doc, upsert=True, session=session)
+
+    async def agency_officers(self, agency_code: str, role: str | None, limit: int = 500) -> list[Officer]:
+        """The active officers of an agency (holding `role`, if given), by name."""
+        query: dict[str, Any] = {"agency_code": agency_code, "active": True}
+        if role is not None:
+            query["roles"] = role
+        docs = await self.officers.find(query).sort("full_name", ASCENDING).limit(limit).to_list()
+        return [Officer.model_validate({**d, "id": d["_id"]}) for d in docs]
+
+    async def officer(self, officer_id: str) -> Officer | None:
+        doc = await self.officers.find_one({"_id": officer_id})
+        return Officer.model_validate({**doc, "id": doc["_id"]}) if doc else None
 
     async def _page(
         self, query: dict[str, Any], sort: list[tuple[str, int]], *, skip: int, limit: int
@@ -242,11 +299,18 @@ class Store:
             "submitted_at": after.submitted_at,
             "due_date": after.due_date,
             "receipt": after.receipt.model_dump() if after.receipt else None,
+            "assignee": after.assignee.model_dump() if after.assignee else None,
+        }
+        # set even when emptied: a supplement request stops the escalation notices
+        kept = {
+            "supplements": [r.model_dump() for r in after.supplements],
+            "next_notice": after.next_notice,
+            "next_notice_on": after.next_notice_on,
         }
         result = await self.applications.update_one(
             {"_id": before.id, "status": before.status.value, "history": {"$size": len(before.history)}},
             {
-                "$set": _bson({k: v for k, v in changes.items() if v is not None}),
+                "$set": _bson({k: v for k, v in changes.items() if v is not None} | kept),
                 "$push": {"history": _bson(entry.model_dump(by_alias=True))},
             },
             session=session,

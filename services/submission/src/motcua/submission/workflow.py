@@ -28,6 +28,7 @@ class Action(StrEnum):
     ISSUE_RESULT = "issue_result"
     PROPOSE = "propose"
     APOLOGISE = "apologise"  # not a move: a later due date with an apology, from any open status
+    ASSIGN = "assign"  # not a move: the dossier given to a specialist of the agency, from any open status
     REVOKE_RESULT = "revoke_result"  # not a move: the issued result withdrawn by an approver (results.py)
     RESUBMIT = "resubmit"
     WITHDRAW = "withdraw"
@@ -72,11 +73,16 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.APPROVE: frozenset({Role.APPROVER}),
     Action.REJECT: frozenset({Role.APPROVER}),
 }
-# ...and the one exception: intake refuses a dossier it has not accepted (refusal at intake, Decree 61 slip).
-REFUSAL_AT_INTAKE = (Status.SUBMITTED, Action.REJECT)
+# ...and the exceptions: intake refuses a dossier it has not accepted (refusal at intake, Decree 61 slip), or
+# one whose supplement did not come by its supply-by date.
+REFUSALS_AT_INTAKE = frozenset({(Status.SUBMITTED, Action.REJECT), (Status.SUPPLEMENT_REQUESTED, Action.REJECT)})
+# Only intake refuses a dossier awaiting its supplement (the approver decides only what was examined).
+INTAKE_ONLY = frozenset({(Status.SUPPLEMENT_REQUESTED, Action.REJECT)})
 
 # Recorded in the history, no change of status, nobody outside the agency told.
 ADVISORY = frozenset({Action.PROPOSE})
+# Entries of the agency's own desk, which the applicant's copy of the history leaves out.
+INTERNAL = frozenset({Action.PROPOSE, Action.ASSIGN})
 
 # In the order a person is offered the moves from a status (the first is the usual one).
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -89,6 +95,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.SUPPLEMENT_REQUESTED, Action.RESUBMIT): Status.PROCESSING,
     (Status.SUBMITTED, Action.REJECT): Status.REJECTED,
     (Status.PROCESSING, Action.REJECT): Status.REJECTED,
+    # the supply-by date passed without the supplement: intake may refuse (the model checks the date)
+    (Status.SUPPLEMENT_REQUESTED, Action.REJECT): Status.REJECTED,
     (Status.SUBMITTED, Action.WITHDRAW): Status.WITHDRAWN,
     (Status.SUPPLEMENT_REQUESTED, Action.WITHDRAW): Status.WITHDRAWN,
     (Status.PROCESSING, Action.PROPOSE): Status.PROCESSING,  # advice: the status stays
@@ -112,8 +120,10 @@ class WrongRole(Forbidden):
 
 def roles_for(current: Status, action: Action) -> frozenset[Role]:
     """The roles that may take `action` on an application in `current` (empty for a citizen's action)."""
+    if (current, action) in INTAKE_ONLY:
+        return frozenset({Role.INTAKE})
     roles = ROLES.get(action, frozenset())
-    return roles | {Role.INTAKE} if (current, action) == REFUSAL_AT_INTAKE else roles
+    return roles | {Role.INTAKE} if (current, action) in REFUSALS_AT_INTAKE else roles
 
 
 def allowed(current: Status, by: Actor, roles: frozenset[Role] = ALL_ROLES) -> list[Action]:

@@ -155,3 +155,24 @@ class SessionsRevoked(Event):
     reason: Literal["logout", "password_reset", "password_changed"]
     revoked_at: datetime
     valid_until: datetime = Field(description="After this, no access token of these sessions is valid anyway.")
+
+
+AgencyRole = Literal["intake", "specialist", "approver"]
+
+
+@register
+class OfficerProfileChanged(Event):
+    """An officer's entry in the directory (created, roles changed, disabled): who they are at which agency's
+    desk. Keyed by account id on a compacted topic, so its latest record is the officer's whole entry. No
+    contact details and no secret: submission reads it to assign dossiers, notification to find approvers."""
+
+    ce_type: ClassVar[str] = "motcua.identity.OfficerProfileChanged.v1"
+    topic: ClassVar[str] = topics.IDENTITY_DIRECTORY
+    subject_field: ClassVar[str] = "account_id"
+
+    account_id: str
+    full_name: str
+    agency_code: str
+    agency_roles: list[AgencyRole] = Field(description="The desk roles held at the agency (one or more).")
+    active: bool = Field(description="False once the officer may no longer act (disabled).")
+    changed_at: datetime

@@ -68,6 +68,43 @@ class ApplicationStatusChanged(_ApplicationEvent):
 
 
 @register
+class ApplicationAssigned(_ApplicationEvent):
+    """A dossier was given to a specialist of its agency (or taken by one); `previous_assignee_id` is set on a
+    reassignment. Inside the agency's desk: the applicant is not told."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationAssigned.v1"
+
+    assignee_id: str
+    assignee_name: str
+    previous_assignee_id: str | None = None
+    assigned_by: str = Field(description="The account id of the officer who assigned it.")
+    assigned_at: datetime
+
+
+class _DeadlineEvent(_ApplicationEvent):
+    assignee_id: str | None = Field(description="The specialist handling it; null while nobody is assigned.")
+    status: str
+    working_days_left: int = Field(description="Working days until `due_date` (negative: this many days late).")
+    noticed_at: datetime
+
+
+@register
+class ApplicationDeadlineApproaching(_DeadlineEvent):
+    """Three quarters of a dossier's working days have gone and it is still open: once per due date, from the
+    escalation check. Notification tells the assignee and the agency's approvers."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationDeadlineApproaching.v1"
+
+
+@register
+class ApplicationOverdue(_DeadlineEvent):
+    """An open dossier passed its due date without an apology setting a later one: once per due date, from the
+    escalation check; the dossier is flagged until an apology gives a later date."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationOverdue.v1"
+
+
+@register
 class ApplicationResultIssued(_ApplicationEvent):
     """A completed dossier's result document was issued, signed by the agency: its hash and verification code
     (anyone holding the document can verify it at `PUBLIC_BASE_URL/verify/{verification_code}`), never the file."""
