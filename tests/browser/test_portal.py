@@ -530,7 +530,7 @@ async def result_verified_and_reused(page: Page, application_id: str, screens: A
     await expect(page.locator("#verify-result")).to_contain_text(hashlib.sha256(pdf).hexdigest())
     signed: FilePayload = {"name": "ket-qua.pdf", "mimeType": "application/pdf", "buffer": pdf}
     await page.locator("#verify-file").set_input_files(files=[signed])
-    await page.get_by_role("button", name="Đối chiếu").click()
+    await page.get_by_role("button", name="Đối chiếu", exact=True).click()
     await expect(page.locator("[data-matches=true]")).to_be_visible()
     await screens.take(page, "verify")
     await switch_language(page, "en")
