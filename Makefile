@@ -9,7 +9,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: run test lint bench bench-e2e bench-soak fuzz install servers prerequisites test-tools clean help
+.PHONY: portal-bundle run test lint bench bench-e2e bench-soak fuzz install servers prerequisites test-tools clean help
 
 help:
 	@echo "make run    install everything and start the whole platform (Ctrl-C stops it)"
@@ -50,13 +50,22 @@ portal/node_modules/.package-lock.json: portal/package.json portal/package-lock.
 
 test-tools: $(CHROMIUM) portal/node_modules/.package-lock.json
 
+# The portal's modules bundled by esbuild (portal/build.mjs) into static/dist/, rebuilt when a module changes;
+# the gateway serves the modules themselves (with modulepreload) whenever the bundle is missing or stale.
+STATIC := services/gateway/src/motcua/gateway/static
+PORTAL_BUNDLE := $(STATIC)/dist/sources.sha256
+$(PORTAL_BUNDLE): portal/node_modules/.package-lock.json portal/build.mjs $(shell find $(STATIC)/js $(STATIC)/vendor -type f)
+	cd portal && npm run --silent build
+
+portal-bundle: $(PORTAL_BUNDLE)
+
 # The slips' PDFs are typeset in DejaVu Serif (Vietnamese glyphs), from Debian's fonts-dejavu-core.
 SLIP_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf
 $(SLIP_FONT):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-dejavu-core
 
-run: prerequisites install servers $(SLIP_FONT)
+run: prerequisites install servers $(SLIP_FONT) $(PORTAL_BUNDLE)
 	$(PY) deploy/local/run.py
 
 # The same checks run before each commit when pre-commit is installed (.pre-commit-config.yaml).
@@ -67,10 +76,10 @@ lint: install portal/node_modules/.package-lock.json
 	$(VENV)/bin/mypy
 	portal/node_modules/.bin/eslint $(PORTAL_JS)
 
-test: prerequisites install servers test-tools $(SLIP_FONT) lint
+test: prerequisites install servers test-tools $(SLIP_FONT) $(PORTAL_BUNDLE) lint
 	$(VENV)/bin/pytest -q -ra --durations=15
 
-bench: prerequisites install servers $(SLIP_FONT)
+bench: prerequisites install servers $(SLIP_FONT) $(PORTAL_BUNDLE)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 bench-e2e: prerequisites install servers $(SLIP_FONT)

@@ -1,4 +1,4 @@
-"""The toolchains `make run` and `make test` need before anything else: Java 17+, Maven, cargo.
+"""The toolchains `make run` and `make test` need before anything else: Java 17+, Maven, cargo, npm.
 
 Run by the system Python (stdlib only), before the virtual environment exists. One line per missing
 tool, naming it and the Debian package that provides it; exit 1. A tool is not needed when what it
@@ -71,6 +71,8 @@ def problems() -> list[str]:
             "cargo is missing: it builds the local MongoDB-protocol server secantusd-rs "
             "(Debian: apt-get install cargo, or rustup from https://rustup.rs)"
         )
+    if not shutil.which("npm"):
+        found.append("npm is missing: it installs esbuild, which bundles the web portal (Debian: apt-get install npm)")
     return found
 
 

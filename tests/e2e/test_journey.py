@@ -196,6 +196,17 @@ async def test_a_citizen_applies_and_follows_through_crashes_with_every_message_
         await until(lambda: _has(outbox.mail.to(person["email"]), code, 4))
         await until(lambda: _has(outbox.sms.to(phone), code, 4))
 
+        # the receipt slip intake issued on accepting came with its email: the very file the portal serves
+        slips = ok(await gateway.get(f"/v1/applications/{app_id}/slips", headers=citizen))["items"]
+        [receipt] = [s for s in slips if s["kind"] == "receipt"]
+        served = await gateway.get(f"/v1/applications/{app_id}/slips/{receipt['id']}", headers=citizen)
+        mailed = [
+            (m.subject, part.get_filename(), part.get_content())
+            for m in outbox.mail.to(person["email"])
+            for part in m.message.iter_attachments()
+        ]
+        assert mailed == [(f"[Một cửa] Hồ sơ {code}: Đang xử lý", f"receipt-{code}.pdf", served.content)]
+
         lookup = ok(await gateway.get(f"/v1/lookup/{code}"))
         assert lookup["status"] == "completed"
         assert person["full_name"] not in str(lookup)

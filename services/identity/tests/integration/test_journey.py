@@ -24,6 +24,12 @@ async def test_a_citizen_registers_verifies_signs_in_refreshes_and_signs_out(ide
     pending = await identity.login(who.email)
     assert pending.status_code == 401
     assert "verify" in pending.json()["detail"].lower()
+    # the password matched, so the answer names the account: the portal offers the SMS code and a resend from it
+    assert pending.json()["account_id"] == who.id
+    assert (pending.json()["email_verified"], pending.json()["phone_verified"]) == (False, False)
+    wrong = await identity.login(who.email, "not the password of this account")
+    assert wrong.status_code == 401
+    assert "account_id" not in wrong.json()
 
     token, code = await identity.secrets(who.id)
     link = (await identity.events.wait_for("EmailVerificationRequested", who.id))[0].data

@@ -55,7 +55,7 @@ def test_an_application_received_makes_an_email_an_sms_and_an_in_app_notificatio
     )
     assert in_app.content == {
         "title": "Đã nộp hồ sơ HS-7KQ2-9XPA",
-        "body": "Hồ sơ «Đăng ký khai sinh» đã được nộp. Ngày hẹn trả kết quả: 04/12/2026.",
+        "body": "Hồ sơ “Đăng ký khai sinh” đã được nộp. Ngày hẹn trả kết quả: 04/12/2026.",
         "link": "https://dichvucong.example.vn/applications/app%201%2F2",
     }
     assert not any(m.secret or m.problem for m in (mail, sms, in_app))

@@ -20,7 +20,7 @@ def test_short_and_same_day_procedures_are_warned_on_their_due_day_at_the_latest
 
 def test_the_warning_skips_tet() -> None:
     start = date(2027, 2, 1)
-    due = due_dates.add_working_days(start, 12)  # over Tết 2027 (6–10 February are holidays)
+    due = due_dates.add_working_days(start, 12)  # over Tết 2027 (4–10 February are days off)
     warn = escalation.warn_day(start, due)
     assert due_dates.working_days_left(due, warn) == 3
     assert due_dates.is_working_day(warn)

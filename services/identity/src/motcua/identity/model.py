@@ -76,13 +76,21 @@ class InvalidCredentials(Unauthenticated):
 
 
 class VerificationPending(Unauthenticated):
+    """Raised only once the password matched: so it may name the account (its id, for resend-verification
+    and verify-phone) and which proofs are still missing, which a wrong password never learns."""
+
     title = "Account not verified"
 
-    def __init__(self) -> None:
+    def __init__(self, account_id: str, *, email_verified: bool, phone_verified: bool) -> None:
         super().__init__(
             "Verify your account first: open the link we emailed you and enter the code we sent by SMS "
             "(POST /v1/accounts/resend-verification sends them again)."
         )
+        self.extensions = {
+            "account_id": account_id,
+            "email_verified": email_verified,
+            "phone_verified": phone_verified,
+        }
 
 
 class SessionEnded(Unauthenticated):

@@ -67,7 +67,11 @@ async def login(
         # the password was right, so this attempt is given back; earlier failures wait for a full sign-in
         await lockout.succeeded(idn, attempt)
     if not account.active:
-        raise VerificationPending()
+        raise VerificationPending(
+            account.id,
+            email_verified=account.email_verified_at is not None,
+            phone_verified=account.phone_verified_at is not None,
+        )
     if idn.hasher.needs_rehash(doc["password_hash"]):
         await idn.store.rehash_password(account.id, doc["password_hash"], await idn.hasher.hash(password))
     if account.mfa_enabled:

@@ -36,9 +36,11 @@ from motcua.common.contracts.submission import (
 )
 from motcua.common.events import Envelope, Event, event_types
 from motcua.common.outbox import Outbox
+from motcua.common.slip_document import SlipDocument, SlipKind
+from motcua.common.slip_document import render as render_slip
 from motcua.notification import model
 from motcua.notification.deliveries import Delivery
-from motcua.notification.messages import ApplicationEvent, Composer, Contact, Outgoing
+from motcua.notification.messages import ApplicationEvent, Attachment, Composer, Contact, Outgoing
 from motcua.notification.model import Status
 from motcua.notification.settings import Settings
 from motcua.notification.store import Store
@@ -110,7 +112,7 @@ class Desk:
             waiting = _unpark(parked)
             assert isinstance(waiting.data, ApplicationEvent)
             log.info("parked_event_released", parked_event_id=waiting.id, account_id=data.account_id)
-            messages = self._composer.application(waiting.data, contact)
+            messages = self._composer.application(waiting.data, contact, slip=self._slip(waiting.data))
             await self._record(session, waiting, messages, data.account_id, waiting.data)
 
     async def email_verification(self, envelope: Envelope, session: mongo.Session) -> None:
@@ -152,7 +154,35 @@ class Desk:
             log.warning("contact_unknown_event_parked", account_id=data.applicant_account_id)
             await self._store.park(session, _parked(envelope, data.applicant_account_id))
             return
-        await self._record(session, envelope, self._composer.application(data, contact), contact.account_id, data)
+        messages = self._composer.application(data, contact, slip=self._slip(data))
+        await self._record(session, envelope, messages, contact.account_id, data)
+
+    def _slip(self, data: ApplicationEvent) -> Attachment | None:
+        """The slip the move issued, as the PDF the portal serves (the same bytes), to attach to the email."""
+        if isinstance(data, ApplicationStatusChanged):
+            slip, issued_at, text, previous = data.slip, data.changed_at, data.comment, None
+        elif isinstance(data, ApologyIssued):
+            slip, issued_at, text, previous = data.slip, data.issued_at, data.reason, data.previous_due_date
+        else:
+            return None
+        if slip is None:
+            return None
+        document = SlipDocument(
+            kind=SlipKind(slip.kind),
+            issued_at=issued_at,
+            tracking_code=data.tracking_code,
+            procedure_code=data.procedure_code,
+            procedure_name=data.procedure_name,
+            agency_code=data.agency_code,
+            submitted_at=slip.submitted_at,
+            text=text,
+            due_date=data.due_date,
+            previous_due_date=previous,
+            items=list(slip.items),
+            supply_by=slip.supply_by,
+        )
+        pdf = render_slip(document, self._settings.slip_fonts(), self._settings.public_base_url)
+        return Attachment(document.filename(), "application/pdf", pdf, document.title)
 
     async def _record(
         self,

@@ -11,12 +11,14 @@ handed over, and only then does the "." follow.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from datetime import datetime
 from email import policy
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import EmailMessage, Message
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
@@ -84,16 +86,28 @@ def build_email(delivery: Delivery, settings: Settings, *, now: datetime) -> byt
             modern[name] = value
         modern.set_content(content["text"], charset="utf-8", cte="quoted-printable")
         modern.add_alternative(content["html"], subtype="html", charset="utf-8", cte="quoted-printable")
+        if "attachment_base64" in content:
+            maintype, _, subtype = content["attachment_type"].partition("/")
+            data = base64.b64decode(content["attachment_base64"])
+            modern.add_attachment(data, maintype=maintype, subtype=subtype, filename=content["attachment_name"])
         return modern.as_bytes()
-    message = MIMEMultipart("alternative")
+    alternatives = MIMEMultipart("alternative")
+    alternatives.attach(MIMEText(content["text"], "plain", _UTF8))  # type: ignore[arg-type]
+    alternatives.attach(MIMEText(content["html"], "html", _UTF8))  # type: ignore[arg-type]
+    message = alternatives
+    if "attachment_base64" in content:  # a slip: the text and HTML alternatives, then the file
+        message = MIMEMultipart("mixed")
+        message.attach(alternatives)
+        subtype = content["attachment_type"].partition("/")[2]
+        attached = MIMEApplication(base64.b64decode(content["attachment_base64"]), _subtype=subtype)
+        attached.add_header("Content-Disposition", "attachment", filename=content["attachment_name"])
+        message.attach(attached)
     headers = cast("Message[str, str | Header]", message)  # compat32 takes Header objects as values
     headers["Subject"] = _header(content["subject"])
     headers["From"] = _address(sender_name, sender)
     headers["To"] = _address(content.get("to_name", ""), recipient)
     for name, value in identity.items():
         message[name] = value
-    message.attach(MIMEText(content["text"], "plain", _UTF8))  # type: ignore[arg-type]
-    message.attach(MIMEText(content["html"], "html", _UTF8))  # type: ignore[arg-type]
     return message.as_bytes(policy=policy.compat32.clone(linesep="\r\n"))
 
 

@@ -6,8 +6,9 @@ Templates live in `templates/{vi,en}/<kind>.txt` (blocks `subject`, `text`, `sms
 
 from __future__ import annotations
 
+import base64
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -63,6 +64,23 @@ class Outgoing:
     secret: bool = False
     expires_at: datetime | None = None
     problem: str = ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (a slip's PDF): kept base64 in the delivery's content, attached when sent."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    title: str  # what the email calls it
+
+    def content(self) -> dict[str, str]:
+        return {
+            "attachment_name": self.filename,
+            "attachment_type": self.content_type,
+            "attachment_base64": base64.b64encode(self.data).decode("ascii"),
+        }
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -139,8 +157,11 @@ class Composer:
             log.error("event_secret_unreadable", event_type=event.ce_type, kid=exc.kid, reason=exc.reason)
             raise
 
-    def application(self, event: ApplicationEvent, contact: Contact) -> list[Outgoing]:
-        """Email, SMS and in-app notification about a dossier, in the applicant's language."""
+    def application(
+        self, event: ApplicationEvent, contact: Contact, *, slip: Attachment | None = None
+    ) -> list[Outgoing]:
+        """Email, SMS and in-app notification about a dossier, in the applicant's language; the slip the move
+        issued, if any, attached to the email."""
         locale = contact.locale
         status = event.to_status if isinstance(event, ApplicationStatusChanged) else "submitted"
         if isinstance(event, ApplicationResultIssued):
@@ -158,6 +179,7 @@ class Composer:
             "lookup_url": f"{self._base}/lookup/{quote(event.tracking_code, safe='')}",
             "comment": "",
             "submitted_at": "",
+            "slip_title": slip.title if slip else "",
         }
         if isinstance(event, ApplicationReceived):
             kind = "application_received"
@@ -182,6 +204,8 @@ class Composer:
             ctx["comment"] = model.one_line(event.comment, 1000)
         text = self._template(kind, locale, "txt")
         email = self._email(kind, locale, contact.email, ctx, to_name=contact.full_name)
+        if slip is not None and not email.problem:
+            email = replace(email, content={**email.content, **slip.content()})
         sms = self._sms(contact.phone, self._block(text, "sms", ctx))
         in_app = Outgoing(
             channel="in_app",

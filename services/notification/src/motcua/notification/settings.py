@@ -8,11 +8,12 @@ from urllib.parse import urlsplit
 
 from motcua.common import sealing
 from motcua.common.settings import DEPLOYMENT_SETS, ServiceSettings
+from motcua.common.slip_document import SlipTypeface
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, SlipTypeface):
     """Everything CONTRACT.md names for notification, plus the retry policy (env vars in capitals)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True, populate_by_name=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
 from motcua.common.auth import TokenVerifier
@@ -29,7 +28,6 @@ from motcua.submission.deps import Submission
 from motcua.submission.rate_limits import RateLimits
 from motcua.submission.result_store import RESULT_INDEXES, ResultStore
 from motcua.submission.settings import Settings
-from motcua.submission.slip_pdf import Fonts
 from motcua.submission.store import INDEXES, Store
 
 MIB = 1024 * 1024
@@ -46,7 +44,7 @@ def build_app(
     def parts(runtime: Runtime) -> Submission:
         store = Store(runtime.client, runtime.db)
         limits = RateLimits(store.rate_limits, settings, clock=window_clock)
-        fonts = Fonts(Path(settings.slip_font_file), Path(settings.slip_bold_font_file))
+        fonts = settings.slip_fonts()
         signers = signing.from_settings(
             settings.result_signing_pkcs12_files,
             settings.result_signing_pkcs12_passphrase.get_secret_value(),

@@ -20,13 +20,15 @@ from motcua.common.contracts.submission import (
     ApplicationOverdue,
     ApplicationReceived,
     ApplicationStatusChanged,
+    IssuedSlip,
 )
 from motcua.common.events import Envelope
-from motcua.submission import due_dates
+from motcua.common.slip_document import SlipKind
+from motcua.submission import due_dates, slips
 from motcua.submission.deps import Submission
 from motcua.submission.escalation import Notice
 from motcua.submission.model import Application, Officer
-from motcua.submission.slips import SlipKind, slip_id
+from motcua.submission.slips import slip_id
 from motcua.submission.store import Store
 from motcua.submission.workflow import ADVISORY, Action, Status
 
@@ -58,10 +60,25 @@ def received(app: Application) -> ApplicationReceived:
     return ApplicationReceived(**_common(app), submitted_at=app.submitted_at)
 
 
+def issued_slip(app: Application) -> IssuedSlip | None:
+    """The slip `app`'s last move issued, if it issued one."""
+    found = slips.slips_of_entry(app, len(app.history) - 1)
+    if found is None:
+        return None
+    return IssuedSlip(
+        id=found.id,
+        kind=found.kind.value,
+        submitted_at=app.submitted_at,
+        items=found.items,
+        supply_by=found.supply_by,
+    )
+
+
 def status_changed(app: Application) -> ApplicationStatusChanged:
     """The last move in `app`'s history, as agencies and notification read it."""
     entry = app.history[-1]
     return ApplicationStatusChanged(
+        slip=issued_slip(app),
         **_common(app),
         from_status=entry.from_status.value,
         to_status=entry.to_status.value,
@@ -80,6 +97,7 @@ def apology_issued(app: Application, previous_due_date: date) -> ApologyIssued:
         reason=entry.comment,
         slip_id=slip_id(SlipKind.APOLOGY, len(app.history) - 1),
         issued_at=entry.at,
+        slip=issued_slip(app),
     )
 
 

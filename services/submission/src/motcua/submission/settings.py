@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from motcua.common.settings import ServiceSettings
+from motcua.common.slip_document import SlipTypeface
 from motcua.submission.due_dates import WorkingHours
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, SlipTypeface):
     """Every limit a citizen can run into is a setting, so tests can use small values."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True, populate_by_name=True)
@@ -59,10 +60,6 @@ class Settings(ServiceSettings):
     escalation_check_seconds: float = Field(
         default=300, gt=0, description="how often one replica looks for dossiers near or past their due date"
     )
-
-    # The slips' typeface: a TrueType font with Vietnamese glyphs, regular and bold.
-    slip_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
-    slip_bold_font_file: str = Field(default="/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
 
     def hours_for(self, agency_code: str) -> WorkingHours:
         """The working hours of `agency_code`'s desk."""

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 from motcua.common.auth import CurrentPrincipal
+from motcua.common.slip_document import SlipKind
 from motcua.submission import applications, slip_pdf, slips
 from motcua.submission.deps import SubmissionDep
-from motcua.submission.slips import SlipKind
 from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/v1", tags=["slips"])

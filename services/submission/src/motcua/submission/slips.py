@@ -10,32 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 
 from motcua.common.errors import NotFound
+from motcua.common.slip_document import TITLES, SlipKind
 from motcua.submission.model import Application, HistoryEntry
 from motcua.submission.workflow import Action
-
-
-class SlipKind(StrEnum):
-    RECEIPT = "receipt"  # phiếu tiếp nhận hồ sơ và hẹn trả kết quả
-    SUPPLEMENT_REQUEST = "supplement_request"  # phiếu yêu cầu bổ sung, hoàn thiện hồ sơ
-    REFUSAL = "refusal"  # phiếu từ chối tiếp nhận, giải quyết hồ sơ
-    APOLOGY = "apology"  # phiếu xin lỗi và hẹn lại ngày trả kết quả
-
 
 KIND_OF: dict[Action, SlipKind] = {
     Action.ACCEPT: SlipKind.RECEIPT,
     Action.REQUEST_SUPPLEMENT: SlipKind.SUPPLEMENT_REQUEST,
     Action.REJECT: SlipKind.REFUSAL,
     Action.APOLOGISE: SlipKind.APOLOGY,
-}
-
-TITLES: dict[SlipKind, tuple[str, str]] = {
-    SlipKind.RECEIPT: ("Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Receipt and appointment slip"),
-    SlipKind.SUPPLEMENT_REQUEST: ("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ", "Request to supplement the dossier"),
-    SlipKind.REFUSAL: ("Phiếu từ chối tiếp nhận, giải quyết hồ sơ", "Refusal of the dossier"),
-    SlipKind.APOLOGY: ("Phiếu xin lỗi và hẹn lại ngày trả kết quả", "Apology and new appointment"),
 }
 
 
@@ -84,6 +69,14 @@ def _slip(index: int, entry: HistoryEntry, previous: date | None) -> Slip | None
         items=list(entry.items),
         supply_by=entry.supply_by,
     )
+
+
+def slips_of_entry(app: Application, index: int) -> Slip | None:
+    """The slip the `index`-th history entry issued, if any."""
+    previous: date | None = None
+    for entry in app.history[:index]:
+        previous = entry.due_date or previous
+    return _slip(index, app.history[index], previous)
 
 
 def slips_of(app: Application) -> list[Slip]:

@@ -4,11 +4,11 @@ topic `motcua.submission.agency.<agency_code>.v1` (what agencies subscribe to)."
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from motcua.common import topics
 from motcua.common.events import Event, register
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _ApplicationEvent(Event):
@@ -28,6 +28,19 @@ class _ApplicationEvent(Event):
     def copied_to(self) -> tuple[str, ...]:
         """The agency's own topic: an agency reads its dossiers' events there, and no other agency's."""
         return (topics.agency(self.agency_code),)
+
+
+class IssuedSlip(BaseModel):
+    """The Decree 61/2018 slip a move issued, with what the slip prints beyond the event's own fields (its text is
+    the event's comment or reason, its date the event's `due_date`): notification attaches it to the email."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    kind: Literal["receipt", "supplement_request", "refusal", "apology"]
+    submitted_at: datetime | None
+    items: list[str] = Field(default=[], description="a supplement request: every missing item")
+    supply_by: date | None = Field(default=None, description="a supplement request: the last day to supply")
 
 
 @register
@@ -50,6 +63,7 @@ class ApologyIssued(_ApplicationEvent):
     reason: str
     slip_id: str
     issued_at: datetime
+    slip: IssuedSlip | None = Field(default=None, description="the apology slip (absent in older events)")
 
 
 @register
@@ -65,6 +79,9 @@ class ApplicationStatusChanged(_ApplicationEvent):
     comment: str = ""
     by_role: str
     changed_at: datetime
+    slip: IssuedSlip | None = Field(
+        default=None, description="the slip this move issued: receipt, supplement request or refusal"
+    )
 
 
 @register

@@ -24,6 +24,7 @@ export function statusBadge(status) {
 
 /** Past its due date and not finished, by the service's count of working days (Vietnam's calendar). */
 export function isOverdue(item) {
+  if (typeof item.overdue === 'boolean') return item.overdue; // the API's flag: late, with no apology for it
   return typeof item.working_days_left === 'number' && item.working_days_left < 0;
 }
 

@@ -86,6 +86,9 @@ export function errorSummary() {
         this.hide();
         return;
       }
+      // field problems are "there is a problem" to fix; a refusal with nothing to fix (offline, locked out,
+      // the service failing) gets a heading of its own
+      title.textContent = t(entries.some((e) => e.target) ? 'form.error_summary' : 'form.error_notice');
       fill(box, title, h('ul', {}, entries.map((e) => h('li', {},
         e.target ? h('a', { href: `#${e.target}`, onclick: (event) => focusField(event, e.target) }, e.text) : e.text))));
       box.hidden = false;

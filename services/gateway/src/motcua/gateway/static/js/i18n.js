@@ -45,8 +45,18 @@ export function t(key, params = {}) {
 
 /** The same in a given language (the waiting room says it in both). */
 export function tIn(language, key, params = {}) {
-  const text = DICTIONARIES[language]?.[key] ?? DICTIONARIES.vi[key] ?? key;
+  // one of something: the key's `_one` form when the dictionary has it ("1 working day", not "1 working days")
+  const one = (params.days ?? params.count) === 1 && `${key}_one` in (DICTIONARIES[language] || {}) ? `${key}_one` : key;
+  const text = DICTIONARIES[language]?.[one] ?? DICTIONARIES.vi[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? '').toString());
+}
+
+/** A Vietnamese phone as people write it: +84912345678 → 0912 345 678 (others unchanged). */
+export function formatPhone(phone) {
+  const found = /^\+84(\d{9})$/.exec(phone || '');
+  if (!found) return phone || '';
+  const national = `0${found[1]}`;
+  return `${national.slice(0, 4)} ${national.slice(4, 7)} ${national.slice(7)}`;
 }
 
 export function has(key) {

@@ -7,6 +7,29 @@ import { navigate } from './router.js';
 import { hasRole, session, signOut } from './session.js';
 
 let unread = 0;
+let menuOpen = false; // the phone menu (narrow screens only; CSS shows the navigation on wider ones)
+let menuPath = null;
+
+/** The logo already on the page (index.html draws the frame before any script runs): reused on every
+ * redraw, so navigating never reloads or flickers it. */
+function logo() {
+  return document.getElementById('brand-logo') || h('img', { src: '/favicon.svg', alt: '', width: '32', height: '32', id: 'brand-logo' });
+}
+
+function menuButton() {
+  return h('button', {
+    type: 'button',
+    class: 'menu-toggle',
+    id: 'menu-toggle',
+    'aria-expanded': menuOpen ? 'true' : 'false',
+    'aria-controls': 'site-nav',
+    onclick: () => {
+      menuOpen = !menuOpen;
+      drawHeader();
+      document.getElementById('menu-toggle')?.focus();
+    },
+  }, menuOpen ? t('nav.menu_close') : t('nav.menu'));
+}
 
 function navLink(href, label, extra = {}) {
   const here = window.location.pathname === href || (href !== '/' && window.location.pathname.startsWith(`${href}/`));
@@ -45,6 +68,10 @@ async function leave() {
 }
 
 export function drawHeader() {
+  if (menuPath !== window.location.pathname) {
+    menuOpen = false; // a new page closes the menu
+    menuPath = window.location.pathname;
+  }
   const signedIn = Boolean(session());
   const items = [navLink('/procedures', t('nav.procedures')), navLink('/lookup', t('nav.lookup'))];
   if (signedIn && hasRole('officer')) items.push(navLink('/officer', t('nav.officer')));
@@ -60,14 +87,16 @@ export function drawHeader() {
     items.push(navLink('/login', t('nav.sign_in')));
     items.push(navLink('/register', t('nav.register')));
   }
+  const header = document.getElementById('site-header');
+  header.classList.toggle('menu-open', menuOpen);
   fill(
-    document.getElementById('site-header'),
+    header,
     h('div', { class: 'header-inner' },
       h('a', { href: '/', class: 'brand' },
-        h('img', { src: '/favicon.svg', alt: '', width: '32', height: '32' }),
+        logo(),
         h('span', { class: 'brand-text' }, h('strong', {}, t('brand.name')), h('span', {}, t('brand.tagline')))),
-      languageSwitch()),
-    h('nav', { 'aria-label': t('nav.label') }, h('ul', { class: 'nav-list' }, items)),
+      h('div', { class: 'header-tools' }, languageSwitch(), menuButton())),
+    h('nav', { 'aria-label': t('nav.label'), id: 'site-nav' }, h('ul', { class: 'nav-list' }, items)),
   );
   document.getElementById('skip-link').textContent = t('nav.skip');
 }

@@ -9,7 +9,7 @@ import account from './pages/account.js';
 import apply from './pages/apply.js';
 import { home, procedure, search } from './pages/catalogue.js';
 import { dossier, myDossiers } from './pages/dossiers.js';
-import { agencyDossier, inbox } from './pages/officer.js';
+import { agencyDossier, inbox, myInbox } from './pages/officer.js';
 import { forgotPassword, resetPassword } from './pages/password.js';
 import register from './pages/register.js';
 import signin from './pages/signin.js';
@@ -39,6 +39,7 @@ route('/lookup/:code', lookup);
 route('/verify', verify);
 route('/verify/:code', verify);
 route('/officer', inbox);
+route('/officer/inbox', myInbox);
 route('/officer/applications/:id', agencyDossier);
 fallback((ctx) => page(ctx, t('error.not_found_title'), h('p', {}, t('error.not_found')),
   h('p', {}, h('a', { href: '/' }, t('nav.home')))));

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { busy, facts, failure, notice, page, requireRole } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { errorSummary, field, showProblems } from '../fields.js';
-import { t } from '../i18n.js';
+import { formatPhone, t } from '../i18n.js';
 import { createPasskey, passkeysSupported } from '../passkeys.js';
 import { rememberAccount, session } from '../session.js';
 
@@ -20,7 +20,7 @@ export default async function account(ctx) {
       [t('register.account_type'), t(`account_type.${me.account_type}`)],
       [t('register.organisation_name'), me.organisation_name],
       [t('register.email'), me.email],
-      [t('register.phone'), me.phone],
+      [t('register.phone'), formatPhone(me.phone)],
       [t('account.agency'), me.agency_code],
       [t('account.status'), t(`account.status_${me.status}`)],
     ]),
@@ -168,6 +168,8 @@ export function enrol(section, heading, { secret, otpauth_uri: uri, qrSvg }, req
     h('ol', { class: 'steps' },
       h('li', {}, t('mfa.step_app')),
       h('li', {}, t('mfa.step_scan'), h('div', { class: 'qr-box' }, qrSvg(uri, t('mfa.qr_label'))),
+        // on a phone the QR code is on the very screen that would have to scan it: open the app instead
+        h('p', { class: 'otpauth-link' }, h('a', { href: uri, id: 'otpauth-link', class: 'button button-secondary' }, t('mfa.open_app'))),
         h('p', {}, t('mfa.manual'), ' ', h('code', { class: 'secret', id: 'mfa-secret', 'data-secret': secret }, grouped(secret)))),
       h('li', {}, t('mfa.step_code'))),
     form);

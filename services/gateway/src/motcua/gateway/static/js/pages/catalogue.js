@@ -5,6 +5,7 @@ import { fill, h } from '../dom.js';
 import { formatMoney, pick, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { hasRole, session } from '../session.js';
+import { rememberIntent } from '../intent.js';
 
 let agencies = null;
 
@@ -128,9 +129,14 @@ export async function procedure(ctx) {
   const [{ body: proc }] = await Promise.all([api(`/v1/procedures/${encodeURIComponent(code)}`, { auth: false }), agencyList()]);
   const status = h('div', { class: 'status-area' });
   const start = h('button', { type: 'button', class: 'button button-large', id: 'apply' }, t('procedure.apply'));
-  start.addEventListener('click', () => busy(start, async () => {
+  // back from signing in (or registering) to apply: straight on to the form, this address replaced so that
+  // Back does not open a second draft
+  const resuming = ctx.query.get('apply') === '1';
+  const begin = async () => {
     if (!session()) {
-      navigate(`/login?next=${encodeURIComponent(`/procedures/${code}`)}`);
+      const next = `/procedures/${encodeURIComponent(code)}?apply=1`;
+      rememberIntent(next);
+      navigate(`/login?next=${encodeURIComponent(next)}`);
       return;
     }
     if (!hasRole('citizen')) {
@@ -139,11 +145,12 @@ export async function procedure(ctx) {
     }
     try {
       const { body } = await api('/v1/applications', { method: 'POST', body: { procedure_code: code } });
-      navigate(`/applications/${encodeURIComponent(body.id)}/form`);
+      navigate(`/applications/${encodeURIComponent(body.id)}/form`, { replace: resuming });
     } catch (error) {
       fill(status, notice('error', error.status === 403 ? t('procedure.not_for_you') : failure(error)));
     }
-  }));
+  };
+  start.addEventListener('click', () => busy(start, begin));
   page(ctx, pick(proc, 'name'),
     h('p', { class: 'meta' }, proc.code),
     h('p', { class: 'lead' }, pick(proc, 'description')),
@@ -161,6 +168,10 @@ export async function procedure(ctx) {
       h('strong', {}, pick(d, 'name')), ' ',
       h('span', { class: `badge ${d.required ? 'badge-required' : 'badge-optional'}` }, t(d.required ? 'documents.required' : 'documents.optional')),
       h('br'), h('span', { class: 'hint' }, acceptedText(d))))) : h('p', {}, t('procedure.no_documents')),
-    proc.legal_basis.length ? [h('h2', {}, t('procedure.legal_basis')), h('ul', {}, proc.legal_basis.map((l) => h('li', {}, l)))] : null,
+    proc.legal_basis.length ? [h('h2', {}, t('procedure.legal_basis')), h('ul', {}, proc.legal_basis.map((l) => h('li', { lang: 'vi' }, l)))] : null,
     h('div', { class: 'apply-box' }, start, status));
+  if (resuming && session()) {
+    if (hasRole('citizen')) await busy(start, begin);
+    else window.history.replaceState({}, '', `/procedures/${encodeURIComponent(code)}`);
+  }
 }

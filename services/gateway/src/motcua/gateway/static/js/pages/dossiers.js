@@ -5,7 +5,7 @@ import { resultOf } from './results.js';
 import { backLink, busy, dueText, facts, failure, notice, page, requireRole, statusBadge } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { displayValue, fieldOrder, labelOf } from '../forms.js';
-import { formatDateTime, formatSize, pick, statusText, t } from '../i18n.js';
+import { formatDate, formatDateTime, formatSize, pick, statusText, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { EDITABLE, lastComment, loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
@@ -99,7 +99,11 @@ export async function dossier(ctx) {
   }
   if (application.status === 'supplement_requested') {
     const comment = lastComment(application);
-    actions.append(notice('warning', h('p', {}, t('dossier.supplement_needed')), comment ? h('p', {}, h('q', {}, comment)) : null),
+    // every item asked for, at once, and the last day to supply them (the clock stands still meanwhile)
+    const asked = [...(application.history || [])].reverse().find((e) => e.action === 'request_supplement');
+    const items = asked && asked.items && asked.items.length > 1 ? h('ol', { class: 'supplement-items' }, asked.items.map((i) => h('li', {}, i))) : null;
+    const supplyBy = application.supply_by ? h('p', { id: 'supply-by' }, t('dossier.supply_by', { date: formatDate(application.supply_by) })) : null;
+    actions.append(notice('warning', h('p', {}, t('dossier.supplement_needed')), comment ? h('p', {}, h('q', {}, comment)) : null, items, supplyBy),
       h('p', {}, h('a', { href: `${base}/form`, class: 'button', id: 'supplement' }, t('dossier.supplement'))));
   }
   if (application.status === 'submitted' || application.status === 'supplement_requested') {

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { backLink, busy, dueText, facts, failure, isOverdue, notice, page, requireRole, statusBadge } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { errorSummary, radios, showProblems } from '../fields.js';
-import { formatDateTime, pick, statusText, t } from '../i18n.js';
+import { formatDate, formatDateTime, pick, statusText, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
@@ -15,51 +15,93 @@ import { resultOf, revokeForm } from './results.js';
 const DUE = ['overdue', '0', '3'];
 const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
 
-export async function inbox(ctx) {
-  if (!requireRole(ctx, 'officer')) return;
-  const status = QUEUE.includes(ctx.query.get('status')) ? ctx.query.get('status') : '';
-  const due = DUE.includes(ctx.query.get('due')) ? ctx.query.get('due') : '';
-  const query = new URLSearchParams({ page_size: '100' });
-  if (status) query.set('status', status);
-  if (due === 'overdue') query.set('overdue', 'true');
-  else if (due) query.set('due_within_days', due);
-  const [{ body }] = await Promise.all([api(`/v1/agency/applications?${query}`), agencyList()]);
-  const filter = h('form', { class: 'filters', onsubmit: (event) => {
-    event.preventDefault();
-    const chosen = new URLSearchParams();
-    for (const name of ['status', 'due']) {
-      const value = event.target.elements[name].value;
-      if (value) chosen.set(name, value);
-    }
-    navigate(`/officer${chosen.size ? `?${chosen}` : ''}`);
-  } },
-  h('div', { class: 'field' }, h('label', { for: 'queue-status' }, t('dossiers.filter')),
-    h('select', { id: 'queue-status', name: 'status' }, h('option', { value: '' }, t('dossiers.all')),
-      QUEUE.map((s) => h('option', { value: s, selected: s === status }, statusText(s))))),
-  h('div', { class: 'field' }, h('label', { for: 'queue-due' }, t('officer.due_filter')),
-    h('select', { id: 'queue-due', name: 'due' }, h('option', { value: '' }, t('dossiers.all')),
-      DUE.map((d) => h('option', { value: d, selected: d === due }, t(`officer.due_${d}`))))),
-  h('button', { type: 'submit', class: 'button button-secondary' }, t('dossiers.apply_filter')));
-  const rows = body.items.map((a) => {
+const ASSIGNEE = ['mine', 'none'];
+
+/** Who I am at the desk: my account id and agency (for "assigned to me" and "take it"). */
+async function me() {
+  return (await api('/v1/accounts/me').catch(() => ({ body: {} }))).body;
+}
+
+/** The two views of the desk, the current one marked. */
+function deskTabs(current) {
+  return h('nav', { class: 'tabs', 'aria-label': t('officer.views') },
+    [['/officer/inbox', 'inbox', t('officer.my_inbox')], ['/officer', 'queue', t('officer.title')]].map(([href, name, label]) =>
+      h('a', { href, class: 'tab', 'aria-current': name === current ? 'page' : null }, label)));
+}
+
+function queueTable(items, caption) {
+  const rows = items.map((a) => {
     const late = isOverdue(a);
     return h('tr', { class: late ? 'overdue' : null, 'data-application': a.id },
       h('th', { scope: 'row' }, h('a', { href: `/officer/applications/${encodeURIComponent(a.id)}` }, a.tracking_code || a.id)),
       h('td', {}, pick({ name: a.procedure_name, name_en: a.procedure_name_en }, 'name')),
       h('td', {}, statusBadge(a.status)),
+      h('td', { class: 'assignee' }, a.assignee ? a.assignee.full_name : t('officer.unassigned')),
       h('td', {}, a.submitted_at ? formatDateTime(a.submitted_at) : '—'),
       h('td', {}, dueText(a), late ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null));
   });
-  const agency = (await api('/v1/accounts/me').catch(() => ({ body: {} }))).body.agency_code;
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
+    h('table', { class: 'queue' },
+      h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', {}, h('tr', {}, [t('receipt.tracking_code'), t('receipt.procedure'), t('officer.status'), t('officer.assignee'),
+        t('receipt.submitted_at'), t('receipt.due_date')].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rows)));
+}
+
+/** The dossiers assigned to me, soonest due first. */
+export async function myInbox(ctx) {
+  if (!requireRole(ctx, 'officer')) return;
+  const [{ body }, mine] = await Promise.all([api('/v1/agency/inbox?page_size=100'), me(), agencyList()]);
+  page(ctx, t('officer.my_inbox'),
+    mine.agency_code ? h('p', { class: 'lead' }, agencyName(mine.agency_code)) : null,
+    deskTabs('inbox'),
+    h('p', { role: 'status' }, t('officer.count', { count: body.total })),
+    body.items.length ? queueTable(body.items, t('officer.inbox_caption')) : notice('info', t('officer.inbox_empty')));
+}
+
+/** The agency's queue, filtered by status, assignee, procedure and due date. */
+export async function inbox(ctx) {
+  if (!requireRole(ctx, 'officer')) return;
+  const status = QUEUE.includes(ctx.query.get('status')) ? ctx.query.get('status') : '';
+  const due = DUE.includes(ctx.query.get('due')) ? ctx.query.get('due') : '';
+  const assignee = ASSIGNEE.includes(ctx.query.get('assignee')) ? ctx.query.get('assignee') : '';
+  const procedureCode = /^[A-Z0-9][A-Z0-9-]{1,39}$/.test(ctx.query.get('procedure') || '') ? ctx.query.get('procedure') : '';
+  const mine = await me();
+  const query = new URLSearchParams({ page_size: '100' });
+  if (status) query.set('status', status);
+  if (due === 'overdue') query.set('overdue', 'true');
+  else if (due) query.set('due_within_days', due);
+  if (assignee === 'mine' && mine.id) query.set('assignee', mine.id);
+  else if (assignee === 'none') query.set('assignee', 'none');
+  if (procedureCode) query.set('procedure', procedureCode);
+  const procedures = mine.agency_code
+    ? api(`/v1/procedures?agency=${encodeURIComponent(mine.agency_code)}&page_size=100`).then((r) => r.body.items).catch(() => [])
+    : Promise.resolve([]);
+  const [{ body }, offered] = await Promise.all([api(`/v1/agency/applications?${query}`), procedures, agencyList()]);
+  const select = (id, name, label, options, chosen) => h('div', { class: 'field' }, h('label', { for: id }, label),
+    h('select', { id, name }, h('option', { value: '' }, t('dossiers.all')),
+      options.map(([value, text]) => h('option', { value, selected: value === chosen }, text))));
+  const filter = h('form', { class: 'filters', onsubmit: (event) => {
+    event.preventDefault();
+    const chosen = new URLSearchParams();
+    for (const name of ['status', 'assignee', 'procedure', 'due']) {
+      const value = event.target.elements[name].value;
+      if (value) chosen.set(name, value);
+    }
+    navigate(`/officer${chosen.size ? `?${chosen}` : ''}`);
+  } },
+  select('queue-status', 'status', t('dossiers.filter'), QUEUE.map((s) => [s, statusText(s)]), status),
+  select('queue-assignee', 'assignee', t('officer.assignee'), ASSIGNEE.map((a) => [a, t(`officer.assignee_${a}`)]), assignee),
+  select('queue-procedure', 'procedure', t('receipt.procedure'),
+    offered.map((p) => [p.code, `${p.code} — ${pick(p, 'name')}`]), procedureCode),
+  select('queue-due', 'due', t('officer.due_filter'), DUE.map((d) => [d, t(`officer.due_${d}`)]), due),
+  h('button', { type: 'submit', class: 'button button-secondary' }, t('dossiers.apply_filter')));
   page(ctx, t('officer.title'),
-    agency ? h('p', { class: 'lead' }, agencyName(agency)) : null,
+    mine.agency_code ? h('p', { class: 'lead' }, agencyName(mine.agency_code)) : null,
+    deskTabs('queue'),
     filter,
     h('p', { role: 'status' }, t('officer.count', { count: body.total })),
-    rows.length ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('officer.title') },
-      h('table', { class: 'queue' },
-        h('caption', { class: 'visually-hidden' }, t('officer.caption')),
-        h('thead', {}, h('tr', {}, [t('receipt.tracking_code'), t('receipt.procedure'), t('officer.status'), t('receipt.submitted_at'),
-          t('receipt.due_date')].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, rows))) : notice('info', t('officer.empty')));
+    body.items.length ? queueTable(body.items, t('officer.caption')) : notice('info', t('officer.empty')));
 }
 
 export async function agencyDossier(ctx) {
@@ -76,9 +118,12 @@ export async function agencyDossier(ctx) {
       [t('officer.applicant_type'), application.applicant_type ? t(`account_type.${application.applicant_type}`) : null],
       [t('receipt.submitted_at'), formatDateTime(application.submitted_at)],
       [t('receipt.due_date'), dueText(application)],
+      [t('officer.supply_by'), application.supply_by ? formatDate(application.supply_by) : null],
+      [t('officer.assignee'), application.assignee ? application.assignee.full_name : t('officer.unassigned')],
       [t('procedure.agency'), agencyName(application.agency_code)],
     ]),
     result,
+    application.can_assign ? await assignForm(application, result) : null,
     actionForm(application, result),
     OPEN.has(application.status) ? apologyForm(application, result) : null,
     resultOf(application),
@@ -93,6 +138,37 @@ export async function agencyDossier(ctx) {
 }
 
 const OPEN = new Set(['submitted', 'processing', 'supplement_requested', 'approved']);
+
+/** Assign the dossier: intake chooses a specialist of the agency; a specialist takes it for themself. */
+async function assignForm(application, result) {
+  const [mine, { body }] = await Promise.all([me(), api('/v1/agency/officers?role=specialist')]);
+  const intake = (mine.agency_roles || []).includes('intake');
+  const send = async (button, assigneeId) => busy(button, async () => {
+    try {
+      const { body: moved } = await api(`/v1/agency/applications/${encodeURIComponent(application.id)}/assign`, {
+        method: 'POST', body: { assignee_id: assigneeId } });
+      sessionStorage.setItem('motcua.officer-done', JSON.stringify({ id: application.id, status: moved.status,
+        assigned: moved.assignee ? moved.assignee.full_name : '' }));
+      await navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true });
+    } catch (error) {
+      fill(result, notice('error', failure(error)));
+    }
+  });
+  if (!intake) {
+    if (application.assignee && application.assignee.id === mine.id) return null;
+    const take = h('button', { type: 'button', class: 'button button-secondary', id: 'take-dossier',
+      onclick: () => send(take, mine.id) }, t('officer.take'));
+    return h('p', {}, take);
+  }
+  const specialists = body.items.filter((o) => !application.assignee || o.id !== application.assignee.id);
+  if (!specialists.length) return h('p', { class: 'hint' }, t('officer.no_specialists'));
+  const choice = h('select', { id: 'assignee', name: 'assignee_id' },
+    specialists.map((o) => h('option', { value: o.id }, o.full_name)));
+  const submit = h('button', { type: 'submit', class: 'button button-secondary', id: 'do-assign' },
+    application.assignee ? t('officer.reassign') : t('officer.assign'));
+  return h('form', { class: 'filters', onsubmit: (event) => { event.preventDefault(); send(submit, choice.value); } },
+    h('div', { class: 'field' }, h('label', { for: 'assignee' }, t('officer.assign_to')), choice), submit);
+}
 
 /** An apology for a late answer: the reason the applicant reads and a later working day. */
 function apologyForm(application, result) {
@@ -131,7 +207,8 @@ function actionForm(application, result) {
   const done = JSON.parse(sessionStorage.getItem('motcua.officer-done') || 'null');
   if (done && done.id === application.id) {
     sessionStorage.removeItem('motcua.officer-done');
-    fill(result, notice('success', t('officer.done', { status: statusText(done.status) })));
+    fill(result, notice('success', done.assigned ? t('officer.assigned', { name: done.assigned })
+      : t('officer.done', { status: statusText(done.status) })));
   }
   const allowed = (application.actions || []).map((a) => a.action);
   const needsComment = new Set((application.actions || []).filter((a) => a.comment_required).map((a) => a.action));
@@ -157,9 +234,15 @@ function actionForm(application, result) {
     },
   };
   const submit = h('button', { type: 'submit', class: 'button', id: 'do-action' }, t('officer.do'));
+  // a supplement request lists every missing item at once (one per line): the slip numbers them
+  const items = h('textarea', { id: 'action-items', name: 'items', rows: '3', 'aria-describedby': 'action-items-hint' });
+  const itemsField = h('div', { class: 'field', hidden: allowed[0] !== 'request_supplement' },
+    h('label', { for: 'action-items' }, t('officer.items')),
+    h('p', { class: 'hint', id: 'action-items-hint' }, t('officer.items_hint')), items);
+  choice.element.addEventListener('change', () => { itemsField.hidden = choice.value !== 'request_supplement'; });
   const form = h('form', { novalidate: true, class: 'stack panel', 'aria-labelledby': 'action-title' },
     h('h2', { id: 'action-title' }, t('officer.actions')),
-    summary.element, choice.element, outcome.element,
+    summary.element, choice.element, outcome.element, itemsField,
     h('div', { class: 'field' }, h('label', { for: commentId }, t('officer.comment')),
       h('p', { class: 'hint', id: `${commentId}-hint` }, t('officer.comment_hint')), commentError, comment),
     submit);
@@ -176,7 +259,8 @@ function actionForm(application, result) {
       try {
         const { body } = await api(`/v1/agency/applications/${encodeURIComponent(application.id)}/actions`, {
           method: 'POST',
-          body: { action, comment: comment.value.trim(), ...(action === 'propose' ? { outcome: outcome.value } : {}) } });
+          body: { action, comment: comment.value.trim(), ...(action === 'propose' ? { outcome: outcome.value } : {}),
+            ...(action === 'request_supplement' ? { items: items.value.split('\n').map((i) => i.trim()).filter(Boolean) } : {}) } });
         sessionStorage.setItem('motcua.officer-done', JSON.stringify({ id: application.id, status: body.status }));
         await navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true });
       } catch (error) {

@@ -7,6 +7,7 @@ import { errorSummary, field, radios, showProblems } from '../fields.js';
 import { currentLocale, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { strengthMeter } from '../strength.js';
+import { intent, rememberIntent, withNext } from '../intent.js';
 
 export const PENDING = 'motcua.pending-account';
 
@@ -19,6 +20,8 @@ function typeFields(type) {
 }
 
 export default function register(ctx) {
+  const next = intent(ctx.query);
+  if (next) rememberIntent(next); // the emailed link may be opened in another tab
   const summary = errorSummary();
   const kind = radios({
     name: 'account_type',
@@ -95,7 +98,7 @@ export default function register(ctx) {
       try {
         const { body: account } = await api('/v1/accounts', { method: 'POST', body, auth: false });
         sessionStorage.setItem(PENDING, JSON.stringify({ id: account.id, email: body.email, phone: body.phone }));
-        navigate(`/verify-phone?account=${encodeURIComponent(account.id)}&new=1`);
+        navigate(withNext(`/verify-phone?account=${encodeURIComponent(account.id)}&new=1`, next));
       } catch (error) {
         if (error.status === 409) {
           // identity does not say which detail is taken (that would tell anyone whose details are registered)
@@ -112,7 +115,7 @@ export default function register(ctx) {
   page(ctx, t('register.title'),
     h('p', { class: 'lead' }, t('register.intro')),
     form,
-    h('p', {}, t('register.have_account'), ' ', h('a', { href: '/login' }, t('nav.sign_in'))));
+    h('p', {}, t('register.have_account'), ' ', h('a', { href: withNext('/login', next) }, t('nav.sign_in'))));
   return undefined;
 }
 

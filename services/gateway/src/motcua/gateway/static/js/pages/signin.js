@@ -9,11 +9,7 @@ import { getPasskey, passkeysSupported } from '../passkeys.js';
 import { addPasskey, enrol, passkeyAdded, startTotp } from './account.js';
 import { navigate } from '../router.js';
 import { hasRole, rememberAccount, signIn } from '../session.js';
-
-function safeNext(next) {
-  // only a path of this site: never an address elsewhere (an open redirect)
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : null;
-}
+import { applyingFor, forgetIntent, intent, rememberIntent, safeNext, withNext } from '../intent.js';
 
 async function finish(tokens, next) {
   signIn(tokens);
@@ -23,17 +19,37 @@ async function finish(tokens, next) {
     // the name in the header can wait
   }
   const home = hasRole('officer') ? '/officer' : '/applications';
+  forgetIntent();
   navigate(safeNext(next) || home, { replace: true });
 }
 
+/** Why the person is on the sign-in page, when something sent them here. */
+function reason(next) {
+  const code = applyingFor(next);
+  if (code) return notice('info', h('p', { id: 'signin-reason' }, t('signin.reason_apply', { code })));
+  return next ? notice('info', h('p', { id: 'signin-reason' }, t('signin.reason_next'))) : null;
+}
+
+/** An account whose email or phone is not yet confirmed: the SMS code page, which also resends both. */
+function pendingHelp(problem, next) {
+  const account = typeof problem.account_id === 'string' && problem.account_id.length <= 64 ? problem.account_id : null;
+  if (!account) return null;
+  return notice('warning',
+    h('p', {}, t('signin.pending_help')),
+    h('p', {}, h('a', { href: withNext(`/verify-phone?account=${encodeURIComponent(account)}`, next), class: 'button',
+      id: 'verify-pending' }, t('signin.pending_verify'))));
+}
+
 export default function signin(ctx) {
-  const next = ctx.query.get('next');
+  const next = intent(ctx.query);
+  if (next) rememberIntent(next);
   const summary = errorSummary();
+  const help = h('div', { class: 'status-area' });
   const username = field({ name: 'username', label: t('signin.username'), autocomplete: 'username', required: true, maxlength: '254' });
   const password = field({ name: 'password', label: t('signin.password'), type: 'password', autocomplete: 'current-password',
     required: true, maxlength: '256' });
   const submit = h('button', { type: 'submit', class: 'button' }, t('signin.submit'));
-  const form = h('form', { novalidate: true, class: 'stack' }, summary.element, username.element, password.element, submit);
+  const form = h('form', { novalidate: true, class: 'stack' }, summary.element, help, username.element, password.element, submit);
   const fields = { '/username': username, '/password': password };
   const labels = { '/username': t('signin.username'), '/password': t('signin.password') };
 
@@ -43,6 +59,7 @@ export default function signin(ctx) {
       const said = {};
       if (!username.input.value.trim()) said['/username'] = t('problem.required');
       if (!password.input.value) said['/password'] = t('problem.required');
+      fill(help);
       if (Object.keys(said).length) {
         showProblems(summary, fields, { said }, labels);
         return;
@@ -64,6 +81,7 @@ export default function signin(ctx) {
         if (error.status === 401) {
           const pendingVerification = /verif/i.test(error.problem?.title || '');
           summary.show([{ text: t(pendingVerification ? 'signin.not_verified' : 'signin.wrong'), target: username.input.id }]);
+          if (pendingVerification) fill(help, pendingHelp(error.problem, next));
         } else if (error.status === 429) {
           const wait = Math.max(1, Math.ceil((error.retryAfter || 60) / 60));
           summary.show([{ text: t('signin.locked', { minutes: wait }) }]);
@@ -77,10 +95,10 @@ export default function signin(ctx) {
   });
 
   const withPasskey = passkeyButton(summary, null, next, 'signin.passkey');
-  page(ctx, t('signin.title'), form, withPasskey ? h('p', {}, withPasskey) : null,
+  page(ctx, t('signin.title'), reason(next), form, withPasskey ? h('p', {}, withPasskey) : null,
     h('ul', { class: 'links' },
       h('li', {}, h('a', { href: '/forgot-password' }, t('signin.forgot'))),
-      h('li', {}, h('a', { href: '/register' }, t('signin.no_account')))));
+      h('li', {}, h('a', { href: withNext('/register', next) }, t('signin.no_account')))));
 }
 
 /** A button that signs in with a passkey: alone (`mfaToken` null), or as the second step after the password. */
@@ -134,27 +152,47 @@ function enrolmentStep(ctx, enrolmentToken) {
 
 function secondStep(ctx, { mfa_token: mfaToken, methods = ['totp'] }, next) {
   const summary = errorSummary();
-  const code = field({ name: 'code', label: t('signin.mfa_code'), hint: t('signin.mfa_hint'), autocomplete: 'one-time-code',
-    inputmode: 'numeric', maxlength: '32', required: true, class: 'input-short' });
+  const code = field({ name: 'code', label: t('signin.mfa_code'), hint: t('signin.mfa_code_hint'), autocomplete: 'one-time-code',
+    inputmode: 'numeric', maxlength: '6', class: 'input-short' });
+  // recovery codes have letters: their own text field, not the numeric keypad's
+  const recovery = field({ name: 'recovery', label: t('signin.recovery_code'), hint: t('signin.recovery_hint'),
+    autocomplete: 'off', maxlength: '32', spellcheck: 'false', autocapitalize: 'none' });
+  const other = h('details', { class: 'recovery-option', id: 'use-recovery' },
+    h('summary', {}, t('signin.use_recovery')), recovery.element);
   const submit = h('button', { type: 'submit', class: 'button' }, t('signin.mfa_submit'));
-  const form = h('form', { novalidate: true, class: 'stack' }, summary.element, code.element, submit);
+  const form = h('form', { novalidate: true, class: 'stack' }, summary.element, code.element, other, submit);
+  const labels = { '/code': t('signin.mfa_code'), '/recovery': t('signin.recovery_code') };
+  const fields = { '/code': code, '/recovery': recovery };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(submit, async () => {
-      const value = code.input.value.trim();
-      if (!value) {
-        showProblems(summary, { '/code': code }, { said: { '/code': t('problem.required') } }, { '/code': t('signin.mfa_code') });
+      const typed = code.input.value.replace(/\s/g, '');
+      const spare = other.open ? recovery.input.value.trim() : '';
+      const pointer = !typed && spare ? '/recovery' : '/code';
+      code.setError('');
+      recovery.setError('');
+      if (!typed && !spare) {
+        showProblems(summary, fields, { said: { [pointer]: t('problem.required') } }, labels);
         return;
       }
       try {
-        const { body } = await api('/v1/auth/mfa', { method: 'POST', auth: false, body: { mfa_token: mfaToken, code: value } });
+        const { body } = await api('/v1/auth/mfa', { method: 'POST', auth: false,
+          body: { mfa_token: mfaToken, code: pointer === '/code' ? typed : spare } });
         await finish(body, next);
       } catch (error) {
         code.input.value = '';
+        recovery.input.value = '';
         if (error.status === 401) {
           const expired = /expired|sign in again|completed/i.test(error.problem?.detail || '');
-          summary.show([{ text: t(expired ? 'signin.mfa_expired' : 'signin.mfa_wrong'), target: code.input.id }]);
-          if (expired) form.replaceWith(h('p', {}, h('a', { href: '/login' }, t('signin.start_again'))));
+          if (expired) {
+            summary.show([{ text: t('signin.mfa_expired') }]);
+            form.replaceWith(h('p', {}, h('a', { href: withNext('/login', next) }, t('signin.start_again'))));
+          } else {
+            const wrong = pointer === '/code' ? t('signin.mfa_wrong') : t('signin.recovery_wrong');
+            showProblems(summary, fields, { said: { [pointer]: wrong } }, labels);
+          }
+        } else if (error.status === 429) {
+          summary.show([{ text: t('signin.locked', { minutes: Math.max(1, Math.ceil((error.retryAfter || 60) / 60)) }) }]);
         } else {
           summary.show([{ text: failure(error) }]);
         }

@@ -8,6 +8,7 @@ import { explain } from '../problems.js';
 import { formatDate, formatDateTime, formatMoney, formatSize, pick, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { agencyList, agencyName } from './catalogue.js';
+import { session } from '../session.js';
 import { EDITABLE, loadDossier } from './apply.js';
 
 /** One Idempotency-Key per dossier and attempt, kept across a reload so a retry cannot submit twice. */
@@ -118,18 +119,28 @@ export async function receipt(ctx) {
     return;
   }
   sessionStorage.removeItem(`motcua.submit-key.${id}`);
+  // the printed receipt stands alone: who applied, the address to look the dossier up, and a QR code of it
+  const lookupUrl = `${window.location.origin}/lookup/${encodeURIComponent(application.tracking_code)}`;
+  const [applicant, { qrSvg }] = await Promise.all([
+    session()?.account?.full_name ? Promise.resolve(session().account) : api('/v1/accounts/me').then((r) => r.body).catch(() => null),
+    import('../qr.js'),
+  ]);
   page(ctx, t('receipt.title'),
     notice('success', t('receipt.done')),
     h('div', { class: 'receipt', id: 'receipt' },
       h('p', { class: 'receipt-label' }, t('receipt.tracking_code')),
       h('p', { class: 'tracking-code', id: 'tracking-code' }, application.tracking_code),
       facts([
+        applicant?.full_name ? [t('receipt.applicant'), h('span', { id: 'receipt-applicant' }, applicant.full_name)] : null,
         [t('receipt.procedure'), `${pick(version, 'name')} (${application.procedure_code})`],
         [t('procedure.agency'), agencyName(application.agency_code)],
         [t('receipt.submitted_at'), formatDateTime(application.submitted_at)],
         [t('receipt.due_date'), h('strong', { id: 'due-date' }, formatDate(application.due_date))],
         [t('procedure.fee'), formatMoney(version.fee_vnd)],
-      ]),
+        [t('receipt.portal'), h('span', { id: 'receipt-lookup-url', class: 'receipt-url' }, lookupUrl)],
+      ].filter(Boolean)),
+      h('div', { class: 'receipt-qr', id: 'receipt-qr' }, qrSvg(lookupUrl, t('receipt.qr_label')),
+        h('p', { class: 'hint' }, t('receipt.qr_hint'))),
       h('p', {}, t('receipt.keep'))),
     h('div', { class: 'button-row no-print' },
       h('button', { type: 'button', class: 'button', onclick: () => window.print() }, t('receipt.print')),

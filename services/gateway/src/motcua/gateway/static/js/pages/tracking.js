@@ -41,14 +41,24 @@ export async function lookup(ctx) {
 export async function notifications(ctx) {
   if (!requireRole(ctx, 'citizen')) return;
   const { body } = await api('/v1/notifications?page_size=50');
+  let unread = body.unread;
+  const count = h('p', { role: 'status', id: 'inbox-count' }, t('inbox.count', { total: body.total, unread }));
   const items = body.items.map((n) => {
-    const mark = n.read ? null : h('button', { type: 'button', class: 'link-button', onclick: (event) => busy(event.currentTarget, async () => {
+    const mark = n.read ? null : h('button', { type: 'button', class: 'link-button mark-read', onclick: (event) => busy(event.currentTarget, async () => {
       try {
         await api(`/v1/notifications/${encodeURIComponent(n.id)}/read`, { method: 'POST' });
         item.classList.remove('unread');
         item.querySelector('.unread-label')?.remove();
-        event.target.remove();
-        refreshUnread();
+        unread = Math.max(0, unread - 1);
+        count.textContent = t('inbox.count', { total: body.total, unread });
+        // the button goes: focus moves to the next one still unread, else to this notice's title (never to <body>)
+        const following = items.slice(items.indexOf(item) + 1).concat(items.slice(0, items.indexOf(item)))
+          .map((other) => other.querySelector('.mark-read')).find(Boolean);
+        const title = item.querySelector('.card-title');
+        title.setAttribute('tabindex', '-1');
+        mark.remove();
+        (following || title).focus();
+        await refreshUnread();
       } catch (error) {
         item.append(notice('error', failure(error)));
       }
@@ -63,6 +73,6 @@ export async function notifications(ctx) {
     return item;
   });
   page(ctx, t('inbox.title'),
-    h('p', { role: 'status' }, t('inbox.count', { total: body.total, unread: body.unread })),
+    count,
     items.length ? h('ul', { class: 'cards', id: 'notifications' }, items) : notice('info', t('inbox.none')));
 }

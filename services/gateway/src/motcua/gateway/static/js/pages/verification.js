@@ -5,6 +5,7 @@ import { fill, h } from '../dom.js';
 import { errorSummary, field, showProblems } from '../fields.js';
 import { t } from '../i18n.js';
 import { PENDING } from './register.js';
+import { applyingFor, intent, withNext } from '../intent.js';
 
 function pending() {
   try {
@@ -14,15 +15,41 @@ function pending() {
   }
 }
 
-function activated() {
+function activated(next) {
   sessionStorage.removeItem(PENDING);
-  return notice('success', h('p', {}, t('verify.active')), h('p', {}, h('a', { href: '/login', class: 'button' }, t('nav.sign_in'))));
+  return notice('success', h('p', {}, t('verify.active')),
+    applyingFor(next) ? h('p', {}, t('verify.then_apply', { code: applyingFor(next) })) : null,
+    h('p', {}, h('a', { href: withNext('/login', next), class: 'button', id: 'verified-sign-in' }, t('nav.sign_in'))));
+}
+
+/** A link that did not work (unknown, replaced, expired): a new one, sent here at once when this tab
+ * registered the account, otherwise by signing in (which offers the resend once the password matched). */
+function newLink(next) {
+  const account = pending()?.id;
+  const status = h('div', { class: 'status-area' });
+  const send = account ? h('button', { type: 'button', class: 'button', id: 'new-link' }, t('verify.resend_email')) : null;
+  send?.addEventListener('click', () => busy(send, async () => {
+    try {
+      await api('/v1/accounts/resend-verification', { method: 'POST', body: { account_id: account, channel: 'email' }, auth: false });
+      fill(status, notice('success', t('verify.email_sent')));
+    } catch (error) {
+      fill(status, notice(error.status === 409 ? 'info' : 'error', error.status === 409 ? t('verify.email_already') : failure(error)));
+    }
+  }));
+  return h('section', { 'aria-labelledby': 'new-link-title' },
+    h('h2', { id: 'new-link-title' }, t('verify.new_link_title')),
+    h('p', {}, t(account ? 'verify.new_link_here' : 'verify.new_link_sign_in')),
+    h('div', { class: 'button-row' }, send,
+      h('a', { href: withNext('/login', next), class: account ? 'button button-secondary' : 'button', id: 'new-link-sign-in' },
+        t('verify.new_link_by_sign_in'))),
+    status);
 }
 
 let emailOutcome = null; // kept so that a change of language shows the same answer again
 
 /** /verify-email?token=…: the link in the email lands here and is confirmed at once. */
 export async function verifyEmail(ctx) {
+  const next = intent(ctx.query);
   const token = ctx.query.get('token') || '';
   if (token && token.length <= 256) {
     // the token leaves the address bar (and the history) once read
@@ -36,28 +63,33 @@ export async function verifyEmail(ctx) {
     emailOutcome = { error: { status: 422 } };
   }
   if (!emailOutcome) {
-    page(ctx, t('verify.email_title'), notice('error', t('problem.link_invalid')));
+    page(ctx, t('verify.email_title'), notice('error', t('problem.link_invalid')), newLink(next));
     return;
   }
   const { result, error } = emailOutcome;
   if (error) {
-    page(ctx, t('verify.email_title'), error.status === 409 ? notice('info', t('verify.email_already'))
-      : notice('error', error.status === 422 ? t('problem.link_invalid') : failure(error)),
-    h('p', {}, h('a', { href: '/login' }, t('nav.sign_in'))));
+    if (error.status === 409) {
+      page(ctx, t('verify.email_title'), notice('info', t('verify.email_already')),
+        h('p', {}, h('a', { href: withNext('/login', next) }, t('nav.sign_in'))));
+    } else {
+      page(ctx, t('verify.email_title'), notice('error', error.status === 422 ? t('problem.link_invalid') : failure(error)),
+        newLink(next));
+    }
     return;
   }
   if (result.status === 'active') {
-    page(ctx, t('verify.email_title'), notice('success', t('verify.email_done')), activated());
+    page(ctx, t('verify.email_title'), notice('success', t('verify.email_done')), activated(next));
     return;
   }
   page(ctx, t('verify.email_title'), notice('success', t('verify.email_done')),
     h('p', {}, t('verify.next_phone')),
-    h('p', {}, h('a', { href: `/verify-phone?account=${encodeURIComponent(result.id)}`, class: 'button', id: 'enter-code' },
-      t('verify.enter_code'))));
+    h('p', {}, h('a', { href: withNext(`/verify-phone?account=${encodeURIComponent(result.id)}`, next), class: 'button',
+      id: 'enter-code' }, t('verify.enter_code'))));
 }
 
 /** /verify-phone?account=…: the 6-digit SMS code, with "send again" for either channel. */
 export function verifyPhone(ctx) {
+  const next = intent(ctx.query);
   const account = ctx.query.get('account') || pending()?.id || '';
   if (!account || account.length > 64) {
     page(ctx, t('verify.phone_title'), notice('warning', t('verify.no_account')),
@@ -84,7 +116,7 @@ export function verifyPhone(ctx) {
         summary.hide();
         code.setError('');
         fill(status, notice('success', t('verify.phone_done')),
-          body.status === 'active' ? activated() : notice('info', t('verify.next_email')));
+          body.status === 'active' ? activated(next) : notice('info', t('verify.next_email')));
         form.hidden = true;
       } catch (error) {
         if (error.status === 409) {
