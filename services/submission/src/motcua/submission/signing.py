@@ -90,7 +90,8 @@ class AgencySigners:
         stamp = TextStampStyle(stamp_text="Digitally signed by\n%(signer)s\n%(ts)s", border_width=1)
         spec = fields.SigFieldSpec(FIELD_NAME, on_page=last_page, box=STAMP_BOX)
         pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=stamp, new_field_spec=spec)
-        out = await pdf_signer.async_sign_pdf(writer)
+        # in a worker thread: hashing and signing are CPU work the event loop must not wait on
+        out = await asyncio.to_thread(pdf_signer.sign_pdf, writer)
         return out.getvalue()  # type: ignore[no-any-return]
 
 
