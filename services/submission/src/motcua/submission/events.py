@@ -178,6 +178,7 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
                 "required_documents",
                 "form_schema",
                 "published_at",
+                "result_template",
             }
         )
         await store.save_procedure(session, fields)

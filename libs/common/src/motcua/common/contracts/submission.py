@@ -134,3 +134,30 @@ class ApplicationRated(_ApplicationEvent):
     courtesy: int = Field(ge=1, le=5)
     has_comment: bool = False
     rated_at: datetime
+
+
+@register
+class ApplicationResultIssued(_ApplicationEvent):
+    """A completed dossier's result document was issued, signed by the agency: its hash and verification code
+    (anyone holding the document can verify it at `PUBLIC_BASE_URL/verify/{verification_code}`), never the file."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationResultIssued.v1"
+
+    verification_code: str
+    sha256: str
+    size: int
+    content_type: str = "application/pdf"
+    made_from: str  # "template" or "upload"
+    issued_at: datetime
+
+
+@register
+class ResultRevoked(_ApplicationEvent):
+    """An approver revoked the dossier's result: the verification answers "revoked" with the reason."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ResultRevoked.v1"
+
+    verification_code: str
+    sha256: str
+    reason: str
+    revoked_at: datetime
