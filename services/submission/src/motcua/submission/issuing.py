@@ -21,41 +21,22 @@ from motcua.submission import events, result_pdf, results
 from motcua.submission.applications import (
     ChangedMeanwhile,
     is_agency_officer,
+    missing,
     officer_roles,
     pinned,
 )
 from motcua.submission.deps import Submission
-from motcua.submission.model import Application, ApplicationNotFound, IssuedResult, explained
+from motcua.submission.model import Application, IssuedResult, explained
 from motcua.submission.workflow import Action, next_status, require_role
 
 log = structlog.get_logger(__name__)
-
-
-def _missing(application_id: str) -> ApplicationNotFound:
-    return ApplicationNotFound(f"No application {application_id} here.")
-
-
-def _common(app: Application) -> dict[str, object]:
-    assert app.tracking_code is not None
-    assert app.due_date is not None
-    return {
-        "application_id": app.id,
-        "tracking_code": app.tracking_code,
-        "procedure_code": app.procedure_code,
-        "procedure_version": app.procedure_version,
-        "procedure_name": app.procedure_name,
-        "procedure_name_en": app.procedure_name_en,
-        "agency_code": app.agency_code,
-        "applicant_account_id": app.owner_id,
-        "due_date": app.due_date,
-    }
 
 
 def result_issued(app: Application) -> ApplicationResultIssued:
     result = app.result
     assert result is not None
     return ApplicationResultIssued(
-        **_common(app),
+        **events.common_fields(app),
         verification_code=result.verification_code,
         sha256=result.sha256,
         size=result.size,
@@ -69,7 +50,7 @@ def result_revoked(app: Application) -> ResultRevoked:
     assert result is not None
     assert result.revoked_at is not None
     return ResultRevoked(
-        **_common(app),
+        **events.common_fields(app),
         verification_code=result.verification_code,
         sha256=result.sha256,
         reason=result.revocation_reason or "",
@@ -98,7 +79,7 @@ async def issue(
     store = submission.store
     current = await store.get(application_id)
     if current is None or not is_agency_officer(current, who):
-        raise _missing(application_id)
+        raise missing(application_id)
     require_role(current.status, Action.ISSUE_RESULT, officer_roles(who))
     next_status(current.status, Action.ISSUE_RESULT)  # 409 before any rendering
     why = explained(Action.ISSUE_RESULT, comment)
@@ -158,7 +139,7 @@ async def revoke(
     async def work(session: mongo.Session) -> Application:
         current = await store.get(application_id, session=session)
         if current is None or not is_agency_officer(current, who):
-            raise _missing(application_id)
+            raise missing(application_id)
         at: datetime = now()
         after = results.revoke(current, reason=reason, roles=officer_roles(who), at=at)
         if not await store.save_transition(session, current, after):
