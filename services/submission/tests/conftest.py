@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +27,7 @@ from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, r
 from motcua.submission.app import build_app
 from motcua.submission.settings import Settings
 
+SIGNING_DIR = Path(tempfile.gettempdir()) / f"motcua-test-signing-{os.getpid()}"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
@@ -261,6 +265,7 @@ class Samples:
     """Files and factories for tests (conftest cannot be imported under --import-mode=importlib)."""
 
     PDF = PDF
+    SIGNING_DIR = SIGNING_DIR
     JPEG = JPEG
     PNG = PNG
     EXE = EXE
@@ -281,7 +286,13 @@ Launcher = Callable[..., contextlib.AbstractAsyncContextManager[Service]]
 async def _running(
     stack: Stack, isolation: Isolation, minter: TokenMinter, *, window_clock: Clock = now, **overrides: Any
 ) -> AsyncIterator[Service]:
-    fields: dict[str, Any] = {"log_format": "console", "log_level": "WARNING", **overrides}
+    fields: dict[str, Any] = {
+        "log_format": "console",
+        "log_level": "WARNING",
+        # the result documents' development CA and agency keys: made on first use, outside the checkout
+        "result_signing_dev_ca_dir": str(SIGNING_DIR),
+        **overrides,
+    }
     settings = Settings(
         mongodb_uri=stack.mongodb_uri,
         mongodb_db=isolation.db_name,

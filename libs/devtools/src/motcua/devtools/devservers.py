@@ -467,6 +467,8 @@ def platform_env(var: Path, overrides: dict[str, str], *, free_ports: bool) -> d
     env.update(
         {
             "IDENTITY_SIGNING_KEY_FILE": str(var / "identity" / "signing-key.pem"),
+            # result documents: a development CA and per-agency certificates, made on first use (issue 20)
+            "RESULT_SIGNING_DEV_CA_DIR": str(var / "signing"),
             "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": DEV_ADMIN_EMAIL,
             "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
             # a developer's machine: each SMS, its code included, goes to var/sms.jsonl (never to a log)

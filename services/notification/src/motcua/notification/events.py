@@ -30,8 +30,10 @@ from motcua.common.contracts.submission import (
     ApplicationDeadlineApproaching,
     ApplicationOverdue,
     ApplicationReceived,
+    ApplicationResultIssued,
     ApplicationStatusChanged,
     PaymentCompleted,
+    ResultRevoked,
 )
 from motcua.common.events import Envelope, Event, event_types
 from motcua.common.outbox import Outbox
@@ -72,6 +74,8 @@ class Desk:
             ApplicationReceived.ce_type: self.application,
             ApplicationStatusChanged.ce_type: self.application,
             ApologyIssued.ce_type: self.application,
+            ApplicationResultIssued.ce_type: self.application,
+            ResultRevoked.ce_type: self.application,
             OfficerProfileChanged.ce_type: self.officer_changed,
             ApplicationDeadlineApproaching.ce_type: self.deadline,
             ApplicationOverdue.ce_type: self.deadline,
@@ -124,7 +128,7 @@ class Desk:
                 receipt = self._composer.payment_receipt(waiting.data, contact)
                 await self._record(session, waiting, receipt, data.account_id, waiting.data)
                 continue
-            assert isinstance(waiting.data, ApplicationReceived | ApplicationStatusChanged | ApologyIssued)
+            assert isinstance(waiting.data, ApplicationEvent)
             messages = self._composer.application(waiting.data, contact, slip=self._slip(waiting.data))
             await self._record(session, waiting, messages, data.account_id, waiting.data)
 
@@ -155,7 +159,11 @@ class Desk:
 
     async def application(self, envelope: Envelope, session: mongo.Session) -> None:
         data = envelope.data
-        assert isinstance(data, ApplicationReceived | ApplicationStatusChanged | ApologyIssued)
+        assert isinstance(data, ApplicationEvent)
+        if isinstance(data, ApplicationStatusChanged) and data.to_status == "completed":
+            # every completion carries its result: ApplicationResultIssued, which follows in the same
+            # transaction, tells the applicant once, with the link to the result (issue 20)
+            return
         contact = await self._store.find_contact(session, data.applicant_account_id)
         if contact is None:
             # Identity's events travel on another topic and may come later; waiting here by retrying
@@ -265,6 +273,10 @@ def _in_app(envelope: Envelope, message: Outgoing, account_id: str, application:
         kind, status = "application_status_changed", application.to_status
     elif isinstance(application, ApologyIssued):
         kind, status = "application_apology", None  # the status stays; the date moves
+    elif isinstance(application, ApplicationResultIssued):
+        kind, status = "application_result_issued", "completed"
+    elif isinstance(application, ResultRevoked):
+        kind, status = "application_result_revoked", None
     elif isinstance(application, PaymentCompleted):
         kind, status = "payment_receipt", None  # the fee paid: the status stays
     else:

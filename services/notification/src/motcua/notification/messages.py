@@ -27,8 +27,10 @@ from motcua.common.contracts.submission import (
     ApplicationDeadlineApproaching,
     ApplicationOverdue,
     ApplicationReceived,
+    ApplicationResultIssued,
     ApplicationStatusChanged,
     PaymentCompleted,
+    ResultRevoked,
 )
 from motcua.common.events import Event
 from motcua.common.sealing import EventSealer, SealedText, UnreadableSecret, purpose
@@ -37,7 +39,9 @@ from motcua.notification.model import Channel, Locale
 
 log = structlog.get_logger(__name__)
 
-ApplicationEvent = ApplicationReceived | ApplicationStatusChanged | ApologyIssued
+ApplicationEvent = (
+    ApplicationReceived | ApplicationStatusChanged | ApologyIssued | ApplicationResultIssued | ResultRevoked
+)
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,8 @@ class Composer:
         issued, if any, attached to the email."""
         locale = contact.locale
         status = event.to_status if isinstance(event, ApplicationStatusChanged) else "submitted"
+        if isinstance(event, ApplicationResultIssued):
+            status = "completed"  # the result's message is the completion's (the status change sends none)
         name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
         ctx: dict[str, Any] = {
             "full_name": model.one_line(contact.full_name),
@@ -184,6 +190,16 @@ class Composer:
             ctx["comment"] = model.one_line(event.reason, 1000)
             ctx["previous_due_date"] = model.format_date(event.previous_due_date, locale)
             ctx["slip_url"] = f"{ctx['application_url']}#slips"
+        elif isinstance(event, ApplicationResultIssued | ResultRevoked):
+            code = quote(event.verification_code, safe="")
+            ctx["verification_code"] = model.one_line(event.verification_code, 64)
+            ctx["verification_url"] = f"{self._base}/verify/{code}"
+            ctx["result_url"] = f"{ctx['application_url']}#result"
+            if isinstance(event, ApplicationResultIssued):
+                kind = "application_result_issued"
+            else:
+                kind = "application_result_revoked"
+                ctx["comment"] = model.one_line(event.reason, 1000)
         else:
             kind = "application_status_changed"
             ctx["comment"] = model.one_line(event.comment, 1000)

@@ -57,14 +57,14 @@ def officer_roles(who: Principal) -> frozenset[Role]:
     return frozenset(Role(r) for r in who.agency_roles if r in Role.__members__.values())
 
 
-def _missing(application_id: str) -> ApplicationNotFound:
+def missing(application_id: str) -> ApplicationNotFound:
     return ApplicationNotFound(f"No application {application_id} here.")
 
 
 async def owned(store: Store, application_id: str, who: Principal) -> Application:
     app = await store.get(application_id)
     if app is None or not is_owner(app, who):
-        raise _missing(application_id)
+        raise missing(application_id)
     return app
 
 
@@ -72,7 +72,7 @@ async def readable(store: Store, application_id: str, who: Principal) -> Applica
     """The owner and the officers of the procedure's agency (once submitted) may read it."""
     app = await store.get(application_id)
     if app is None or not (is_owner(app, who) or is_agency_officer(app, who)):
-        raise _missing(application_id)
+        raise missing(application_id)
     return app
 
 
@@ -169,7 +169,7 @@ async def _transition(
     async def work(session: mongo.Session) -> Application:
         current = await store.get(application_id, session=session)
         if current is None or not may(current):
-            raise _missing(application_id)
+            raise missing(application_id)
         after = await decide(current)
         if after is current:
             return current  # nothing to change (an idempotent replay)

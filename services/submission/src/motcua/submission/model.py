@@ -120,6 +120,7 @@ class Procedure(BaseModel):
     required_documents: list[RequiredDocument]
     form_schema: dict[str, Any]
     retired: bool = False
+    result_template: str | None = "generic"  # what issue_result renders when no PDF is uploaded (None: upload one)
     fee_vnd: int = 0  # paid online before intake accepts (docs/payments.md)
 
     def due_date(self, submitted_at: datetime, hours: due_dates.WorkingHours) -> date:
@@ -135,6 +136,15 @@ class Procedure(BaseModel):
         return max((d.max_bytes for d in self.required_documents), default=0)
 
 
+class DocumentSource(BaseModel):
+    """Where an attached document came from when it was not uploaded: an item of the citizen's wallet."""
+
+    kind: Literal["wallet"] = "wallet"
+    wallet_item_id: str
+    item_kind: Literal["upload", "result"]
+    from_application_id: str
+
+
 class DocumentRef(BaseModel):
     """An uploaded file attached to an application (the file itself lives in GridFS under `id`)."""
 
@@ -145,6 +155,23 @@ class DocumentRef(BaseModel):
     size: int
     sha256: str
     uploaded_at: datetime
+    source: DocumentSource | None = None  # None: uploaded to this dossier
+
+
+class IssuedResult(BaseModel):
+    """The signed result document of a completed dossier (the file in GridFS under `file_id`); results.py
+    decides how it is issued and revoked."""
+
+    verification_code: str
+    file_id: str
+    filename: str
+    sha256: str
+    size: int
+    issued_at: datetime
+    status: Literal["valid", "revoked"] = "valid"
+    made_from: Literal["template", "upload"]
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
 
 
 class HistoryEntry(BaseModel):
@@ -225,6 +252,7 @@ class Application(BaseModel):
     supplements: list[SupplementRequest] = []
     next_notice: Notice | None = None  # the escalation check's next notice, and the day it is due
     next_notice_on: date | None = None
+    result: IssuedResult | None = None
     fee_vnd: int = 0  # the pinned version's fee, set at submission
     payment_status: PaymentStatus = PaymentStatus.NOT_REQUIRED
     created_at: datetime

@@ -115,7 +115,7 @@ async def start(
 
 def _event_fields(app: Application, record: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        **events._common(app),
+        **events.common_fields(app),
         "amount_vnd": record["amount_vnd"],
         "provider": record["provider"],
         "txn_ref": record["_id"],

@@ -319,7 +319,8 @@ class Store:
             "receipt": after.receipt.model_dump() if after.receipt else None,
             "assignee": after.assignee.model_dump() if after.assignee else None,
             "fee_vnd": after.fee_vnd or None,
-            "payment_status": after.payment_status.value,
+            # only when this move changes it (submission, a refund): never a stale copy over a settled payment
+            "payment_status": after.payment_status.value if after.payment_status != before.payment_status else None,
         }
         # set even when emptied: a supplement request stops the escalation notices
         kept = {

@@ -136,6 +136,33 @@ class ApplicationRated(_ApplicationEvent):
     rated_at: datetime
 
 
+@register
+class ApplicationResultIssued(_ApplicationEvent):
+    """A completed dossier's result document was issued, signed by the agency: its hash and verification code
+    (anyone holding the document can verify it at `PUBLIC_BASE_URL/verify/{verification_code}`), never the file."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationResultIssued.v1"
+
+    verification_code: str
+    sha256: str
+    size: int
+    content_type: str = "application/pdf"
+    made_from: str  # "template" or "upload"
+    issued_at: datetime
+
+
+@register
+class ResultRevoked(_ApplicationEvent):
+    """An approver revoked the dossier's result: the verification answers "revoked" with the reason."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ResultRevoked.v1"
+
+    verification_code: str
+    sha256: str
+    reason: str
+    revoked_at: datetime
+
+
 class _PaymentEvent(_ApplicationEvent):
     """A dossier's fee, as the provider (VNPAY 2.1.0 and the like) settled it; `txn_ref` is the merchant's order
     reference sent to the provider, `transaction_no` the provider's own reference (both on the receipt)."""

@@ -1,6 +1,7 @@
 // A citizen's dossiers: the list with statuses, and one dossier with its timeline and what can
 // be done next (continue, supplement and resubmit, withdraw).
 import { api, download } from '../api.js';
+import { resultOf } from './results.js';
 import { backLink, busy, dueText, facts, failure, notice, page, requireRole, statusBadge } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { displayValue, fieldOrder, labelOf } from '../forms.js';
@@ -124,6 +125,7 @@ export async function dossier(ctx) {
     actions, status, rating,
     h('h2', {}, t('dossier.timeline')),
     application.history?.length ? timeline(application) : h('p', {}, t('dossier.no_history')),
+    resultOf(application),
     slips ? [h('h2', {}, t('slips.title')), slips] : null,
     h('h2', {}, t('apply.form_title')),
     answersOf(version, application),

@@ -10,6 +10,7 @@ import { navigate } from '../router.js';
 import { loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
 import { answersOf, documentsOf, slipsOf, timeline } from './dossiers.js';
+import { resultOf, revokeForm } from './results.js';
 
 const DUE = ['overdue', '0', '3'];
 const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
@@ -125,6 +126,8 @@ export async function agencyDossier(ctx) {
     application.can_assign ? await assignForm(application, result) : null,
     actionForm(application, result),
     OPEN.has(application.status) ? apologyForm(application, result) : null,
+    resultOf(application),
+    revokeForm(application, () => navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true })),
     h('h2', {}, t('slips.title')), slips,
     h('h2', {}, t('apply.form_title')),
     answersOf(version, application),
