@@ -277,3 +277,21 @@ async def test_the_agencys_daily_reconciliation_lists_attempts_and_the_mismatche
         "/v1/agency/payments/reconciliation", headers=paying.service.officer("UBND-KHAC")
     )
     assert paid_ref not in other_agency.text
+
+
+async def test_a_payment_confirmed_after_the_dossier_was_withdrawn_is_refunded_at_once(
+    paying: Any, samples: Any
+) -> None:
+    owner, app_id = await _dossier(paying, samples)
+    started = await paying.service.http.post(f"/v1/applications/{app_id}/payment", headers=owner)
+    url = started.json()["payment_url"]
+    txn_ref = dict(parse_qsl(urlsplit(url).query))["vnp_TxnRef"]
+    withdrawn = await paying.service.http.post(f"/v1/applications/{app_id}/withdraw", headers=owner, json={})
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["payment_status"] == "pending"
+    async with httpx.AsyncClient(timeout=30) as browser:  # the citizen was already on the provider's page
+        assert (await browser.get(url)).status_code == 200
+        await browser.post(f"{paying.provider_url}/paymentv2/decide", data={"txn_ref": txn_ref, "choice": "pay"})
+    await eventually(lambda: _is(paying, owner, app_id, "refunded"))
+    assert paying.gateway.transactions[txn_ref].refunded
+    assert await _types(paying, app_id, 4) == [COMPLETED, REFUNDED]

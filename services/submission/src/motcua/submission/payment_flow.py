@@ -150,10 +150,18 @@ async def _settle(
                 **_event_fields(app, record), failed_at=at, response_code=fields.get("response_code", "")
             )
         await submission.outbox.add(session, [event], request_id=request_id)
+        if settles_to == PaymentStatus.PAID and app.status.value in ("withdrawn", "rejected"):
+            # paid after the dossier was withdrawn or refused (while pending): the fee goes back at once
+            await payments.settle(session, txn_ref, "paid", "refunding", {"refund_requested_at": at})
+            await payments.move_application(session, app.id, [PaymentStatus.PAID], PaymentStatus.REFUNDED, at)
+            late.append(record)
         return True
 
+    late: list[dict[str, Any]] = []
     done = await mongo.in_transaction(submission.store.client, work)
     submission.outbox.notify()
+    for record in late[-1:]:
+        await _refund(submission, {**record, "status": "refunding"}, request_id=request_id)
     return bool(done)
 
 
