@@ -549,4 +549,9 @@ export default {
   'payment.returned_pending': 'You are back from the payment gateway; the outcome shows here once it confirms.',
   'payment.returned_invalid': 'What the payment gateway sent back could not be verified.',
   'payment.nothing_to_pay': 'Nothing is left to pay online for this dossier.',
+  'payment.badge.due': 'Fee unpaid',
+  'payment.badge.pending': 'Payment pending',
+  'payment.badge.paid': 'Fee paid',
+  'payment.badge.failed': 'Payment failed',
+  'payment.badge.refunded': 'Fee refunded',
 };

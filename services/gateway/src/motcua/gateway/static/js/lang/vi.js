@@ -549,4 +549,9 @@ export default {
   'payment.returned_pending': 'Bạn đã quay lại từ cổng thanh toán; kết quả sẽ hiện ở đây khi cổng xác nhận.',
   'payment.returned_invalid': 'Không xác minh được thông tin trả về từ cổng thanh toán.',
   'payment.nothing_to_pay': 'Hồ sơ này không còn khoản nào phải thanh toán trực tuyến.',
+  'payment.badge.due': 'Chưa nộp phí',
+  'payment.badge.pending': 'Đang chờ thanh toán',
+  'payment.badge.paid': 'Đã nộp phí',
+  'payment.badge.failed': 'Thanh toán lỗi',
+  'payment.badge.refunded': 'Đã hoàn phí',
 };

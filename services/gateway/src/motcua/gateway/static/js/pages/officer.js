@@ -11,6 +11,7 @@ import { loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
 import { answersOf, documentsOf, slipsOf, timeline } from './dossiers.js';
 import { resultOf, revokeForm } from './results.js';
+import { paymentBadge } from './payment.js';
 
 const DUE = ['overdue', '0', '3'];
 const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
@@ -35,7 +36,7 @@ function queueTable(items, caption) {
     return h('tr', { class: late ? 'overdue' : null, 'data-application': a.id },
       h('th', { scope: 'row' }, h('a', { href: `/officer/applications/${encodeURIComponent(a.id)}` }, a.tracking_code || a.id)),
       h('td', {}, pick({ name: a.procedure_name, name_en: a.procedure_name_en }, 'name')),
-      h('td', {}, statusBadge(a.status)),
+      h('td', {}, statusBadge(a.status), paymentBadge(a)),
       h('td', { class: 'assignee' }, a.assignee ? a.assignee.full_name : t('officer.unassigned')),
       h('td', {}, a.submitted_at ? formatDateTime(a.submitted_at) : '—'),
       h('td', {}, dueText(a), late ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null));
@@ -113,7 +114,7 @@ export async function agencyDossier(ctx) {
   page(ctx, `${t('officer.dossier')} ${application.tracking_code || ''}`.trim(),
     backLink('/officer', t('officer.title')),
     h('p', { class: 'lead' }, pick({ name: application.procedure_name, name_en: application.procedure_name_en }, 'name')),
-    h('p', {}, statusBadge(application.status), isOverdue(application) ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null),
+    h('p', {}, statusBadge(application.status), paymentBadge(application), isOverdue(application) ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null),
     facts([
       [t('officer.applicant_type'), application.applicant_type ? t(`account_type.${application.applicant_type}`) : null],
       [t('receipt.submitted_at'), formatDateTime(application.submitted_at)],

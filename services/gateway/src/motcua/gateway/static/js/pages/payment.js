@@ -35,3 +35,10 @@ export function paymentSection(application, returned) {
   section.append(status);
   return section;
 }
+
+/** A short badge of the fee's state, for the officer's queue and dossier (null when no fee is owed). */
+export function paymentBadge(application) {
+  const state = application.payment_status;
+  if (!application.fee_vnd || !state || state === 'not_required') return null;
+  return [' ', h('span', { class: `badge badge-payment-${state}`, 'data-payment-status': state }, t(`payment.badge.${state}`))];
+}
