@@ -48,6 +48,9 @@ OVERRIDABLE = (
     "MONGODB_DB",
     "WEBHOOKS_PORT",
     "WEBHOOKS_SECRET_KEYS",
+    "PAYMENT_PROVIDER_URL",
+    "VNPAY_TMN_CODE",
+    "VNPAY_HASH_SECRET",
 )
 
 
@@ -56,6 +59,7 @@ LOCAL_SERVERS = (
     ("mongodb", 27017, "MONGODB_URI"),
     ("kafka", 9092, "KAFKA_BOOTSTRAP_SERVERS"),
     ("smtp sink", 1025, "SMTP_HOST"),
+    ("payment provider", devservers.PAYMENT_PROVIDER_PORT, "PAYMENT_PROVIDER_URL"),
 )
 PORT_VARIABLES = ("SMTP_PORT", *(variable for _, _, variable in devservers.SERVICES))
 

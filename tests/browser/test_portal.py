@@ -26,7 +26,7 @@ import httpx
 from motcua.devtools import staff
 from motcua.devtools.testing import eventually
 from motcua.devtools.testing_messages import Outbox
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 ADMIN_EMAIL = "quantri.portal@motcua.example.vn"
 ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
@@ -533,6 +533,64 @@ async def test_citizen_applies_and_an_officer_completes_the_dossier(
     await screens.take(page, "notifications")
     await page.goto(f"/lookup/{tracking_code}")
     await expect(page.locator("#lookup-result")).to_contain_text("Đã có kết quả")
+
+    await result_verified_and_reused(page, application_id, screens)
+
+
+def qr_addresses(pdf: bytes) -> list[str]:
+    """The addresses the QR codes drawn in a PDF encode (its images, decoded by OpenCV)."""
+    import io
+
+    import cv2
+    import numpy as np
+    from pypdf import PdfReader
+
+    found = []
+    for sheet in PdfReader(io.BytesIO(pdf)).pages:
+        for image in sheet.images:
+            assert image.image is not None
+            value, _, _ = cv2.QRCodeDetector().detectAndDecode(np.array(image.image.convert("L")))
+            if value:
+                found.append(value)
+    return found
+
+
+async def result_verified_and_reused(page: Page, application_id: str, screens: Any) -> None:
+    """Issue 20: the citizen downloads the signed result, opens the verification page at the address of its
+    QR code, then attaches a wallet document to a new dossier instead of uploading it again."""
+    await page.goto(f"/applications/{application_id}")
+    await expect(page.locator("#result")).to_have_attribute("data-result-status", "valid")
+    async with page.expect_download() as downloading:
+        await page.locator("#result-download").click()
+    result = await downloading.value
+    pdf = await asyncio.to_thread(Path(await result.path()).read_bytes)
+    assert pdf.startswith(b"%PDF-")
+    (address,) = await asyncio.to_thread(qr_addresses, pdf)
+    code = (await page.locator("#result-code").inner_text()).strip()
+    assert address.endswith(f"/verify/{code}")
+    await page.goto(httpx.URL(address).path)
+    await expect(page.locator("[data-verification]")).to_have_attribute("data-verification", "valid")
+    await expect(page.locator("#verify-status")).to_have_text("Còn hiệu lực")
+    await expect(page.locator("#verify-result")).to_contain_text(hashlib.sha256(pdf).hexdigest())
+    signed: FilePayload = {"name": "ket-qua.pdf", "mimeType": "application/pdf", "buffer": pdf}
+    await page.locator("#verify-file").set_input_files(files=[signed])
+    await page.get_by_role("button", name="Đối chiếu", exact=True).click()
+    await expect(page.locator("[data-matches=true]")).to_be_visible()
+    await screens.take(page, "verify")
+    await switch_language(page, "en")
+    await expect(page.locator("#verify-status")).to_have_text("Valid")
+    await switch_language(page, "vi")
+
+    # a second dossier: the medical certificate comes from the wallet, not from the disk
+    await page.goto("/procedures/HT-KS-01")
+    await page.get_by_role("button", name="Nộp hồ sơ trực tuyến").click()
+    await expect(page).to_have_url(re.compile(r"/applications/[^/]+/form$"))
+    slot = page.locator("[data-document=birth_certificate_medical]")
+    await slot.locator("details.wallet summary").click()
+    await slot.locator("[data-attach]").first.click()
+    await expect(slot).to_contain_text("Đã tải lên")
+    await expect(slot).to_contain_text("giay-chung-sinh.pdf")
+    await screens.take(page, "form-from-wallet")
 
 
 async def activated_citizen(base_url: str, outbox: Outbox) -> str:

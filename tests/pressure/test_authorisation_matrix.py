@@ -278,6 +278,29 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/v1/public/agencies/{code}/index/months", everyone(200), params={"code": "agency"}),
     Row("GET", "/v1/public/ranking", everyone(200)),
     Row("GET", "/v1/agency/dashboard", cells(401, 403, 403, 200, 200, 403)),
+    # submission: result documents, their public verification, the wallet (issue 20); S has no result yet
+    Row(
+        "GET",
+        "/v1/applications/{application_id}/result",
+        cells(401, 404, 404, 404, 404, 404),
+        params={"application_id": "S"},
+    ),
+    Row(  # the agency's approver is told S has no result to revoke; the others learn nothing
+        "POST",
+        "/v1/agency/applications/{application_id}/result/revoke",
+        cells(401, 403, 403, (403, 404), 404, 403),
+        params={"application_id": "S"},
+        body={"reason": "Cấp nhầm"},
+    ),
+    Row("GET", "/v1/verify/{code}", everyone(404), params={"code": "no_code"}),
+    Row("POST", "/v1/verify/{code}", everyone(404), params={"code": "no_code"}),
+    Row("GET", "/v1/wallet", cells(401, 200, 200, 403, 403, 403)),
+    # fees (issue 21): S's procedure has no fee, so even its owner is told there is nothing to pay (409); the
+    # provider's return and IPN are anonymous by nature and judged by their VNPAY signature (IPN: 200 with RspCode 97)
+    Row("POST", "/v1/applications/{application_id}/payment", owner_only(409), params={"application_id": "S"}),
+    Row("GET", "/v1/payments/vnpay/ipn", everyone(200), query={"vnp_TxnRef": "X", "vnp_SecureHash": "0"}),
+    Row("GET", "/v1/payments/vnpay/return", everyone(303), query={"vnp_TxnRef": "X", "vnp_SecureHash": "0"}),
+    Row("GET", "/v1/agency/payments/reconciliation", cells(401, 403, 403, 200, 200, 403)),
     # notification
     Row("GET", "/v1/notifications", signed_in(200)),
     Row("POST", "/v1/notifications/{notification_id}/read", owner_only(200), params={"notification_id": "note"}),
@@ -402,6 +425,7 @@ async def world(pressure: Pressure) -> AsyncIterator[World]:
                 "no_procedure": "ZZ-KHONG-CO-01",
                 "no_passkey": "khong-co-passkey",
                 "no_officer": "khong-co-can-bo",
+                "no_code": "0000000000000000",  # a verification code no result has
                 "S": submitted_id,
                 "S_document": s_document,
                 "S_receipt": "receipt-1",  # the slip intake would issue on accepting S

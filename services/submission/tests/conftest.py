@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,10 +22,12 @@ from motcua.common.clock import Clock, now
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
 from motcua.common.contracts.identity import OfficerProfileChanged
 from motcua.common.events import Envelope, Event, decode, encode
+from motcua.devtools.payment_provider import LocalGateway, ProviderConfig, build_provider
 from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
 from motcua.submission.app import build_app
 from motcua.submission.settings import Settings
 
+SIGNING_DIR = Path(tempfile.gettempdir()) / f"motcua-test-signing-{os.getpid()}"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
@@ -260,6 +265,7 @@ class Samples:
     """Files and factories for tests (conftest cannot be imported under --import-mode=importlib)."""
 
     PDF = PDF
+    SIGNING_DIR = SIGNING_DIR
     JPEG = JPEG
     PNG = PNG
     EXE = EXE
@@ -280,7 +286,13 @@ Launcher = Callable[..., contextlib.AbstractAsyncContextManager[Service]]
 async def _running(
     stack: Stack, isolation: Isolation, minter: TokenMinter, *, window_clock: Clock = now, **overrides: Any
 ) -> AsyncIterator[Service]:
-    fields: dict[str, Any] = {"log_format": "console", "log_level": "WARNING", **overrides}
+    fields: dict[str, Any] = {
+        "log_format": "console",
+        "log_level": "WARNING",
+        # the result documents' development CA and agency keys: made on first use, outside the checkout
+        "result_signing_dev_ca_dir": str(SIGNING_DIR),
+        **overrides,
+    }
     settings = Settings(
         mongodb_uri=stack.mongodb_uri,
         mongodb_db=isolation.db_name,
@@ -324,3 +336,38 @@ async def service(stack: Stack, token_minter: TokenMinter) -> AsyncIterator[Serv
     tag = uuid.uuid4().hex[:10]
     async with _running(stack, Isolation(db_name=f"test_{tag}", topic_prefix=f"t{tag}."), token_minter) as running:
         yield running
+
+
+@dataclass
+class Paying:
+    """A submission service paid through the local VNPAY gateway (a separate app on its own port)."""
+
+    service: Service
+    provider_url: str
+    gateway: LocalGateway
+    secret: str
+
+
+@pytest.fixture(scope="session")
+async def paying(stack: Stack, token_minter: TokenMinter) -> AsyncIterator[Paying]:
+    """One submission service for the payment tests, and the local provider it pays through; the provider's
+    IPN goes to the service, the service's querydr and refunds to the provider, over real HTTP."""
+    secret = f"test-secret-{uuid.uuid4().hex}"
+    config = ProviderConfig(hash_secret=secret, tmn_code="TESTTMN1")
+    provider = build_provider(config)
+    tag = uuid.uuid4().hex[:10]
+    async with (
+        running_app(provider) as provider_url,
+        _running(
+            stack,
+            Isolation(db_name=f"test_{tag}", topic_prefix=f"t{tag}."),
+            token_minter,
+            payment_provider_url=provider_url,
+            vnpay_hash_secret=secret,
+            vnpay_tmn_code="TESTTMN1",
+            payment_query_every_seconds=0.5,
+            payment_query_after_seconds=4,
+        ) as running,
+    ):
+        config.ipn_url = f"{running.url}/v1/payments/vnpay/ipn"
+        yield Paying(service=running, provider_url=provider_url, gateway=provider.state.gateway, secret=secret)

@@ -5,7 +5,7 @@ import re
 from datetime import date
 from typing import Any
 
-from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
+from motcua.common.contracts.submission import ApplicationReceived, ApplicationResultIssued, ApplicationStatusChanged
 
 TRACKING = re.compile(r"^HS-\d{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
@@ -50,6 +50,7 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
         "size": len(samples.PDF),
         "sha256": hashlib.sha256(samples.PDF).hexdigest(),
         "uploaded_at": pdf.json()["uploaded_at"],
+        "source": None,  # uploaded here, not attached from the wallet
     }
     jpeg = await service.upload(
         parent,
@@ -134,8 +135,9 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
     assert mine["history"][2]["comment"] == "Bổ sung bản sao giấy chứng nhận kết hôn"
     assert [d["content_type"] for d in mine["documents"]] == ["application/pdf", "image/png"]
 
-    moves = await service.application_events(app_id, 6)
-    changes = [e.data for e in moves[1:]]
+    moves = await service.application_events(app_id, 7)
+    assert isinstance(moves[-1].data, ApplicationResultIssued)  # the signed result follows its completion
+    changes = [e.data for e in moves[1:-1]]
     assert all(isinstance(c, ApplicationStatusChanged) for c in changes)
     assert [(c.from_status, c.to_status) for c in changes] == [(h["from"], h["to"]) for h in mine["history"][1:]]
     assert changes[1].comment == "Bổ sung bản sao giấy chứng nhận kết hôn"

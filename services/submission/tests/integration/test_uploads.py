@@ -80,8 +80,12 @@ async def test_bad_uploads_are_refused_and_leave_nothing_stored(service: Any, sa
         refused = await service.http.post(url, content=body, headers={**who, **headers})
         assert refused.status_code == 422, refused.text
         assert refused.json()["errors"][0]["pointer"] in ("/file", "/document_key", "/comment")
-    not_multipart = await service.http.post(url, json={"document_key": "x"}, headers=who)
+    not_multipart = await service.http.post(url, content=b"x", headers={**who, "Content-Type": "text/plain"})
     assert not_multipart.status_code == 415
+    # JSON attaches an item of the wallet (issue 20): without one, 422 naming it
+    no_item = await service.http.post(url, json={"document_key": "x"}, headers=who)
+    assert no_item.status_code == 422
+    assert "/wallet_item_id" in [e["pointer"] for e in no_item.json()["errors"]]
 
     assert await stored_files(service) == before
     assert (await service.http.get(f"/v1/applications/{draft['id']}", headers=who)).json()["documents"] == []

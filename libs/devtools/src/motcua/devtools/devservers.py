@@ -403,6 +403,9 @@ SERVICES: tuple[tuple[str, int, str], ...] = (
     ("gateway", 8000, "GATEWAY_PORT"),
 )
 DEV_ADMIN_EMAIL = "admin@motcua.example.vn"
+PAYMENT_PROVIDER_PORT = 8009  # the local VNPAY gateway (`PAYMENT_PROVIDER_URL` names another instead)
+LOCAL_VNPAY_SECRET = "motcua-local-vnpay-hash-secret-dev"  # public: the local gateway's, never a real terminal's
+LOCAL_VNPAY_TMN_CODE = "MOTCUA01"
 DEV_ADMIN_PASSWORD = "Quản-trị-Một-Cửa-2026"
 
 
@@ -464,6 +467,8 @@ def platform_env(var: Path, overrides: dict[str, str], *, free_ports: bool) -> d
     env.update(
         {
             "IDENTITY_SIGNING_KEY_FILE": str(var / "identity" / "signing-key.pem"),
+            # result documents: a development CA and per-agency certificates, made on first use (issue 20)
+            "RESULT_SIGNING_DEV_CA_DIR": str(var / "signing"),
             "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": DEV_ADMIN_EMAIL,
             "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
             # a developer's machine: each SMS, its code included, goes to var/sms.jsonl (never to a log)
@@ -514,6 +519,24 @@ def start_platform(
                 logs / "smtp.log",
             )
             env["SMTP_HOST"], env["SMTP_PORT"] = "127.0.0.1", str(port)
+        if "PAYMENT_PROVIDER_URL" not in overrides:
+            # the local VNPAY gateway (docs/payments.md): its page, its signed IPN to the gateway, querydr, refunds
+            port = free_port() if free_ports else PAYMENT_PROVIDER_PORT
+            env["PAYMENT_PROVIDER_URL"] = f"http://127.0.0.1:{port}"
+            env.setdefault("VNPAY_HASH_SECRET", LOCAL_VNPAY_SECRET)
+            env.setdefault("VNPAY_TMN_CODE", LOCAL_VNPAY_TMN_CODE)
+            provider_env = {
+                **env,
+                "PAYMENT_PROVIDER_PORT": str(port),
+                "PAYMENT_IPN_URL": env["PUBLIC_BASE_URL"].rstrip("/") + "/v1/payments/vnpay/ipn",
+            }
+            platform.servers["payment provider"] = ServerProcess(
+                "payment provider",
+                [sys.executable, "-m", "motcua.devtools.payment_provider"],
+                port,
+                logs / "payment-provider.log",
+                env=provider_env,
+            )
         for server in platform.servers.values():
             server.launch()
         # the services start alongside (each retries until its database and broker answer): the JVM's start

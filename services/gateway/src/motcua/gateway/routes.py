@@ -20,6 +20,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/notifications", "notification"),
     ("/v1/webhooks", "webhooks"),
     ("/v1/public", "submission"),
+    ("/v1/verify", "submission"),  # the public verification of result documents (issue 20)
+    ("/v1/wallet", "submission"),
+    ("/v1/payments", "submission"),
 )
 
 SERVICES: tuple[str, ...] = ("identity", "catalogue", "submission", "notification", "webhooks")

@@ -30,7 +30,10 @@ from motcua.common.contracts.submission import (
     ApplicationDeadlineApproaching,
     ApplicationOverdue,
     ApplicationReceived,
+    ApplicationResultIssued,
     ApplicationStatusChanged,
+    PaymentCompleted,
+    ResultRevoked,
 )
 from motcua.common.events import Envelope, Event, event_types
 from motcua.common.outbox import Outbox
@@ -46,7 +49,7 @@ from motcua.notification.store import Store
 log = structlog.get_logger(__name__)
 
 # What a delivery may be about: the applicant's dossier events, and the officers' deadline notices.
-DossierEvent = ApplicationEvent | ApplicationDeadlineApproaching | ApplicationOverdue
+DossierEvent = ApplicationEvent | ApplicationDeadlineApproaching | ApplicationOverdue | PaymentCompleted
 
 
 class Desk:
@@ -71,9 +74,12 @@ class Desk:
             ApplicationReceived.ce_type: self.application,
             ApplicationStatusChanged.ce_type: self.application,
             ApologyIssued.ce_type: self.application,
+            ApplicationResultIssued.ce_type: self.application,
+            ResultRevoked.ce_type: self.application,
             OfficerProfileChanged.ce_type: self.officer_changed,
             ApplicationDeadlineApproaching.ce_type: self.deadline,
             ApplicationOverdue.ce_type: self.deadline,
+            PaymentCompleted.ce_type: self.payment_receipt,
         }
 
     async def officer_changed(self, envelope: Envelope, session: mongo.Session) -> None:
@@ -99,6 +105,17 @@ class Desk:
             theirs = replace(envelope, id=f"{envelope.id}:{account_id}")  # once per person, even on a replay
             await self._record(session, theirs, self._composer.deadline(data, contact), account_id, data)
 
+    async def payment_receipt(self, envelope: Envelope, session: mongo.Session) -> None:
+        """The receipt of a paid fee, to the applicant, once (its deliveries are unique per event and channel)."""
+        data = envelope.data
+        assert isinstance(data, PaymentCompleted)
+        contact = await self._store.find_contact(session, data.applicant_account_id)
+        if contact is None:  # identity's topic is behind: the receipt waits aside, as the dossier's messages do
+            log.warning("contact_unknown_event_parked", account_id=data.applicant_account_id)
+            await self._store.park(session, _parked(envelope, data.applicant_account_id))
+            return
+        await self._record(session, envelope, self._composer.payment_receipt(data, contact), contact.account_id, data)
+
     async def contact_changed(self, envelope: Envelope, session: mongo.Session) -> None:
         data = envelope.data
         assert isinstance(data, AccountRegistered | AccountActivated)
@@ -106,8 +123,12 @@ class Desk:
         await self._store.save_contact(session, contact, data.account_type)
         for parked in await self._store.take_parked(session, data.account_id):
             waiting = _unpark(parked)
-            assert isinstance(waiting.data, ApplicationReceived | ApplicationStatusChanged | ApologyIssued)
             log.info("parked_event_released", parked_event_id=waiting.id, account_id=data.account_id)
+            if isinstance(waiting.data, PaymentCompleted):
+                receipt = self._composer.payment_receipt(waiting.data, contact)
+                await self._record(session, waiting, receipt, data.account_id, waiting.data)
+                continue
+            assert isinstance(waiting.data, ApplicationEvent)
             messages = self._composer.application(waiting.data, contact, slip=self._slip(waiting.data))
             await self._record(session, waiting, messages, data.account_id, waiting.data)
 
@@ -138,7 +159,11 @@ class Desk:
 
     async def application(self, envelope: Envelope, session: mongo.Session) -> None:
         data = envelope.data
-        assert isinstance(data, ApplicationReceived | ApplicationStatusChanged | ApologyIssued)
+        assert isinstance(data, ApplicationEvent)
+        if isinstance(data, ApplicationStatusChanged) and data.to_status == "completed":
+            # every completion carries its result: ApplicationResultIssued, which follows in the same
+            # transaction, tells the applicant once, with the link to the result (issue 20)
+            return
         contact = await self._store.find_contact(session, data.applicant_account_id)
         if contact is None:
             # Identity's events travel on another topic and may come later; waiting here by retrying
@@ -248,6 +273,12 @@ def _in_app(envelope: Envelope, message: Outgoing, account_id: str, application:
         kind, status = "application_status_changed", application.to_status
     elif isinstance(application, ApologyIssued):
         kind, status = "application_apology", None  # the status stays; the date moves
+    elif isinstance(application, ApplicationResultIssued):
+        kind, status = "application_result_issued", "completed"
+    elif isinstance(application, ResultRevoked):
+        kind, status = "application_result_revoked", None
+    elif isinstance(application, PaymentCompleted):
+        kind, status = "payment_receipt", None  # the fee paid: the status stays
     else:
         kind, status = "application_received", "submitted"
     return {

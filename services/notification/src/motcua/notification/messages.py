@@ -27,7 +27,10 @@ from motcua.common.contracts.submission import (
     ApplicationDeadlineApproaching,
     ApplicationOverdue,
     ApplicationReceived,
+    ApplicationResultIssued,
     ApplicationStatusChanged,
+    PaymentCompleted,
+    ResultRevoked,
 )
 from motcua.common.events import Event
 from motcua.common.sealing import EventSealer, SealedText, UnreadableSecret, purpose
@@ -36,7 +39,9 @@ from motcua.notification.model import Channel, Locale
 
 log = structlog.get_logger(__name__)
 
-ApplicationEvent = ApplicationReceived | ApplicationStatusChanged | ApologyIssued
+ApplicationEvent = (
+    ApplicationReceived | ApplicationStatusChanged | ApologyIssued | ApplicationResultIssued | ResultRevoked
+)
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,8 @@ class Composer:
         issued, if any, attached to the email."""
         locale = contact.locale
         status = event.to_status if isinstance(event, ApplicationStatusChanged) else "submitted"
+        if isinstance(event, ApplicationResultIssued):
+            status = "completed"  # the result's message is the completion's (the status change sends none)
         name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
         ctx: dict[str, Any] = {
             "full_name": model.one_line(contact.full_name),
@@ -185,6 +192,16 @@ class Composer:
             ctx["comment"] = model.one_line(event.reason, 1000)
             ctx["previous_due_date"] = model.format_date(event.previous_due_date, locale)
             ctx["slip_url"] = f"{ctx['application_url']}#slips"
+        elif isinstance(event, ApplicationResultIssued | ResultRevoked):
+            code = quote(event.verification_code, safe="")
+            ctx["verification_code"] = model.one_line(event.verification_code, 64)
+            ctx["verification_url"] = f"{self._base}/verify/{code}"
+            ctx["result_url"] = f"{ctx['application_url']}#result"
+            if isinstance(event, ApplicationResultIssued):
+                kind = "application_result_issued"
+            else:
+                kind = "application_result_revoked"
+                ctx["comment"] = model.one_line(event.reason, 1000)
         else:
             kind = "application_status_changed"
             ctx["comment"] = model.one_line(event.comment, 1000)
@@ -228,6 +245,37 @@ class Composer:
                 "title": self._block(text, "title", ctx),
                 "body": self._block(text, "body", ctx),
                 "link": ctx["desk_url"],
+            },
+        )
+        return [email, in_app]
+
+    def payment_receipt(self, event: PaymentCompleted, contact: Contact) -> list[Outgoing]:
+        """The electronic receipt (biên lai) of a paid fee: amount, procedure, date and transaction references,
+        by email and in the app."""
+        locale = contact.locale
+        name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
+        amount = f"{event.amount_vnd:,}".replace(",", "." if locale == "vi" else ",")
+        ctx: dict[str, Any] = {
+            "full_name": model.one_line(contact.full_name),
+            "procedure_name": model.one_line(name),
+            "tracking_code": model.one_line(event.tracking_code, 64),
+            "agency_code": model.one_line(event.agency_code, 64),
+            "amount": amount,
+            "paid_at": model.format_moment(event.paid_at, locale),
+            "txn_ref": model.one_line(event.txn_ref, 64),
+            "transaction_no": model.one_line(event.transaction_no, 64),
+            "provider": model.one_line(event.provider.upper(), 32),
+            "application_url": f"{self._base}/applications/{quote(event.application_id, safe='')}",
+        }
+        text = self._template("payment_receipt", locale, "txt")
+        email = self._email("payment_receipt", locale, contact.email, ctx, to_name=contact.full_name)
+        in_app = Outgoing(
+            channel="in_app",
+            recipient=contact.account_id,
+            content={
+                "title": self._block(text, "title", ctx),
+                "body": self._block(text, "body", ctx),
+                "link": ctx["application_url"],
             },
         )
         return [email, in_app]

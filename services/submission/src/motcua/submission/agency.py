@@ -10,17 +10,17 @@ from motcua.common.clock import now
 from motcua.common.errors import Forbidden, InvalidInput
 from motcua.common.paging import check_depth
 from motcua.common.request_context import RequestId
-from motcua.submission import applications, due_dates, tracking
+from motcua.submission import applications, due_dates, issuing, tracking
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import Application, etag
+from motcua.submission.result_routes import ACTION_BODY, ActionBody
 from motcua.submission.schemas import (
     AgencyApplicationPublic,
     AgencyPage,
     AgencySummary,
     Apology,
-    OfficerAction,
 )
-from motcua.submission.workflow import Status
+from motcua.submission.workflow import Action, Status
 
 router = APIRouter(prefix="/v1/agency", tags=["agency"])
 
@@ -85,11 +85,11 @@ async def queue(
     return AgencyPage(items=[AgencySummary.of(a) for a in found], total=total, page=page, page_size=size)
 
 
-@router.post("/applications/{application_id}/actions", summary="Act on an application")
+@router.post("/applications/{application_id}/actions", summary="Act on an application", openapi_extra=ACTION_BODY)
 async def act(
     application_id: Annotated[str, Path(max_length=64)],
-    body: OfficerAction,
-    officer: Officer,
+    officer: Officer,  # before the body: who asks is checked before what is sent is read
+    body: ActionBody,
     submission: SubmissionDep,
     rid: RequestId,
     response: Response,
@@ -99,8 +99,15 @@ async def act(
     required) or `issue_result`. Each only for its roles (403 otherwise: accept and issue_result intake;
     request_supplement intake or specialist; propose specialist; approve and reject approver, and intake
     may reject a dossier not yet accepted); 409 when the workflow does not allow it from the current
-    status; the applicant is told through ApplicationStatusChanged."""
+    status; the applicant is told through ApplicationStatusChanged. `issue_result` makes the signed result
+    document (docs/results.md): multipart with `action=issue_result` and `file` (a PDF), or JSON when the
+    procedure has a result template (422 naming `file` otherwise)."""
     agency_of(officer)
+    if body.action == Action.ISSUE_RESULT:
+        moved = await issuing.issue(
+            submission, application_id, officer, comment=body.comment, upload=body.file, request_id=rid
+        )
+        return answered(moved, officer, response)
     moved = await applications.move(
         submission,
         application_id,

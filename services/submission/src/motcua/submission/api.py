@@ -14,7 +14,7 @@ from motcua.common.auth import Citizen, CurrentPrincipal
 from motcua.common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from motcua.common.paging import check_depth
 from motcua.common.request_context import ClientIp, RequestId
-from motcua.submission import applications, tracking, uploads
+from motcua.submission import applications, tracking, uploads, wallet
 from motcua.submission.deps import LimitsDep, SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import Application, etag
 from motcua.submission.schemas import (
@@ -175,7 +175,11 @@ async def upload(
 ) -> DocumentPublic:
     """Upload the file of one of the procedure's documents (multipart `document_key`, `file`); it
     replaces an earlier file of the same key. 413 over the document's size limit, 415 for a type it
-    does not accept (judged by the content), 422 for an empty file or a key the procedure does not list."""
+    does not accept (judged by the content), 422 for an empty file or a key the procedure does not list.
+    JSON `{"document_key", "wallet_item_id"}` attaches an item of the citizen's wallet instead (wallet.py)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+        attach = wallet.parse_attach(await _json_body(request, 64 * 1024))
+        return await wallet.attach(submission, application_id, who, attach)
     store = submission.store
     drain_limit = int(submission.settings.upload_drain_limit_mb * 1024 * 1024)
     try:

@@ -20,11 +20,19 @@ from motcua.submission import (
     events,
     index_feed,
     orphan_files,
+    payment_flow,
+    payment_routes,
+    payment_store,
     ratings,
+    result_routes,
+    signing,
     slip_routes,
+    verify_routes,
+    wallet,
 )
 from motcua.submission.deps import Submission
 from motcua.submission.rate_limits import RateLimits
+from motcua.submission.result_store import RESULT_INDEXES, ResultStore
 from motcua.submission.settings import Settings
 from motcua.submission.store import INDEXES, Store
 
@@ -43,7 +51,20 @@ def build_app(
         store = Store(runtime.client, runtime.db)
         limits = RateLimits(store.rate_limits, settings, clock=window_clock)
         fonts = settings.slip_fonts()
-        return Submission(settings=settings, store=store, outbox=runtime.outbox, limits=limits, fonts=fonts)
+        signers = signing.from_settings(
+            settings.result_signing_pkcs12_files,
+            settings.result_signing_pkcs12_passphrase.get_secret_value(),
+            settings.result_signing_dev_ca_dir,
+        )
+        return Submission(
+            settings=settings,
+            store=store,
+            outbox=runtime.outbox,
+            limits=limits,
+            fonts=fonts,
+            signers=signers,
+            results=ResultStore(runtime.db),
+        )
 
     async def on_startup(submission: Submission) -> None:
         submission.fonts.check()
@@ -55,14 +76,27 @@ def build_app(
         return {
             "orphan-files": orphan_files.keep_sweeping(submission.store, older_than=older_than, every=every),
             "escalation": deadlines.keep_checking(submission, every=settings.escalation_check_seconds),
+            "payment-query": payment_flow.keep_settling(
+                submission, every=settings.payment_query_every_seconds, after=settings.payment_query_after_seconds
+            ),
         }
 
     return create_app(
         settings,
         title="Mot Cua — submission",
         description=DESCRIPTION,
-        routers=[api.router, agency.router, desk.router, slip_routes.router, accountability.router],
-        indexes={**INDEXES, **index_feed.INDEXES, **ratings.INDEXES},
+        routers=[
+            api.router,
+            agency.router,
+            desk.router,
+            slip_routes.router,
+            accountability.router,
+            result_routes.router,
+            verify_routes.router,
+            wallet.router,
+            payment_routes.router,
+        ],
+        indexes={**INDEXES, **index_feed.INDEXES, **ratings.INDEXES, **RESULT_INDEXES, **payment_store.INDEXES},
         parts=parts,
         on_startup=on_startup,
         background=background,
@@ -74,5 +108,10 @@ def build_app(
                 "POST", "/v1/applications/{application_id}/documents", int(settings.upload_max_request_mb * MIB)
             ),
             LargerBody("PATCH", "/v1/applications/{application_id}", settings.max_form_bytes * 2),
+            # a result uploaded with issue_result, and a document checked against its verification
+            LargerBody(
+                "POST", "/v1/agency/applications/{application_id}/actions", int(settings.result_max_mb * MIB) + 65536
+            ),
+            LargerBody("POST", "/v1/verify/{code}", int(settings.result_max_mb * MIB) + 65536),
         ],
     )

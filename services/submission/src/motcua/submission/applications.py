@@ -16,7 +16,7 @@ from motcua.common import mongo
 from motcua.common.auth import Principal
 from motcua.common.clock import now
 from motcua.common.errors import Conflict, InvalidInput
-from motcua.submission import events, forms
+from motcua.submission import events, forms, payment_flow
 from motcua.submission.deps import Submission
 from motcua.submission.model import (
     Application,
@@ -57,14 +57,14 @@ def officer_roles(who: Principal) -> frozenset[Role]:
     return frozenset(Role(r) for r in who.agency_roles if r in Role.__members__.values())
 
 
-def _missing(application_id: str) -> ApplicationNotFound:
+def missing(application_id: str) -> ApplicationNotFound:
     return ApplicationNotFound(f"No application {application_id} here.")
 
 
 async def owned(store: Store, application_id: str, who: Principal) -> Application:
     app = await store.get(application_id)
     if app is None or not is_owner(app, who):
-        raise _missing(application_id)
+        raise missing(application_id)
     return app
 
 
@@ -72,7 +72,7 @@ async def readable(store: Store, application_id: str, who: Principal) -> Applica
     """The owner and the officers of the procedure's agency (once submitted) may read it."""
     app = await store.get(application_id)
     if app is None or not (is_owner(app, who) or is_agency_officer(app, who)):
-        raise _missing(application_id)
+        raise missing(application_id)
     return app
 
 
@@ -169,7 +169,7 @@ async def _transition(
     async def work(session: mongo.Session) -> Application:
         current = await store.get(application_id, session=session)
         if current is None or not may(current):
-            raise _missing(application_id)
+            raise missing(application_id)
         after = await decide(current)
         if after is current:
             return current  # nothing to change (an idempotent replay)
@@ -178,6 +178,7 @@ async def _transition(
         announcement = events.announcing(after, current, by)
         if announcement is not None:  # a proposal stays inside the agency
             await outbox.add(session, [announcement], request_id=request_id)
+        await payment_flow.mark_refund(session, submission, current, after)
         return after
 
     result = await mongo.in_transaction(store.client, work)
@@ -241,6 +242,7 @@ async def move(
         return current.move(action, by_role=by_role, comment=why, at=now(), outcome=outcome)
 
     after = await _transition(submission, application_id, may, decide, by=who.sub, request_id=request_id)
+    await payment_flow.refund_if_due(submission, after, request_id=request_id)
     log.info("application_moved", application_id=application_id, action=action.value, status=after.status.value)
     return after
 

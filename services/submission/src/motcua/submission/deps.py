@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from motcua.common.outbox import Outbox
 from motcua.common.runtime import parts_of
 from motcua.submission.rate_limits import RateLimits
+from motcua.submission.result_store import ResultStore
 from motcua.submission.settings import Settings
+from motcua.submission.signing import AgencySigners
 from motcua.submission.slip_pdf import Fonts
 from motcua.submission.store import Store
 
@@ -23,6 +25,8 @@ class Submission:
     outbox: Outbox
     limits: RateLimits
     fonts: Fonts  # the slips' typeface
+    signers: AgencySigners  # each agency's key for its result documents
+    results: ResultStore  # results and their public verification records
 
 
 async def _submission(request: Request) -> Submission:

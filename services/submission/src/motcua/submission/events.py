@@ -39,7 +39,7 @@ GROUP = "submission"
 _DOCUMENT_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 
 
-def _common(app: Application) -> dict[str, object]:
+def common_fields(app: Application) -> dict[str, object]:
     assert app.tracking_code is not None
     assert app.due_date is not None
     return {
@@ -57,7 +57,7 @@ def _common(app: Application) -> dict[str, object]:
 
 def received(app: Application) -> ApplicationReceived:
     assert app.submitted_at is not None
-    return ApplicationReceived(**_common(app), submitted_at=app.submitted_at)
+    return ApplicationReceived(**common_fields(app), submitted_at=app.submitted_at)
 
 
 def issued_slip(app: Application) -> IssuedSlip | None:
@@ -79,7 +79,7 @@ def status_changed(app: Application) -> ApplicationStatusChanged:
     entry = app.history[-1]
     return ApplicationStatusChanged(
         slip=issued_slip(app),
-        **_common(app),
+        **common_fields(app),
         from_status=entry.from_status.value,
         to_status=entry.to_status.value,
         comment=entry.comment,
@@ -92,7 +92,7 @@ def apology_issued(app: Application, previous_due_date: date) -> ApologyIssued:
     """The apology just recorded, with the date it replaces."""
     entry = app.history[-1]
     return ApologyIssued(
-        **_common(app),
+        **common_fields(app),
         previous_due_date=previous_due_date,
         reason=entry.comment,
         slip_id=slip_id(SlipKind.APOLOGY, len(app.history) - 1),
@@ -105,7 +105,7 @@ def assigned(app: Application, before: Application, by: str) -> ApplicationAssig
     """The assignment just recorded, naming the specialist it replaces if any."""
     assert app.assignee is not None
     return ApplicationAssigned(
-        **_common(app),
+        **common_fields(app),
         assignee_id=app.assignee.id,
         assignee_name=app.assignee.full_name,
         previous_assignee_id=before.assignee.id if before.assignee else None,
@@ -119,7 +119,7 @@ def deadline(app: Application, notice: Notice, at: datetime) -> ApplicationDeadl
     kind = ApplicationOverdue if notice == "overdue" else ApplicationDeadlineApproaching
     left = app.working_days_left(due_dates.local_day(at))
     return kind(
-        **_common(app),
+        **common_fields(app),
         assignee_id=app.assignee.id if app.assignee else None,
         status=app.status.value,
         working_days_left=left if left is not None else 0,
@@ -178,6 +178,8 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
                 "required_documents",
                 "form_schema",
                 "published_at",
+                "result_template",
+                "fee_vnd",
             }
         )
         await store.save_procedure(session, fields)

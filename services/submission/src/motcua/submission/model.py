@@ -19,9 +19,10 @@ from motcua.common.errors import (
     PreconditionRequired,
     pointer,
 )
-from motcua.submission import due_dates, escalation, tracking
+from motcua.submission import due_dates, escalation, payments, tracking
 from motcua.submission.escalation import Notice
 from motcua.submission.forms import form_problems
+from motcua.submission.payments import PaymentStatus
 from motcua.submission.workflow import (
     COMMENT_REQUIRED,
     EDITABLE,
@@ -119,6 +120,8 @@ class Procedure(BaseModel):
     required_documents: list[RequiredDocument]
     form_schema: dict[str, Any]
     retired: bool = False
+    result_template: str | None = "generic"  # what issue_result renders when no PDF is uploaded (None: upload one)
+    fee_vnd: int = 0  # paid online before intake accepts (docs/payments.md)
 
     def due_date(self, submitted_at: datetime, hours: due_dates.WorkingHours) -> date:
         """When the result of a dossier of this version submitted at `submitted_at` is due."""
@@ -133,6 +136,15 @@ class Procedure(BaseModel):
         return max((d.max_bytes for d in self.required_documents), default=0)
 
 
+class DocumentSource(BaseModel):
+    """Where an attached document came from when it was not uploaded: an item of the citizen's wallet."""
+
+    kind: Literal["wallet"] = "wallet"
+    wallet_item_id: str
+    item_kind: Literal["upload", "result"]
+    from_application_id: str
+
+
 class DocumentRef(BaseModel):
     """An uploaded file attached to an application (the file itself lives in GridFS under `id`)."""
 
@@ -143,6 +155,23 @@ class DocumentRef(BaseModel):
     size: int
     sha256: str
     uploaded_at: datetime
+    source: DocumentSource | None = None  # None: uploaded to this dossier
+
+
+class IssuedResult(BaseModel):
+    """The signed result document of a completed dossier (the file in GridFS under `file_id`); results.py
+    decides how it is issued and revoked."""
+
+    verification_code: str
+    file_id: str
+    filename: str
+    sha256: str
+    size: int
+    issued_at: datetime
+    status: Literal["valid", "revoked"] = "valid"
+    made_from: Literal["template", "upload"]
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
 
 
 class HistoryEntry(BaseModel):
@@ -223,6 +252,9 @@ class Application(BaseModel):
     supplements: list[SupplementRequest] = []
     next_notice: Notice | None = None  # the escalation check's next notice, and the day it is due
     next_notice_on: date | None = None
+    result: IssuedResult | None = None
+    fee_vnd: int = 0  # the pinned version's fee, set at submission
+    payment_status: PaymentStatus = PaymentStatus.NOT_REQUIRED
     created_at: datetime
     updated_at: datetime
 
@@ -312,6 +344,8 @@ class Application(BaseModel):
                 "submitted_at": at,
                 "due_date": receipt.due_date,
                 "receipt": receipt,
+                "fee_vnd": procedure.fee_vnd,
+                "payment_status": payments.at_submission(procedure.fee_vnd),
             }
         )
 
@@ -435,7 +469,13 @@ class Application(BaseModel):
         if refusing_a_supplement and not self._supply_over(due_dates.local_day(at)):
             supply_by = self.supplements[-1].supply_by.isoformat() if self.supplements else "the supply-by date"
             raise SupplyTimeNotOver(f"The applicant may supply the missing items until {supply_by}.")
-        return changed(self, target, by_role=by_role, comment=comment, at=at, action=action, outcome=outcome)
+        if action == Action.ACCEPT:
+            payments.check_acceptable(self.payment_status, self.fee_vnd)
+        moved = changed(self, target, by_role=by_role, comment=comment, at=at, action=action, outcome=outcome)
+        accepted = any(h.action == Action.ACCEPT for h in self.history)
+        if payments.refund_due(self.payment_status, to_status=target.value, ever_accepted=accepted):
+            return moved.model_copy(update={"payment_status": PaymentStatus.REFUNDED})
+        return moved
 
 
 def _clock(due: date, at: datetime, hours: due_dates.WorkingHours) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from motcua.common.clock import Clock, now
 from motcua.common.errors import TooManyRequests
 from motcua.submission.settings import Settings
 
-Scope = Literal["lookup", "draft", "upload"]
+Scope = Literal["lookup", "draft", "upload", "verify"]
 
 
 class RateLimited(TooManyRequests):
@@ -36,6 +36,7 @@ class RateLimits:
             "lookup": Limit(settings.lookup_limit, settings.lookup_window_seconds),
             "draft": Limit(settings.draft_limit, settings.draft_window_seconds),
             "upload": Limit(settings.upload_limit, settings.upload_window_seconds),
+            "verify": Limit(settings.verify_limit, settings.verify_window_seconds),
         }
 
     async def spend(self, scope: Scope, who: str) -> None:

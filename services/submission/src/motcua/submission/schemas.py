@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from motcua.submission import due_dates
-from motcua.submission.model import Application, Assignee, DocumentRef, HistoryEntry
+from motcua.submission.model import Application, Assignee, DocumentRef, DocumentSource, HistoryEntry
+from motcua.submission.payments import PaymentStatus
 from motcua.submission.workflow import (
     ALL_ROLES,
     COMMENT_REQUIRED,
@@ -115,6 +116,7 @@ class DocumentPublic(BaseModel):
     size: int
     sha256: str
     uploaded_at: datetime
+    source: DocumentSource | None = Field(default=None, description="the wallet item it came from; null: uploaded")
 
     @classmethod
     def of(cls, ref: DocumentRef) -> DocumentPublic:
@@ -162,6 +164,10 @@ class ApplicationSummary(BaseModel):
     overdue: bool = Field(description="open and past its due date, with no apology setting a later one")
     created_at: datetime
     updated_at: datetime
+    fee_vnd: int = Field(default=0, description="the fee of the pinned procedure version, set at submission")
+    payment_status: PaymentStatus = Field(
+        default=PaymentStatus.NOT_REQUIRED, description="not_required, due, pending, paid, failed or refunded"
+    )
 
     @classmethod
     def of(cls, app: Application) -> ApplicationSummary:
@@ -181,11 +187,23 @@ def _summary_fields(app: Application) -> dict[str, Any]:
     }
 
 
+class ResultPublic(BaseModel):
+    """The signed result of a completed dossier (GET /v1/applications/{id}/result gives the PDF)."""
+
+    verification_code: str
+    sha256: str
+    issued_at: datetime
+    status: Literal["valid", "revoked"]
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+
+
 class ApplicationPublic(ApplicationSummary):
     revision: int = Field(description="what the ETag names; it changes when the form data changes")
     data: dict[str, Any]
     documents: list[DocumentPublic]
     history: list[HistoryPublic]
+    result: ResultPublic | None = None
 
     @classmethod
     def of(cls, app: Application) -> ApplicationPublic:
@@ -196,6 +214,7 @@ class ApplicationPublic(ApplicationSummary):
             documents=[DocumentPublic.of(d) for d in sorted(app.documents.values(), key=lambda d: d.document_key)],
             # the agency's own proposals are not the applicant's to read
             history=[HistoryPublic.of(h) for h in app.history if h.action not in INTERNAL],
+            result=ResultPublic.model_validate(app.result.model_dump()) if app.result else None,
         )
 
 

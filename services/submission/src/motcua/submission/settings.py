@@ -5,7 +5,7 @@ from __future__ import annotations
 from motcua.common.settings import ServiceSettings
 from motcua.common.slip_document import SlipTypeface
 from motcua.submission.due_dates import WorkingHours
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -68,3 +68,51 @@ class Settings(ServiceSettings, SlipTypeface):
     def hours_for(self, agency_code: str) -> WorkingHours:
         """The working hours of `agency_code`'s desk."""
         return WorkingHours.parse(self.agency_working_hours.get(agency_code, self.working_hours))
+
+    # -- result documents (issue 20): signing keys, sizes, the public verification's limit --
+    result_signing_pkcs12_files: dict[str, str] = Field(
+        default_factory=dict, description='JSON {"agency code": "/path/to/agency.p12"}: each agency\'s signing key'
+    )
+    result_signing_pkcs12_passphrase: SecretStr = Field(
+        default=SecretStr(""), description="the passphrase of those PKCS#12 files (a Kubernetes secret)"
+    )
+    result_signing_dev_ca_dir: str = Field(
+        default="",
+        description="a development CA and per-agency certificates made here on first use, for agencies without a "
+        "PKCS#12 file (make run: var/signing; never in production)",
+    )
+    result_max_mb: float = Field(default=20.0, gt=0, description="the largest result PDF an officer may upload")
+    verify_limit: int = Field(default=30, ge=1, description="public verifications per client address per window")
+    verify_window_seconds: int = Field(default=60, ge=1)
+    # Fees (docs/payments.md): the VNPAY terminal and where its gateway is (the local provider of `make run`
+    # by default). No secret, no online payment: starting one answers 409 (make run sets the local provider's).
+    payment_provider_url: str = Field(
+        default="http://127.0.0.1:8009", validation_alias=AliasChoices("PAYMENT_PROVIDER_URL", "payment_provider_url")
+    )
+    vnpay_tmn_code: str = Field(
+        default="MOTCUA01",
+        min_length=1,
+        max_length=20,
+        validation_alias=AliasChoices("VNPAY_TMN_CODE", "vnpay_tmn_code"),
+    )
+    vnpay_hash_secret: str = Field(
+        default="",
+        validation_alias=AliasChoices("VNPAY_HASH_SECRET", "vnpay_hash_secret"),
+        repr=False,
+    )
+    payment_return_url: str = Field(
+        default="",
+        description="where the provider sends the browser back; empty: PUBLIC_BASE_URL/v1/payments/vnpay/return",
+    )
+    payment_query_after_seconds: float = Field(
+        default=900, gt=0, description="a payment pending this long without an IPN is settled by a transaction query"
+    )
+    payment_query_every_seconds: float = Field(
+        default=300, gt=0, description="how often pending payments are looked at"
+    )
+    payment_start_limit: int = Field(default=10, ge=1, description="payments a citizen may start per window")
+    payment_start_window_seconds: int = Field(default=600, ge=1)
+
+    @property
+    def vnpay_return_url(self) -> str:
+        return self.payment_return_url or self.public_base_url.rstrip("/") + "/v1/payments/vnpay/return"

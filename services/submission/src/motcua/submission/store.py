@@ -328,6 +328,9 @@ class Store:
             "due_date": after.due_date,
             "receipt": after.receipt.model_dump() if after.receipt else None,
             "assignee": after.assignee.model_dump() if after.assignee else None,
+            "fee_vnd": after.fee_vnd or None,
+            # only when this move changes it (submission, a refund): never a stale copy over a settled payment
+            "payment_status": after.payment_status.value if after.payment_status != before.payment_status else None,
         }
         # set even when emptied: a supplement request stops the escalation notices
         kept = {
@@ -335,8 +338,11 @@ class Store:
             "next_notice": after.next_notice,
             "next_notice_on": after.next_notice_on,
         }
+        expected = {"_id": before.id, "status": before.status.value, "history": {"$size": len(before.history)}}
+        if after.payment_status != before.payment_status:  # not over a payment settled meanwhile
+            expected["payment_status"] = before.payment_status.value
         result = await self.applications.update_one(
-            {"_id": before.id, "status": before.status.value, "history": {"$size": len(before.history)}},
+            expected,
             {
                 "$set": _bson({k: v for k, v in changes.items() if v is not None} | kept),
                 "$push": {"history": _bson(entry.model_dump(by_alias=True))},

@@ -29,6 +29,7 @@ class Action(StrEnum):
     PROPOSE = "propose"
     APOLOGISE = "apologise"  # not a move: a later due date with an apology, from any open status
     ASSIGN = "assign"  # not a move: the dossier given to a specialist of the agency, from any open status
+    REVOKE_RESULT = "revoke_result"  # not a move: the issued result withdrawn by an approver (results.py)
     RESUBMIT = "resubmit"
     WITHDRAW = "withdraw"
 

@@ -53,6 +53,10 @@ class ProcedurePublished(_ProcedureEvent):
     form_schema: dict[str, Any]
     ui_schema: dict[str, Any] = {}
     published_at: datetime
+    # what a completed dossier's result document is made from when the officer uploads none: "generic" (the
+    # submission service's template: title, applicant, procedure, agency, date, verification code and QR),
+    # or null when the agency must upload the signed PDF itself
+    result_template: str | None = "generic"
 
 
 @register

@@ -134,3 +134,71 @@ class ApplicationRated(_ApplicationEvent):
     courtesy: int = Field(ge=1, le=5)
     has_comment: bool = False
     rated_at: datetime
+
+
+@register
+class ApplicationResultIssued(_ApplicationEvent):
+    """A completed dossier's result document was issued, signed by the agency: its hash and verification code
+    (anyone holding the document can verify it at `PUBLIC_BASE_URL/verify/{verification_code}`), never the file."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ApplicationResultIssued.v1"
+
+    verification_code: str
+    sha256: str
+    size: int
+    content_type: str = "application/pdf"
+    made_from: str  # "template" or "upload"
+    issued_at: datetime
+
+
+@register
+class ResultRevoked(_ApplicationEvent):
+    """An approver revoked the dossier's result: the verification answers "revoked" with the reason."""
+
+    ce_type: ClassVar[str] = "motcua.submission.ResultRevoked.v1"
+
+    verification_code: str
+    sha256: str
+    reason: str
+    revoked_at: datetime
+
+
+class _PaymentEvent(_ApplicationEvent):
+    """A dossier's fee, as the provider (VNPAY 2.1.0 and the like) settled it; `txn_ref` is the merchant's order
+    reference sent to the provider, `transaction_no` the provider's own reference (both on the receipt)."""
+
+    amount_vnd: int = Field(ge=0)
+    provider: str
+    txn_ref: str
+    transaction_no: str = ""
+
+
+@register
+class PaymentCompleted(_PaymentEvent):
+    """The applicant paid the fee (a verified IPN or transaction query): notification sends the receipt (biên lai)."""
+
+    ce_type: ClassVar[str] = "motcua.submission.PaymentCompleted.v1"
+
+    paid_at: datetime
+    bank_code: str = ""
+
+
+@register
+class PaymentFailed(_PaymentEvent):
+    """The payment attempt failed or was cancelled at the provider; the fee is still owed (it may be paid again)."""
+
+    ce_type: ClassVar[str] = "motcua.submission.PaymentFailed.v1"
+
+    failed_at: datetime
+    response_code: str = ""
+
+
+@register
+class PaymentRefunded(_PaymentEvent):
+    """A paid fee is given back: the dossier was withdrawn or refused before processing started. `provider_refunded`
+    says whether the provider's refund API confirmed it (false: recorded here, to be refunded by the agency)."""
+
+    ce_type: ClassVar[str] = "motcua.submission.PaymentRefunded.v1"
+
+    refunded_at: datetime
+    provider_refunded: bool

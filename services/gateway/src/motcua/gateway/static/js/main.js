@@ -18,6 +18,7 @@ import register from './pages/register.js';
 import signin from './pages/signin.js';
 import { receipt, review } from './pages/submit.js';
 import { lookup, notifications } from './pages/tracking.js';
+import { verify } from './pages/results.js';
 import { verifyEmail, verifyPhone } from './pages/verification.js';
 
 route('/', home);
@@ -38,6 +39,8 @@ route('/applications/:id/receipt', receipt);
 route('/notifications', notifications);
 route('/lookup', lookup);
 route('/lookup/:code', lookup);
+route('/verify', verify);
+route('/verify/:code', verify);
 route('/officer', inbox);
 route('/officer/inbox', myInbox);
 route('/officer/applications/:id', agencyDossier);

@@ -5,6 +5,7 @@ import { failure } from './blocks.js';
 import { fill, h } from './dom.js';
 import { formatSize, pick, t } from './i18n.js';
 import { acceptedText } from './pages/catalogue.js';
+import { walletPicker } from './wallet.js';
 
 const EXTENSIONS = { 'application/pdf': ['.pdf'], 'image/jpeg': ['.jpg', '.jpeg'], 'image/png': ['.png'] };
 
@@ -131,6 +132,12 @@ export function documentSlot({ applicationId, spec, current, editable, onChange 
     error,
     fileInfo,
     editable ? input : null,
+    editable ? walletPicker({ applicationId, spec, setError, onAttached: (attached) => {
+      doc = attached;
+      progressText.textContent = t('documents.done', { name: doc.filename });
+      showFile();
+      onChange(doc);
+    } }) : null,
     h('div', { class: 'progress-row' }, progress, progressText));
   return { element, setError, get document() { return doc; } };
 }

@@ -1,6 +1,7 @@
 // A citizen's dossiers: the list with statuses, and one dossier with its timeline and what can
 // be done next (continue, supplement and resubmit, withdraw).
 import { api, download } from '../api.js';
+import { resultOf } from './results.js';
 import { backLink, busy, dueText, facts, failure, notice, page, requireRole, statusBadge } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { displayValue, fieldOrder, labelOf } from '../forms.js';
@@ -9,6 +10,7 @@ import { navigate } from '../router.js';
 import { EDITABLE, lastComment, loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
 import { ratingSection } from './rating.js';
+import { paymentSection } from './payment.js';
 
 const STATUSES = ['draft', 'submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
 
@@ -125,9 +127,11 @@ export async function dossier(ctx) {
       [t('receipt.submitted_at'), application.submitted_at ? formatDateTime(application.submitted_at) : null],
       [t('receipt.due_date'), application.due_date ? dueText(application) : null],
     ]),
+    paymentSection(application, ctx.query.get('payment')),
     actions, status, rating,
     h('h2', {}, t('dossier.timeline')),
     application.history?.length ? timeline(application) : h('p', {}, t('dossier.no_history')),
+    resultOf(application),
     slips ? [h('h2', {}, t('slips.title')), slips] : null,
     h('h2', {}, t('apply.form_title')),
     answersOf(version, application),

@@ -10,6 +10,8 @@ import { navigate } from '../router.js';
 import { loadDossier } from './apply.js';
 import { agencyList, agencyName } from './catalogue.js';
 import { answersOf, slipsOf, timeline } from './dossiers.js';
+import { resultOf, revokeForm } from './results.js';
+import { paymentBadge } from './payment.js';
 
 const DUE = ['overdue', '0', '3'];
 const QUEUE = ['submitted', 'processing', 'supplement_requested', 'approved', 'completed', 'rejected', 'withdrawn'];
@@ -34,7 +36,7 @@ function queueTable(items, caption) {
     return h('tr', { class: late ? 'overdue' : null, 'data-application': a.id },
       h('th', { scope: 'row' }, h('a', { href: `/officer/applications/${encodeURIComponent(a.id)}` }, a.tracking_code || a.id)),
       h('td', {}, pick({ name: a.procedure_name, name_en: a.procedure_name_en }, 'name')),
-      h('td', {}, statusBadge(a.status)),
+      h('td', {}, statusBadge(a.status), paymentBadge(a)),
       h('td', { class: 'assignee' }, a.assignee ? a.assignee.full_name : t('officer.unassigned')),
       h('td', {}, a.submitted_at ? formatDateTime(a.submitted_at) : '—'),
       h('td', {}, dueText(a), late ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null));
@@ -131,7 +133,7 @@ export async function agencyDossier(ctx) {
   page(ctx, `${t('officer.dossier')} ${application.tracking_code || ''}`.trim(),
     backLink('/officer', t('officer.title')),
     h('p', { class: 'lead' }, pick({ name: application.procedure_name, name_en: application.procedure_name_en }, 'name')),
-    h('p', {}, statusBadge(application.status), isOverdue(application) ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null),
+    h('p', {}, statusBadge(application.status), paymentBadge(application), isOverdue(application) ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null),
     facts([
       [t('officer.applicant_type'), application.applicant_type ? t(`account_type.${application.applicant_type}`) : null],
       [t('receipt.submitted_at'), formatDateTime(application.submitted_at)],
@@ -144,6 +146,8 @@ export async function agencyDossier(ctx) {
     application.can_assign ? await assignForm(application, result) : null,
     actionForm(application, result),
     OPEN.has(application.status) ? apologyForm(application, result) : null,
+    resultOf(application),
+    revokeForm(application, () => navigate(`/officer/applications/${encodeURIComponent(application.id)}`, { replace: true })),
     h('h2', {}, t('slips.title')), slips,
     h('h2', {}, t('apply.form_title')),
     answersOf(version, application),
