@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse
 from motcua.common.auth import CurrentPrincipal, Officer
 from motcua.common.clock import now
 from motcua.common.errors import Forbidden, TooManyRequests
@@ -64,16 +66,29 @@ async def vnpay_ipn(request: Request, submission: SubmissionDep, ip: ClientIp, r
     return IpnAnswer(**vnpay.ipn_answer(verdict.code))
 
 
-@router.get("/payments/vnpay/return", summary="Back from VNPAY (browser)", response_class=RedirectResponse)
-async def vnpay_return(request: Request, submission: SubmissionDep) -> RedirectResponse:
+@router.get(
+    "/payments/vnpay/return",
+    summary="Back from VNPAY (browser)",
+    response_class=HTMLResponse,
+    status_code=303,
+    responses={303: {"description": "to the dossier's page on the portal", "content": {"text/html": {}}}},
+)
+async def vnpay_return(request: Request, submission: SubmissionDep) -> HTMLResponse:
     """Where the provider sends the citizen's browser: to the dossier's page on the portal, with
-    `payment=returned` (signed) or `payment=invalid`. The page reads the status, which only the IPN settles."""
+    `payment=returned` (signed) or `payment=invalid`. The page reads the status, which only the IPN settles.
+    A 303 with a one-line page linking there (for a browser that does not follow it)."""
     application_id, valid = await payment_flow.returned(submission, _params(request))
     base = submission.settings.public_base_url.rstrip("/")
     if application_id is None:
-        return RedirectResponse(f"{base}/applications?payment=invalid", status_code=303)
+        return _see_other(f"{base}/applications?payment=invalid")
     outcome = "returned" if valid else "invalid"
-    return RedirectResponse(f"{base}/applications/{application_id}?payment={outcome}", status_code=303)
+    return _see_other(f"{base}/applications/{quote(application_id, safe='')}?payment={outcome}")
+
+
+def _see_other(url: str) -> HTMLResponse:
+    link = html.escape(url, quote=True)
+    page = f'<!doctype html><meta charset="utf-8"><title>Một cửa</title><a href="{link}">{link}</a>'
+    return HTMLResponse(page, status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
 
 
 class ReconciliationLine(BaseModel):

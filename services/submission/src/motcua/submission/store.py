@@ -186,7 +186,9 @@ class Store:
             query["procedure_code"] = procedure_code
         if assignee_id is not None:
             query["assignee.id"] = None if assignee_id == "none" else assignee_id
-        return await self._page(query, [("due_date", 1), ("submitted_at", 1)], skip=skip, limit=limit)
+        # the queue's own index, read in due order; a search by tracking code has the agency's tracking index
+        hint = None if tracking_prefix is not None else "agency_queue"
+        return await self._page(query, [("due_date", 1), ("submitted_at", 1)], skip=skip, limit=limit, hint=hint)
 
     async def inbox(self, officer_id: str, *, skip: int, limit: int) -> tuple[list[Application], int]:
         """The open dossiers assigned to `officer_id`, soonest due first."""
@@ -235,9 +237,10 @@ class Store:
         return Officer.model_validate({**doc, "id": doc["_id"]}) if doc else None
 
     async def _page(
-        self, query: dict[str, Any], sort: list[tuple[str, int]], *, skip: int, limit: int
+        self, query: dict[str, Any], sort: list[tuple[str, int]], *, skip: int, limit: int, hint: str | None = None
     ) -> tuple[list[Application], int]:
-        docs = await self.applications.find(query).sort(sort).skip(skip).limit(limit).to_list()
+        found = self.applications.find(query).sort(sort).skip(skip).limit(limit)
+        docs = await (found.hint(hint) if hint is not None else found).to_list()
         total = await self.applications.count_documents(query)
         return [from_doc(d) for d in docs], total
 
