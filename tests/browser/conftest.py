@@ -20,6 +20,8 @@ from motcua.devtools.testing import running_platform
 from motcua.devtools.testing_messages import Outbox
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from .kit import ADMIN_EMAIL, ADMIN_PASSWORD
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "portal" / "node_modules" / "axe-core" / "axe.min.js"
@@ -33,9 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ADMIN_EMAIL = "quantri.portal@motcua.example.vn"  # identity refuses special-use domains such as .local
-ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
-OFFICER_PASSWORD = "cán bộ xã tiếp nhận hồ sơ mỗi sáng"
 
 
 @pytest.fixture(scope="module")

@@ -6,24 +6,16 @@ applicant on its page in the portal (once: the form gives way to the rating give
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
 from typing import Any
 
 import httpx
-from motcua.devtools import staff
 from motcua.devtools.testing import eventually
 from motcua.devtools.testing_messages import Outbox
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-ADMIN_EMAIL = "quantri.portal@motcua.example.vn"
-ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
-OFFICER_PASSWORD = "cán bộ xã tiếp nhận hồ sơ mỗi sáng"
-CITIZEN_PASSWORD = "trăng rằm soi bóng hồ Gươm xanh"
-VERIFY_EMAIL_LINK = r"https?://\S+/verify-email\?token=[\w.~%-]+"
-SMS_CODE = r"\b(\d{6})\b"
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+from .kit import PDF, bearer, citizen_tokens, no_serious_violations, officer_tokens, signed_in, submitted_dossier
+
 BIRTH = {
     "child_full_name": "Lê Hoàng Phúc",
     "child_date_of_birth": "2026-11-02",
@@ -33,103 +25,17 @@ BIRTH = {
 COMMENT = "Cán bộ Lê Văn Tâm hướng dẫn rất tận tình."
 
 
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-async def citizen_tokens(client: httpx.AsyncClient, outbox: Outbox) -> tuple[dict[str, Any], str, str]:
-    """A citizen registered and confirmed through the API: tokens, email, phone."""
-    tag = uuid.uuid4().hex[:8]
-    email, phone = f"le.phuc.{tag}@example.vn", f"094{int(tag, 16) % 10_000_000:07d}"
-    created = await client.post(
-        "/v1/accounts",
-        json={
-            "account_type": "individual",
-            "full_name": "Lê Thị Hoa",
-            "email": email,
-            "phone": phone,
-            "password": CITIZEN_PASSWORD,
-            "national_id": f"0793{int(tag, 16) % 100_000_000:08d}",
-        },
-    )
-    assert created.status_code == 201, created.text
-    link = await outbox.mail.find(email, VERIFY_EMAIL_LINK, timeout=30)
-    assert (await client.post("/v1/accounts/verify-email", json={"token": httpx.URL(link).params["token"]})).is_success
-    code = await outbox.sms.find("+84" + phone[1:], SMS_CODE, timeout=30)
-    verified = await client.post("/v1/accounts/verify-phone", json={"account_id": created.json()["id"], "code": code})
-    assert verified.json()["status"] == "active", verified.text
-    login = await client.post("/v1/auth/login", json={"username": email, "password": CITIZEN_PASSWORD})
-    return login.json(), email, phone
-
-
-async def officer_tokens(client: httpx.AsyncClient, agency: str) -> dict[str, Any]:
-    admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
-    tag = uuid.uuid4().hex[:8]
-    email = f"canbo.chiso.{tag}@ubnd.example.vn"
-    created = await client.post(
-        "/v1/admin/officers",
-        headers=bearer(admin),
-        json={
-            "full_name": "Phạm Văn Đức",
-            "email": email,
-            "phone": f"097{int(tag, 16) % 10_000_000:07d}",
-            "password": OFFICER_PASSWORD,
-            "agency_code": agency,
-        },
-    )
-    assert created.status_code == 201, created.text
-    return await staff.sign_in(client, email, OFFICER_PASSWORD)
-
-
 async def refused(client: httpx.AsyncClient, citizen: dict[str, Any], officer: dict[str, Any]) -> tuple[str, str]:
     """A birth registration submitted and refused at intake: its id and tracking code."""
-    draft = await client.post("/v1/applications", json={"procedure_code": "HT-KS-01"}, headers=bearer(citizen))
-    assert draft.status_code == 201, draft.text
-    app_id = draft.json()["id"]
-    saved = await client.patch(
-        f"/v1/applications/{app_id}",
-        content=json.dumps({"data": BIRTH}),
-        headers={
-            **bearer(citizen),
-            "Content-Type": "application/merge-patch+json",
-            "If-Match": draft.headers["etag"],
-        },
-    )
-    assert saved.status_code == 200, saved.text
-    uploaded = await client.post(
-        f"/v1/applications/{app_id}/documents",
-        headers=bearer(citizen),
-        data={"document_key": "birth_certificate_medical"},
-        files={"file": ("chung-sinh.pdf", PDF, "application/pdf")},
-    )
-    assert uploaded.status_code == 201, uploaded.text
-    submitted = await client.post(
-        f"/v1/applications/{app_id}/submit", headers={**bearer(citizen), "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert submitted.status_code == 200, submitted.text
-    refused = await client.post(
+    documents = [("birth_certificate_medical", ("chung-sinh.pdf", PDF, "application/pdf"))]
+    app_id, tracking = await submitted_dossier(client, citizen, BIRTH, documents)
+    answer = await client.post(
         f"/v1/agency/applications/{app_id}/actions",
         headers=bearer(officer),
         json={"action": "reject", "comment": "Hồ sơ không thuộc thẩm quyền của xã."},
     )
-    assert refused.status_code == 200, refused.text
-    return str(app_id), str(submitted.json()["tracking_code"])
-
-
-async def signed_in(page: Page, tokens: dict[str, Any]) -> None:
-    """The page's session holds `tokens` (got through the API), as after a sign-in."""
-    await page.goto("/")
-    await page.evaluate(
-        """(tokens) => sessionStorage.setItem('motcua.session', JSON.stringify({
-            access_token: tokens.access_token, refresh_token: tokens.refresh_token,
-            expires_at: Date.now() + 240000, account: null}))""",
-        tokens,
-    )
-
-
-async def no_serious_violations(axe: Any, page: Page, name: str) -> None:
-    found = await axe(page)
-    assert not found, f"axe on the {name} page: {json.dumps(found, ensure_ascii=False, indent=1)}"
+    assert answer.status_code == 200, answer.text
+    return app_id, tracking
 
 
 async def test_the_public_index_and_the_agency_dashboard(
@@ -138,8 +44,8 @@ async def test_the_public_index_and_the_agency_dashboard(
     base_url = platform.url("gateway")
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         agency = (await client.get("/v1/procedures/HT-KS-01")).json()["agency_code"]
-        citizen, email, phone = await citizen_tokens(client, outbox)
-        officer = await officer_tokens(client, agency)
+        citizen, email, phone = await citizen_tokens(client, outbox, full_name="Lê Thị Hoa", phone_prefix="094")
+        officer = await officer_tokens(client, agency, full_name="Phạm Văn Đức")
         app_id, tracking = await refused(client, citizen, officer)
 
     # the applicant rates the refused dossier on its page, once

@@ -11,13 +11,9 @@ screenshots of each are kept under the test's output folder.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import hmac
 import json
 import re
-import struct
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,37 +24,19 @@ from motcua.devtools.testing import eventually
 from motcua.devtools.testing_messages import Outbox
 from playwright.async_api import FilePayload, Page, expect
 
-ADMIN_EMAIL = "quantri.portal@motcua.example.vn"
-ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
-OFFICER_PASSWORD = "cán bộ xã tiếp nhận hồ sơ mỗi sáng"
-CITIZEN_PASSWORD = "trăng rằm soi bóng hồ Gươm xanh"
-VERIFY_EMAIL_LINK = r"https?://\S+/verify-email\?token=[\w.~%-]+"
-RESET_PASSWORD_LINK = r"https?://\S+/reset-password\?token=[\w.~%-]+"
-SMS_CODE = r"\b(\d{6})\b"
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+from .kit import (
+    CITIZEN_PASSWORD,
+    OFFICER_PASSWORD,
+    PDF,
+    RESET_PASSWORD_LINK,
+    SMS_CODE,
+    VERIFY_EMAIL_LINK,
+    created_officer,
+    international,
+    no_serious_violations,
+    totp,
 )
-
-
-def international(phone: str) -> str:
-    """A Vietnamese mobile number as the platform writes it (and sends SMS to): 091… → +8491…"""
-    return "+84" + phone[1:]
-
-
-def totp(secret: str, step_offset: int = 0) -> str:
-    """The RFC 6238 code of `secret` for the current 30-second step (plus an offset)."""
-    key = base64.b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret.replace(" ", "")) % 8))
-    counter = int(time.time() // 30) + step_offset
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    number = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
-    return f"{number:06d}"
-
-
-async def no_serious_violations(axe: Any, page: Page, name: str) -> None:
-    found = await axe(page)
-    assert not found, f"axe on the {name} page: {json.dumps(found, ensure_ascii=False, indent=1)}"
+from .kit import activated_citizen as activated_citizen_through
 
 
 async def fits(page: Page, width: int = 360) -> None:
@@ -81,25 +59,9 @@ async def switch_language(page: Page, to: str) -> None:
 
 
 async def create_officer(base_url: str) -> tuple[str, str]:
-    """The bootstrap admin creates an officer of the commune People's Committee (UBND-XA)."""
+    """The bootstrap admin creates an officer of the commune People's Committee (UBND-XA): (email, password)."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        token = (await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD))["access_token"]
-        tag = uuid.uuid4().hex[:8]
-        email = f"canbo.{tag}@ubnd.example.vn"
-        phone = f"098{int(tag, 16) % 10_000_000:07d}"
-        created = await client.post(
-            "/v1/admin/officers",
-            headers={"Authorization": f"Bearer {token}"},
-            json={
-                "full_name": "Trần Văn Bình",
-                "email": email,
-                "phone": phone,
-                "password": OFFICER_PASSWORD,
-                "agency_code": "UBND-XA",
-            },
-        )
-        assert created.status_code == 201, created.text
-        return email, OFFICER_PASSWORD
+        return await created_officer(client, "UBND-XA"), OFFICER_PASSWORD
 
 
 async def server_data(page: Page, application_id: str) -> dict[str, Any]:
@@ -595,30 +557,8 @@ async def result_verified_and_reused(page: Page, application_id: str, screens: A
 
 async def activated_citizen(base_url: str, outbox: Outbox) -> str:
     """A citizen registered and confirmed through the API (the pages are tested above); returns the email."""
-    tag = uuid.uuid4().hex[:8]
-    email = f"tran.binh.{tag}@example.vn"
-    phone = f"093{int(tag, 16) % 10_000_000:07d}"
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        created = await client.post(
-            "/v1/accounts",
-            json={
-                "account_type": "individual",
-                "full_name": "Trần Thị Bình",
-                "email": email,
-                "phone": phone,
-                "password": CITIZEN_PASSWORD,
-                "national_id": f"0792{int(tag, 16) % 100_000_000:08d}",
-            },
-        )
-        assert created.status_code == 201, created.text
-        link = await outbox.mail.find(email, VERIFY_EMAIL_LINK, timeout=30)
-        token = httpx.URL(link).params["token"]
-        assert (await client.post("/v1/accounts/verify-email", json={"token": token})).status_code == 200
-        code = await outbox.sms.find(international(phone), SMS_CODE, timeout=30)
-        verified = await client.post(
-            "/v1/accounts/verify-phone", json={"account_id": created.json()["id"], "code": code}
-        )
-        assert verified.json()["status"] == "active", verified.text
+        email, _ = await activated_citizen_through(client, outbox)
     return email
 
 

@@ -8,14 +8,7 @@ code in a field of its own; the receipt that stands alone on paper; and the word
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
-import struct
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -26,15 +19,20 @@ from motcua.devtools.testing import eventually, running_platform
 from motcua.devtools.testing_messages import Outbox
 from playwright.async_api import FilePayload, Page, expect
 
-PHONE = 390
-CITIZEN_PASSWORD = "trăng rằm soi bóng hồ Gươm xanh"
-VERIFY_EMAIL_LINK = r"https?://\S+/verify-email\?token=[\w.~%-]+"
-SMS_CODE = r"\b(\d{6})\b"
-BIRTH = "HT-KS-01"
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+from .kit import (
+    CITIZEN_PASSWORD,
+    PDF,
+    SMS_CODE,
+    VERIFY_EMAIL_LINK,
+    international,
+    new_details,
+    no_serious_violations,
+    totp,
 )
+from .kit import activated_citizen as activated_citizen_through
+
+PHONE = 390
+BIRTH = "HT-KS-01"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -52,60 +50,16 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> 
         yield running
 
 
-def international(phone: str) -> str:
-    return "+84" + phone[1:]
-
-
-def totp(secret: str, step_offset: int = 0) -> str:
-    key = base64.b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret.replace(" ", "")) % 8))
-    counter = int(time.time() // 30) + step_offset
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    number = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
-    return f"{number:06d}"
-
-
-async def no_serious_violations(axe: Any, page: Page, name: str) -> None:
-    found = await axe(page)
-    assert not found, f"axe on the {name} page: {json.dumps(found, ensure_ascii=False, indent=1)}"
-
-
 async def phone_page(open_page: Any) -> Page:
     page: Page = await open_page(width=PHONE)
     await page.set_viewport_size({"width": PHONE, "height": 844})
     return page
 
 
-def new_person() -> tuple[str, str, str]:
-    tag = uuid.uuid4().hex[:8]
-    return f"le.hoa.{tag}@example.vn", f"094{int(tag, 16) % 10_000_000:07d}", f"0793{int(tag, 16) % 100_000_000:08d}"
-
-
 async def activated_citizen(base_url: str, outbox: Outbox) -> tuple[str, str]:
     """A citizen registered and confirmed through the API; returns (email, phone)."""
-    email, phone, national_id = new_person()
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        created = await client.post(
-            "/v1/accounts",
-            json={
-                "account_type": "individual",
-                "full_name": "Lê Thị Hoa",
-                "email": email,
-                "phone": phone,
-                "password": CITIZEN_PASSWORD,
-                "national_id": national_id,
-            },
-        )
-        assert created.status_code == 201, created.text
-        link = await outbox.mail.find(email, VERIFY_EMAIL_LINK, timeout=30)
-        token = httpx.URL(link).params["token"]
-        assert (await client.post("/v1/accounts/verify-email", json={"token": token})).status_code == 200
-        code = await outbox.sms.find(international(phone), SMS_CODE, timeout=30)
-        verified = await client.post(
-            "/v1/accounts/verify-phone", json={"account_id": created.json()["id"], "code": code}
-        )
-        assert verified.json()["status"] == "active", verified.text
-    return email, phone
+        return await activated_citizen_through(client, outbox, full_name="Lê Thị Hoa", phone_prefix="094")
 
 
 async def more(count: Callable[[], int], *, than: int) -> None:
@@ -236,7 +190,7 @@ async def test_the_wish_to_apply_survives_sign_in_registration_and_verification(
     await other.get_by_role("button", name="Nộp hồ sơ trực tuyến").click()
     await other.get_by_role("link", name="Chưa có tài khoản? Đăng ký").click()
     await expect(other.locator("h1")).to_have_text("Đăng ký tài khoản")
-    email, phone, national_id = new_person()
+    email, phone, national_id = new_details("094")
     await other.locator("input[name=full_name]").fill("Phạm Văn Nam")
     await other.locator("input[name=email]").fill(email)
     await other.locator("input[name=phone]").fill(phone)

@@ -20,18 +20,21 @@ from typing import Any
 import httpx
 from motcua.devtools import staff
 from motcua.devtools.testing_messages import Outbox
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-ADMIN_EMAIL = "quantri.portal@motcua.example.vn"
-ADMIN_PASSWORD = "Quản-trị-Cổng-Thử-Nghiệm-2026"
-OFFICER_PASSWORD = "cán bộ xã tiếp nhận hồ sơ mỗi sáng"
-CITIZEN_PASSWORD = "trăng rằm soi bóng hồ Gươm xanh"
-VERIFY_EMAIL_LINK = r"https?://\S+/verify-email\?token=[\w.~%-]+"
-SMS_CODE = r"\b(\d{6})\b"
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+from .kit import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    OFFICER_PASSWORD,
+    PDF,
+    bearer,
+    citizen_tokens,
+    no_serious_violations,
+    officer_tokens,
+    signed_in,
+    submitted_dossier,
 )
+
 BIRTH = {
     "child_full_name": "Đỗ Minh Anh",
     "child_date_of_birth": "2026-11-02",
@@ -51,98 +54,12 @@ def png(width: int = 4, height: int = 3) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-async def no_serious_violations(axe: Any, page: Page, name: str) -> None:
-    found = await axe(page)
-    assert not found, f"axe on the {name} page: {json.dumps(found, ensure_ascii=False, indent=1)}"
-
-
-async def citizen_tokens(client: httpx.AsyncClient, outbox: Outbox) -> tuple[dict[str, Any], str]:
-    """A citizen registered and confirmed through the API: tokens and email."""
-    tag = uuid.uuid4().hex[:8]
-    email, phone = f"do.anh.{tag}@example.vn", f"096{int(tag, 16) % 10_000_000:07d}"
-    created = await client.post(
-        "/v1/accounts",
-        json={
-            "account_type": "individual",
-            "full_name": "Đỗ Thị Lan",
-            "email": email,
-            "phone": phone,
-            "password": CITIZEN_PASSWORD,
-            "national_id": f"0794{int(tag, 16) % 100_000_000:08d}",
-        },
-    )
-    assert created.status_code == 201, created.text
-    link = await outbox.mail.find(email, VERIFY_EMAIL_LINK, timeout=30)
-    assert (await client.post("/v1/accounts/verify-email", json={"token": httpx.URL(link).params["token"]})).is_success
-    code = await outbox.sms.find("+84" + phone[1:], SMS_CODE, timeout=30)
-    verified = await client.post("/v1/accounts/verify-phone", json={"account_id": created.json()["id"], "code": code})
-    assert verified.json()["status"] == "active", verified.text
-    login = await client.post("/v1/auth/login", json={"username": email, "password": CITIZEN_PASSWORD})
-    return login.json(), email
-
-
-async def new_officer(client: httpx.AsyncClient, agency: str) -> dict[str, Any]:
-    """An officer of `agency` with every desk role, created by the admin; its tokens (signed in with TOTP)."""
-    admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
-    tag = uuid.uuid4().hex[:8]
-    email = f"canbo.ban.{tag}@ubnd.example.vn"
-    created = await client.post(
-        "/v1/admin/officers",
-        headers=bearer(admin),
-        json={
-            "full_name": "Hoàng Văn Nam",
-            "email": email,
-            "phone": f"085{int(tag, 16) % 10_000_000:07d}",
-            "password": OFFICER_PASSWORD,
-            "agency_code": agency,
-        },
-    )
-    assert created.status_code == 201, created.text
-    return await staff.sign_in(client, email, OFFICER_PASSWORD)
-
-
 async def submitted(client: httpx.AsyncClient, citizen: dict[str, Any], *, with_image: bool) -> tuple[str, str]:
     """A birth registration with its PDF (and a PNG), submitted: its id and tracking code."""
-    draft = await client.post("/v1/applications", json={"procedure_code": "HT-KS-01"}, headers=bearer(citizen))
-    assert draft.status_code == 201, draft.text
-    app_id = draft.json()["id"]
-    saved = await client.patch(
-        f"/v1/applications/{app_id}",
-        content=json.dumps({"data": BIRTH}),
-        headers={**bearer(citizen), "Content-Type": "application/merge-patch+json", "If-Match": draft.headers["etag"]},
-    )
-    assert saved.status_code == 200, saved.text
     files = [("birth_certificate_medical", ("giay-chung-sinh.pdf", PDF, "application/pdf"))]
     if with_image:
         files.append(("marriage_certificate", ("ket-hon.png", png(), "image/png")))
-    for key, file in files:
-        uploaded = await client.post(
-            f"/v1/applications/{app_id}/documents",
-            headers=bearer(citizen),
-            data={"document_key": key},
-            files={"file": file},
-        )
-        assert uploaded.status_code == 201, uploaded.text
-    answer = await client.post(
-        f"/v1/applications/{app_id}/submit", headers={**bearer(citizen), "Idempotency-Key": uuid.uuid4().hex}
-    )
-    assert answer.status_code == 200, answer.text
-    return str(app_id), str(answer.json()["tracking_code"])
-
-
-async def signed_in(page: Page, tokens: dict[str, Any]) -> None:
-    """The page's session holds `tokens` (got through the API, with the second factor), as after a sign-in."""
-    await page.goto("/")
-    await page.evaluate(
-        """(tokens) => sessionStorage.setItem('motcua.session', JSON.stringify({
-            access_token: tokens.access_token, refresh_token: tokens.refresh_token,
-            expires_at: Date.now() + 240000, account: null}))""",
-        tokens,
-    )
+    return await submitted_dossier(client, citizen, BIRTH, files)
 
 
 async def test_the_desk_opens_on_open_dossiers_finds_by_code_previews_and_confirms_each_action(
@@ -150,8 +67,8 @@ async def test_the_desk_opens_on_open_dossiers_finds_by_code_previews_and_confir
 ) -> None:
     base_url = platform.url("gateway")
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        citizen, email = await citizen_tokens(client, outbox)
-        officer = await new_officer(client, "UBND-XA")
+        citizen, email, _ = await citizen_tokens(client, outbox, full_name="Đỗ Thị Lan", phone_prefix="096")
+        officer = await officer_tokens(client, "UBND-XA", full_name="Hoàng Văn Nam")
         app_id, code = await submitted(client, citizen, with_image=True)
         closed_id, closed_code = await submitted(client, citizen, with_image=False)
         rejected = await client.post(

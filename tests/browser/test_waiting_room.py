@@ -28,7 +28,8 @@ from motcua.gateway.settings import Settings
 from playwright.async_api import Browser, Page, expect
 
 from .conftest import CspWatch, Screens
-from .test_portal import CITIZEN_PASSWORD, PDF, activated_citizen, server_data, sign_in
+from .kit import CITIZEN_PASSWORD, PDF
+from .test_portal import activated_citizen, server_data, sign_in
 
 SLOTS = 2
 

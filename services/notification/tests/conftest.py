@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +27,7 @@ from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.identity import AccountRegistered
 from motcua.common.contracts.submission import ApplicationReceived, ApplicationStatusChanged
 from motcua.common.events import Envelope, Event, decode, encode
+from motcua.devtools.devservers import free_port
 from motcua.devtools.testing import Isolation, Stack, TokenMinter, running_app, topic_partitions
 from motcua.devtools.testing_messages import Outbox, SmsEndpoint, SmtpCapture
 from motcua.notification.app import build_app
@@ -110,6 +116,54 @@ def status_changed(
     )
 
 
+def pending_email(address: str, tracking_code: str) -> dict[str, Any]:
+    """A pending ApplicationReceived email, as the consumer records it (for tests that feed the dispatcher)."""
+    now = datetime.now(UTC)
+    return {
+        "_id": uuid.uuid4().hex,
+        "cause_event_id": uuid.uuid4().hex,
+        "cause_event_type": "motcua.submission.ApplicationReceived.v1",
+        "channel": "email",
+        "account_id": uuid.uuid4().hex,
+        "recipient": address,
+        "tracking_code": tracking_code,
+        "message": {
+            "subject": f"Đã nộp hồ sơ {tracking_code}",
+            "text": f"Mã hồ sơ {tracking_code}",
+            "html": f"<p>Mã hồ sơ {tracking_code}</p>",
+            "to_name": "Nguyễn Văn An",
+        },
+        "status": "pending",
+        "secret": False,
+        "expires_at": None,
+        "attempts": 0,
+        "attempt_log": [],
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "request_id": None,
+    }
+
+
+@contextlib.contextmanager
+def service_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m motcua.notification` as a real process, stopped by its PID."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "motcua.notification"], env={**os.environ, **env}, stdout=out, stderr=out
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+
+
 @dataclass
 class Service:
     """A running notification service, its settings and an HTTP client on it."""
@@ -134,6 +188,29 @@ class Kit:
     account = staticmethod(new_account)
     received = staticmethod(application_received)
     changed = staticmethod(status_changed)
+    pending_email = staticmethod(pending_email)
+    service_process = staticmethod(service_process)
+
+    def process_env(self) -> dict[str, str]:
+        """The service as a process of its own, on the test's servers; a lease long enough that only the
+        test decides when an interrupted send counts as abandoned."""
+        return {
+            "NOTIFICATION_PORT": str(free_port()),
+            "MONGODB_URI": self.stack.mongodb_uri,
+            "MONGODB_DB": self.isolation.db_name,
+            "KAFKA_BOOTSTRAP_SERVERS": self.stack.kafka_bootstrap,
+            "KAFKA_TOPIC_PREFIX": self.isolation.topic_prefix,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.smtp.port),
+            "SMTP_TIMEOUT_SECONDS": "10",
+            "DEPLOYMENT_ENVIRONMENT": "development",  # the SMS webhook is plain http on this machine
+            "SMS_PROVIDER": "webhook",
+            "SMS_WEBHOOK_URL": self.sms.url,
+            "SMS_WEBHOOK_TIMEOUT_SECONDS": "2",
+            "DELIVERY_LEASE_SECONDS": "90",
+            "DISPATCH_IDLE_POLL_SECONDS": "0.1",
+            "LOG_FORMAT": "json",
+        }
 
     def settings(self, **overrides: Any) -> Settings:
         """Its own database and topics, the test's SMTP and SMS servers, quick retries."""

@@ -1,61 +1,13 @@
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from motcua.common.contracts.notification import NotificationFailed, NotificationSent
-from motcua.devtools.devservers import free_port
 from motcua.devtools.testing import eventually
 from pymongo import AsyncMongoClient
-
-
-@contextmanager
-def service_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m motcua.notification` as a real process, stopped by its PID."""
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "motcua.notification"], env={**os.environ, **env}, stdout=out, stderr=out
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
-
-
-def process_env(kit: Any) -> dict[str, str]:
-    """The service as a process of its own, on the test's servers; a lease long enough that only the
-    test decides when an interrupted send counts as abandoned."""
-    return {
-        "NOTIFICATION_PORT": str(free_port()),
-        "MONGODB_URI": kit.stack.mongodb_uri,
-        "MONGODB_DB": kit.isolation.db_name,
-        "KAFKA_BOOTSTRAP_SERVERS": kit.stack.kafka_bootstrap,
-        "KAFKA_TOPIC_PREFIX": kit.isolation.topic_prefix,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(kit.smtp.port),
-        "SMTP_TIMEOUT_SECONDS": "10",
-        "DEPLOYMENT_ENVIRONMENT": "development",  # the SMS webhook is plain http on this machine
-        "SMS_PROVIDER": "webhook",
-        "SMS_WEBHOOK_URL": kit.sms.url,
-        "SMS_WEBHOOK_TIMEOUT_SECONDS": "2",
-        "DELIVERY_LEASE_SECONDS": "90",
-        "DISPATCH_IDLE_POLL_SECONDS": "0.1",
-        "LOG_FORMAT": "json",
-    }
 
 
 async def expire_interrupted_email(kit: Any) -> None:
@@ -73,11 +25,11 @@ async def expire_interrupted_email(kit: Any) -> None:
 async def test_a_service_killed_mid_send_and_restarted_never_sends_the_same_message_twice(
     kit: Any, tmp_path: Path
 ) -> None:
-    env = process_env(kit)
+    env = kit.process_env()
     citizen = kit.account()
     first = kit.received(citizen, tracking_code="HS-KILL-0001")
     kit.smtp.hold_data_replies()  # the server takes the message but keeps its reply
-    with service_process(env, tmp_path / "service.log") as process:
+    with kit.service_process(env, tmp_path / "service.log") as process:
         [_, envelope] = await kit.send(citizen, first)
 
         async def message_in() -> bool:
@@ -128,7 +80,7 @@ async def test_a_service_killed_before_the_message_was_handed_over_sends_it_afte
     first = kit.received(citizen, tracking_code="HS-KILL-0003")
     smtp = kit.smtp
     smtp.hold_recipient_replies()  # the server keeps its answer to RCPT: the message is not yet given
-    with service_process(process_env(kit), tmp_path / "service.log") as process:
+    with kit.service_process(kit.process_env(), tmp_path / "service.log") as process:
         [_, envelope] = await kit.send(citizen, first)
 
         async def envelope_begun() -> bool:
@@ -166,7 +118,7 @@ async def test_a_service_killed_and_started_again_under_its_member_id_resumes_wi
     static membership at the default 10 s session timeout.)"""
     session_timeout_s = 60
     env = {
-        **process_env(kit),
+        **kit.process_env(),
         "KAFKA_GROUP_INSTANCE_ID": f"notification-{uuid.uuid4().hex[:6]}",
         "CONSUMER_SESSION_TIMEOUT_MS": str(session_timeout_s * 1000),
     }
@@ -179,14 +131,14 @@ async def test_a_service_killed_and_started_again_under_its_member_id_resumes_wi
 
         return check
 
-    with service_process(env, tmp_path / "service.log") as process:
+    with kit.service_process(env, tmp_path / "service.log") as process:
         await kit.send(citizen, kit.received(citizen, tracking_code="HS-RESUME-0001"))
         await eventually(arrived("HS-RESUME-0001"), timeout=90)
         process.kill()
         process.wait(5)
     killed = time.monotonic()
     await kit.send(kit.received(citizen, tracking_code="HS-RESUME-0002"))
-    with service_process(env, tmp_path / "service.log"):
+    with kit.service_process(env, tmp_path / "service.log"):
         await eventually(arrived("HS-RESUME-0002"), timeout=2 * session_timeout_s, interval=0.05)
         resumed = time.monotonic() - killed
     print(f"consumption resumed {resumed:.1f} s after the SIGKILL (process start included)")

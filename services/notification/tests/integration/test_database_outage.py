@@ -4,7 +4,6 @@ never announced `unknown` and never sent again — even when the outage outlasts
 import asyncio
 import contextlib
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from motcua.common import mongo
@@ -13,35 +12,6 @@ from motcua.devtools.testing import Stack, eventually
 from motcua.notification import store
 from motcua.notification.dispatcher import Dispatcher
 from motcua.notification.mail import Mailer
-
-
-def email_delivery(address: str, tracking_code: str) -> dict[str, Any]:
-    """A pending ApplicationReceived email, as the consumer records it."""
-    now = datetime.now(UTC)
-    return {
-        "_id": uuid.uuid4().hex,
-        "cause_event_id": uuid.uuid4().hex,
-        "cause_event_type": "motcua.submission.ApplicationReceived.v1",
-        "channel": "email",
-        "account_id": uuid.uuid4().hex,
-        "recipient": address,
-        "tracking_code": tracking_code,
-        "message": {
-            "subject": f"Đã nộp hồ sơ {tracking_code}",
-            "text": f"Mã hồ sơ {tracking_code}",
-            "html": f"<p>Mã hồ sơ {tracking_code}</p>",
-            "to_name": "Nguyễn Văn An",
-        },
-        "status": "pending",
-        "secret": False,
-        "expires_at": None,
-        "attempts": 0,
-        "attempt_log": [],
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-        "request_id": None,
-    }
 
 
 async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_email_once_and_settles_it_sent(
@@ -60,7 +30,7 @@ async def test_a_database_outage_longer_than_the_lease_mid_batch_sends_each_emai
     db = client[settings.database_name]
     codes = [f"HS-DB-{n:04d}-{uuid.uuid4().hex[:4].upper()}" for n in range(3)]
     address = f"outage.{uuid.uuid4().hex[:6]}@example.vn"
-    await db[store.DELIVERIES].insert_many([email_delivery(address, code) for code in codes])
+    await db[store.DELIVERIES].insert_many([kit.pending_email(address, code) for code in codes])
     smtp = kit.smtp
     smtp.hold_data_replies()  # the first message is in; its reply waits while the database goes away
     seen = len(smtp.to(address))

@@ -8,20 +8,15 @@ once), never by the wall clock.
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from motcua.common import mongo
 from motcua.common.outbox import Outbox
-from motcua.devtools.devservers import free_port
 from motcua.devtools.testing import eventually
 from motcua.notification import store
 from motcua.notification.dispatcher import Dispatcher
@@ -30,78 +25,9 @@ from motcua.notification.settings import Settings
 from motcua.notification.sms import WebhookSms
 
 
-def email_delivery(address: str, tracking_code: str) -> dict[str, Any]:
-    """A pending ApplicationReceived email, as the consumer records it."""
-    now = datetime.now(UTC)
-    return {
-        "_id": uuid.uuid4().hex,
-        "cause_event_id": uuid.uuid4().hex,
-        "cause_event_type": "motcua.submission.ApplicationReceived.v1",
-        "channel": "email",
-        "account_id": uuid.uuid4().hex,
-        "recipient": address,
-        "tracking_code": tracking_code,
-        "message": {
-            "subject": f"Đã nộp hồ sơ {tracking_code}",
-            "text": f"Mã hồ sơ {tracking_code}",
-            "html": f"<p>Mã hồ sơ {tracking_code}</p>",
-            "to_name": "Nguyễn Văn An",
-        },
-        "status": "pending",
-        "secret": False,
-        "expires_at": None,
-        "attempts": 0,
-        "attempt_log": [],
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-        "request_id": None,
-    }
-
-
-@contextlib.contextmanager
-def service_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m motcua.notification` as a real process, stopped by its PID."""
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "motcua.notification"], env={**os.environ, **env}, stdout=out, stderr=out
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
-
-
-def process_env(kit: Any) -> dict[str, str]:
-    """The service as a process of its own on the test's servers; a lease long enough that only the test
-    decides when an interrupted send counts as abandoned."""
-    return {
-        "NOTIFICATION_PORT": str(free_port()),
-        "MONGODB_URI": kit.stack.mongodb_uri,
-        "MONGODB_DB": kit.isolation.db_name,
-        "KAFKA_BOOTSTRAP_SERVERS": kit.stack.kafka_bootstrap,
-        "KAFKA_TOPIC_PREFIX": kit.isolation.topic_prefix,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(kit.smtp.port),
-        "SMTP_TIMEOUT_SECONDS": "10",
-        "DEPLOYMENT_ENVIRONMENT": "development",  # the SMS webhook is plain http on this machine
-        "SMS_PROVIDER": "webhook",
-        "SMS_WEBHOOK_URL": kit.sms.url,
-        "DELIVERY_LEASE_SECONDS": "90",
-        "DISPATCH_IDLE_POLL_SECONDS": "0.1",
-        "LOG_FORMAT": "json",
-    }
-
-
-def sms_delivery(phone: str, tracking_code: str) -> dict[str, Any]:
+def sms_delivery(kit: Any, phone: str, tracking_code: str) -> dict[str, Any]:
     """A pending SMS, as the consumer records it."""
-    doc = email_delivery("unused@example.vn", tracking_code)
+    doc = kit.pending_email("unused@example.vn", tracking_code)
     return {**doc, "channel": "sms", "recipient": phone, "message": {"text": f"Ho so {tracking_code}"}}
 
 
@@ -138,7 +64,7 @@ async def test_emails_to_a_slow_server_go_out_as_many_at_once_as_the_pool_holds_
 ) -> None:
     settings = kit.settings(smtp_pool_size=4, dispatch_batch_size=50)
     address = f"pool.{uuid.uuid4().hex[:6]}@example.vn"
-    deliveries = [email_delivery(address, f"HS-POOL-{n:02d}-{uuid.uuid4().hex[:4].upper()}") for n in range(12)]
+    deliveries = [kit.pending_email(address, f"HS-POOL-{n:02d}-{uuid.uuid4().hex[:4].upper()}") for n in range(12)]
     kit.smtp.answer_delay = 0.3  # each end of data answered late: the others must not wait for it
     try:
         async with dispatching(settings, [Mailer(settings)]) as db:
@@ -161,7 +87,7 @@ async def test_emails_to_a_slow_server_go_out_as_many_at_once_as_the_pool_holds_
 async def test_sms_go_out_at_most_sms_concurrency_at_once(kit: Any) -> None:
     settings = kit.settings(sms_concurrency=3)
     phone = f"+8491{uuid.uuid4().int % 10**7:07d}"
-    deliveries = [sms_delivery(phone, f"HS-SMS-{n:02d}") for n in range(9)]
+    deliveries = [sms_delivery(kit, phone, f"HS-SMS-{n:02d}") for n in range(9)]
     kit.sms.answer_delay = 0.3
     try:
         async with dispatching(settings, [WebhookSms(settings)]) as db:
@@ -179,13 +105,13 @@ async def test_a_service_killed_in_the_middle_of_a_parallel_batch_sends_no_email
     kit: Any, tmp_path: Path
 ) -> None:
     address = f"par.{uuid.uuid4().hex[:6]}@example.vn"
-    deliveries = [email_delivery(address, f"HS-PAR-{n:02d}-{uuid.uuid4().hex[:4].upper()}") for n in range(10)]
+    deliveries = [kit.pending_email(address, f"HS-PAR-{n:02d}-{uuid.uuid4().hex[:4].upper()}") for n in range(10)]
     client = mongo.connect(kit.stack.mongodb_uri)
     db = client[kit.isolation.db_name]
     try:
         await db[store.DELIVERIES].insert_many(deliveries)  # waiting before the service starts: one claim takes all
         kit.smtp.hold_data_replies()  # every message the server takes waits for its reply: in flight at the kill
-        with service_process({**process_env(kit), "SMTP_POOL_SIZE": "4"}, tmp_path / "service.log") as process:
+        with kit.service_process({**kit.process_env(), "SMTP_POOL_SIZE": "4"}, tmp_path / "service.log") as process:
 
             async def several_in_flight() -> bool:
                 return len(kit.smtp.to(address)) >= 4

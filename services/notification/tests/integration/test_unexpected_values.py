@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from motcua.common import mongo
@@ -12,35 +12,6 @@ from motcua.devtools.testing import eventually
 from motcua.notification import store
 from motcua.notification.dispatcher import Dispatcher
 from motcua.notification.mail import Mailer
-
-
-def email_delivery(address: str, tracking_code: str) -> dict[str, Any]:
-    """A pending ApplicationReceived email, as the consumer records it."""
-    now = datetime.now(UTC)
-    return {
-        "_id": uuid.uuid4().hex,
-        "cause_event_id": uuid.uuid4().hex,
-        "cause_event_type": "motcua.submission.ApplicationReceived.v1",
-        "channel": "email",
-        "account_id": uuid.uuid4().hex,
-        "recipient": address,
-        "tracking_code": tracking_code,
-        "message": {
-            "subject": f"Đã nộp hồ sơ {tracking_code}",
-            "text": f"Mã hồ sơ {tracking_code}",
-            "html": f"<p>Mã hồ sơ {tracking_code}</p>",
-            "to_name": "Nguyễn Văn An",
-        },
-        "status": "pending",
-        "secret": False,
-        "expires_at": None,
-        "attempts": 0,
-        "attempt_log": [],
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-        "request_id": None,
-    }
 
 
 class _OddHandOvers(store.HandOvers):
@@ -61,7 +32,7 @@ async def test_an_unexpected_value_mid_batch_fails_that_delivery_as_unknown_and_
     client = mongo.connect(settings.mongodb_uri)
     db = client[settings.database_name]
     address = f"odd.{uuid.uuid4().hex[:6]}@example.vn"
-    deliveries = [email_delivery(address, f"HS-ODD-{n}-{uuid.uuid4().hex[:4].upper()}") for n in range(3)]
+    deliveries = [kit.pending_email(address, f"HS-ODD-{n}-{uuid.uuid4().hex[:4].upper()}") for n in range(3)]
     await db[store.DELIVERIES].insert_many(deliveries)
     odd = deliveries[1]["_id"]
     dispatcher = Dispatcher(

@@ -26,10 +26,11 @@ from aiokafka.errors import KafkaError
 from motcua.common import kafka, mongo
 from motcua.common.clock import Ticker
 from motcua.common.events import Envelope, Event, encode
+from motcua.common.lease import Lease
 from motcua.common.settings import ServiceSettings
 from motcua.common.staging import Staging
-from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import PyMongoError
 
 log = structlog.get_logger(__name__)
 
@@ -144,7 +145,7 @@ class Relay:
         self._topics_made: set[str] = set()  # topics this service made (the `topics` state, as last read)
         self._woken = True  # look once at start: events may have waited for us
         self._next_poll = 0.0
-        self._lease_until = 0.0
+        self._lease = Lease(self._state, "relay_lease", seconds=lease_seconds, owner=self._owner)
         self.published = 0
         self.healthy = False
 
@@ -177,7 +178,7 @@ class Relay:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            await self._release_lease()
+            await self._lease.release()
             await self._producer.stop()
             log.info("relay_stopped", published=self.published)
 
@@ -186,7 +187,7 @@ class Relay:
 
         An idle relay reads nothing: it only renews its lease, every third of the lease's length.
         """
-        if not await self._hold_lease():
+        if not await self._lease.hold():
             await self._sleep(self._lease_seconds / 3)
             self._woken = True  # the next holder must look: the last one may have died mid-batch
             return
@@ -233,30 +234,6 @@ class Relay:
             woken = False
         self._outbox.written.clear()
         return woken
-
-    async def _hold_lease(self) -> bool:
-        now = time.time()
-        if self._lease_until - now > self._lease_seconds / 2:
-            return True
-        until = now + self._lease_seconds
-        try:
-            doc = await self._state.find_one_and_update(
-                {"_id": "relay_lease", "$or": [{"owner": self._owner}, {"until": {"$lt": now}}]},
-                {"$set": {"owner": self._owner, "until": until}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:
-            doc = None  # held by another live relay
-        held = doc is not None and doc.get("owner") == self._owner
-        self._lease_until = until if held else 0.0
-        return held
-
-    async def _release_lease(self) -> None:
-        try:
-            await self._state.update_one({"_id": "relay_lease", "owner": self._owner}, {"$set": {"until": 0}})
-        except PyMongoError:
-            pass
 
     async def _publish_batch(self) -> int:
         assert self._producer is not None

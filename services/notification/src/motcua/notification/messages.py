@@ -84,6 +84,11 @@ class Attachment:
         }
 
 
+def _procedure_name(name: str, name_en: str, locale: Locale) -> str:
+    """The procedure's name in the reader's language (Vietnamese when it has no English one)."""
+    return name_en if locale == "en" and name_en else name
+
+
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -167,7 +172,7 @@ class Composer:
         status = event.to_status if isinstance(event, ApplicationStatusChanged) else "submitted"
         if isinstance(event, ApplicationResultIssued):
             status = "completed"  # the result's message is the completion's (the status change sends none)
-        name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
+        name = _procedure_name(event.procedure_name, event.procedure_name_en, locale)
         ctx: dict[str, Any] = {
             "full_name": model.one_line(contact.full_name),
             "procedure_name": model.one_line(name),
@@ -210,22 +215,14 @@ class Composer:
         if slip is not None and not email.problem:
             email = replace(email, content={**email.content, **slip.content()})
         sms = self._sms(contact.phone, self._block(text, "sms", ctx))
-        in_app = Outgoing(
-            channel="in_app",
-            recipient=contact.account_id,
-            content={
-                "title": self._block(text, "title", ctx),
-                "body": self._block(text, "body", ctx),
-                "link": ctx["application_url"],
-            },
-        )
+        in_app = self._in_app(text, contact.account_id, ctx, ctx["application_url"])
         return [email, sms, in_app]
 
     def deadline(self, event: ApplicationDeadlineApproaching | ApplicationOverdue, officer: Contact) -> list[Outgoing]:
         """Email and in-app notice to an officer of the agency: a dossier is due soon, or overdue."""
         locale = officer.locale
         overdue = isinstance(event, ApplicationOverdue)
-        name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
+        name = _procedure_name(event.procedure_name, event.procedure_name_en, locale)
         days = abs(event.working_days_left)
         ctx: dict[str, Any] = {
             "full_name": model.one_line(officer.full_name),
@@ -238,22 +235,14 @@ class Composer:
         }
         text = self._template("application_deadline", locale, "txt")
         email = self._email("application_deadline", locale, officer.email, ctx, to_name=officer.full_name)
-        in_app = Outgoing(
-            channel="in_app",
-            recipient=officer.account_id,
-            content={
-                "title": self._block(text, "title", ctx),
-                "body": self._block(text, "body", ctx),
-                "link": ctx["desk_url"],
-            },
-        )
+        in_app = self._in_app(text, officer.account_id, ctx, ctx["desk_url"])
         return [email, in_app]
 
     def payment_receipt(self, event: PaymentCompleted, contact: Contact) -> list[Outgoing]:
         """The electronic receipt (biên lai) of a paid fee: amount, procedure, date and transaction references,
         by email and in the app."""
         locale = contact.locale
-        name = event.procedure_name_en if locale == "en" and event.procedure_name_en else event.procedure_name
+        name = _procedure_name(event.procedure_name, event.procedure_name_en, locale)
         amount = f"{event.amount_vnd:,}".replace(",", "." if locale == "vi" else ",")
         ctx: dict[str, Any] = {
             "full_name": model.one_line(contact.full_name),
@@ -269,16 +258,13 @@ class Composer:
         }
         text = self._template("payment_receipt", locale, "txt")
         email = self._email("payment_receipt", locale, contact.email, ctx, to_name=contact.full_name)
-        in_app = Outgoing(
-            channel="in_app",
-            recipient=contact.account_id,
-            content={
-                "title": self._block(text, "title", ctx),
-                "body": self._block(text, "body", ctx),
-                "link": ctx["application_url"],
-            },
-        )
+        in_app = self._in_app(text, contact.account_id, ctx, ctx["application_url"])
         return [email, in_app]
+
+    def _in_app(self, text: Template, account_id: str, ctx: dict[str, Any], link: str) -> Outgoing:
+        """The portal's notification: the template's title and body, and where it leads."""
+        content = {"title": self._block(text, "title", ctx), "body": self._block(text, "body", ctx), "link": link}
+        return Outgoing(channel="in_app", recipient=account_id, content=content)
 
     def _email(
         self,

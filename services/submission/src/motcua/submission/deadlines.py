@@ -25,42 +25,41 @@ BATCH = 200
 
 async def check(submission: Submission, at: datetime) -> int:
     """Give every notice due at `at`; returns how many were given. A dossier no longer open, or awaiting its
-    supplement, only loses its pending notice."""
-    store, outbox = submission.store, submission.outbox
+    supplement, only loses its pending notice. Batch after batch, while full ones are being written (a batch
+    that all moved meanwhile is left to the next round, rather than read again at once)."""
     today = due_dates.local_day(at)
     given = 0
     while True:
-        due = await store.notices_due(today, BATCH)
-        for app in due:
-            given += await _notify(submission, app, today, at)
-        if len(due) < BATCH:
+        due = await submission.store.notices_due(today, BATCH)
+        outcomes = [await _notify(submission, app, today, at) for app in due]
+        given += sum(announced for _, announced in outcomes)
+        if len(due) < BATCH or not any(written for written, _ in outcomes):
             break
     if given:
-        outbox.notify()
+        submission.outbox.notify()
     return given
 
 
-async def _notify(submission: Submission, app: Application, today: date, at: datetime) -> int:
+async def _notify(submission: Submission, app: Application, today: date, at: datetime) -> tuple[bool, bool]:
+    """The dossier's notice given (or dropped): whether it was written, and whether an event announced it."""
     store, outbox = submission.store, submission.outbox
     notice = escalation.notice_today(app.next_notice, app.next_notice_on, app.due_date, today)
-    live = notice is not None and app.status in OPEN and not app.paused
-    if notice is not None and live:
-        after = app.noticed(notice)
+    if notice is not None and app.status in OPEN and not app.paused:
+        after, announcement = app.noticed(notice), events.deadline(app, notice, at)
     else:  # closed, or awaiting its supplement: nothing to tell
-        after = app.model_copy(update={"next_notice": None, "next_notice_on": None})
+        after, announcement = app.model_copy(update={"next_notice": None, "next_notice_on": None}), None
 
     async def work(session: mongo.Session) -> bool:
         if not await store.save_notice(session, app, after):
             return False  # moved meanwhile: its next round decides again
-        if live and notice is not None:
-            await outbox.add(session, [events.deadline(app, notice, at)], request_id=None)
+        if announcement is not None:
+            await outbox.add(session, [announcement], request_id=None)
         return True
 
     written = await mongo.in_transaction(store.client, work)
-    if written and live:
+    if written and announcement is not None:
         log.info("deadline_notice", application_id=app.id, notice=notice, due_date=str(app.due_date))
-        return 1
-    return 0
+    return written, written and announcement is not None
 
 
 async def keep_checking(submission: Submission, *, every: float) -> None:

@@ -148,6 +148,11 @@ class Store:
             query["status"] = status.value
         return await self._page(query, [("created_at", -1)], skip=skip, limit=limit)
 
+    async def newest_of(self, owner_id: str, limit: int) -> list[Application]:
+        """A citizen's applications, newest first (no count: the wallet reads them all, up to `limit`)."""
+        docs = await self.applications.find({"owner_id": owner_id}).sort("created_at", -1).limit(limit).to_list()
+        return [from_doc(d) for d in docs]
+
     async def agency_queue(
         self,
         agency_code: str,
@@ -164,9 +169,10 @@ class Store:
     ) -> tuple[list[Application], int]:
         """An agency's submitted applications, the earliest due first, optionally of one status or one
         procedure; `due_by` keeps the open ones due on or before that day, `overdue_on` the open ones due
-        before it; `assignee_id` those assigned to that officer ("none": to nobody); `tracking_prefix` those
-        whose tracking code is it or begins with it (canonical form, see tracking.search_prefix); `open_only`
-        the ones still open. Drafts are never in it (asking for them finds none)."""
+        before it whose clock runs (not awaiting a supplement); `assignee_id` those assigned to that officer
+        ("none": to nobody); `tracking_prefix` those whose tracking code is it or begins with it (canonical
+        form, see tracking.search_prefix); `open_only` the ones still open. Drafts are never in it (asking for
+        them finds none)."""
         query: dict[str, Any] = {"agency_code": agency_code}
         wanted = _QUEUED if status is None else [status.value]
         if open_only:
@@ -178,8 +184,9 @@ class Store:
             limits: dict[str, str] = {}
             if due_by is not None:
                 limits["$lte"] = due_by.isoformat()
-            if overdue_on is not None:
+            if overdue_on is not None:  # Application.overdue: a dossier awaiting its supplement is not late
                 limits["$lt"] = overdue_on.isoformat()
+                wanted = [w for w in wanted if w != Status.SUPPLEMENT_REQUESTED.value]
             query["due_date"] = limits
         query["status"] = {"$in": [s for s in wanted if s != Status.DRAFT.value]}
         if procedure_code is not None:

@@ -24,7 +24,6 @@ from motcua.submission import applications, filetypes
 from motcua.submission.deps import Submission, SubmissionDep
 from motcua.submission.model import Application, DocumentRef, DocumentSource
 from motcua.submission.schemas import DocumentPublic
-from motcua.submission.store import from_doc
 from motcua.submission.uploads import DocumentTooLarge, DocumentTypeNotAccepted
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -68,52 +67,52 @@ class WalletAttach(BaseModel):
     wallet_item_id: str = Field(min_length=1, max_length=64)
 
 
+def _result_document(app: Application) -> DocumentRef | None:
+    """The dossier's issued result, described as a document (it is one of the wallet's items)."""
+    r = app.result
+    if r is None:
+        return None
+    return DocumentRef(
+        id=r.file_id,
+        document_key="result",
+        filename=r.filename,
+        content_type="application/pdf",
+        size=r.size,
+        sha256=r.sha256,
+        uploaded_at=r.issued_at,
+    )
+
+
+def _listed(kind: ItemKind, ref: DocumentRef, app: Application, **extra: Any) -> WalletItem:
+    return WalletItem(
+        id=ref.id,
+        kind=kind,
+        filename=ref.filename,
+        content_type=ref.content_type,
+        size=ref.size,
+        sha256=ref.sha256,
+        from_application_id=app.id,
+        created_at=ref.uploaded_at,
+        procedure_code=app.procedure_code,
+        **extra,
+    )
+
+
 def items_of(dossiers: list[Application]) -> list[WalletItem]:
     """The wallet from the citizen's dossiers, newest first: each upload (not those themselves taken from
     the wallet) and each result; the same file uploaded twice is listed once."""
     found: list[WalletItem] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for app in dossiers:
-        if app.result is not None:
-            r = app.result
-            found.append(
-                WalletItem(
-                    id=r.file_id,
-                    kind="result",
-                    filename=r.filename,
-                    content_type="application/pdf",
-                    size=r.size,
-                    sha256=r.sha256,
-                    from_application_id=app.id,
-                    created_at=r.issued_at,
-                    procedure_code=app.procedure_code,
-                    status=r.status,
-                )
-            )
+        result = _result_document(app)
+        if result is not None and app.result is not None:
+            found.append(_listed("result", result, app, status=app.result.status))
         for d in app.documents.values():
-            if d.source is not None or ("upload", d.sha256) in seen:
+            if d.source is not None or d.sha256 in seen:
                 continue
-            seen.add(("upload", d.sha256))
-            found.append(
-                WalletItem(
-                    id=d.id,
-                    kind="upload",
-                    filename=d.filename,
-                    content_type=d.content_type,
-                    size=d.size,
-                    sha256=d.sha256,
-                    from_application_id=app.id,
-                    created_at=d.uploaded_at,
-                    document_key=d.document_key,
-                    procedure_code=app.procedure_code,
-                )
-            )
+            seen.add(d.sha256)
+            found.append(_listed("upload", d, app, document_key=d.document_key))
     return sorted(found, key=lambda i: i.created_at, reverse=True)
-
-
-async def _dossiers(submission: Submission, owner_id: str) -> list[Application]:
-    cursor = submission.store.applications.find({"owner_id": owner_id}).sort([("created_at", -1)])
-    return [from_doc(d) for d in await cursor.limit(DOSSIERS_READ).to_list()]
 
 
 @router.get("/wallet", summary="My document wallet")
@@ -122,23 +121,14 @@ async def wallet(who: Citizen, submission: SubmissionDep, response: Response) ->
     first; each can be attached to a new dossier with `POST /v1/applications/{id}/documents` and
     `{"document_key", "wallet_item_id"}`, without uploading it again."""
     response.headers["Cache-Control"] = "private, no-store"
-    return Wallet(items=items_of(await _dossiers(submission, who.sub)))
+    return Wallet(items=items_of(await submission.store.newest_of(who.sub, DOSSIERS_READ)))
 
 
 def _item(source: Application, item_id: str) -> tuple[ItemKind, DocumentRef]:
     """The wallet item `item_id` of dossier `source`, described as a document."""
-    if source.result is not None and source.result.file_id == item_id:
-        r = source.result
-        ref = DocumentRef(
-            id=r.file_id,
-            document_key="result",
-            filename=r.filename,
-            content_type="application/pdf",
-            size=r.size,
-            sha256=r.sha256,
-            uploaded_at=r.issued_at,
-        )
-        return "result", ref
+    result = _result_document(source)
+    if result is not None and result.id == item_id:
+        return "result", result
     for d in source.documents.values():
         if d.id == item_id and d.source is None:
             return "upload", d
