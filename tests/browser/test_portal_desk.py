@@ -242,6 +242,35 @@ async def test_an_admin_lands_on_the_admin_page_creates_an_officer_and_changes_r
         mine = [o for o in listed.json()["items"] if o["email"] == email]
         assert [o["agency_roles"] for o in mine] == [["specialist", "approver"]]
 
+    # disabled, after a confirmation that says what follows: the officer cannot sign in any more
+    await page.reload()
+    row = page.locator("#officers tr", has_text="Vũ Thị Mai")
+    await expect(row.locator(".officer-standing")).to_have_text("Đang hoạt động")
+    await row.get_by_role("button", name="Khóa tài khoản").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("Khóa tài khoản của Vũ Thị Mai?")
+    await expect(dialog).to_contain_text("đăng xuất ngay trên mọi thiết bị")
+    await expect(dialog.get_by_role("button", name="Xác nhận khóa")).to_be_focused()
+    await no_serious_violations(axe, page, "admin disable confirmation")
+    await dialog.get_by_role("button", name="Quay lại").click()
+    await expect(row.locator(".officer-standing")).to_have_text("Đang hoạt động")  # going back sent nothing
+    await row.get_by_role("button", name="Khóa tài khoản").click()
+    await dialog.get_by_role("button", name="Xác nhận khóa").click()
+    await expect(page.locator("#admin-result")).to_contain_text("Đã khóa tài khoản của Vũ Thị Mai.")
+    row = page.locator("#officers tr", has_text="Vũ Thị Mai")
+    await expect(row.locator(".officer-standing")).to_have_text("Đã khóa")
+    locked_out = await open_page(width=1280)
+    await locked_out.goto("/login")
+    await locked_out.get_by_label("Email hoặc số điện thoại").fill(email)
+    await locked_out.locator("input[name=password]").fill(OFFICER_PASSWORD)
+    await locked_out.get_by_role("button", name="Đăng nhập").click()
+    await expect(locked_out.locator(".error-summary")).to_contain_text("Tài khoản này đã bị khóa")
+    await row.get_by_role("button", name="Mở khóa tài khoản").click()
+    await expect(page.locator("#admin-result")).to_contain_text("Đã mở khóa tài khoản của Vũ Thị Mai.")
+    await expect(page.locator("#officers tr", has_text="Vũ Thị Mai").locator(".officer-standing")).to_have_text(
+        "Đang hoạt động"
+    )
+
     # the footer's API link: the combined documentation at /docs, not raw JSON
     await page.get_by_role("link", name="Tài liệu API cho nhà phát triển").click()
     await expect(page).to_have_url(re.compile(r"/docs$"))

@@ -155,6 +155,13 @@ ROWS: tuple[Row, ...] = (
         params={"account_id": "no_officer"},
         body={"roles": ["intake"]},
     ),
+    *(
+        Row(method, path, cells(401, 403, 403, 404, 404, 404), params={"account_id": "no_officer"})
+        for method, path in (
+            ("POST", "/v1/admin/officers/{account_id}/disable"),
+            ("POST", "/v1/admin/officers/{account_id}/enable"),
+        )
+    ),
     Row("GET", "/.well-known/jwks.json", everyone(200)),
     Row("GET", "/.well-known/openid-configuration", everyone(200)),
     # catalogue

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Response, status
-from motcua.common.auth import Admin, CurrentPrincipal
+from motcua.common.auth import Admin, CurrentPrincipal, Principal
 from motcua.common.errors import Forbidden, InvalidInput, NotFound
 from motcua.common.paging import check_depth
 from motcua.common.request_context import ClientIp, RequestId
 from motcua.identity import officers, password_change, recovery, registration, sessions, signin, verification
-from motcua.identity.deps import IdentityDep
+from motcua.identity.deps import Identity, IdentityDep
 from motcua.identity.details import normalise_email
 from motcua.identity.enrolment import EnrolmentNeeded
 from motcua.identity.model import AccountNotFound
@@ -219,6 +219,30 @@ async def set_officer_roles(
         raise Forbidden("Only an admin or an agency's approver sets an officer's roles.")
     account = await officers.set_roles(idn, account_id, list(body.roles), by=who, request_id=rid)
     return AccountOut.of(account)
+
+
+async def _set_enabled(account_id: str, enabled: bool, who: Principal, idn: Identity, rid: str | None) -> AccountOut:
+    if not (who.has("admin") or who.has("officer")):
+        raise Forbidden("Only an admin or an agency's approver disables or enables an officer.")
+    return AccountOut.of(await officers.set_enabled(idn, account_id, enabled, by=who, request_id=rid))
+
+
+@router.post("/v1/admin/officers/{account_id}/disable", tags=["admin"], responses=_answers(401, 403, 404, 409, 422))
+async def disable_officer(
+    account_id: Annotated[str, Path(max_length=64)], who: CurrentPrincipal, idn: IdentityDep, rid: RequestId
+) -> AccountOut:
+    """An admin, or an approver of the officer's agency, takes the officer off the desk: they can no longer sign
+    in, their sessions end at once, and the directory marks them inactive (no new assignment, no notice). 409 for
+    one's own account; another agency's officer: 404."""
+    return await _set_enabled(account_id, False, who, idn, rid)
+
+
+@router.post("/v1/admin/officers/{account_id}/enable", tags=["admin"], responses=_answers(401, 403, 404, 422))
+async def enable_officer(
+    account_id: Annotated[str, Path(max_length=64)], who: CurrentPrincipal, idn: IdentityDep, rid: RequestId
+) -> AccountOut:
+    """Put a disabled officer back on the desk, with the roles they had: they sign in again."""
+    return await _set_enabled(account_id, True, who, idn, rid)
 
 
 @router.post("/v1/admin/officers", status_code=201, tags=["admin"], responses=_answers(401, 403, 409, 422))

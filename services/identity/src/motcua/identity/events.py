@@ -21,6 +21,7 @@ from motcua.common.contracts.identity import (
     OfficerProfileChanged,
     PasswordResetRequested,
     PhoneVerificationRequested,
+    RevocationReason,
     SecurityChange,
     SessionsRevoked,
 )
@@ -61,7 +62,7 @@ def officer_profile(account: Account, at: datetime) -> OfficerProfileChanged:
         full_name=account.full_name,
         agency_code=account.agency_code,
         agency_roles=list(account.agency_roles),
-        active=True,
+        active=account.active,
         changed_at=at,
     )
 
@@ -137,7 +138,7 @@ def security_changed(account: Account, change: SecurityChange, at: datetime) -> 
 def sessions_revoked(
     account_id: str,
     session_ids: list[str],
-    reason: Literal["logout", "password_reset", "password_changed", "roles_changed"],
+    reason: RevocationReason,
     now: datetime,
     valid_until: datetime,
 ) -> SessionsRevoked:

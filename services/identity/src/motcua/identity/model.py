@@ -14,7 +14,8 @@ AccountType = Literal["individual", "business", "organisation", "officer", "admi
 # An officer's roles in their agency: intake (tiếp nhận), specialist (chuyên viên), approver (lãnh đạo).
 AGENCY_ROLES: tuple[AgencyRole, ...] = ("intake", "specialist", "approver")
 CitizenType = Literal["individual", "business", "organisation"]
-Status = Literal["pending_verification", "active"]
+# `disabled`: an officer an admin or their agency's lead took off the desk (sign-in refused, sessions ended).
+Status = Literal["pending_verification", "active", "disabled"]
 Locale = Literal["vi", "en"]
 Channel = Literal["email", "sms"]
 
@@ -91,6 +92,22 @@ class VerificationPending(Unauthenticated):
             "email_verified": email_verified,
             "phone_verified": phone_verified,
         }
+
+
+class AccountDisabled(Unauthenticated):
+    """Raised only once the password matched, like `VerificationPending`: a wrong password never learns it."""
+
+    title = "Account disabled"
+
+    def __init__(self) -> None:
+        super().__init__("This account has been disabled; ask your agency's lead or an administrator.")
+
+
+class CannotDisableSelf(Conflict):
+    title = "Cannot disable your own account"
+
+    def __init__(self) -> None:
+        super().__init__("Another admin or the agency's lead must disable this account.")
 
 
 class SessionEnded(Unauthenticated):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from motcua.common import mongo
+from motcua.common.contracts.identity import RevocationReason
 from motcua.identity import codes, events, lockout
 from motcua.identity.deps import Identity
 from motcua.identity.model import Account, SessionEnded
@@ -137,8 +138,6 @@ async def refresh(idn: Identity, refresh_token: str, *, address: str) -> Tokens:
         now=now,
     )
 
-
-RevocationReason = Literal["logout", "password_reset", "password_changed", "roles_changed"]
 
 # Services verify `exp` with 10 s of leeway (motcua.common.auth): a denied token stays denied that much longer.
 _VERIFY_LEEWAY = timedelta(seconds=10)

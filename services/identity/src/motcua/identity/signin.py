@@ -14,7 +14,7 @@ import structlog
 from motcua.identity import codes, enrolment, lockout, sessions, twofactor
 from motcua.identity.deps import Identity
 from motcua.identity.details import normalise_email, normalise_phone
-from motcua.identity.model import SessionEnded, TwoFactorUnavailable, VerificationPending
+from motcua.identity.model import AccountDisabled, SessionEnded, TwoFactorUnavailable, VerificationPending
 from motcua.identity.sessions import Tokens
 from motcua.identity.store import account_of
 
@@ -66,6 +66,9 @@ async def login(
     if not account.active or account.mfa_enabled:
         # the password was right, so this attempt is given back; earlier failures wait for a full sign-in
         await lockout.succeeded(idn, attempt)
+    if account.status == "disabled":
+        log.info("sign_in_refused", account_id=account.id, reason="disabled")
+        raise AccountDisabled()
     if not account.active:
         raise VerificationPending(
             account.id,

@@ -137,6 +137,19 @@ class Store:
             session=session,
         )
 
+    async def set_officer_status(
+        self, account_id: str, status: str, at: datetime, session: mongo.Session
+    ) -> tuple[str | None, mongo.Document | None]:
+        """The officer's status before, and the account after, setting it (only between active and disabled)."""
+        before = await self.accounts.find_one_and_update(
+            {"_id": account_id, "account_type": "officer", "status": {"$in": ["active", "disabled"]}},
+            {"$set": {"status": status, "updated_at": at}},
+            session=session,
+        )
+        if before is None:
+            return None, None
+        return before["status"], {**before, "status": status, "updated_at": at}
+
     async def officers(self, agency_code: str | None, *, skip: int, limit: int) -> tuple[list[mongo.Document], int]:
         query: dict[str, Any] = {"account_type": "officer"}
         if agency_code is not None:

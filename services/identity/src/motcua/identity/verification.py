@@ -105,7 +105,7 @@ async def _record_proof(
         if doc is None or doc.get(f"{proof}_verified_at"):
             raise AlreadyVerified.proof(proof)
         changes: dict[str, Any] = {f"{proof}_verified_at": now, "updated_at": now}
-        activating = doc["status"] != "active" and becomes_active(
+        activating = doc["status"] == "pending_verification" and becomes_active(
             email_verified=proof == "email" or bool(doc.get("email_verified_at")),
             phone_verified=proof == "phone" or bool(doc.get("phone_verified_at")),
         )

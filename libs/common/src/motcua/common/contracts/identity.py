@@ -141,10 +141,14 @@ class AccountSecurityChanged(_AccountEvent):
     changed_at: datetime
 
 
+# Why sessions ended: a sign-out, a password reset or change, new desk roles, or an officer disabled.
+RevocationReason = Literal["logout", "password_reset", "password_changed", "roles_changed", "disabled"]
+
+
 @register
 class SessionsRevoked(Event):
-    """These sessions ended (sign-out, password reset or change): their access tokens are refused from now on,
-    by every service, until `valid_until`, when the last of them has expired anyway."""
+    """These sessions ended (sign-out, password reset or change, new roles, the officer disabled): their access
+    tokens are refused from now on, by every service, until `valid_until`, when the last of them has expired anyway."""
 
     ce_type: ClassVar[str] = "motcua.identity.SessionsRevoked.v1"
     topic: ClassVar[str] = topics.IDENTITY_SESSION
@@ -152,7 +156,7 @@ class SessionsRevoked(Event):
 
     account_id: str
     session_ids: list[str] = Field(description="The `sid` claims of the access tokens to refuse.")
-    reason: Literal["logout", "password_reset", "password_changed", "roles_changed"]
+    reason: RevocationReason
     revoked_at: datetime
     valid_until: datetime = Field(description="After this, no access token of these sessions is valid anyway.")
 

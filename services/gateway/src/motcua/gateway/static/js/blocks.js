@@ -91,3 +91,32 @@ export async function busy(button, work) {
     button.classList.remove('is-busy');
   }
 }
+
+/** A confirmation before something is sent: a modal dialog in the page (focus moves to "confirm", Escape or
+ * "Go back" closes it and focus returns to the button that opened it). `ask(nodes, then)` shows `nodes` and
+ * runs `then` only on "confirm". The ids start with `prefix` (`{prefix}-confirm` is the dialog). */
+export function confirmDialog(prefix, title, yesLabel, backLabel) {
+  const text = h('div', { id: `${prefix}-confirm-text`, class: 'stack' });
+  const yes = h('button', { type: 'button', class: 'button', id: `confirm-${prefix}` }, yesLabel);
+  const no = h('button', { type: 'button', class: 'button button-secondary', id: `cancel-${prefix}` }, backLabel);
+  const element = h('dialog', { class: 'confirm panel', id: `${prefix}-confirm`, 'aria-labelledby': `${prefix}-confirm-title`,
+    'aria-describedby': `${prefix}-confirm-text` },
+  h('h2', { id: `${prefix}-confirm-title` }, title), text, h('div', { class: 'button-row' }, yes, no));
+  let proceed = null;
+  no.addEventListener('click', () => element.close());
+  yes.addEventListener('click', () => busy(yes, async () => {
+    const go = proceed;
+    proceed = null;
+    if (go) await go();
+    if (element.open) element.close();
+  }));
+  return {
+    element,
+    ask(nodes, then) {
+      fill(text, nodes);
+      proceed = then;
+      element.showModal();
+      yes.focus();
+    },
+  };
+}

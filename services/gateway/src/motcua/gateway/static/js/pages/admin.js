@@ -1,8 +1,8 @@
 // Admins: the officers of each agency — create one (with its agency and desk roles), list them by agency,
-// change their roles (identity ends the officer's sessions, so the next sign-in carries the new roles).
-// Disabling an officer is not offered: identity has no such operation yet (docs/portal.md says so).
+// change their roles (identity ends the officer's sessions, so the next sign-in carries the new roles), and
+// disable or enable them (a disabled officer cannot sign in; their sessions end at once).
 import { api } from '../api.js';
-import { busy, failure, notice, page, requireRole } from '../blocks.js';
+import { busy, confirmDialog, failure, notice, page, requireRole } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { errorSummary, field, showProblems } from '../fields.js';
 import { t } from '../i18n.js';
@@ -40,8 +40,34 @@ function rolesText(roles) {
   return (roles || []).map((r) => t(`agency_role.${r}`)).join(', ');
 }
 
-/** One officer's row: name, email, agency, roles, and a form to change the roles. */
-function officerRow(officer, result) {
+/** "Disable" (confirmed first: the officer is signed out at once) or "Enable" for one officer. */
+function standingButton(officer, result, dialog) {
+  const disabling = officer.status !== 'disabled';
+  const button = h('button', { type: 'button', class: 'button button-secondary', 'data-standing': officer.id },
+    t(disabling ? 'admin.disable' : 'admin.enable'));
+  const change = async () => {
+    try {
+      const { body } = await api(`/v1/admin/officers/${encodeURIComponent(officer.id)}/${disabling ? 'disable' : 'enable'}`,
+        { method: 'POST' });
+      sessionStorage.setItem('motcua.admin-done', t(disabling ? 'admin.disabled_done' : 'admin.enabled_done', { name: body.full_name }));
+      await navigate(window.location.pathname + window.location.search, { replace: true });
+    } catch (error) {
+      fill(result, notice('error', error.status === 409 ? t('admin.not_yourself') : failure(error)));
+    }
+  };
+  button.addEventListener('click', () => {
+    if (!disabling) {
+      busy(button, change);
+      return;
+    }
+    dialog.ask([h('p', {}, t('admin.disable_confirm', { name: officer.full_name })), h('p', { class: 'hint' }, t('admin.disable_effect'))],
+      change);
+  });
+  return button;
+}
+
+/** One officer's row: name, email, agency, roles, standing, a form to change the roles, disable or enable. */
+function officerRow(officer, result, dialog) {
   const choice = roleChoice(`roles-${officer.id}`, t('admin.roles_of', { name: officer.full_name }), officer.agency_roles || [],
     `roles-${officer.id}`);
   const save = h('button', { type: 'submit', class: 'button button-secondary' }, t('admin.save_roles'));
@@ -69,7 +95,8 @@ function officerRow(officer, result) {
     h('td', {}, officer.email || '—'),
     h('td', {}, agencyName(officer.agency_code)),
     h('td', { class: 'officer-roles' }, rolesText(officer.agency_roles)),
-    h('td', {}, h('details', {}, h('summary', {}, t('admin.change_roles')), form)));
+    h('td', { class: 'officer-standing' }, t(officer.status === 'disabled' ? 'admin.status_disabled' : 'admin.status_active')),
+    h('td', { class: 'stack' }, h('details', {}, h('summary', {}, t('admin.change_roles')), form), standingButton(officer, result, dialog)));
 }
 
 /** A new officer: name, email, phone, a first password, agency and roles. */
@@ -143,13 +170,14 @@ export async function adminOfficers(ctx) {
       agencies.map((a) => h('option', { value: a.code, selected: a.code === agency }, `${a.code} — ${agencyName(a.code)}`)))),
   h('button', { type: 'submit', class: 'button button-secondary' }, t('dossiers.apply_filter')));
   const caption = t('admin.caption');
+  const dialog = confirmDialog('standing', t('admin.disable_title'), t('admin.disable_do'), t('officer.confirm_back'));
   const table = body.items.length
     ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
       h('table', { class: 'queue', id: 'officers' },
         h('caption', { class: 'visually-hidden' }, caption),
         h('thead', {}, h('tr', {}, [t('register.full_name'), t('register.email'), t('procedure.agency'), t('admin.roles'),
-          t('admin.change_roles')].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, body.items.map((o) => officerRow(o, result)))))
+          t('admin.standing'), t('admin.actions')].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, body.items.map((o) => officerRow(o, result, dialog)))), dialog.element)
     : notice('info', t('admin.none'));
   page(ctx, t('admin.title'),
     adminTabs('officers'),
@@ -159,6 +187,5 @@ export async function adminOfficers(ctx) {
     filter,
     h('p', { role: 'status' }, t('officer.count_officers', { count: body.total })),
     table,
-    createForm(agencies, agency, result),
-    h('p', { class: 'hint' }, t('admin.no_disable')));
+    createForm(agencies, agency, result));
 }

@@ -2,7 +2,7 @@
 // the actions its status allows (the API says which, from the state machine), each with a comment
 // the applicant reads.
 import { api, fetchBlob } from '../api.js';
-import { backLink, busy, dueText, facts, failure, isOverdue, notice, page, requireRole, statusBadge } from '../blocks.js';
+import { backLink, busy, confirmDialog, dueText, facts, failure, isOverdue, notice, page, requireRole, statusBadge } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { errorSummary, radios, showProblems } from '../fields.js';
 import { formatDate, formatDateTime, formatSize, pick, statusText, t } from '../i18n.js';
@@ -261,7 +261,7 @@ function actionForm(application, result) {
     h('label', { for: 'action-items' }, t('officer.items')),
     h('p', { class: 'hint', id: 'action-items-hint' }, t('officer.items_hint')), items);
   choice.element.addEventListener('change', () => { itemsField.hidden = choice.value !== 'request_supplement'; });
-  const dialog = confirmDialog();
+  const dialog = actionConfirmation();
   const form = h('form', { novalidate: true, class: 'stack panel', 'aria-labelledby': 'action-title' },
     h('h2', { id: 'action-title' }, t('officer.actions')),
     summary.element, choice.element, outcome.element, itemsField,
@@ -307,33 +307,16 @@ function actionForm(application, result) {
   return form;
 }
 
-/** The confirmation before an action is sent: a modal dialog in the page (focus moves into it, Escape or
- * "Go back" closes it and focus returns to the button that opened it). */
-function confirmDialog() {
-  const text = h('p', { id: 'confirm-action-text' });
-  const extra = h('div', { class: 'stack' });
-  const yes = h('button', { type: 'button', class: 'button', id: 'confirm-action' }, t('officer.confirm_do'));
-  const no = h('button', { type: 'button', class: 'button button-secondary', id: 'cancel-action' }, t('officer.confirm_back'));
-  const element = h('dialog', { class: 'confirm panel', id: 'action-confirm', 'aria-labelledby': 'confirm-action-title',
-    'aria-describedby': 'confirm-action-text' },
-  h('h2', { id: 'confirm-action-title' }, t('officer.confirm_title')), text, extra, h('div', { class: 'button-row' }, yes, no));
-  let proceed = null;
-  no.addEventListener('click', () => element.close());
-  yes.addEventListener('click', () => busy(yes, async () => {
-    const go = proceed;
-    proceed = null;
-    if (go) await go();
-    if (element.open) element.close();
-  }));
+/** The confirmation before an action is sent: it names the action, the dossier, the proposal and the comment. */
+function actionConfirmation() {
+  const dialog = confirmDialog('action', t('officer.confirm_title'), t('officer.confirm_do'), t('officer.confirm_back'));
   return {
-    element,
+    element: dialog.element,
     ask({ action, code, outcome, comment }, then) {
-      fill(text, t('officer.confirm_text', { action, code }));
-      fill(extra, outcome ? h('p', {}, `${t('officer.outcome')}: ${outcome}`) : null,
-        comment ? h('p', {}, `${t('officer.comment')}: `, h('q', {}, comment)) : h('p', { class: 'hint' }, t('officer.confirm_no_comment')));
-      proceed = then;
-      element.showModal();
-      yes.focus();
+      dialog.ask([h('p', {}, t('officer.confirm_text', { action, code })),
+        outcome ? h('p', {}, `${t('officer.outcome')}: ${outcome}`) : null,
+        comment ? h('p', {}, `${t('officer.comment')}: `, h('q', {}, comment)) : h('p', { class: 'hint' }, t('officer.confirm_no_comment'))],
+      then);
     },
   };
 }

@@ -79,8 +79,10 @@ export default function signin(ctx) {
       } catch (error) {
         password.input.value = '';
         if (error.status === 401) {
-          const pendingVerification = /verif/i.test(error.problem?.title || '');
-          summary.show([{ text: t(pendingVerification ? 'signin.not_verified' : 'signin.wrong'), target: username.input.id }]);
+          const title = error.problem?.title || '';
+          const pendingVerification = /verif/i.test(title);
+          const said = title === 'Account disabled' ? 'signin.disabled' : pendingVerification ? 'signin.not_verified' : 'signin.wrong';
+          summary.show([{ text: t(said), target: username.input.id }]);
           if (pendingVerification) fill(help, pendingHelp(error.problem, next));
         } else if (error.status === 429) {
           const wait = Math.max(1, Math.ceil((error.retryAfter || 60) / 60));
