@@ -341,3 +341,40 @@ async def test_an_admin_takes_a_procedure_from_draft_to_published_to_retired(
     await screens.take(page, "admin-procedure-retired")
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         assert (await client.get(f"/v1/procedures/{code}")).status_code in (404, 410)
+
+
+async def overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than the screen (0: nothing scrolls sideways but tables)."""
+    return int(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+async def test_an_officer_on_a_phone_works_the_queue_and_a_dossier_without_sideways_scrolling(
+    open_page: Any, platform: Any, outbox: Outbox, axe: Any, screens: Any
+) -> None:
+    async with httpx.AsyncClient(base_url=platform.url("gateway"), timeout=30) as client:
+        citizen, _, _ = await citizen_tokens(client, outbox, full_name="Trần Thị Hoa", phone_prefix="097")
+        officer = await officer_tokens(client, "UBND-XA", full_name="Phan Văn Đức")
+        _, code = await submitted(client, citizen, with_image=False)
+
+    phone = await open_page(width=390)
+    await signed_in(phone, officer)
+    await phone.goto("/officer")
+    await expect(phone.locator("tr", has_text=code)).to_be_visible()
+    assert await overflow(phone) == 0  # the queue's table scrolls in its own region, the page does not
+    region = phone.get_by_role("region", name=re.compile("."))
+    await expect(region.first).to_be_visible()
+    await no_serious_violations(axe, phone, "officer queue on a phone")
+    await screens.take(phone, "desk-queue-phone")
+
+    await phone.locator("tr", has_text=code).get_by_role("link", name=code).click()
+    await expect(phone.locator("h1")).to_contain_text(code)
+    assert await overflow(phone) == 0
+    # every choice and button of the action form is big enough for a thumb (40 px, as for citizens)
+    form = phone.locator("form", has=phone.get_by_role("button", name="Thực hiện"))
+    heights = await form.locator("input[type=radio]:visible, button:visible, textarea:visible").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert len(heights) >= 4  # the actions' radios and the button at least
+    assert min(heights) >= 40, heights
+    await no_serious_violations(axe, phone, "officer's dossier on a phone")
+    await screens.take(phone, "desk-dossier-phone")
