@@ -111,6 +111,7 @@ async def test_a_release_is_cached_for_good_bundled_and_its_frame_drawn_before_a
         assert answers[url]["cache-control"] == IMMUTABLE, (url, answers[url])
 
     # a reload asks only for index.html: the release's files come from the browser's cache
+    await page.wait_for_load_state("networkidle")  # the first load's late favicon request is not the reload's
     asked.clear()
     from_cache.clear()
     await page.reload()
