@@ -3,7 +3,7 @@ IPN's order of checks."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -11,7 +11,7 @@ from motcua.submission import payments, vnpay
 from motcua.submission.payments import PaymentStatus
 
 SECRET = "test-hash-secret-0123456789"
-TERMINAL = vnpay.Terminal("MOTCUA01", SECRET, "http://127.0.0.1:8009")
+TERMINAL = vnpay.Terminal.on_one_host("MOTCUA01", SECRET, "http://127.0.0.1:8009")
 AT = datetime(2026, 12, 2, 7, 30, tzinfo=UTC)  # 14:30 in Vietnam
 QUERY = (
     "vnp_Amount=1500000&vnp_Command=pay&vnp_CreateDate=20261202143000&vnp_CurrCode=VND&vnp_ExpireDate=20261202144500"
@@ -35,12 +35,34 @@ def _url() -> str:
         return_url="http://127.0.0.1:8000/v1/payments/vnpay/return",
         ip_addr="127.0.0.1",
         created_at=AT,
+        expires_at=AT + timedelta(minutes=15),
     )
 
 
 def test_the_payment_url_is_the_sorted_encoded_query_signed_with_hmac_sha512() -> None:
     url = _url()
     assert url == f"http://127.0.0.1:8009/paymentv2/vpcpay.html?{QUERY}&vnp_SecureHash={HASH}"
+
+
+def test_the_payment_page_and_the_merchant_api_may_sit_on_separate_hosts() -> None:
+    production = vnpay.Terminal(
+        "MOTCUA01",
+        SECRET,
+        "https://pay.vnpay.vn/vpcpay.html",
+        "https://merchant.vnpay.vn/merchant_webapi/api/transaction",
+    )
+    url = vnpay.payment_url(
+        production,
+        txn_ref="ABC123",
+        amount_vnd=15000,
+        order_info="Le phi ho so HS-2026",
+        return_url="http://127.0.0.1:8000/v1/payments/vnpay/return",
+        ip_addr="127.0.0.1",
+        created_at=AT,
+        expires_at=AT + timedelta(minutes=15),
+    )
+    assert url == f"https://pay.vnpay.vn/vpcpay.html?{QUERY}&vnp_SecureHash={HASH}"
+    assert SECRET not in repr(production)
 
 
 def test_the_amount_is_sent_in_hundredths_and_dates_in_vietnam_time() -> None:
