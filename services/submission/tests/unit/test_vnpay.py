@@ -151,3 +151,32 @@ def test_only_a_paid_fee_of_a_dossier_never_accepted_is_refunded_on_withdrawal_o
     assert payments.refund_due(PaymentStatus.PAID, to_status="rejected", ever_accepted=False)
     assert not payments.refund_due(PaymentStatus.PAID, to_status="rejected", ever_accepted=True)
     assert not payments.refund_due(PaymentStatus.DUE, to_status="withdrawn", ever_accepted=False)
+
+
+def test_a_fee_paid_at_result_is_owed_once_the_result_is_issued_and_withholds_it_until_paid() -> None:
+    at_result = payments.FeeDue.AT_RESULT
+    assert payments.at_submission(15000, at_result) == PaymentStatus.NOT_REQUIRED
+    payments.check_acceptable(payments.at_submission(15000, at_result), 15000)  # intake accepts it unpaid
+    assert payments.at_result(PaymentStatus.NOT_REQUIRED, 15000, at_result) == PaymentStatus.DUE
+    assert payments.at_result(PaymentStatus.NOT_REQUIRED, 0, at_result) == PaymentStatus.NOT_REQUIRED
+    assert payments.at_result(PaymentStatus.PAID, 15000, payments.FeeDue.AT_SUBMISSION) == PaymentStatus.PAID
+    for unpaid in (PaymentStatus.DUE, PaymentStatus.PENDING, PaymentStatus.FAILED):
+        with pytest.raises(payments.Unpaid, match="released once the fee of 15,000 VND is paid"):
+            payments.check_released(unpaid, 15000)
+    payments.check_released(PaymentStatus.PAID, 15000)
+    payments.check_released(PaymentStatus.NOT_REQUIRED, 0)
+
+
+def test_an_attempt_is_given_up_only_past_its_expiry_and_grace() -> None:
+    grace = timedelta(minutes=2)
+    expires = AT + timedelta(minutes=15)
+    assert not payments.attempt_expired(expires, expires + timedelta(minutes=1), grace)
+    assert payments.attempt_expired(expires, expires + grace, grace)
+    assert not payments.attempt_expired(None, AT + timedelta(days=1), grace)
+
+
+def test_a_late_notice_for_an_expired_attempt_counts_only_when_the_money_was_taken() -> None:
+    late = _judge(order_status=PaymentStatus.PAID, order_expired=True)
+    assert (late.code, late.settles_to) == ("00", PaymentStatus.PAID)
+    assert _judge(order_status=PaymentStatus.PAID, order_expired=True, succeeded=False).code == "02"
+    assert _judge(order_expired=True, notice_amount_vnd=1).code == "04"  # still checked in VNPAY's order

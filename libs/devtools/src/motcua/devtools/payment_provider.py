@@ -233,13 +233,15 @@ class LocalGateway:
         command = values.get("vnp_Command")
         order = QUERY_FIELDS if command == "querydr" else REFUND_FIELDS
         given = values.get("vnp_SecureHash", "").lower()
+        # every answer is signed over its command's answer fields, errors included
+        answer_fields = QUERY_ANSWER_FIELDS if command == "querydr" else REFUND_ANSWER_FIELDS
         if command not in ("querydr", "refund") or not hmac.compare_digest(
             given, sign_fields(values, order, self.config.hash_secret)
         ):
-            return self._answer(values, REFUND_ANSWER_FIELDS, vnp_ResponseCode="97", vnp_Message="Invalid checksum")
+            return self._answer(values, answer_fields, vnp_ResponseCode="97", vnp_Message="Invalid checksum")
         txn = self.transactions.get(values.get("vnp_TxnRef", ""))
         if txn is None:
-            return self._answer(values, REFUND_ANSWER_FIELDS, vnp_ResponseCode="91", vnp_Message="Not found")
+            return self._answer(values, answer_fields, vnp_ResponseCode="91", vnp_Message="Not found")
         queried = txn.as_queried() if command == "querydr" else txn
         result = {**self.result_params(queried), "vnp_TransactionType": "01", "vnp_Message": "OK"}
         if command == "querydr":

@@ -105,7 +105,8 @@ async def start(
     await _spend(submission, "payment", who.sub, settings.payment_start_limit, settings.payment_start_window_seconds)
     at = now()
     txn_ref = uuid.uuid4().hex[:20].upper()
-    expires_at = at + timedelta(minutes=settings.payment_attempt_minutes)
+    # whole seconds, as vnp_ExpireDate says it: the provider and this record agree on the same instant
+    expires_at = (at + timedelta(minutes=settings.payment_attempt_minutes)).replace(microsecond=0)
     checkout = Checkout(
         txn_ref=txn_ref,
         amount_vnd=app.fee_vnd,
@@ -238,6 +239,10 @@ async def _settle_one(
     """Ask the provider about one pending attempt and settle it as it answers: paid or failed; given up (due
     again) when unfinished or unknown there and `give_up`. None: nothing known or decided yet."""
     answer = await provider.query(record["_id"], record["created_at"])
+    if answer.found and answer.final and not answer.succeeded and now() >= _expires_at(record):
+        # querydr tells "failed" (02), not why: not paid by the end of its page's time is an expiry, owed again
+        await _expire(submission, record, vnpay.EXPIRED)
+        return PaymentStatus.DUE
     if answer.found and answer.final:
         to = PaymentStatus.PAID if answer.succeeded else PaymentStatus.FAILED
         fields = {"transaction_no": answer.transaction_no, "settled_by": "querydr"}
