@@ -196,3 +196,14 @@ async def test_money_taken_after_the_attempt_expired_is_refunded_when_the_fee_wa
     assert answer.json()["RspCode"] == "02"
     assert replay["vnp_TxnRef"] == first
     assert len(await _types(split, app_id, 5)) == 4
+    # the agency's reconciliation agrees: the refunded second payment is no mismatch, the provider says the same
+    report = await split.service.http.get(
+        "/v1/agency/payments/reconciliation", headers=split.service.officer("UBND-XA")
+    )
+    lines = {line["txn_ref"]: line for line in report.json()["lines"] if line["application_id"] == app_id}
+    assert (lines[first]["status"], lines[first]["mismatch"]) == ("refunded", "")
+    assert (lines[second]["status"], lines[second]["provider_status"], lines[second]["mismatch"]) == (
+        "paid",
+        "paid",
+        "",
+    )

@@ -194,7 +194,11 @@ async def _settle(
         await submission.outbox.add(session, [event], request_id=request_id)
         if settles_to == PaymentStatus.PAID and (not moved or app.status.value in ("withdrawn", "rejected")):
             # paid after the dossier was withdrawn or refused (while pending), or twice: the fee goes back at once
-            await payments.settle(session, txn_ref, "paid", "refunding", {"refund_requested_at": at})
+            reason = "withdrawn_or_refused" if moved else "not_owed"  # not_owed: the dossier's own payment stands
+            await payments.settle(
+                session, txn_ref, "paid", "refunding", {"refund_requested_at": at, "refund_reason": reason}
+            )
+            log.warning("payment_refunded_at_once", application_id=app.id, txn_ref=txn_ref, reason=reason)
             if moved:
                 await payments.move_application(session, app.id, [PaymentStatus.PAID], PaymentStatus.REFUNDED, at)
             late.append(record)
