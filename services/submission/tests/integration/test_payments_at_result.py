@@ -43,7 +43,7 @@ async def _pay(paying: Any, owner: dict[str, str], app_id: str) -> str:
             f"{paying.provider_url}/paymentv2/decide", data={"txn_ref": txn_ref, "choice": "pay"}
         )
     assert chosen.status_code == 303
-    return txn_ref
+    return str(txn_ref)
 
 
 async def test_a_fee_paid_at_result_is_owed_only_once_the_result_is_issued_and_releases_it_when_paid(
@@ -83,7 +83,7 @@ async def test_a_fee_paid_at_result_is_owed_only_once_the_result_is_issued_and_r
     txn_ref = await _pay(paying, owner, app_id)
 
     async def released() -> bool:
-        return (await _read(paying, owner, app_id))["payment_status"] == "paid"
+        return bool((await _read(paying, owner, app_id))["payment_status"] == "paid")
 
     await eventually(released)
     assert paying.gateway.transactions[txn_ref].ipns == [{"RspCode": "00", "Message": "Confirm Success"}]
