@@ -1,5 +1,6 @@
 """Issue 21: a citizen pays a dossier's fee in the browser, through the local VNPAY gateway's page and back,
-and the dossier page shows it paid (the provider's IPN reached submission through the gateway)."""
+and the dossier page shows it paid (the provider's IPN reached submission through the gateway); a fee due at result
+is announced on the dossier page, paid once the result is issued, and releases the result."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from motcua.devtools import devservers
 from motcua.devtools.testing import eventually
 from motcua.devtools.testing_messages import Outbox
 from playwright.async_api import Page, expect
+
+from . import kit
 
 PASSWORD = "mưa phùn trên phố cổ Hội An"
 FEE_PROCEDURE = "HT-TTHN-01"  # certificate of marital status: 15,000 VND, no document required
@@ -90,3 +93,74 @@ async def test_a_citizen_pays_the_fee_on_the_providers_page_and_comes_back_to_a_
     await eventually(paid, timeout=30, interval=1)
     await expect(section).to_contain_text("Đã thanh toán")
     await expect(page.get_by_role("button", name="Thanh toán ngay")).to_have_count(0)
+
+
+LAND_CERTIFICATE = "DD-GCN-01"  # land-use certificate: 100,000 VND, paid when the certificate is received
+LAND_DATA = {
+    "applicant_full_name": "Lê Thị Thu",
+    "applicant_id_number": "079195001234",
+    "parcel_address": "Thửa 215, tờ bản đồ 12, xã Tân Phú, TP. Hồ Chí Minh",
+    "area_m2": 120,
+    "land_use_purpose": "residential",
+    "land_use_origin": "Nhận chuyển nhượng năm 2010, sử dụng ổn định không tranh chấp.",
+}
+
+
+async def test_a_fee_due_at_result_is_announced_then_paid_after_the_result_which_it_releases(
+    open_page: object, platform: devservers.Platform, outbox: Outbox
+) -> None:
+    async with httpx.AsyncClient(base_url=platform.url("gateway"), timeout=30) as client:
+        citizen, _, _ = await kit.citizen_tokens(client, outbox, full_name="Lê Thị Thu", phone_prefix="097")
+        officer = await kit.officer_tokens(client, "UBND-XA", full_name="Phan Văn Khải")
+
+        async def published() -> bool:  # the catalogue's seed reaches submission's read model
+            answer = await client.post(
+                "/v1/applications", json={"procedure_code": LAND_CERTIFICATE}, headers=kit.bearer(citizen)
+            )
+            return answer.status_code == 201
+
+        await eventually(published, timeout=60, interval=0.5)
+        files = [("registration_form", ("don-dang-ky.pdf", kit.PDF, "application/pdf"))]
+        app_id, _ = await kit.submitted_dossier(client, citizen, LAND_DATA, files, procedure=LAND_CERTIFICATE)
+
+    page: Page = await open_page()  # type: ignore[operator]
+    await kit.signed_in(page, citizen)
+    await page.goto(f"/applications/{app_id}")
+    section = page.locator("#payment")
+    await expect(section).to_have_attribute("data-fee-due", "at_result")
+    await expect(section).to_contain_text("Lệ phí nộp khi nhận kết quả")
+    await expect(section).to_contain_text("100.000")
+    await expect(page.get_by_role("button", name="Thanh toán ngay")).to_have_count(0)  # nothing to pay yet
+
+    async with httpx.AsyncClient(base_url=platform.url("gateway"), timeout=30) as client:
+        for action in ("accept", "approve", "issue_result"):  # processed without payment
+            moved = await client.post(
+                f"/v1/agency/applications/{app_id}/actions", headers=kit.bearer(officer), json={"action": action}
+            )
+            assert moved.status_code == 200, moved.text
+
+    await page.reload()
+    await expect(section).to_have_attribute("data-payment-status", "due")
+    await expect(section).to_contain_text("Hồ sơ đã có kết quả. Nộp lệ phí để nhận văn bản kết quả.")
+    await expect(page.locator("#result-awaiting-fee")).to_be_visible()
+    await expect(page.locator("#result-download")).to_have_count(0)
+
+    desk: Page = await open_page()  # type: ignore[operator]
+    await kit.signed_in(desk, officer)
+    await desk.goto(f"/officer/applications/{app_id}")
+    await expect(desk.locator("#result-withheld")).to_contain_text("sau khi nộp lệ phí")
+    await expect(desk.locator("#result-download")).to_be_visible()  # the agency has it at once
+
+    await page.get_by_role("button", name="Thanh toán ngay").click()
+    await expect(page.get_by_role("heading", name="Cổng thanh toán VNPAY (local)")).to_be_visible()
+    await page.get_by_role("button", name="Thanh toán", exact=True).click()
+    await page.wait_for_url(f"**/applications/{app_id}?payment=returned")
+
+    async def paid() -> bool:
+        await page.reload()
+        return await page.locator("#payment").get_attribute("data-payment-status") == "paid"
+
+    await eventually(paid, timeout=30, interval=1)
+    await expect(section).to_contain_text("Đã nộp lệ phí khi nhận kết quả")
+    await expect(page.locator("#result-download")).to_be_visible()
+    await expect(page.locator("#result-code")).not_to_be_empty()

@@ -371,3 +371,57 @@ async def paying(stack: Stack, token_minter: TokenMinter) -> AsyncIterator[Payin
     ):
         config.ipn_url = f"{running.url}/v1/payments/vnpay/ipn"
         yield Paying(service=running, provider_url=provider_url, gateway=provider.state.gateway, secret=secret)
+
+
+@dataclass
+class SplitPaying:
+    """A submission service whose VNPAY page and merchant API are two local apps on two ports (production's
+    pay.vnpay.vn and merchant.vnpay.vn), with attempts that expire after a few seconds."""
+
+    service: Service
+    page_url: str  # the payment page's full address
+    api_url: str  # the merchant API's full address
+    gateway: LocalGateway
+    secret: str
+    attempt_seconds: float
+
+
+ATTEMPT_MINUTES = 0.1  # six seconds on the provider's page
+
+
+@pytest.fixture(scope="module")
+async def split_paying(stack: Stack, token_minter: TokenMinter) -> AsyncIterator[SplitPaying]:
+    """The page at `/vpcpay.html` on one port, the merchant API on another, one provider state behind both;
+    PAYMENT_PROVIDER_URL names neither (a closed port), so only the two separate settings can reach them."""
+    secret = f"test-secret-{uuid.uuid4().hex}"
+    gateway = LocalGateway(ProviderConfig(hash_secret=secret, tmn_code="TESTTMN2"))
+    page_app = build_provider(gateway=gateway, parts=("page",), page_path="/vpcpay.html")
+    api_app = build_provider(gateway=gateway, parts=("api",))
+    tag = uuid.uuid4().hex[:10]
+    async with (
+        running_app(page_app) as page_host,
+        running_app(api_app) as api_host,
+        _running(
+            stack,
+            Isolation(db_name=f"test_{tag}", topic_prefix=f"t{tag}."),
+            token_minter,
+            payment_provider_url="http://127.0.0.1:9",
+            vnpay_payment_url=f"{page_host}/vpcpay.html",
+            vnpay_api_url=f"{api_host}/merchant_webapi/api/transaction",
+            vnpay_hash_secret=secret,
+            vnpay_tmn_code="TESTTMN2",
+            payment_attempt_minutes=ATTEMPT_MINUTES,
+            payment_expiry_grace_seconds=0,
+            payment_query_every_seconds=0.5,
+            payment_query_after_seconds=1,
+        ) as running,
+    ):
+        gateway.config.ipn_url = f"{running.url}/v1/payments/vnpay/ipn"
+        yield SplitPaying(
+            service=running,
+            page_url=f"{page_host}/vpcpay.html",
+            api_url=f"{api_host}/merchant_webapi/api/transaction",
+            gateway=gateway,
+            secret=secret,
+            attempt_seconds=ATTEMPT_MINUTES * 60,
+        )

@@ -97,6 +97,7 @@ async def test_a_procedure_reads_as_its_current_version_with_form_and_documents(
         "processing_days",
         "same_day_cutoff",
         "fee_vnd",
+        "fee_due",
         "legal_basis",
         "required_documents",
         "form_schema",

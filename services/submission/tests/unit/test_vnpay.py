@@ -3,7 +3,7 @@ IPN's order of checks."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -11,7 +11,7 @@ from motcua.submission import payments, vnpay
 from motcua.submission.payments import PaymentStatus
 
 SECRET = "test-hash-secret-0123456789"
-TERMINAL = vnpay.Terminal("MOTCUA01", SECRET, "http://127.0.0.1:8009")
+TERMINAL = vnpay.Terminal.on_one_host("MOTCUA01", SECRET, "http://127.0.0.1:8009")
 AT = datetime(2026, 12, 2, 7, 30, tzinfo=UTC)  # 14:30 in Vietnam
 QUERY = (
     "vnp_Amount=1500000&vnp_Command=pay&vnp_CreateDate=20261202143000&vnp_CurrCode=VND&vnp_ExpireDate=20261202144500"
@@ -35,12 +35,34 @@ def _url() -> str:
         return_url="http://127.0.0.1:8000/v1/payments/vnpay/return",
         ip_addr="127.0.0.1",
         created_at=AT,
+        expires_at=AT + timedelta(minutes=15),
     )
 
 
 def test_the_payment_url_is_the_sorted_encoded_query_signed_with_hmac_sha512() -> None:
     url = _url()
     assert url == f"http://127.0.0.1:8009/paymentv2/vpcpay.html?{QUERY}&vnp_SecureHash={HASH}"
+
+
+def test_the_payment_page_and_the_merchant_api_may_sit_on_separate_hosts() -> None:
+    production = vnpay.Terminal(
+        "MOTCUA01",
+        SECRET,
+        "https://pay.vnpay.vn/vpcpay.html",
+        "https://merchant.vnpay.vn/merchant_webapi/api/transaction",
+    )
+    url = vnpay.payment_url(
+        production,
+        txn_ref="ABC123",
+        amount_vnd=15000,
+        order_info="Le phi ho so HS-2026",
+        return_url="http://127.0.0.1:8000/v1/payments/vnpay/return",
+        ip_addr="127.0.0.1",
+        created_at=AT,
+        expires_at=AT + timedelta(minutes=15),
+    )
+    assert url == f"https://pay.vnpay.vn/vpcpay.html?{QUERY}&vnp_SecureHash={HASH}"
+    assert SECRET not in repr(production)
 
 
 def test_the_amount_is_sent_in_hundredths_and_dates_in_vietnam_time() -> None:
@@ -129,3 +151,32 @@ def test_only_a_paid_fee_of_a_dossier_never_accepted_is_refunded_on_withdrawal_o
     assert payments.refund_due(PaymentStatus.PAID, to_status="rejected", ever_accepted=False)
     assert not payments.refund_due(PaymentStatus.PAID, to_status="rejected", ever_accepted=True)
     assert not payments.refund_due(PaymentStatus.DUE, to_status="withdrawn", ever_accepted=False)
+
+
+def test_a_fee_paid_at_result_is_owed_once_the_result_is_issued_and_withholds_it_until_paid() -> None:
+    at_result = payments.FeeDue.AT_RESULT
+    assert payments.at_submission(15000, at_result) == PaymentStatus.NOT_REQUIRED
+    payments.check_acceptable(payments.at_submission(15000, at_result), 15000)  # intake accepts it unpaid
+    assert payments.at_result(PaymentStatus.NOT_REQUIRED, 15000, at_result) == PaymentStatus.DUE
+    assert payments.at_result(PaymentStatus.NOT_REQUIRED, 0, at_result) == PaymentStatus.NOT_REQUIRED
+    assert payments.at_result(PaymentStatus.PAID, 15000, payments.FeeDue.AT_SUBMISSION) == PaymentStatus.PAID
+    for unpaid in (PaymentStatus.DUE, PaymentStatus.PENDING, PaymentStatus.FAILED):
+        with pytest.raises(payments.Unpaid, match="released once the fee of 15,000 VND is paid"):
+            payments.check_released(unpaid, 15000)
+    payments.check_released(PaymentStatus.PAID, 15000)
+    payments.check_released(PaymentStatus.NOT_REQUIRED, 0)
+
+
+def test_an_attempt_is_given_up_only_past_its_expiry_and_grace() -> None:
+    grace = timedelta(minutes=2)
+    expires = AT + timedelta(minutes=15)
+    assert not payments.attempt_expired(expires, expires + timedelta(minutes=1), grace)
+    assert payments.attempt_expired(expires, expires + grace, grace)
+    assert not payments.attempt_expired(None, AT + timedelta(days=1), grace)
+
+
+def test_a_late_notice_for_an_expired_attempt_counts_only_when_the_money_was_taken() -> None:
+    late = _judge(order_status=PaymentStatus.PAID, order_expired=True)
+    assert (late.code, late.settles_to) == ("00", PaymentStatus.PAID)
+    assert _judge(order_status=PaymentStatus.PAID, order_expired=True, succeeded=False).code == "02"
+    assert _judge(order_expired=True, notice_amount_vnd=1).code == "04"  # still checked in VNPAY's order

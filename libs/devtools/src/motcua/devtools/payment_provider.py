@@ -4,7 +4,12 @@ query (querydr) and refund APIs. Development tooling only.
 
 Behaviour for a test or a demo, as query parameters of the payment URL's page form or settings:
 `ipn_delay_seconds`, `fail` (the bank declines: response code 51), `duplicate_ipn` (the IPN is sent twice),
-`skip_ipn` (no IPN at all: the merchant must settle by querydr).
+`skip_ipn` (no IPN at all: the merchant must settle by querydr), `ignore_expiry` (the bank takes the money
+after vnp_ExpireDate, as a real provider's race may: the late IPN a merchant must still handle).
+
+The page honours `vnp_ExpireDate`: after it, the page takes no payment (response code 11, "expired"), and
+querydr reports an unfinished transaction past it as failed with 11. The page and the merchant API can be served
+by two apps on two ports (`build_provider(parts=…)`), as production VNPAY serves them from two hosts.
 """
 
 from __future__ import annotations
@@ -70,8 +75,19 @@ def sign_fields(values: dict[str, str], order: tuple[str, ...], secret: str) -> 
     return _hmac(secret, "|".join(values.get(name, "") for name in order))
 
 
+VIETNAM = timezone(timedelta(hours=7))
+EXPIRED = "11"  # the customer did not pay before vnp_ExpireDate
+
+
 def vnp_date(at: datetime) -> str:
-    return at.astimezone(timezone(timedelta(hours=7))).strftime("%Y%m%d%H%M%S")
+    return at.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
+
+
+def _expiry(params: dict[str, str]) -> datetime | None:
+    try:
+        return datetime.strptime(params.get("vnp_ExpireDate", ""), "%Y%m%d%H%M%S").replace(tzinfo=VIETNAM)
+    except ValueError:
+        return None
 
 
 DEV_SECRET = devservers.LOCAL_VNPAY_SECRET
@@ -98,6 +114,18 @@ class Transaction:
     bank_code: str = "NCB"
     refunded: bool = False
     ipns: list[dict[str, str]] = field(default_factory=list)  # each IPN's answer, for tests
+
+    @property
+    def expired(self) -> bool:
+        """Unfinished, and past the vnp_ExpireDate the merchant sent: the page takes no payment any more."""
+        expires_at = _expiry(self.params)
+        return self.status == "01" and expires_at is not None and datetime.now(UTC) > expires_at
+
+    def as_queried(self) -> Transaction:
+        """What querydr reports: an unfinished transaction past its expiry is a failed one (11)."""
+        if self.expired:
+            return Transaction(params=self.params, status="02", response_code=EXPIRED, bank_code=self.bank_code)
+        return self
 
 
 class LocalGateway:
@@ -141,7 +169,11 @@ class LocalGateway:
             return HTMLResponse("<h1>Sai chữ ký (invalid signature)</h1>", status_code=400)
         ref = params["vnp_TxnRef"]
         signed = {k: v for k, v in params.items() if k.startswith("vnp_")}
-        self.transactions.setdefault(ref, Transaction(params=signed))
+        txn = self.transactions.setdefault(ref, Transaction(params=signed))
+        if txn.expired and request.query_params.get("ignore_expiry") != "true":
+            return HTMLResponse(
+                "<h1>Giao dịch đã quá thời gian chờ thanh toán (the payment time has expired)</h1>", status_code=400
+            )
         amount = int(params["vnp_Amount"]) // 100
         info = html.escape(params.get("vnp_OrderInfo", ""))
         options = html.escape(_options(request))
@@ -161,15 +193,19 @@ class LocalGateway:
         duplicate_ipn: bool = False,
         skip_ipn: bool = False,
         ipn_delay_seconds: float = 0.0,
+        ignore_expiry: bool = False,
     ) -> RedirectResponse:
-        """The customer's choice: the transaction is settled, the IPN sent, the browser sent back signed."""
+        """The customer's choice: the transaction is settled, the IPN sent, the browser sent back signed; after
+        vnp_ExpireDate it fails as expired (11), unless `ignore_expiry` (the bank was late)."""
         txn = self.transactions.get(txn_ref)
         if txn is None:
             return RedirectResponse("/", status_code=303)
         if txn.status == "01":
             txn.transaction_no = str(uuid.uuid4().int)[:8]
             txn.pay_date = vnp_date(datetime.now(UTC))
-            if choice == "cancel":
+            if txn.expired and not ignore_expiry:
+                txn.response_code, txn.status = EXPIRED, "02"
+            elif choice == "cancel":
                 txn.response_code, txn.status = CANCELLED, "02"
             elif fail:
                 txn.response_code, txn.status = "51", "02"  # insufficient funds
@@ -197,14 +233,17 @@ class LocalGateway:
         command = values.get("vnp_Command")
         order = QUERY_FIELDS if command == "querydr" else REFUND_FIELDS
         given = values.get("vnp_SecureHash", "").lower()
+        # every answer is signed over its command's answer fields, errors included
+        answer_fields = QUERY_ANSWER_FIELDS if command == "querydr" else REFUND_ANSWER_FIELDS
         if command not in ("querydr", "refund") or not hmac.compare_digest(
             given, sign_fields(values, order, self.config.hash_secret)
         ):
-            return self._answer(values, REFUND_ANSWER_FIELDS, vnp_ResponseCode="97", vnp_Message="Invalid checksum")
+            return self._answer(values, answer_fields, vnp_ResponseCode="97", vnp_Message="Invalid checksum")
         txn = self.transactions.get(values.get("vnp_TxnRef", ""))
         if txn is None:
-            return self._answer(values, REFUND_ANSWER_FIELDS, vnp_ResponseCode="91", vnp_Message="Not found")
-        result = {**self.result_params(txn), "vnp_TransactionType": "01", "vnp_Message": "OK"}
+            return self._answer(values, answer_fields, vnp_ResponseCode="91", vnp_Message="Not found")
+        queried = txn.as_queried() if command == "querydr" else txn
+        result = {**self.result_params(queried), "vnp_TransactionType": "01", "vnp_Message": "OK"}
         if command == "querydr":
             return self._answer(values, QUERY_ANSWER_FIELDS, vnp_ResponseCode="00", **_without_tmn(result))
         if txn.status != SUCCESS or txn.refunded or values.get("vnp_Amount") != txn.params["vnp_Amount"]:
@@ -220,17 +259,29 @@ def _options(request: Request) -> str:
     return f"?{urlencode(kept)}" if kept else ""
 
 
-OPTIONS = ("fail", "duplicate_ipn", "skip_ipn", "ipn_delay_seconds")
+OPTIONS = ("fail", "duplicate_ipn", "skip_ipn", "ipn_delay_seconds", "ignore_expiry")
+PAGE_PATH = "/paymentv2/vpcpay.html"  # the sandbox's paths; production's page is pay.vnpay.vn/vpcpay.html
+API_PATH = "/merchant_webapi/api/transaction"
 
 
-def build_provider(config: ProviderConfig | None = None) -> FastAPI:
-    """The local gateway's app; `app.state.gateway` is its `LocalGateway`."""
-    gateway = LocalGateway(config or ProviderConfig())
+def build_provider(
+    config: ProviderConfig | None = None,
+    *,
+    gateway: LocalGateway | None = None,
+    parts: tuple[str, ...] = ("page", "api"),
+    page_path: str = PAGE_PATH,
+    api_path: str = API_PATH,
+) -> FastAPI:
+    """The local gateway's app; `app.state.gateway` is its `LocalGateway`. `parts` ("page", "api") and the paths
+    choose what this app serves: two apps sharing one `gateway` are production's two hosts."""
+    gateway = gateway or LocalGateway(config or ProviderConfig())
     app = FastAPI(title="Local VNPAY gateway (development)")
     app.state.gateway = gateway
-    app.add_api_route("/paymentv2/vpcpay.html", gateway.page, methods=["GET"], response_class=HTMLResponse)
-    app.add_api_route("/paymentv2/decide", gateway.decide, methods=["POST"])
-    app.add_api_route("/merchant_webapi/api/transaction", gateway.api, methods=["POST"])
+    if "page" in parts:
+        app.add_api_route(page_path, gateway.page, methods=["GET"], response_class=HTMLResponse)
+        app.add_api_route("/paymentv2/decide", gateway.decide, methods=["POST"])
+    if "api" in parts:
+        app.add_api_route(api_path, gateway.api, methods=["POST"])
     return app
 
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from motcua.catalogue.forms import form_problems
-from motcua.common.contracts.catalogue import ApplicantType
+from motcua.common.contracts.catalogue import ApplicantType, FeeDue
 from motcua.common.errors import Conflict, FieldProblem, Gone, NotFound
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -102,6 +102,11 @@ class ProcedureContent(_Input):
         description="HH:MM, Vietnam time: a dossier received before it on a working day is answered that day",
     )
     fee_vnd: int = Field(ge=0, le=1_000_000_000)
+    fee_due: FeeDue = Field(
+        default="at_submission",
+        description="when the fee is paid: at_submission (before intake accepts the dossier) or at_result "
+        "(before the result is released to the applicant)",
+    )
     legal_basis: list[LegalText] = Field(default_factory=list, max_length=50)
     required_documents: list[DocumentSpec] = Field(default_factory=list, max_length=50)
     form_schema: dict[str, Any] = Field(description="JSON Schema 2020-12 of the form's data")
@@ -193,6 +198,8 @@ def problems_in(content: ProcedureContent) -> list[FieldProblem]:
         "is the key of another document",
         suffix="/key",
     )
+    if content.fee_due == "at_result" and content.fee_vnd == 0:
+        found.append(FieldProblem("/fee_due", "a procedure without a fee (fee_vnd 0) has nothing to pay at result"))
     return found
 
 

@@ -273,6 +273,8 @@ def _in_app(envelope: Envelope, message: Outgoing, account_id: str, application:
         kind, status = "application_status_changed", application.to_status
     elif isinstance(application, ApologyIssued):
         kind, status = "application_apology", None  # the status stays; the date moves
+    elif isinstance(application, ApplicationResultIssued) and application.fee_due_vnd > 0:
+        kind, status = "payment_due", "completed"  # the result waits for its fee, paid at result
     elif isinstance(application, ApplicationResultIssued):
         kind, status = "application_result_issued", "completed"
     elif isinstance(application, ResultRevoked):

@@ -84,6 +84,10 @@ class Attachment:
         }
 
 
+def _amount(vnd: int, locale: str) -> str:
+    return f"{vnd:,}".replace(",", "." if locale == "vi" else ",")
+
+
 def _procedure_name(name: str, name_en: str, locale: Locale) -> str:
     """The procedure's name in the reader's language (Vietnamese when it has no English one)."""
     return name_en if locale == "en" and name_en else name
@@ -202,7 +206,12 @@ class Composer:
             ctx["verification_code"] = model.one_line(event.verification_code, 64)
             ctx["verification_url"] = f"{self._base}/verify/{code}"
             ctx["result_url"] = f"{ctx['application_url']}#result"
-            if isinstance(event, ApplicationResultIssued):
+            if isinstance(event, ApplicationResultIssued) and event.fee_due_vnd > 0:
+                # a fee paid at result: the document waits for it, so neither its code nor its link is told yet
+                kind = "application_result_fee_due"
+                ctx["amount"] = _amount(event.fee_due_vnd, locale)
+                ctx["verification_code"] = ctx["verification_url"] = ctx["result_url"] = ""
+            elif isinstance(event, ApplicationResultIssued):
                 kind = "application_result_issued"
             else:
                 kind = "application_result_revoked"
@@ -243,7 +252,8 @@ class Composer:
         by email and in the app."""
         locale = contact.locale
         name = _procedure_name(event.procedure_name, event.procedure_name_en, locale)
-        amount = f"{event.amount_vnd:,}".replace(",", "." if locale == "vi" else ",")
+        amount = _amount(event.amount_vnd, locale)
+        application_url = f"{self._base}/applications/{quote(event.application_id, safe='')}"
         ctx: dict[str, Any] = {
             "full_name": model.one_line(contact.full_name),
             "procedure_name": model.one_line(name),
@@ -254,7 +264,9 @@ class Composer:
             "txn_ref": model.one_line(event.txn_ref, 64),
             "transaction_no": model.one_line(event.transaction_no, 64),
             "provider": model.one_line(event.provider.upper(), 32),
-            "application_url": f"{self._base}/applications/{quote(event.application_id, safe='')}",
+            "application_url": application_url,
+            # a fee paid at result: this payment released the document
+            "result_url": f"{application_url}#result" if event.result_released else "",
         }
         text = self._template("payment_receipt", locale, "txt")
         email = self._email("payment_receipt", locale, contact.email, ctx, to_name=contact.full_name)

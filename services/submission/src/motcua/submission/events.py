@@ -180,6 +180,7 @@ def procedure_handlers(store: Store) -> Mapping[str, Handler]:
                 "published_at",
                 "result_template",
                 "fee_vnd",
+                "fee_due",
             }
         )
         await store.save_procedure(session, fields)

@@ -17,7 +17,7 @@ from motcua.common import mongo
 from motcua.common.auth import Principal
 from motcua.common.clock import now
 from motcua.common.contracts.submission import ApplicationResultIssued, ResultRevoked
-from motcua.submission import events, result_pdf, results
+from motcua.submission import events, payments, result_pdf, results
 from motcua.submission.applications import (
     ChangedMeanwhile,
     is_agency_officer,
@@ -42,6 +42,7 @@ def result_issued(app: Application) -> ApplicationResultIssued:
         size=result.size,
         made_from=result.made_from,
         issued_at=result.issued_at,
+        fee_due_vnd=app.fee_vnd if payments.withholds_result(app.payment_status) else 0,
     )
 
 
@@ -126,7 +127,13 @@ async def issue(
         await store.delete_file(file_id)
         raise
     submission.outbox.notify()
-    log.info("result_issued", application_id=current.id, made_from=result.made_from, size=result.size)
+    log.info(
+        "result_issued",
+        application_id=current.id,
+        made_from=result.made_from,
+        size=result.size,
+        payment_status=after.payment_status.value,
+    )
     return after
 
 

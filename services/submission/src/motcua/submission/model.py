@@ -22,7 +22,7 @@ from motcua.common.errors import (
 from motcua.submission import due_dates, escalation, payments, tracking
 from motcua.submission.escalation import Notice
 from motcua.submission.forms import form_problems
-from motcua.submission.payments import PaymentStatus
+from motcua.submission.payments import FeeDue, PaymentStatus
 from motcua.submission.workflow import (
     COMMENT_REQUIRED,
     EDITABLE,
@@ -121,7 +121,8 @@ class Procedure(BaseModel):
     form_schema: dict[str, Any]
     retired: bool = False
     result_template: str | None = "generic"  # what issue_result renders when no PDF is uploaded (None: upload one)
-    fee_vnd: int = 0  # paid online before intake accepts (docs/payments.md)
+    fee_vnd: int = 0  # paid online (docs/payments.md)
+    fee_due: FeeDue = FeeDue.AT_SUBMISSION  # before intake accepts, or before the result is released
 
     def due_date(self, submitted_at: datetime, hours: due_dates.WorkingHours) -> date:
         """When the result of a dossier of this version submitted at `submitted_at` is due."""
@@ -254,6 +255,7 @@ class Application(BaseModel):
     next_notice_on: date | None = None
     result: IssuedResult | None = None
     fee_vnd: int = 0  # the pinned version's fee, set at submission
+    fee_due: FeeDue = FeeDue.AT_SUBMISSION  # and when it is paid, set at submission
     payment_status: PaymentStatus = PaymentStatus.NOT_REQUIRED
     created_at: datetime
     updated_at: datetime
@@ -345,7 +347,8 @@ class Application(BaseModel):
                 "due_date": receipt.due_date,
                 "receipt": receipt,
                 "fee_vnd": procedure.fee_vnd,
-                "payment_status": payments.at_submission(procedure.fee_vnd),
+                "fee_due": procedure.fee_due,
+                "payment_status": payments.at_submission(procedure.fee_vnd, procedure.fee_due),
             }
         )
 
@@ -472,6 +475,9 @@ class Application(BaseModel):
         if action == Action.ACCEPT:
             payments.check_acceptable(self.payment_status, self.fee_vnd)
         moved = changed(self, target, by_role=by_role, comment=comment, at=at, action=action, outcome=outcome)
+        if action == Action.ISSUE_RESULT:  # a fee paid at result is owed from now; the document waits for it
+            owed = payments.at_result(self.payment_status, self.fee_vnd, self.fee_due)
+            return moved.model_copy(update={"payment_status": owed})
         accepted = any(h.action == Action.ACCEPT for h in self.history)
         if payments.refund_due(self.payment_status, to_status=target.value, ever_accepted=accepted):
             return moved.model_copy(update={"payment_status": PaymentStatus.REFUNDED})

@@ -45,11 +45,12 @@ class PaymentStore:
         return doc
 
     async def settle(
-        self, session: mongo.Session, txn_ref: str, frm: str, to: str, fields: dict[str, Any]
+        self, session: mongo.Session, txn_ref: str, frm: str | list[str], to: str, fields: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Move the attempt from `frm` to `to` if it is still `frm`; the document after, or None."""
+        """Move the attempt from `frm` (one status, or any of several) to `to` if it is still there; the
+        document after, or None."""
         doc: dict[str, Any] | None = await self.payments.find_one_and_update(
-            {"_id": txn_ref, "status": frm},
+            {"_id": txn_ref, "status": {"$in": [frm] if isinstance(frm, str) else frm}},
             {"$set": {"status": to, **fields}},
             session=session,
             return_document=ReturnDocument.AFTER,

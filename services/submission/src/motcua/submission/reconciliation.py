@@ -11,7 +11,7 @@ from typing import Any
 
 from motcua.submission.payments import Settlement
 
-SETTLED_PAID = frozenset({"paid", "refunding", "refunded"})
+SETTLED_PAID = frozenset({"paid", "refunding", "refunded"})  # an attempt given up unpaid is "expired"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _provider_status(answer: Settlement | None) -> str:
     return "paid" if answer.succeeded else "failed"
 
 
-def _mismatch(status: str, dossier: str, provider: str) -> str:
+def _mismatch(status: str, dossier: str, provider: str, refund_reason: str = "") -> str:
     if status in SETTLED_PAID and provider not in ("paid", "unknown"):
         return "recorded paid here, not paid at the provider"
     if status in SETTLED_PAID and provider == "unknown":
@@ -43,7 +43,8 @@ def _mismatch(status: str, dossier: str, provider: str) -> str:
         return "paid at the provider, not recorded paid here"
     if status == "paid" and dossier != "paid":
         return f"attempt paid but the dossier is {dossier}"
-    if status == "refunded" and dossier != "refunded":
+    # a second payment of a fee already paid is refunded while the dossier stays paid by the first
+    if status == "refunded" and dossier != "refunded" and refund_reason != "not_owed":
         return f"attempt refunded but the dossier is {dossier}"
     return ""
 
@@ -68,7 +69,7 @@ def reconcile(
                 dossier_payment_status=dossier,
                 provider_status=said,
                 transaction_no=(answer.transaction_no if answer else "") or str(a.get("transaction_no", "")),
-                mismatch=_mismatch(status, dossier, said),
+                mismatch=_mismatch(status, dossier, said, str(a.get("refund_reason", ""))),
             )
         )
     return lines

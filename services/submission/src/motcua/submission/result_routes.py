@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from motcua.common.auth import CurrentPrincipal, Officer
 from motcua.common.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from motcua.common.request_context import RequestId
-from motcua.submission import applications, filetypes, issuing
+from motcua.submission import applications, filetypes, issuing, payments
 from motcua.submission.deps import SubmissionDep
 from motcua.submission.results import ResultNotFound
 from motcua.submission.schemas import AgencyApplicationPublic, OfficerAction
@@ -147,11 +147,14 @@ ActionBody = Annotated[ActionRequest, Depends(action_request)]
 )
 async def read_result(application_id: ApplicationId, who: CurrentPrincipal, submission: SubmissionDep) -> Response:
     """The result PDF of a completed dossier, signed by the agency (PAdES): for the owner and the officers of
-    the procedure's agency (404 for anyone else, and before a result is issued)."""
+    the procedure's agency (404 for anyone else, and before a result is issued). A fee paid at result must be
+    paid before the owner gets it (409 "Fee not paid"); the agency's officers get it at once."""
     store = submission.store
     app = await applications.readable(store, application_id, who)
     if app.result is None:
         raise ResultNotFound("This dossier has no result yet.")
+    if not applications.is_agency_officer(app, who):
+        payments.check_released(app.payment_status, app.fee_vnd)
     source = await store.open_file(app.result.file_id)
     if source is None:
         raise NotFound("The file of this result is gone.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from motcua.submission import due_dates
+from motcua.submission import due_dates, payments
 from motcua.submission.model import Application, Assignee, DocumentRef, DocumentSource, HistoryEntry
-from motcua.submission.payments import PaymentStatus
+from motcua.submission.payments import FeeDue, PaymentStatus
 from motcua.submission.workflow import (
     ALL_ROLES,
     COMMENT_REQUIRED,
@@ -168,6 +168,11 @@ class ApplicationSummary(BaseModel):
     payment_status: PaymentStatus = Field(
         default=PaymentStatus.NOT_REQUIRED, description="not_required, due, pending, paid, failed or refunded"
     )
+    fee_due: FeeDue = Field(
+        default=FeeDue.AT_SUBMISSION,
+        description="when the fee is paid: at_submission (before intake accepts) or at_result (once the result is "
+        "issued, before it is released to the applicant)",
+    )
 
     @classmethod
     def of(cls, app: Application) -> ApplicationSummary:
@@ -190,12 +195,26 @@ def _summary_fields(app: Application) -> dict[str, Any]:
 class ResultPublic(BaseModel):
     """The signed result of a completed dossier (GET /v1/applications/{id}/result gives the PDF)."""
 
-    verification_code: str
-    sha256: str
+    verification_code: str | None = Field(description="null to the applicant while the result awaits its fee")
+    sha256: str | None = Field(description="null to the applicant while the result awaits its fee")
     issued_at: datetime
     status: Literal["valid", "revoked"]
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
+    released: bool = Field(
+        default=True,
+        description="false while a fee paid at result is unpaid: the applicant gets the document once it is paid",
+    )
+
+    @classmethod
+    def of(cls, app: Application, *, for_owner: bool) -> ResultPublic | None:
+        if app.result is None:
+            return None
+        released = not payments.withholds_result(app.payment_status)
+        shown = app.result.model_dump()
+        if for_owner and not released:  # nothing of the document before its fee is paid
+            shown |= {"verification_code": None, "sha256": None}
+        return cls.model_validate({**shown, "released": released})
 
 
 class ApplicationPublic(ApplicationSummary):
@@ -207,6 +226,11 @@ class ApplicationPublic(ApplicationSummary):
 
     @classmethod
     def of(cls, app: Application) -> ApplicationPublic:
+        """The dossier as its owner reads it."""
+        return cls.shown(app, for_owner=True)
+
+    @classmethod
+    def shown(cls, app: Application, *, for_owner: bool) -> ApplicationPublic:
         return cls(
             **_summary_fields(app),
             revision=app.revision,
@@ -214,7 +238,7 @@ class ApplicationPublic(ApplicationSummary):
             documents=[DocumentPublic.of(d) for d in sorted(app.documents.values(), key=lambda d: d.document_key)],
             # the agency's own proposals are not the applicant's to read
             history=[HistoryPublic.of(h) for h in app.history if h.action not in INTERNAL],
-            result=ResultPublic.model_validate(app.result.model_dump()) if app.result else None,
+            result=ResultPublic.of(app, for_owner=for_owner),
         )
 
 
@@ -241,7 +265,10 @@ class AgencyApplicationPublic(ApplicationPublic):
         today = due_dates.local_day(datetime.now(UTC))
         actions = [ActionPublic.of(a) for a in app.officer_actions(roles, today)]
         return cls(
-            **{**ApplicationPublic.of(app).model_dump(), "history": [HistoryPublic.of(h) for h in app.history]},
+            **{
+                **ApplicationPublic.shown(app, for_owner=False).model_dump(),
+                "history": [HistoryPublic.of(h) for h in app.history],
+            },
             applicant_account_id=app.owner_id,
             applicant_type=app.applicant_type,
             assignee=app.assignee,

@@ -89,20 +89,44 @@ class Settings(ServiceSettings, SlipTypeface):
     payment_provider_url: str = Field(
         default="http://127.0.0.1:8009", validation_alias=AliasChoices("PAYMENT_PROVIDER_URL", "payment_provider_url")
     )
+    # Production VNPAY keeps its payment page and its merchant API on different hosts; empty: the paths of the
+    # sandbox and the local provider under PAYMENT_PROVIDER_URL.
+    vnpay_payment_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("VNPAY_PAYMENT_URL", "vnpay_payment_url"),
+        description="the payment page, e.g. https://pay.vnpay.vn/vpcpay.html; "
+        "empty: PAYMENT_PROVIDER_URL/paymentv2/vpcpay.html",
+    )
+    vnpay_api_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("VNPAY_API_URL", "vnpay_api_url"),
+        description="the merchant API (querydr, refund), e.g. https://merchant.vnpay.vn/merchant_webapi/api/transaction;"
+        " empty: PAYMENT_PROVIDER_URL/merchant_webapi/api/transaction",
+    )
     vnpay_tmn_code: str = Field(
         default="MOTCUA01",
         min_length=1,
         max_length=20,
         validation_alias=AliasChoices("VNPAY_TMN_CODE", "vnpay_tmn_code"),
     )
-    vnpay_hash_secret: str = Field(
-        default="",
+    vnpay_hash_secret: SecretStr = Field(
+        default=SecretStr(""),
         validation_alias=AliasChoices("VNPAY_HASH_SECRET", "vnpay_hash_secret"),
-        repr=False,
+        description="the terminal's hash secret (a Kubernetes Secret); empty turns online payment off",
     )
     payment_return_url: str = Field(
         default="",
         description="where the provider sends the browser back; empty: PUBLIC_BASE_URL/v1/payments/vnpay/return",
+    )
+    payment_attempt_minutes: float = Field(
+        default=15,
+        gt=0,
+        le=1440,
+        description="how long the provider's page takes a payment (vnp_ExpireDate); an attempt left unfinished "
+        "then is settled by a transaction query and, unpaid, the fee is due again",
+    )
+    payment_expiry_grace_seconds: float = Field(
+        default=120, ge=0, description="how long after vnp_ExpireDate an unfinished attempt is given up"
     )
     payment_query_after_seconds: float = Field(
         default=900, gt=0, description="a payment pending this long without an IPN is settled by a transaction query"
@@ -112,6 +136,14 @@ class Settings(ServiceSettings, SlipTypeface):
     )
     payment_start_limit: int = Field(default=10, ge=1, description="payments a citizen may start per window")
     payment_start_window_seconds: int = Field(default=600, ge=1)
+
+    @property
+    def vnpay_pay_page(self) -> str:
+        return self.vnpay_payment_url or self.payment_provider_url.rstrip("/") + "/paymentv2/vpcpay.html"
+
+    @property
+    def vnpay_api(self) -> str:
+        return self.vnpay_api_url or self.payment_provider_url.rstrip("/") + "/merchant_webapi/api/transaction"
 
     @property
     def vnpay_return_url(self) -> str:

@@ -339,6 +339,7 @@ class Store:
             "receipt": after.receipt.model_dump() if after.receipt else None,
             "assignee": after.assignee.model_dump() if after.assignee else None,
             "fee_vnd": after.fee_vnd or None,
+            "fee_due": after.fee_due.value,
             # only when this move changes it (submission, a refund): never a stale copy over a settled payment
             "payment_status": after.payment_status.value if after.payment_status != before.payment_status else None,
         }

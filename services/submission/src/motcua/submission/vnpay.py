@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Final
 from urllib.parse import quote_plus
@@ -20,9 +20,13 @@ VERSION: Final = "2.1.0"
 VIETNAM = timezone(timedelta(hours=7))  # VNPAY's dates are GMT+7, yyyyMMddHHmmss
 HASH_FIELDS: Final = ("vnp_SecureHash", "vnp_SecureHashType")
 
-# vnp_ResponseCode / vnp_TransactionStatus "00" is success; "24" is the customer cancelling.
+# vnp_ResponseCode / vnp_TransactionStatus "00" is success; "24" is the customer cancelling; "11" is the
+# payment's waiting time (vnp_ExpireDate) passing. A querydr's own vnp_ResponseCode "91": no such transaction.
 SUCCESS: Final = "00"
 CANCELLED: Final = "24"
+EXPIRED: Final = "11"
+NOT_FOUND: Final = "91"
+UNFINISHED: Final = "01"
 
 # What the merchant answers an IPN with (VNPAY retries until it gets one of these).
 IPN_ANSWERS: Final = {
@@ -122,21 +126,25 @@ def verify_fields(values: Mapping[str, str], order: tuple[str, ...], secret: str
     return hmac.compare_digest(given.lower(), sign_fields(values, order, secret))
 
 
+PAY_PATH: Final = "/paymentv2/vpcpay.html"  # the sandbox's (and the local provider's) paths under one host
+API_PATH: Final = "/merchant_webapi/api/transaction"
+
+
 @dataclass(frozen=True)
 class Terminal:
-    """A merchant terminal: its code, its hash secret, and where the gateway's pages and API are."""
+    """A merchant terminal: its code, its hash secret, and where the gateway's payment page and merchant API are
+    (two hosts in production: pay.vnpay.vn and merchant.vnpay.vn)."""
 
     tmn_code: str
-    hash_secret: str
-    base_url: str  # e.g. https://sandbox.vnpayment.vn
+    hash_secret: str = field(repr=False)
+    pay_url: str  # e.g. https://pay.vnpay.vn/vpcpay.html
+    api_url: str  # e.g. https://merchant.vnpay.vn/merchant_webapi/api/transaction
 
-    @property
-    def pay_url(self) -> str:
-        return self.base_url.rstrip("/") + "/paymentv2/vpcpay.html"
-
-    @property
-    def api_url(self) -> str:
-        return self.base_url.rstrip("/") + "/merchant_webapi/api/transaction"
+    @classmethod
+    def on_one_host(cls, tmn_code: str, hash_secret: str, base_url: str) -> Terminal:
+        """A terminal whose page and API sit on one host under the sandbox's paths."""
+        base = base_url.rstrip("/")
+        return cls(tmn_code, hash_secret, base + PAY_PATH, base + API_PATH)
 
 
 def payment_url(
@@ -148,10 +156,11 @@ def payment_url(
     return_url: str,
     ip_addr: str,
     created_at: datetime,
-    expire_minutes: int = 15,
+    expires_at: datetime,
     locale: str = "vn",
 ) -> str:
-    """The address the citizen's browser is sent to (`vnp_Amount` is the amount times 100, VNPAY's rule)."""
+    """The address the citizen's browser is sent to (`vnp_Amount` is the amount times 100, VNPAY's rule); the
+    provider's page takes the payment until `expires_at` (`vnp_ExpireDate`)."""
     params = {
         "vnp_Version": VERSION,
         "vnp_Command": "pay",
@@ -165,7 +174,7 @@ def payment_url(
         "vnp_ReturnUrl": return_url,
         "vnp_IpAddr": ip_addr,
         "vnp_CreateDate": vnp_date(created_at),
-        "vnp_ExpireDate": vnp_date(created_at + timedelta(minutes=expire_minutes)),
+        "vnp_ExpireDate": vnp_date(expires_at),
     }
     return f"{terminal.pay_url}?{sign_query(params, terminal.hash_secret)}"
 

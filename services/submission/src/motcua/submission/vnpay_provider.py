@@ -32,6 +32,7 @@ class VnpayProvider:
             return_url=checkout.return_url,
             ip_addr=checkout.ip_addr,
             created_at=checkout.created_at,
+            expires_at=checkout.expires_at,
         )
 
     async def _post(self, body: dict[str, str]) -> dict[str, str] | None:
@@ -57,20 +58,25 @@ class VnpayProvider:
             ip_addr=SERVER_IP,
         )
         answer = await self._post(body)
+        unknown = Settlement(found=False, succeeded=False, final=False, answered=False)
         if answer is None:
-            return Settlement(found=False, succeeded=False, final=False)
+            return unknown
         if not vnpay.verify_fields(answer, vnpay.QUERY_ANSWER_FIELDS, self.terminal.hash_secret):
             log.warning("vnpay_query_answer_forged", txn_ref=txn_ref)
+            return unknown
+        code = answer.get("vnp_ResponseCode")
+        if code == vnpay.NOT_FOUND:  # the customer never reached the provider's page
             return Settlement(found=False, succeeded=False, final=False)
-        if answer.get("vnp_ResponseCode") != vnpay.SUCCESS:
-            return Settlement(found=False, succeeded=False, final=False)
+        if code != vnpay.SUCCESS:
+            return unknown
         status = answer.get("vnp_TransactionStatus", "")
         # 00 paid; 01 not finished yet (the customer is still on the page); anything else failed or reversed
         return Settlement(
             found=True,
             succeeded=status == vnpay.SUCCESS,
-            final=status != "01",
+            final=status != vnpay.UNFINISHED,
             transaction_no=answer.get("vnp_TransactionNo", ""),
+            response_code=status,
         )
 
     async def refund(self, txn_ref: str, amount_vnd: int, transaction_no: str, created_at: datetime, by: str) -> bool:

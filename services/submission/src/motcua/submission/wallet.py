@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from motcua.common.auth import Citizen, Principal
 from motcua.common.clock import now
 from motcua.common.errors import Conflict, InvalidInput, NotFound
-from motcua.submission import applications, filetypes
+from motcua.submission import applications, filetypes, payments
 from motcua.submission.deps import Submission, SubmissionDep
 from motcua.submission.model import Application, DocumentRef, DocumentSource
 from motcua.submission.schemas import DocumentPublic
@@ -68,9 +68,10 @@ class WalletAttach(BaseModel):
 
 
 def _result_document(app: Application) -> DocumentRef | None:
-    """The dossier's issued result, described as a document (it is one of the wallet's items)."""
+    """The dossier's issued result, described as a document (it is one of the wallet's items once released: a
+    fee paid at result is paid first)."""
     r = app.result
-    if r is None:
+    if r is None or payments.withholds_result(app.payment_status):
         return None
     return DocumentRef(
         id=r.file_id,

@@ -10,6 +10,7 @@ from motcua.common.events import Event, register
 from pydantic import BaseModel, ConfigDict
 
 ApplicantType = Literal["individual", "business", "organisation"]
+FeeDue = Literal["at_submission", "at_result"]
 
 
 class RequiredDocument(BaseModel):
@@ -48,6 +49,9 @@ class ProcedurePublished(_ProcedureEvent):
     # "HH:MM" (Vietnam time): a dossier received before it on a working day gets its result that day
     same_day_cutoff: str | None = None
     fee_vnd: int
+    # when the fee is paid: "at_submission" (before intake accepts the dossier) or "at_result" (before the
+    # result document is released to the applicant)
+    fee_due: FeeDue = "at_submission"
     legal_basis: list[str] = []
     required_documents: list[RequiredDocument]
     form_schema: dict[str, Any]

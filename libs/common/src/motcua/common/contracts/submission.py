@@ -149,6 +149,9 @@ class ApplicationResultIssued(_ApplicationEvent):
     content_type: str = "application/pdf"
     made_from: str  # "template" or "upload"
     issued_at: datetime
+    # a fee paid at result, now due: the applicant gets the document once it is paid (PaymentCompleted with
+    # result_released); 0 when the document is released with this event
+    fee_due_vnd: int = Field(default=0, ge=0)
 
 
 @register
@@ -181,6 +184,8 @@ class PaymentCompleted(_PaymentEvent):
 
     paid_at: datetime
     bank_code: str = ""
+    # the fee was paid at result: this payment released the result document to the applicant
+    result_released: bool = False
 
 
 @register

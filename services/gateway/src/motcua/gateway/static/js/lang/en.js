@@ -646,4 +646,10 @@ export default {
   'payment.badge.paid': 'Fee paid',
   'payment.badge.failed': 'Payment failed',
   'payment.badge.refunded': 'Fee refunded',
+  'payment.at_result': 'Fee due at result: you pay once the agency has issued the result.',
+  'payment.status.due_at_result': 'Your result is ready. Pay the fee to receive the result document.',
+  'payment.status.paid_at_result': 'The fee due at result is paid. The receipt was sent by email.',
+  'payment.badge.at_result': 'Fee due at result',
+  'result.awaiting_fee': 'The result has been issued. You receive the document as soon as the fee is paid.',
+  'result.withheld_from_applicant': 'The applicant receives the result once the fee is paid (fee due at result).',
 };

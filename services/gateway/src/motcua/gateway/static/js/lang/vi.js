@@ -646,4 +646,10 @@ export default {
   'payment.badge.paid': 'Đã nộp phí',
   'payment.badge.failed': 'Thanh toán lỗi',
   'payment.badge.refunded': 'Đã hoàn phí',
+  'payment.at_result': 'Lệ phí nộp khi nhận kết quả: bạn thanh toán sau khi cơ quan ban hành kết quả.',
+  'payment.status.due_at_result': 'Hồ sơ đã có kết quả. Nộp lệ phí để nhận văn bản kết quả.',
+  'payment.status.paid_at_result': 'Đã nộp lệ phí khi nhận kết quả. Biên lai đã được gửi qua thư điện tử.',
+  'payment.badge.at_result': 'Nộp phí khi nhận kết quả',
+  'result.awaiting_fee': 'Kết quả đã được ban hành. Bạn nhận được văn bản kết quả ngay sau khi nộp lệ phí.',
+  'result.withheld_from_applicant': 'Người nộp hồ sơ nhận được kết quả sau khi nộp lệ phí (lệ phí nộp khi nhận kết quả).',
 };

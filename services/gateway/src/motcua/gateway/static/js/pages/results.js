@@ -10,12 +10,20 @@ import { navigate } from '../router.js';
 export function resultOf(application) {
   const result = application.result;
   if (!result) return null;
+  if (result.released === false && !result.verification_code) {
+    // the applicant's view of a result awaiting its fee (paid at result): nothing of the document yet
+    return h('section', { class: 'panel', id: 'result', 'data-result-status': 'awaiting_fee', 'aria-labelledby': 'result-title' },
+      h('h2', { id: 'result-title' }, t('result.title')),
+      facts([[t('result.issued_at'), formatDateTime(result.issued_at)]]),
+      notice('info', h('p', { id: 'result-awaiting-fee' }, t('result.awaiting_fee'), ' ', h('a', { href: '#payment' }, t('payment.pay_now')))));
+  }
   const status = h('span', { class: 'status-area' });
   const file = `ket-qua-${application.tracking_code || application.id}.pdf`;
   const revoked = result.status === 'revoked';
   return h('section', { class: 'panel', id: 'result', 'data-result-status': result.status, 'aria-labelledby': 'result-title' },
     h('h2', { id: 'result-title' }, t('result.title')),
     revoked ? notice('warning', t('result.revoked', { reason: result.revocation_reason || '' })) : null,
+    result.released === false ? notice('info', h('p', { id: 'result-withheld' }, t('result.withheld_from_applicant'))) : null,
     facts([
       [t('result.issued_at'), formatDateTime(result.issued_at)],
       [t('result.code'), h('code', { id: 'result-code' }, result.verification_code)],
