@@ -189,7 +189,7 @@ class Service:
         business = account_type != "individual"
         event = AccountProfileChanged(
             account_id=sub,
-            account_type=account_type,  # type: ignore[arg-type]
+            account_type=account_type,
             full_name=full_name,
             national_id=None if business else f"0792{tag % 100_000_000:08d}",
             tax_code=f"01{tag % 100_000_000:08d}" if account_type == "business" else None,
