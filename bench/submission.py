@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaProducer
 from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.contracts.catalogue import ProcedurePublished
+from motcua.common.contracts.identity import AccountProfileChanged
 from motcua.common.events import Envelope, encode
 from motcua.devtools.testing import TokenMinter, eventually, running_app, start_local_stack
 from motcua.submission.app import build_app
@@ -132,6 +133,21 @@ async def bench(mongodb_uri: str, bootstrap: str, args: argparse.Namespace) -> l
     published = procedure()
     record = encode(Envelope(data=published, source="/motcua/catalogue"))
     await producer.send_and_wait(topic, value=record.value, key=record.key, headers=record.headers)
+    # each citizen's profile, as identity publishes it at activation: submit files it into the dossier
+    profile_topic = settings.topic(topics.IDENTITY_PROFILE)
+    await kafka.ensure_topics(bootstrap, [profile_topic])
+    for i in range(args.clients):
+        profile = AccountProfileChanged(
+            account_id=f"citizen-{i}",
+            account_type="individual",
+            full_name="Nguyễn Thị An",
+            national_id=f"0011900{i:05d}",
+            email=f"citizen-{i}@example.vn",
+            phone=f"+8491{i:07d}",
+            changed_at=datetime.now(UTC),
+        )
+        told = encode(Envelope(data=profile, source="/motcua/identity"))
+        await producer.send_and_wait(profile_topic, value=told.value, key=told.key, headers=told.headers)
     await producer.stop()
     results: list[Timings] = []
     try:
@@ -147,7 +163,8 @@ async def bench(mongodb_uri: str, bootstrap: str, args: argparse.Namespace) -> l
             db = client["bench_submission"]
 
             async def consumed() -> bool:
-                return await db["procedures"].count_documents({"code": published.code}) > 0
+                procedures = await db["procedures"].count_documents({"code": published.code})
+                return procedures > 0 and await db["applicant_profiles"].count_documents({}) >= args.clients
 
             await eventually(consumed, timeout=30)
             citizens = [minter.headers(f"citizen-{i}") for i in range(args.clients)]

@@ -3,6 +3,7 @@ them are tested on their own), a dossier submitted through the API, the session 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -143,9 +144,14 @@ async def submitted_dossier(
             files={"file": file},
         )
         assert uploaded.status_code == 201, uploaded.text
-    answer = await client.post(
-        f"/v1/applications/{app_id}/submit", headers={**bearer(citizen), "Idempotency-Key": uuid.uuid4().hex}
-    )
+    key = uuid.uuid4().hex
+    for _ in range(20):  # just after activation the applicant's profile may not have reached submission: 503
+        answer = await client.post(
+            f"/v1/applications/{app_id}/submit", headers={**bearer(citizen), "Idempotency-Key": key}
+        )
+        if answer.status_code != 503:
+            break
+        await asyncio.sleep(float(answer.headers.get("retry-after", "1")) / 5)
     assert answer.status_code == 200, answer.text
     return str(app_id), str(answer.json()["tracking_code"])
 

@@ -99,11 +99,11 @@ async def test_the_desk_opens_on_open_dossiers_finds_by_code_previews_and_confir
     await desk.get_by_label("Tìm theo mã hồ sơ").fill(closed_code)
     await desk.get_by_role("button", name="Lọc").click()
     await expect(desk.locator("tbody tr")).to_have_count(0)  # refused: not open
-    await desk.get_by_label("Tìm theo mã hồ sơ").fill("XY-12")
+    await desk.get_by_label("Tìm theo mã hồ sơ").fill("HS-26A")  # meant as a code, and none begins so
     await desk.get_by_role("button", name="Lọc").click()
     search = desk.get_by_label("Tìm theo mã hồ sơ")
     await expect(search).to_have_attribute("aria-invalid", "true")
-    await expect(desk.locator("#queue-q-error")).to_contain_text("bắt đầu bằng HS")
+    await expect(desk.locator("#queue-q-error")).to_contain_text("HS rồi bốn chữ số")
     await no_serious_violations(axe, desk, "officer queue with a refused search")
     await screens.take(desk, "desk-search-refused")
     await search.fill(code[:9])

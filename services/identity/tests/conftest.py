@@ -114,6 +114,7 @@ class IdentityUnderTest:
     key_file: Path
     app: FastAPI
     directory: AccountEvents  # the officers' directory topic
+    profiles: AccountEvents  # the applicants' profile topic
     password: str = PASSWORD
 
     @staticmethod
@@ -205,6 +206,7 @@ def launch(stack: Stack, isolation: Isolation, tmp_path: Path) -> Launcher:
         client = mongo.connect(stack.mongodb_uri)
         events = AccountEvents(stack.kafka_bootstrap, settings.topic(topics.IDENTITY_ACCOUNT))
         directory = AccountEvents(stack.kafka_bootstrap, settings.topic(topics.IDENTITY_DIRECTORY))
+        profiles = AccountEvents(stack.kafka_bootstrap, settings.topic(topics.IDENTITY_PROFILE))
         try:
             app = build_app(settings)
             async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
@@ -217,8 +219,10 @@ def launch(stack: Stack, isolation: Isolation, tmp_path: Path) -> Launcher:
                     settings.identity_signing_key_file,
                     app,
                     directory,
+                    profiles,
                 )
         finally:
+            await profiles.close()
             await directory.close()
             await events.close()
             await client.close()

@@ -8,7 +8,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.clock import Clock, now
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
-from motcua.common.contracts.identity import OfficerProfileChanged
+from motcua.common.contracts.identity import AccountProfileChanged, OfficerProfileChanged
 from motcua.common.events import Envelope, Event, decode, encode
 from motcua.devtools.payment_provider import LocalGateway, ProviderConfig, build_provider
 from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
@@ -112,6 +112,9 @@ class Service:
     db: mongo.Database
     minter: TokenMinter
     producer: AIOKafkaProducer
+    # the citizens made here (their Authorization header → account id and type), and those identity has told of
+    citizens: dict[str, tuple[str, str]] = field(default_factory=dict)
+    profiled: set[str] = field(default_factory=set)
 
     def topic(self, name: str) -> str:
         return self.settings.topic(name)
@@ -171,7 +174,42 @@ class Service:
         return found
 
     def citizen(self, sub: str | None = None, *, account_type: str = "individual") -> dict[str, str]:
-        return self.minter.headers(sub or f"citizen-{uuid.uuid4().hex[:8]}", account_type=account_type)
+        sub = sub or f"citizen-{uuid.uuid4().hex[:8]}"
+        headers = self.minter.headers(sub, account_type=account_type)
+        self.citizens[headers["Authorization"]] = (sub, account_type)
+        return headers
+
+    async def profile_known(
+        self, who: dict[str, str], *, full_name: str = "Nguyễn Thị Ánh", changed_at: datetime | None = None
+    ) -> AccountProfileChanged:
+        """Identity tells of `who`'s profile (AccountProfileChanged on its profile topic, as at activation), once
+        submission keeps it: the event."""
+        sub, account_type = self.citizens[who["Authorization"]]
+        tag = int(uuid.uuid4().hex[:8], 16)
+        business = account_type != "individual"
+        event = AccountProfileChanged(
+            account_id=sub,
+            account_type=account_type,
+            full_name=full_name,
+            national_id=None if business else f"0792{tag % 100_000_000:08d}",
+            tax_code=f"01{tag % 100_000_000:08d}" if account_type == "business" else None,
+            organisation_name="Hộ kinh doanh Ánh Dương" if business else None,
+            email=f"cong.dan.{tag:x}@example.vn",
+            phone=f"+8491{tag % 10_000_000:07d}",
+            changed_at=changed_at or datetime.now(UTC),
+        )
+        await self.publish(event)
+
+        async def stored() -> bool:
+            # this record, or a later one (concurrent submits each tell of a profile: the latest is kept)
+            found = await self.db["applicant_profiles"].find_one(
+                {"_id": sub, "profile_changed_at": {"$gte": event.changed_at}}
+            )
+            return found is not None
+
+        await eventually(stored)
+        self.profiled.add(sub)
+        return event
 
     def officer(
         self, agency: str, roles: tuple[str, ...] = ("intake", "specialist", "approver"), *, sub: str | None = None
@@ -236,6 +274,10 @@ class Service:
         )
 
     async def submit(self, who: dict[str, str], app_id: str, key: str | None = None) -> httpx.Response:
+        """Submit as `who`, whose profile identity has told of first (unless it already has)."""
+        known = self.citizens.get(who.get("Authorization", ""))
+        if known is not None and known[0] not in self.profiled:
+            await self.profile_known(who)
         return await self.http.post(
             f"/v1/applications/{app_id}/submit", headers={**who, "Idempotency-Key": key or uuid.uuid4().hex}
         )

@@ -76,6 +76,7 @@ async def test_a_birth_registration_goes_from_draft_to_completed(service: Any, s
         parent, app_id, {"child_date_of_birth": "2026-11-20", "place_of_birth": "Bệnh viện Phụ sản Hà Nội"}, tag
     )
     assert fixed.status_code == 200, fixed.text
+    await service.profile_known(parent)
     submitted = await service.http.post(
         f"/v1/applications/{app_id}/submit",
         headers={**parent, "Idempotency-Key": "tab-1-submit", "X-Request-ID": "req-42"},

@@ -295,6 +295,7 @@ async def test_the_public_answers_carry_no_personal_data(service: Any, samples: 
     owner_sub = f"citizen-{uuid.uuid4().hex[:12]}"
     owner = service.citizen(owner_sub)
     await service.catalogue_publishes(procedure)
+    profile = await service.profile_known(owner, full_name="Trần Thị Bích")  # filed into the dossier (issue 23)
     app_id = await service.ready_to_submit(owner, procedure.code)
     submitted = await service.submit(owner, app_id)
     tracking = submitted.json()["tracking_code"]
@@ -327,6 +328,9 @@ async def test_the_public_answers_carry_no_personal_data(service: Any, samples: 
         "Trần Thị Bích",
         "0912345678",
         "bich.tran@example.vn",
+        profile.email,
+        profile.phone,
+        str(profile.national_id),
         samples.BIRTH_DATA["child_full_name"],
         *script.citizens,
         *script.ids,

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from motcua.submission import tracking
+from motcua.submission.applicants import name_search_prefix
 
 
 def test_a_whole_code_or_its_beginning_is_read_as_typed_dashes_and_case_optional() -> None:
@@ -28,3 +29,16 @@ def test_a_whole_code_with_a_wrong_check_symbol_is_none() -> None:
     code = tracking.new_code(datetime(2026, 12, 2, 3, tzinfo=UTC))
     wrong = next(c for c in tracking.ALPHABET if c != code[-1])
     assert tracking.search_prefix(code[:-1] + wrong) is None
+
+
+def test_hs_then_a_digit_is_meant_as_a_code_and_anything_else_as_a_name() -> None:
+    for typed in ("HS-26A1", "hs 2612", "HS2", " hs-2612-7kq3 "):
+        assert tracking.meant_as_code(typed), typed
+    for typed in ("Hsu", "HS", "Nguyễn", "hs-", "H2"):
+        assert not tracking.meant_as_code(typed), typed
+
+
+def test_a_name_is_searched_folded_and_nothing_searchable_is_none() -> None:
+    assert name_search_prefix("  NGUYỄN   Thị Á") == "nguyen thi a"
+    assert name_search_prefix("Đặng Thị Lý") == "dang thi li"
+    assert name_search_prefix("!! --") is None

@@ -26,7 +26,7 @@ DOCUMENT_NAME = "asyncapi.yaml"
 
 # Who reads each topic inside the platform (consumer group → topics); agencies add their own groups.
 CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
-    "submission": (topics.CATALOGUE_PROCEDURE, topics.IDENTITY_DIRECTORY),
+    "submission": (topics.CATALOGUE_PROCEDURE, topics.IDENTITY_DIRECTORY, topics.IDENTITY_PROFILE),
     "notification": (topics.IDENTITY_ACCOUNT, topics.IDENTITY_DIRECTORY, topics.SUBMISSION_APPLICATION),
     # pushes dossier events to agencies' HTTPS endpoints (docs/webhooks.md)
     "webhooks": (topics.SUBMISSION_APPLICATION,),
@@ -60,6 +60,12 @@ _TOPIC_NOTES: dict[str, str] = {
         "The officers' directory: each officer's agency and desk roles (intake, specialist, approver) and whether "
         "they may act, keyed by account id. Compacted: the latest record of an officer is their entry. No contact "
         "details and no secret: submission assigns dossiers from it, notification finds an agency's approvers."
+    ),
+    topics.IDENTITY_PROFILE: (
+        "The applicants' profiles: each citizen's, business's or organisation's account type, name, citizen ID or "
+        "tax code and organisation name, email and phone as identity verified them, at activation and at each change, "
+        "keyed by account id. Compacted: the latest record of an account is its profile. No secret; personal data, "
+        "so only submission may read it (it copies the profile into each dossier at submission, for the agency)."
     ),
     topics.CATALOGUE_PROCEDURE: (
         "Published and retired versions of administrative procedures. Compacted: the latest record of a "

@@ -7,6 +7,9 @@ IDENTITY_ACCOUNT = "motcua.identity.account.v1"
 IDENTITY_SESSION = "motcua.identity.session.v1"
 # The directory of officers (agency and desk roles; no contact details, no secret), read by submission and notification.
 IDENTITY_DIRECTORY = "motcua.identity.directory.v1"
+# The applicants' profiles (name, citizen ID or tax code, email, phone as verified; no secret), read by submission
+# alone, which copies them into the dossiers its officers read.
+IDENTITY_PROFILE = "motcua.identity.profile.v1"
 CATALOGUE_PROCEDURE = "motcua.catalogue.procedure.v1"
 SUBMISSION_APPLICATION = "motcua.submission.application.v1"
 NOTIFICATION_DELIVERY = "motcua.notification.delivery.v1"
@@ -15,6 +18,7 @@ ALL: tuple[str, ...] = (
     IDENTITY_ACCOUNT,
     IDENTITY_SESSION,
     IDENTITY_DIRECTORY,
+    IDENTITY_PROFILE,
     CATALOGUE_PROCEDURE,
     SUBMISSION_APPLICATION,
     NOTIFICATION_DELIVERY,
@@ -43,6 +47,7 @@ PARTITIONS: dict[str, int] = {
     IDENTITY_ACCOUNT: 6,
     IDENTITY_SESSION: 3,
     IDENTITY_DIRECTORY: 3,
+    IDENTITY_PROFILE: 6,
     CATALOGUE_PROCEDURE: 3,
     SUBMISSION_APPLICATION: 12,
     NOTIFICATION_DELIVERY: 6,
@@ -65,7 +70,7 @@ DEAD_LETTER_RETENTION_MS = 30 * _DAY_MS
 DEAD_LETTER_RETENTION_OVERRIDES: dict[str, int] = {IDENTITY_ACCOUNT: SECRETS_LIFETIME_MS}
 
 # Topics whose records are keyed by an aggregate whose latest record is its whole state.
-COMPACTED: frozenset[str] = frozenset({CATALOGUE_PROCEDURE, IDENTITY_DIRECTORY})
+COMPACTED: frozenset[str] = frozenset({CATALOGUE_PROCEDURE, IDENTITY_DIRECTORY, IDENTITY_PROFILE})
 
 
 def declared_partitions(name: str, prefix: str = "") -> int:

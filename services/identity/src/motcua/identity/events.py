@@ -1,5 +1,6 @@
-"""The events identity emits on motcua.identity.account.v1, and the officers' directory on
-motcua.identity.directory.v1 (through the outbox); it consumes none.
+"""The events identity emits on motcua.identity.account.v1, the officers' directory on
+motcua.identity.directory.v1 and the applicants' profiles on motcua.identity.profile.v1 (through the outbox);
+it consumes none.
 
 Each carries what notification needs to reach the person and nothing more. The live secrets (links with
 their tokens, SMS codes) are sealed for notification alone (motcua.common.sealing), so the outbox, the topic
@@ -14,6 +15,7 @@ from typing import Literal
 from motcua.common.contracts.identity import (
     AccountActivated,
     AccountLocked,
+    AccountProfileChanged,
     AccountRegistered,
     AccountSecurityChanged,
     DuplicateRegistrationAttempted,
@@ -26,7 +28,7 @@ from motcua.common.contracts.identity import (
     SessionsRevoked,
 )
 from motcua.common.sealing import EventSealer, SealedText, purpose
-from motcua.identity.model import Account
+from motcua.identity.model import CITIZEN_TYPES, Account
 
 # ce_type -> handler; identity reads no other service's events.
 HANDLERS: dict[str, object] = {}
@@ -51,6 +53,24 @@ def activated(account: Account) -> AccountActivated:
         email=account.email,
         phone=account.phone or "",
         locale=account.locale,
+    )
+
+
+def applicant_profile(account: Account, at: datetime) -> AccountProfileChanged | None:
+    """The applicant's profile as it stands after this change, for submission (no secret: only the details a
+    filed dossier names); None for officers and admins, who file nothing."""
+    if account.account_type not in CITIZEN_TYPES:
+        return None
+    return AccountProfileChanged(
+        account_id=account.id,
+        account_type=account.account_type,
+        full_name=account.full_name,
+        national_id=account.national_id,
+        tax_code=account.tax_code,
+        organisation_name=account.organisation_name,
+        email=account.email,
+        phone=account.phone or "",
+        changed_at=at,
     )
 
 

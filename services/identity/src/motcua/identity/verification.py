@@ -1,7 +1,7 @@
 """Proving the email address (a link, 24 h) and the phone (an SMS code, 10 min, 5 tries); resending both.
 
 The account turns `active` in the transaction that records the second proof, and AccountActivated
-goes out with it.
+(for notification) and AccountProfileChanged (for submission) go out with it.
 """
 
 from __future__ import annotations
@@ -115,8 +115,10 @@ async def _record_proof(
             account_id, changes, phone=proof == "phone", activating=activating, session=session
         )
         account = account_of({**doc, **changes})
-        if activating:
-            await idn.outbox.add(session, [events.activated(account)], request_id=request_id)
+        if activating:  # and the applicant's profile, which submission copies into each dossier filed
+            profile = events.applicant_profile(account, now)
+            told = [events.activated(account), *([profile] if profile is not None else [])]
+            await idn.outbox.add(session, told, request_id=request_id)
         return account
 
     try:

@@ -10,7 +10,7 @@ from motcua.common.clock import now
 from motcua.common.errors import Forbidden, InvalidInput
 from motcua.common.paging import check_depth
 from motcua.common.request_context import RequestId
-from motcua.submission import applications, due_dates, issuing, tracking
+from motcua.submission import applicants, applications, due_dates, issuing, tracking
 from motcua.submission.deps import SettingsDep, StoreDep, SubmissionDep
 from motcua.submission.model import Application, etag
 from motcua.submission.result_routes import ACTION_BODY, ActionBody
@@ -51,7 +51,7 @@ async def queue(
     assignee: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    q: Annotated[str | None, Query(min_length=2, max_length=24)] = None,
+    q: Annotated[str | None, Query(min_length=2, max_length=applicants.NAME_SEARCH_MAX)] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
 ) -> AgencyPage:
     """Submitted applications of the officer's own agency, the earliest due first; drafts never show.
@@ -59,13 +59,18 @@ async def queue(
     working days from today in Vietnam, 0 for today and the late ones), `overdue` (open dossiers past
     their due date), `assignee` (an officer's account id, or `none` for the dossiers nobody handles yet),
     `open=true` (only the dossiers still open: submitted, processing, awaiting a supplement, approved), `q`
-    (a tracking code, whole or its beginning, dashes optional: `HS-2612-7K` or `hs26127k`; 422 when it
-    cannot begin one). With totals, paginated."""
-    prefix = None
+    (a tracking code, whole or its beginning, dashes optional: `HS-2612-7K` or `hs26127k`; otherwise the
+    beginning of the applicant's name, with or without diacritics, any case: `nguyen thi` finds "Nguyễn Thị
+    Ánh"; 422 when it is neither). With totals, paginated."""
+    prefix = name = None
     if q is not None:
         prefix = tracking.search_prefix(q)
-        if prefix is None:
+        if prefix is None and tracking.meant_as_code(q):
             raise InvalidInput.one("/q", "must be a tracking code or its beginning, such as HS-2612-7KQ3")
+        if prefix is None:
+            name = applicants.name_search_prefix(q)
+        if prefix is None and name is None:
+            raise InvalidInput.one("/q", "must be a tracking code or its beginning, or the beginning of a name")
     size = min(page_size, settings.max_page_size)
     check_depth(page, size)
     today = due_dates.local_day(now())
@@ -79,6 +84,7 @@ async def queue(
         overdue_on=today if overdue else None,
         assignee_id=assignee,
         tracking_prefix=prefix,
+        name_prefix=name,
         open_only=open_only,
     )
     response.headers["Cache-Control"] = "private, no-store"

@@ -189,12 +189,14 @@ async def _transition(
 async def submit(
     submission: Submission, application_id: str, who: Principal, idempotency_key: str, *, request_id: str | None
 ) -> SubmitReceipt:
-    """Submit a draft once; the same Idempotency-Key gets the same receipt and emits nothing more."""
+    """Submit a draft once; the same Idempotency-Key gets the same receipt and emits nothing more. The
+    applicant's profile (from identity's profile topic) is copied into the dossier: 503 while it has not come."""
 
     async def decide(current: Application) -> Application:
         procedure = await pinned(submission.store, current)
         hours = submission.settings.hours_for(procedure.agency_code)
-        return current.submit(procedure, idempotency_key=idempotency_key, at=now(), hours=hours)
+        applicant = await submission.store.applicant_profiles.get(current.owner_id)
+        return current.submit(procedure, idempotency_key=idempotency_key, at=now(), applicant=applicant, hours=hours)
 
     for attempt in range(1, TRACKING_CODE_ATTEMPTS + 1):
         try:

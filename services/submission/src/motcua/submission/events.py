@@ -12,7 +12,7 @@ from jsonschema.exceptions import SchemaError
 from motcua.common import mongo, topics
 from motcua.common.consumer import Consumer, Handler
 from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetired
-from motcua.common.contracts.identity import OfficerProfileChanged
+from motcua.common.contracts.identity import AccountProfileChanged, OfficerProfileChanged
 from motcua.common.contracts.submission import (
     ApologyIssued,
     ApplicationAssigned,
@@ -24,7 +24,8 @@ from motcua.common.contracts.submission import (
 )
 from motcua.common.events import Envelope
 from motcua.common.slip_document import SlipKind
-from motcua.submission import due_dates, slips
+from motcua.submission import applicants, due_dates, slips
+from motcua.submission.applicants import Applicant
 from motcua.submission.deps import Submission
 from motcua.submission.escalation import Notice
 from motcua.submission.model import Application, Officer
@@ -214,8 +215,28 @@ def directory_handlers(store: Store) -> Mapping[str, Handler]:
     return {OfficerProfileChanged.ce_type: profile}
 
 
+def profile_handlers(store: Store) -> Mapping[str, Handler]:
+    """Keep the applicants' profiles: whom each dossier is filed by, copied in at submission."""
+
+    async def profile(envelope: Envelope, session: mongo.Session) -> None:
+        event = envelope.data
+        assert isinstance(event, AccountProfileChanged)
+        kept = await store.applicant_profiles.save(
+            session,
+            Applicant(
+                **event.model_dump(exclude={"changed_at"}),
+                profile_changed_at=event.changed_at,
+                name_key=applicants.name_key(event.full_name),
+            ),
+        )
+        log.info("applicant_profile_updated", account_id=event.account_id, kept=kept)
+
+    return {AccountProfileChanged.ce_type: profile}
+
+
 def consumers(submission: Submission) -> list[Consumer]:
-    """The service's one consumer: the catalogue's procedures and the officers' directory, into read models."""
+    """The service's one consumer: the catalogue's procedures, the officers' directory and the applicants'
+    profiles, into read models."""
     store = submission.store
     return [
         Consumer(
@@ -223,7 +244,7 @@ def consumers(submission: Submission) -> list[Consumer]:
             db=store.db,
             settings=submission.settings,
             group=GROUP,
-            topic_names=[topics.CATALOGUE_PROCEDURE, topics.IDENTITY_DIRECTORY],
-            handlers={**procedure_handlers(store), **directory_handlers(store)},
+            topic_names=[topics.CATALOGUE_PROCEDURE, topics.IDENTITY_DIRECTORY, topics.IDENTITY_PROFILE],
+            handlers={**procedure_handlers(store), **directory_handlers(store), **profile_handlers(store)},
         )
     ]

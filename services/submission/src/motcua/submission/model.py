@@ -19,7 +19,8 @@ from motcua.common.errors import (
     PreconditionRequired,
     pointer,
 )
-from motcua.submission import due_dates, escalation, payments, tracking
+from motcua.submission import applicants, due_dates, escalation, payments, tracking
+from motcua.submission.applicants import Applicant
 from motcua.submission.escalation import Notice
 from motcua.submission.forms import form_problems
 from motcua.submission.payments import FeeDue, PaymentStatus
@@ -257,6 +258,7 @@ class Application(BaseModel):
     fee_vnd: int = 0  # the pinned version's fee, set at submission
     fee_due: FeeDue = FeeDue.AT_SUBMISSION  # and when it is paid, set at submission
     payment_status: PaymentStatus = PaymentStatus.NOT_REQUIRED
+    applicant: Applicant | None = None  # who filed it, as identity verified them at submission (the agency reads it)
     created_at: datetime
     updated_at: datetime
 
@@ -314,16 +316,19 @@ class Application(BaseModel):
         *,
         idempotency_key: str,
         at: datetime,
+        applicant: Applicant | None,
         hours: due_dates.WorkingHours = due_dates.OFFICE_HOURS,
     ) -> Application:
-        """The draft submitted at `at`: its receipt, a fresh tracking code, the due date `procedure`'s
-        processing days give from the receipt (outside the desk's `hours`, the next working day's start).
-        The same `idempotency_key` again answers the application unchanged."""
+        """The draft submitted at `at` by `applicant` (their profile then, copied in: ApplicantNotYetKnown while
+        it has not arrived): its receipt, a fresh tracking code, the due date `procedure`'s processing days give
+        from the receipt (outside the desk's `hours`, the next working day's start). The same
+        `idempotency_key` again answers the application unchanged."""
         if self.receipt is not None and self.receipt.idempotency_key == idempotency_key:
             return self
         if self.status != Status.DRAFT:
             raise AlreadySubmitted(f"This application was already submitted (tracking code {self.tracking_code}).")
         self.check_complete(procedure)
+        filed_by = applicants.snapshot(applicant)
         due = procedure.due_date(at, hours)
         moved = changed(
             self.model_copy(update=_clock(due, at, hours)),
@@ -349,6 +354,7 @@ class Application(BaseModel):
                 "fee_vnd": procedure.fee_vnd,
                 "fee_due": procedure.fee_due,
                 "payment_status": payments.at_submission(procedure.fee_vnd, procedure.fee_due),
+                "applicant": filed_by,
             }
         )
 
@@ -361,7 +367,8 @@ class Application(BaseModel):
         hours: due_dates.WorkingHours = due_dates.OFFICE_HOURS,
     ) -> Application:
         """The supplemented dossier back with the agency; checked like a submit, and the processing time
-        restarts from `at`, since the dossier is complete again."""
+        restarts from `at`, since the dossier is complete again. The applicant section stays as filed at
+        submission: the same filing, supplemented (applicants.py)."""
         target = next_status(self.status, Action.RESUBMIT)
         self.check_complete(procedure)
         restarted = self.model_copy(update=_clock(procedure.due_date(at, hours), at, hours))

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from motcua.submission import due_dates, payments
+from motcua.submission.applicants import Applicant, ApplicantType
 from motcua.submission.model import Application, Assignee, DocumentRef, DocumentSource, HistoryEntry
 from motcua.submission.payments import FeeDue, PaymentStatus
 from motcua.submission.workflow import (
@@ -253,9 +254,40 @@ class ActionPublic(BaseModel):
         return cls(action=action, comment_required=action in COMMENT_REQUIRED)
 
 
+class ApplicantPublic(BaseModel):
+    """Who filed the dossier, as identity verified them at submission (the agency's officers alone read it)."""
+
+    account_type: ApplicantType
+    full_name: str
+    national_id: str | None = Field(description="the 12-digit citizen ID (individuals)")
+    tax_code: str | None = Field(description="businesses (10 or 13 digits)")
+    organisation_name: str | None = Field(description="businesses and organisations")
+    email: str
+    phone: str = Field(description="E.164 (+84…)")
+
+    @classmethod
+    def of(cls, applicant: Applicant | None) -> ApplicantPublic | None:
+        return cls.model_validate(applicant.model_dump()) if applicant else None
+
+
+class ApplicantSummary(BaseModel):
+    """The applicant as the agency's queue lists them."""
+
+    account_type: ApplicantType
+    full_name: str
+    organisation_name: str | None
+
+    @classmethod
+    def of(cls, applicant: Applicant | None) -> ApplicantSummary | None:
+        return cls.model_validate(applicant.model_dump()) if applicant else None
+
+
 class AgencyApplicationPublic(ApplicationPublic):
     applicant_account_id: str
     applicant_type: str
+    applicant: ApplicantPublic | None = Field(
+        description="who filed it, as at submission (null only for dossiers submitted before applicants were copied)"
+    )
     assignee: Assignee | None = Field(description="the specialist handling it; null while nobody is")
     actions: list[ActionPublic] = Field(description="what an officer may do with it now, the usual first")
     can_assign: bool = Field(description="the officer may assign it (intake) or take it (a specialist)")
@@ -271,6 +303,7 @@ class AgencyApplicationPublic(ApplicationPublic):
             },
             applicant_account_id=app.owner_id,
             applicant_type=app.applicant_type,
+            applicant=ApplicantPublic.of(app.applicant),
             assignee=app.assignee,
             actions=actions,
             can_assign=app.status in OPEN and bool(roles & {Role.INTAKE, Role.SPECIALIST}),
@@ -281,10 +314,12 @@ class AgencySummary(ApplicationSummary):
     """A dossier in the agency's queue or an officer's inbox: who handles it too."""
 
     assignee: Assignee | None
+    applicant: ApplicantSummary | None = Field(description="who filed it (null for dossiers filed before)")
 
     @classmethod
     def of(cls, app: Application) -> AgencySummary:
-        return cls.model_validate({**_summary_fields(app), "assignee": app.assignee})
+        fields = {**_summary_fields(app), "assignee": app.assignee, "applicant": ApplicantSummary.of(app.applicant)}
+        return cls.model_validate(fields)
 
 
 class AgencyPage(BaseModel):

@@ -13,6 +13,7 @@ from gridfs import AsyncGridFSBucket
 from gridfs.asynchronous.grid_file import AsyncGridIn, AsyncGridOut
 from gridfs.errors import NoFile
 from motcua.common import mongo
+from motcua.submission.applicant_store import ApplicantProfiles
 from motcua.submission.model import Application, DocumentRef, HistoryEntry, Officer, Procedure
 from motcua.submission.workflow import EDITABLE, OPEN, Status
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
@@ -35,6 +36,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tracking_code", ASCENDING)], name="tracking_code", unique=True, sparse=True),
         # the desk's search by tracking code (whole or its beginning), within one agency
         IndexModel([("agency_code", ASCENDING), ("tracking_code", ASCENDING)], name="agency_tracking", sparse=True),
+        # the desk's search by the applicant's name (its folded beginning), within one agency
+        IndexModel(
+            [("agency_code", ASCENDING), ("applicant.name_key", ASCENDING)], name="agency_applicant", sparse=True
+        ),
         # an officer's inbox, soonest due first; and the escalation check's dossiers whose notice day has come
         IndexModel([("assignee.id", ASCENDING), ("due_date", ASCENDING)], name="inbox", sparse=True),
         IndexModel([("next_notice_on", ASCENDING)], name="escalation", sparse=True),
@@ -90,6 +95,7 @@ class Store:
         self.applications = db[APPLICATIONS]
         self.rate_limits = db[RATE_LIMITS]
         self.officers = db[OFFICERS]
+        self.applicant_profiles = ApplicantProfiles(db)
         self.files = AsyncGridFSBucket(db, bucket_name=BUCKET)
         self.file_records = db[f"{BUCKET}.files"]
         self._pinned: dict[tuple[str, int], Procedure] = {}
@@ -165,13 +171,15 @@ class Store:
         overdue_on: date | None = None,
         assignee_id: str | None = None,
         tracking_prefix: str | None = None,
+        name_prefix: str | None = None,
         open_only: bool = False,
     ) -> tuple[list[Application], int]:
         """An agency's submitted applications, the earliest due first, optionally of one status or one
         procedure; `due_by` keeps the open ones due on or before that day, `overdue_on` the open ones due
         before it whose clock runs (not awaiting a supplement); `assignee_id` those assigned to that officer
         ("none": to nobody); `tracking_prefix` those whose tracking code is it or begins with it (canonical
-        form, see tracking.search_prefix); `open_only` the ones still open. Drafts are never in it (asking for
+        form, see tracking.search_prefix); `name_prefix` those whose applicant's folded name begins with it
+        (applicants.name_search_prefix); `open_only` the ones still open. Drafts are never in it (asking for
         them finds none)."""
         query: dict[str, Any] = {"agency_code": agency_code}
         wanted = _QUEUED if status is None else [status.value]
@@ -179,6 +187,8 @@ class Store:
             wanted = [s for s in wanted if Status(s) in OPEN]
         if tracking_prefix is not None:
             query["tracking_code"] = {"$regex": "^" + re.escape(tracking_prefix)}
+        if name_prefix is not None:
+            query["applicant.name_key"] = {"$regex": "^" + re.escape(name_prefix)}
         if due_by is not None or overdue_on is not None:
             wanted = [s for s in wanted if Status(s) in OPEN]
             limits: dict[str, str] = {}
@@ -193,8 +203,13 @@ class Store:
             query["procedure_code"] = procedure_code
         if assignee_id is not None:
             query["assignee.id"] = None if assignee_id == "none" else assignee_id
-        # the queue's own index, read in due order; a search by tracking code has the agency's tracking index
-        hint = None if tracking_prefix is not None else "agency_queue"
+        # the queue's own index, read in due order; a search by tracking code has the agency's tracking index (the
+        # planner's choice), a search by name the agency's applicant index
+        hint: str | None = "agency_queue"
+        if tracking_prefix is not None:
+            hint = None
+        elif name_prefix is not None:
+            hint = "agency_applicant"
         return await self._page(query, [("due_date", 1), ("submitted_at", 1)], skip=skip, limit=limit, hint=hint)
 
     async def inbox(self, officer_id: str, *, skip: int, limit: int) -> tuple[list[Application], int]:
@@ -338,6 +353,7 @@ class Store:
             "due_date": after.due_date,
             "receipt": after.receipt.model_dump() if after.receipt else None,
             "assignee": after.assignee.model_dump() if after.assignee else None,
+            "applicant": after.applicant.model_dump() if after.applicant else None,  # copied at submission, then kept
             "fee_vnd": after.fee_vnd or None,
             "fee_due": after.fee_due.value,
             # only when this move changes it (submission, a refund): never a stale copy over a settled payment

@@ -69,3 +69,10 @@ def search_prefix(typed: str) -> str | None:
         return normalise(compact)
     cuts = [0, *(g for g in _GROUPS if g < len(compact)), len(compact)]
     return "-".join(compact[a:b] for a, b in itertools.pairwise(cuts))
+
+
+def meant_as_code(typed: str) -> bool:
+    """`HS` then a digit (dashes and spaces aside): meant as a tracking code, since no name begins so; what else
+    an officer types in the desk's search is the beginning of an applicant's name."""
+    compact = re.sub(r"[\s\-]", "", typed.upper())
+    return len(compact) > 2 and compact.startswith("HS") and compact[2].isdigit()

@@ -180,3 +180,28 @@ class OfficerProfileChanged(Event):
     agency_roles: list[AgencyRole] = Field(description="The desk roles held at the agency (one or more).")
     active: bool = Field(description="False once the officer may no longer act (disabled).")
     changed_at: datetime
+
+
+ApplicantType = Literal["individual", "business", "organisation"]
+
+
+@register
+class AccountProfileChanged(Event):
+    """An applicant's profile as identity verified it (at activation, and at each change of name, email or
+    phone): who files a dossier. Keyed by account id on a compacted topic, so its latest record is the whole
+    profile. No secret of any kind (no hash, code, token or sealed field): submission alone reads it, to copy
+    the applicant's details into each dossier at submission, for the agency's officers."""
+
+    ce_type: ClassVar[str] = "motcua.identity.AccountProfileChanged.v1"
+    topic: ClassVar[str] = topics.IDENTITY_PROFILE
+    subject_field: ClassVar[str] = "account_id"
+
+    account_id: str
+    account_type: ApplicantType
+    full_name: str
+    national_id: str | None = Field(default=None, description="The 12-digit citizen ID (individuals).")
+    tax_code: str | None = Field(default=None, description="10 or 13 digits (businesses; organisations may have one).")
+    organisation_name: str | None = Field(default=None, description="Businesses and organisations.")
+    email: str = Field(description="Verified by a link.")
+    phone: str = Field(description="E.164 (+84…), verified by an SMS code.")
+    changed_at: datetime

@@ -2,6 +2,7 @@
 // the actions its status allows (the API says which, from the state machine), each with a comment
 // the applicant reads.
 import { api, fetchBlob } from '../api.js';
+import { applicantSection } from '../applicant.js';
 import { backLink, busy, confirmDialog, dueText, facts, failure, isOverdue, notice, page, requireRole, statusBadge } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { errorSummary, radios, showProblems } from '../fields.js';
@@ -35,6 +36,9 @@ function queueTable(items, caption) {
     const late = isOverdue(a);
     return h('tr', { class: late ? 'overdue' : null, 'data-application': a.id },
       h('th', { scope: 'row' }, h('a', { href: `/officer/applications/${encodeURIComponent(a.id)}` }, a.tracking_code || a.id)),
+      h('td', { class: 'applicant' }, a.applicant
+        ? [a.applicant.full_name, a.applicant.organisation_name ? h('span', { class: 'hint' }, ` (${a.applicant.organisation_name})`) : null]
+        : '—'),
       h('td', {}, pick({ name: a.procedure_name, name_en: a.procedure_name_en }, 'name')),
       h('td', {}, statusBadge(a.status), paymentBadge(a)),
       h('td', { class: 'assignee' }, a.assignee ? a.assignee.full_name : t('officer.unassigned')),
@@ -44,7 +48,7 @@ function queueTable(items, caption) {
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
     h('table', { class: 'queue' },
       h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, [t('receipt.tracking_code'), t('receipt.procedure'), t('officer.status'), t('officer.assignee'),
+      h('thead', {}, h('tr', {}, [t('receipt.tracking_code'), t('applicant.column'), t('receipt.procedure'), t('officer.status'), t('officer.assignee'),
         t('receipt.submitted_at'), t('receipt.due_date')].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rows)));
 }
@@ -65,7 +69,7 @@ export async function inbox(ctx) {
   if (!requireRole(ctx, 'officer')) return;
   // the desk opens on the dossiers still open; "all" shows the finished ones too
   const status = QUEUE.includes(ctx.query.get('status')) || ctx.query.get('status') === 'all' ? ctx.query.get('status') : '';
-  const q = (ctx.query.get('q') || '').trim().slice(0, 24);
+  const q = (ctx.query.get('q') || '').trim().slice(0, 100);
   const due = DUE.includes(ctx.query.get('due')) ? ctx.query.get('due') : '';
   const assignee = ASSIGNEE.includes(ctx.query.get('assignee')) ? ctx.query.get('assignee') : '';
   const procedureCode = /^[A-Z0-9][A-Z0-9-]{1,39}$/.test(ctx.query.get('procedure') || '') ? ctx.query.get('procedure') : '';
@@ -82,7 +86,7 @@ export async function inbox(ctx) {
   const procedures = mine.agency_code
     ? api(`/v1/procedures?agency=${encodeURIComponent(mine.agency_code)}&page_size=100`).then((r) => r.body.items).catch(() => [])
     : Promise.resolve([]);
-  // a code that cannot begin a tracking code is refused by the service (422): said beside the field
+  // a search that is neither a tracking code's beginning nor a name's is refused by the service (422): said beside the field
   const searched = api(`/v1/agency/applications?${query}`).then((r) => r.body, (error) => {
     if (error.status === 422 && q) return null;
     throw error;
@@ -96,7 +100,7 @@ export async function inbox(ctx) {
   const search = h('div', { class: ['field', searchError ? 'has-error' : null] },
     h('label', { for: 'queue-q' }, t('officer.search')),
     h('p', { class: 'hint', id: 'queue-q-hint' }, t('officer.search_hint')), searchError,
-    h('input', { id: 'queue-q', name: 'q', type: 'search', value: q, maxlength: '24', autocomplete: 'off',
+    h('input', { id: 'queue-q', name: 'q', type: 'search', value: q, maxlength: '100', autocomplete: 'off',
       spellcheck: 'false', 'aria-invalid': searchError ? 'true' : null,
       'aria-describedby': searchError ? 'queue-q-hint queue-q-error' : 'queue-q-hint' }));
   const filter = h('form', { class: 'filters', onsubmit: (event) => {
@@ -135,13 +139,13 @@ export async function agencyDossier(ctx) {
     h('p', { class: 'lead' }, pick({ name: application.procedure_name, name_en: application.procedure_name_en }, 'name')),
     h('p', {}, statusBadge(application.status), paymentBadge(application), isOverdue(application) ? [' ', h('span', { class: 'badge badge-overdue' }, t('officer.overdue'))] : null),
     facts([
-      [t('officer.applicant_type'), application.applicant_type ? t(`account_type.${application.applicant_type}`) : null],
       [t('receipt.submitted_at'), formatDateTime(application.submitted_at)],
       [t('receipt.due_date'), dueText(application)],
       [t('officer.supply_by'), application.supply_by ? formatDate(application.supply_by) : null],
       [t('officer.assignee'), application.assignee ? application.assignee.full_name : t('officer.unassigned')],
       [t('procedure.agency'), agencyName(application.agency_code)],
     ]),
+    applicantSection(application.applicant, { id: 'applicant', note: t('applicant.filed_note') }),
     result,
     application.can_assign ? await assignForm(application, result) : null,
     actionForm(application, result),

@@ -1,5 +1,6 @@
 // Checking the answers, submitting, and the receipt (made to print well).
 import { api } from '../api.js';
+import { applicantSection } from '../applicant.js';
 import { backLink, busy, facts, failure, notice, page, requireRole } from '../blocks.js';
 import { h, randomKey } from '../dom.js';
 import { errorSummary } from '../fields.js';
@@ -35,7 +36,8 @@ function missingDocuments(version, application) {
 export async function review(ctx) {
   if (!requireRole(ctx, 'citizen')) return;
   const { id } = ctx.params;
-  const { application, version } = await loadDossier(id);
+  const [{ application, version }, account] = await Promise.all([loadDossier(id),
+    api('/v1/accounts/me').then((r) => r.body).catch(() => null)]);
   if (!EDITABLE.has(application.status)) {
     navigate(`/applications/${encodeURIComponent(id)}`, { replace: true });
     return;
@@ -101,6 +103,10 @@ export async function review(ctx) {
       h('li', {}, t('apply.step_form')), h('li', { 'aria-current': 'step' }, t('apply.step_review')), h('li', {}, t('apply.step_submit'))),
     h('p', { class: 'lead' }, pick(version, 'name')),
     summary.element,
+    // who files it: the account's verified details, copied into the dossier at submission (changed in the account)
+    applicantSection(account, { id: 'review-applicant', note: t('applicant.review_note'),
+      change: (name) => h('a', { href: '/account', class: 'change-link' }, t('applicant.change'),
+        h('span', { class: 'visually-hidden' }, ` (${t(`applicant.field_${name}`)})`)) }),
     h('h2', {}, t('apply.form_title')),
     facts(answers, 'facts answers'),
     h('p', {}, h('a', { href: formLink }, t('review.change'))),
