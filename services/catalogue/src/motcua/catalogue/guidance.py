@@ -19,7 +19,9 @@ TemplateCode = Annotated[str, StringConstraints(strip_whitespace=True, min_lengt
 # https only, no credentials, no spaces: the portal shows these as links
 HttpsUrl = Annotated[
     str,
-    StringConstraints(max_length=500, pattern=r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s@]*)?$"),
+    StringConstraints(
+        max_length=500, pattern=r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s@]*)?$"
+    ),
 ]
 # in person at the desk that received the dossier, by public postal service, or as an electronic copy online
 DeliveryMethod = Literal["in_person", "post", "online"]

@@ -109,7 +109,9 @@ class ProcedureContent(_Input):
     ui_schema: UiSchema = Field(default_factory=UiSchema)
     # what the procedure's page tells beyond the form (guidance.py); all optional
     steps: list[Step] = Field(default_factory=list, max_length=30, description="trình tự thực hiện, in order")
-    result_delivery: ResultDelivery | None = Field(default=None, description="the result and how and where to collect it")
+    result_delivery: ResultDelivery | None = Field(
+        default=None, description="the result and how and where to collect it"
+    )
     form_templates: list[FormTemplate] = Field(default_factory=list, max_length=20)
     legal_texts: list[LegalLink] = Field(
         default_factory=list, max_length=50, description="the legal basis with links; shown instead of legal_basis"
