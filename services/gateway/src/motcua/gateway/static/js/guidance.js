@@ -25,7 +25,7 @@ export function deliveryFacts(delivery) {
     [t('procedure.result_methods'), h('ul', { class: 'plain' }, delivery.methods.map((m) => h('li', {}, t(`procedure.method_${m}`))))],
     [t('procedure.result_place'), delivery.place ? text(delivery, 'place') : null],
     [t('procedure.result_how'), delivery.instructions ? text(delivery, 'instructions') : null],
-  ]);
+  ], 'delivery');
 }
 
 export function resultDeliveryOf(proc) {
@@ -53,8 +53,11 @@ export function feesOf(proc) {
 
 export function legalTextsOf(proc) {
   if (proc.legal_texts?.length) {
+    // in English the text's English name, then its official Vietnamese title (marked as Vietnamese)
+    const english = (l) => currentLocale() === 'en' && l.title_en;
     return [h('h2', {}, t('procedure.legal_basis')), h('ul', { id: 'procedure-legal' }, proc.legal_texts.map((l) => h('li', {},
-      l.url ? h('a', { href: l.url, rel: 'noopener noreferrer', lang: vi(l, 'title') }, pick(l, 'title')) : text(l, 'title'))))];
+      l.url ? h('a', { href: l.url, rel: 'noopener noreferrer', lang: vi(l, 'title') }, pick(l, 'title')) : text(l, 'title'),
+      english(l) ? [h('br'), h('span', { class: 'hint', lang: 'vi' }, l.title)] : null)))];
   }
   if (!proc.legal_basis?.length) return null;
   return [h('h2', {}, t('procedure.legal_basis')), h('ul', {}, proc.legal_basis.map((l) => h('li', { lang: 'vi' }, l)))];
