@@ -585,16 +585,15 @@ async def test_a_supplement_request_is_answered_then_the_dossier_withdrawn(
     await page.get_by_role("button", name="Nộp hồ sơ trực tuyến").click()
     await expect(page).to_have_url(re.compile(r"/applications/[^/]+/form$"))
     application_id = page.url.rsplit("/", 2)[-2]
-    # trying to go on with an empty form: each missing answer and document is listed, linked to its field
+    # trying to go on with an empty form: the form itself lists each missing answer and document, linked to its field
     await page.get_by_role("button", name="Tiếp tục: kiểm tra hồ sơ").click()
-    await page.get_by_role("button", name="Nộp hồ sơ", exact=True).click()
     summary = page.locator(".error-summary")
     await expect(summary).to_be_focused()
-    await expect(summary).to_contain_text("Họ, chữ đệm và tên của trẻ: Vui lòng nhập thông tin này.")
+    await expect(page).to_have_url(re.compile(r"/form$"))
+    await expect(summary).to_contain_text("Hãy nhập họ, chữ đệm và tên của trẻ.")
     await expect(summary).to_contain_text("Giấy chứng sinh: Chưa tải lên giấy tờ bắt buộc này.")
-    await screens.take(page, "review-incomplete")
-    await summary.get_by_role("link", name=re.compile("Họ, chữ đệm và tên của trẻ")).click()
-    await expect(page).to_have_url(re.compile(r"/form#field-child_full_name$"))
+    await screens.take(page, "form-incomplete")
+    await summary.get_by_role("link", name=re.compile("họ, chữ đệm và tên của trẻ")).click()
     await expect(page.get_by_label("Họ, chữ đệm và tên của trẻ")).to_be_focused()
     await fill_birth_form(page)
     await page.locator("#doc-birth_certificate_medical").set_input_files(

@@ -390,7 +390,7 @@ async def test_the_wording_and_details_read_right(open_page: Any, axe: Any) -> N
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.locator(".facts")).to_contain_text("1 working day")
     await expect(page.locator(".facts")).not_to_contain_text("1 working days")
-    legal = page.locator("main li[lang=vi]")
+    legal = page.locator("#procedure-legal [lang=vi]")
     await expect(legal.first).to_be_visible()
     await no_serious_violations(axe, page, "procedure in English")
     await page.locator("#lang-switch").click()

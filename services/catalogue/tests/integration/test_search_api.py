@@ -103,6 +103,12 @@ async def test_a_procedure_reads_as_its_current_version_with_form_and_documents(
         "form_schema",
         "ui_schema",
         "published_at",
+        # the guidance of the procedure's page (docs/catalogue.md)
+        "steps",
+        "result_delivery",
+        "form_templates",
+        "legal_texts",
+        "fee_details",
     } == set(body)
     assert (body["code"], body["version"], body["name"]) == ("HT-KS-01", 1, "Đăng ký khai sinh")
     # received before 15:00 on a working day, answered the same day, as its description promises

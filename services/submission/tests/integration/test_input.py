@@ -1,5 +1,7 @@
 """Everything a user can send is checked: 422 naming the field, never a 500, nothing half-written."""
 
+import copy
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 
@@ -106,3 +108,30 @@ async def test_lists_and_paths_are_checked(service: Any) -> None:
     assert (await service.http.get("/v1/applications/" + "a" * 65, headers=who)).status_code == 422
     assert (await service.http.get("/v1/applications/nonexistent", headers=who)).status_code == 404
     assert (await service.http.get("/v1/lookup/" + "H" * 41)).status_code == 422
+
+
+async def test_a_date_of_birth_after_today_in_vietnam_is_refused_at_submit_naming_it(
+    service: Any, samples: Any
+) -> None:
+    procedure = samples.birth_registration()
+    form = copy.deepcopy(procedure.form_schema)
+    form["properties"]["child_date_of_birth"]["x-motcua-date"] = {"not_after": "today"}
+    procedure = procedure.model_copy(update={"form_schema": form})
+    who = service.citizen()
+    await service.catalogue_publishes(procedure)
+    app_id = await service.ready_to_submit(who, procedure.code)
+    today = datetime.now(UTC).astimezone(timezone(timedelta(hours=7))).date()
+    tag = (await service.http.get(f"/v1/applications/{app_id}", headers=who)).headers["etag"]
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    saved = await service.autosave(who, app_id, {"child_date_of_birth": tomorrow}, tag)
+    assert saved.status_code == 200, saved.text  # a draft may hold it: it is judged at submission
+    refused = await service.submit(who, app_id)
+    assert refused.status_code == 422, refused.text
+    assert pointers(refused) == ["/data/child_date_of_birth"]
+    assert f"must not be after {today.isoformat()}" in refused.json()["errors"][0]["message"]
+    assert (await service.http.get(f"/v1/applications/{app_id}", headers=who)).json()["status"] == "draft"
+
+    tag = saved.headers["etag"]
+    assert (await service.autosave(who, app_id, {"child_date_of_birth": today.isoformat()}, tag)).status_code == 200
+    accepted = await service.submit(who, app_id)
+    assert accepted.status_code == 200, accepted.text

@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Any
 
 import pytest
@@ -84,3 +85,37 @@ def test_what_mongodb_cannot_hold_is_refused() -> None:
     assert pointers(bounds_problems({"a": "x" * 9000, "b": "y" * 9000}, max_bytes=16384)) == {
         "/data": "the form is larger than 16 KiB"
     }
+
+
+BOUNDED = {
+    **SCHEMA,
+    "properties": {
+        **SCHEMA["properties"],  # type: ignore[dict-item]
+        "child_date_of_birth": {"type": "string", "format": "date", "x-motcua-date": {"not_after": "today"}},
+        "appointment": {"type": "string", "format": "date", "x-motcua-date": {"not_before": 1, "not_after": 30}},
+    },
+}
+BIRTH = {"child_full_name": "Nguyễn Văn An", "child_sex": "male", "place_of_birth": "Hà Nội"}
+TODAY = date(2026, 12, 2)
+
+
+def test_a_date_after_the_bound_is_refused_at_submission_naming_the_field() -> None:
+    found = pointers(form_problems(BOUNDED, {**BIRTH, "child_date_of_birth": "2026-12-03"}, complete=True, today=TODAY))
+    assert found == {"/data/child_date_of_birth": "must not be after 2026-12-02 (today in Vietnam is 2026-12-02)"}
+    assert form_problems(BOUNDED, {**BIRTH, "child_date_of_birth": "2026-12-02"}, complete=True, today=TODAY) == []
+
+
+def test_offsets_count_days_from_today() -> None:
+    data = {**BIRTH, "child_date_of_birth": "2026-11-01"}
+    assert form_problems(BOUNDED, {**data, "appointment": "2027-01-01"}, complete=True, today=TODAY) == []
+    early = pointers(form_problems(BOUNDED, {**data, "appointment": "2026-12-02"}, complete=True, today=TODAY))
+    assert early["/data/appointment"].startswith("must not be before 2026-12-03")
+    late = pointers(form_problems(BOUNDED, {**data, "appointment": "2027-01-02"}, complete=True, today=TODAY))
+    assert late["/data/appointment"].startswith("must not be after 2027-01-01")
+
+
+def test_a_draft_keeps_a_bounded_date_it_cannot_yet_judge_and_a_bad_date_is_told_once() -> None:
+    assert form_problems(BOUNDED, {"child_date_of_birth": "2030-01-01"}, complete=False) == []
+    found = pointers(form_problems(BOUNDED, {**BIRTH, "child_date_of_birth": "2026-13-40"}, complete=True, today=TODAY))
+    assert list(found) == ["/data/child_date_of_birth"]
+    assert "is not a 'date'" in found["/data/child_date_of_birth"]

@@ -86,6 +86,61 @@ def _checked(schema: dict[str, Any], base: str) -> list[FieldProblem]:
     for path, ref in _refs(schema):
         if not isinstance(ref, str) or not ref.startswith("#"):
             found.append(FieldProblem(_pointer(base, *path), "only references inside the form (#…) are allowed"))
+    for path, node in _date_bounded(schema):
+        found += date_bound_problems(node, _pointer(base, *path))
+    return found
+
+
+# the keyword of our own that bounds a date relative to the day of submission (docs/catalogue.md)
+DATE_KEYWORD = "x-motcua-date"
+DATE_BOUNDS = ("not_before", "not_after")
+MAX_OFFSET_DAYS = 366 * 150
+# keywords whose value maps names to schemas (the names are not keywords)
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+
+
+def _date_bounded(node: Any, path: tuple[object, ...] = ()) -> Iterator[tuple[tuple[object, ...], dict[str, Any]]]:
+    """Each (sub)schema of the form that uses the date keyword, with its path."""
+    if isinstance(node, dict):
+        if DATE_KEYWORD in node:
+            yield path, node
+        for key, value in node.items():
+            if key in _SCHEMA_MAPS and isinstance(value, dict):
+                for name, sub in value.items():
+                    yield from _date_bounded(sub, (*path, key, name))
+            elif key != DATE_KEYWORD:
+                yield from _date_bounded(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _date_bounded(value, (*path, i))
+
+
+def bound_offset(bound: Any) -> int | None:
+    """A bound's days from today ("today" is 0); None when it is neither "today" nor a whole number of days."""
+    if bound == "today":
+        return 0
+    if isinstance(bound, int) and not isinstance(bound, bool) and abs(bound) <= MAX_OFFSET_DAYS:
+        return bound
+    return None
+
+
+def date_bound_problems(node: dict[str, Any], where: str) -> list[FieldProblem]:
+    """`x-motcua-date` is {"not_before": b, "not_after": b}, at least one, each b "today" or days from today
+    (-60: sixty days ago), on a field of `"type": "string", "format": "date"`, the earlier bound first."""
+    keyword = _pointer(where, DATE_KEYWORD)
+    value = node[DATE_KEYWORD]
+    if node.get("type") != "string" or node.get("format") != "date":
+        return [FieldProblem(keyword, 'bounds only a field of "type": "string" with "format": "date"')]
+    if not isinstance(value, dict) or not value or set(value) - set(DATE_BOUNDS):
+        return [FieldProblem(keyword, 'must be an object with "not_before", "not_after" or both')]
+    found = [
+        FieldProblem(_pointer(keyword, name), f'must be "today" or a whole number of days (at most {MAX_OFFSET_DAYS})')
+        for name, bound in value.items()
+        if bound_offset(bound) is None
+    ]
+    low, high = (bound_offset(value.get(name)) for name in DATE_BOUNDS)
+    if not found and low is not None and high is not None and low > high:
+        found.append(FieldProblem(_pointer(keyword, "not_before"), "is later than not_after: no date would do"))
     return found
 
 

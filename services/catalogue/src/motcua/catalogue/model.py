@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from motcua.catalogue.forms import form_problems
+from motcua.catalogue.guidance import FeeRule, FormTemplate, LegalLink, ResultDelivery, Step
 from motcua.common.contracts.catalogue import ApplicantType, FeeDue
 from motcua.common.errors import Conflict, FieldProblem, Gone, NotFound
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -111,6 +112,16 @@ class ProcedureContent(_Input):
     required_documents: list[DocumentSpec] = Field(default_factory=list, max_length=50)
     form_schema: dict[str, Any] = Field(description="JSON Schema 2020-12 of the form's data")
     ui_schema: UiSchema = Field(default_factory=UiSchema)
+    # what the procedure's page tells beyond the form (guidance.py); all optional
+    steps: list[Step] = Field(default_factory=list, max_length=30, description="trình tự thực hiện, in order")
+    result_delivery: ResultDelivery | None = Field(
+        default=None, description="the result and how and where to collect it"
+    )
+    form_templates: list[FormTemplate] = Field(default_factory=list, max_length=20)
+    legal_texts: list[LegalLink] = Field(
+        default_factory=list, max_length=50, description="the legal basis with links; shown instead of legal_basis"
+    )
+    fee_details: list[FeeRule] = Field(default_factory=list, max_length=20, description="each fee and when it applies")
 
 
 class ProcedureCreate(ProcedureContent):
@@ -192,6 +203,8 @@ def problems_in(content: ProcedureContent) -> list[FieldProblem]:
     """What is wrong with a draft beyond its fields' types; empty when it can be published."""
     found = form_problems(content.form_schema, stored(content.ui_schema))
     found += _repeated("/applicant_types", list(content.applicant_types), "is listed twice")
+    if content.result_delivery is not None:
+        found += _repeated("/result_delivery/methods", list(content.result_delivery.methods), "is listed twice")
     found += _repeated(
         "/required_documents",
         [d.key for d in content.required_documents],

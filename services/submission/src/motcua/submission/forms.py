@@ -1,15 +1,19 @@
 """The form a citizen fills: JSON merge patch (RFC 7396), size bounds, and validation against the
-procedure's JSON Schema — partial while drafting, complete at submission."""
+procedure's JSON Schema — partial while drafting, complete at submission, when the dates a procedure
+bounds relative to today (its `x-motcua-date` keyword, docs/catalogue.md) are checked too."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
 from motcua.common.errors import FieldProblem, pointer
 
 MAX_DEPTH = 8
@@ -76,13 +80,48 @@ def bounds_problems(data: dict[str, Any], *, max_bytes: int) -> list[FieldProble
     return problems
 
 
+DATE_KEYWORD = "x-motcua-date"
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def bound_day(bound: Any, today: date) -> date | None:
+    """The day a bound names: "today", or a number of days from today (-60: sixty days ago)."""
+    if bound == "today":
+        return today
+    if isinstance(bound, int) and not isinstance(bound, bool):
+        return today + timedelta(days=bound)
+    return None
+
+
+def _dated_validator(today: date) -> type[Validator]:
+    """Draft 2020-12 plus `x-motcua-date`, judged against `today` (the Vietnam day of the submission)."""
+
+    def bounded(_: Validator, bounds: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+        if not isinstance(bounds, dict) or not isinstance(instance, str) or not _FULL_DATE.match(instance):
+            return
+        try:
+            day = date.fromisoformat(instance)
+        except ValueError:
+            return  # "format": "date" says what is wrong with it
+        low, high = bound_day(bounds.get("not_before"), today), bound_day(bounds.get("not_after"), today)
+        if low is not None and day < low:
+            yield ValidationError(f"must not be before {low.isoformat()} (today in Vietnam is {today.isoformat()})")
+        if high is not None and day > high:
+            yield ValidationError(f"must not be after {high.isoformat()} (today in Vietnam is {today.isoformat()})")
+
+    extended: type[Validator] = validators.extend(Draft202012Validator, {DATE_KEYWORD: bounded})
+    return extended
+
+
 @lru_cache(maxsize=256)
-def _validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json), format_checker=Draft202012Validator.FORMAT_CHECKER)
+def _validator(schema_json: str, today: date | None) -> Validator:
+    cls: type[Validator] = Draft202012Validator if today is None else _dated_validator(today)
+    return cls(json.loads(schema_json), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return _validator(json.dumps(schema, sort_keys=True))
+def validator(schema: dict[str, Any], today: date | None = None) -> Validator:
+    """A validator of `schema`; with `today`, the dates it bounds are judged against that day."""
+    return _validator(json.dumps(schema, sort_keys=True), today)
 
 
 def _problems_of(error: ValidationError) -> list[FieldProblem]:
@@ -100,10 +139,13 @@ def _problems_of(error: ValidationError) -> list[FieldProblem]:
     return [FieldProblem(pointer(*path), error.message[:300])]
 
 
-def form_problems(schema: dict[str, Any], data: dict[str, Any], *, complete: bool) -> list[FieldProblem]:
-    """Every problem of `data` against the schema; while drafting (`complete=False`) only its shape."""
+def form_problems(
+    schema: dict[str, Any], data: dict[str, Any], *, complete: bool, today: date | None = None
+) -> list[FieldProblem]:
+    """Every problem of `data` against the schema; while drafting (`complete=False`) only its shape.
+    With `today` (at submission) the dates the schema bounds relative to today are checked against it."""
     found: dict[str, FieldProblem] = {}
-    for error in validator(schema).iter_errors(data):
+    for error in validator(schema, today if complete else None).iter_errors(data):
         if not complete and error.validator not in _DRAFT_KEYWORDS:
             continue
         for problem in _problems_of(error):

@@ -302,9 +302,10 @@ class Application(BaseModel):
     def visible_to_agency(self, agency: str | None) -> bool:
         return agency is not None and agency == self.agency_code and self.status != Status.DRAFT
 
-    def check_complete(self, procedure: Procedure) -> None:
-        """Incomplete (422, every problem at once) unless the form and the documents are complete."""
-        problems = form_problems(procedure.form_schema, self.data, complete=True) + missing_documents(
+    def check_complete(self, procedure: Procedure, today: date) -> None:
+        """Incomplete (422, every problem at once) unless the form and the documents are complete; the
+        dates the form bounds relative to today are judged against `today`, the day in Vietnam."""
+        problems = form_problems(procedure.form_schema, self.data, complete=True, today=today) + missing_documents(
             procedure, self.documents
         )
         if problems:
@@ -327,7 +328,7 @@ class Application(BaseModel):
             return self
         if self.status != Status.DRAFT:
             raise AlreadySubmitted(f"This application was already submitted (tracking code {self.tracking_code}).")
-        self.check_complete(procedure)
+        self.check_complete(procedure, due_dates.local_day(at))
         filed_by = applicants.snapshot(applicant)
         due = procedure.due_date(at, hours)
         moved = changed(
@@ -370,7 +371,7 @@ class Application(BaseModel):
         restarts from `at`, since the dossier is complete again. The applicant section stays as filed at
         submission: the same filing, supplemented (applicants.py)."""
         target = next_status(self.status, Action.RESUBMIT)
-        self.check_complete(procedure)
+        self.check_complete(procedure, due_dates.local_day(at))
         restarted = self.model_copy(update=_clock(procedure.due_date(at, hours), at, hours))
         return changed(restarted, target, by_role="citizen", comment=comment, at=at, action=Action.RESUBMIT)
 

@@ -61,6 +61,13 @@ class ProcedurePublished(_ProcedureEvent):
     # submission service's template: title, applicant, procedure, agency, date, verification code and QR),
     # or null when the agency must upload the signed PDF itself
     result_template: str | None = "generic"
+    # what the procedure's page tells beyond the form (docs/catalogue.md, "Guidance"): the steps, the result and
+    # how and where it is received, the form templates, the legal texts with links, each fee and when it applies
+    steps: list[dict[str, Any]] = []
+    result_delivery: dict[str, Any] | None = None
+    form_templates: list[dict[str, Any]] = []
+    legal_texts: list[dict[str, Any]] = []
+    fee_details: list[dict[str, Any]] = []
 
 
 @register

@@ -81,7 +81,7 @@ export function errorSummary() {
   const title = h('h2', { id: box.getAttribute('aria-labelledby') }, t('form.error_summary'));
   return {
     element: box,
-    show(entries) {
+    show(entries, { focus = true } = {}) {
       if (!entries.length) {
         this.hide();
         return;
@@ -92,7 +92,7 @@ export function errorSummary() {
       fill(box, title, h('ul', {}, entries.map((e) => h('li', {},
         e.target ? h('a', { href: `#${e.target}`, onclick: (event) => focusField(event, e.target) }, e.text) : e.text))));
       box.hidden = false;
-      box.focus();
+      if (focus) box.focus();
     },
     hide() {
       box.hidden = true;
@@ -113,7 +113,7 @@ function focusField(event, id) {
  * Show an ApiError's field problems beside their fields (`fields` maps a JSON pointer to a field
  * from `field()`); the rest go to the summary with the problem's own detail.
  */
-export function showProblems(summary, fields, error, labels = {}) {
+export function showProblems(summary, fields, error, labels = {}, { focus = true } = {}) {
   Object.values(fields).forEach((f) => f.setError(''));
   const entries = [];
   // `error.said` holds sentences already written for the reader (checks made in the page)
@@ -121,16 +121,23 @@ export function showProblems(summary, fields, error, labels = {}) {
   for (const [pointer, message] of Object.entries(problems)) {
     const target = fields[pointer];
     const text = error.said ? message : explain(pointer, message);
+    const named = withLabel(labels[pointer], text);
     if (target) {
       target.setError(text);
-      entries.push({ text: labels[pointer] ? `${labels[pointer]}: ${text}` : text, target: target.input.id });
+      entries.push({ text: named, target: target.input.id });
     } else {
-      entries.push({ text: labels[pointer] ? `${labels[pointer]}: ${text}` : text });
+      entries.push({ text: named });
     }
   }
   if (!entries.length) entries.push({ text: explain('', error.problem?.detail || error.message) });
   entries.sort((a, b) => order(fields, a.target) - order(fields, b.target));
-  summary.show(entries);
+  summary.show(entries, { focus });
+}
+
+/** "Label: message" for the summary, unless the message already names its field ("Hãy chọn giới tính."). */
+export function withLabel(label, text) {
+  if (!label || String(text).toLowerCase().includes(label.toLowerCase())) return text;
+  return `${label}: ${text}`;
 }
 
 function order(fields, id) {

@@ -129,6 +129,7 @@ function build(version, name, required) {
   } else {
     const attrs = {};
     if (schema.maxLength) attrs.maxlength = String(schema.maxLength);
+    if (widget === 'date') Object.assign(attrs, dateBounds(schema));
     if (schema.minimum !== undefined) attrs.min = String(schema.minimum);
     if (schema.maximum !== undefined) attrs.max = String(schema.maximum);
     if (widget === 'number') {
@@ -166,25 +167,84 @@ export function schemaForm(version, data, onEdit) {
     set(values) {
       for (const [name, b] of Object.entries(built)) writeValue(b.control, b.widget, values?.[name]);
     },
+    /** What the fields hold now, as the form's data (empty fields left out). */
+    values() {
+      const out = {};
+      for (const [name, b] of Object.entries(built)) {
+        const value = readValue(b.control, b.schema, b.widget);
+        if (value !== null && !(b.widget === 'checkbox' && value === false && !(name in (data || {})))) out[name] = value;
+      }
+      return out;
+    },
   };
   form.set(data);
   return form;
 }
 
-/** Checks made before asking the server: required fields and the schema's simple bounds. */
-export function localProblems(version, data) {
+// the catalogue's keyword bounding a date relative to the day of submission (docs/catalogue.md)
+const DATE_KEYWORD = 'x-motcua-date';
+const DAY = 86400000;
+
+/** Today in Vietnam (the day submission judges dates by), as YYYY-MM-DD, whatever the device's time zone. */
+export function vietnamToday(now = new Date()) {
+  return new Date(now.getTime() + 7 * 3600000).toISOString().slice(0, 10); // UTC+7 all year, no daylight saving
+}
+
+function boundDay(bound, today) {
+  if (bound === 'today') return today;
+  if (!Number.isInteger(bound)) return null;
+  return new Date(Date.parse(`${today}T00:00:00Z`) + bound * DAY).toISOString().slice(0, 10);
+}
+
+/** The earliest and latest day a date field takes (`min`, `max` of its input), from `x-motcua-date`. */
+export function dateBounds(schema, today = vietnamToday()) {
+  const bounds = schema?.[DATE_KEYWORD];
+  if (!bounds || typeof bounds !== 'object') return {};
+  const out = {};
+  const min = boundDay(bounds.not_before, today);
+  const max = boundDay(bounds.not_after, today);
+  if (min) out.min = min;
+  if (max) out.max = max;
+  return out;
+}
+
+function inSentence(label) {
+  // "Giới tính" → "giới tính" inside a sentence, but an acronym ("CCCD", "URL") keeps its capitals
+  return label.length > 1 && label[1] === label[1].toLowerCase() ? label[0].toLowerCase() + label.slice(1) : label;
+}
+
+function isChoice(schema, hints) {
+  return ['select', 'radio'].includes(widgetOf(schema, hints));
+}
+
+/**
+ * Checks made before asking the server: required fields ("Hãy nhập …", or "Hãy chọn …" for a choice),
+ * the schema's simple bounds, dates and the days `x-motcua-date` allows. Each message names its field.
+ */
+export function localProblems(version, data, today = vietnamToday()) {
   const said = {};
   const required = version.form_schema?.required || [];
   for (const name of fieldOrder(version)) {
     const schema = version.form_schema.properties[name];
     const value = data?.[name];
     const empty = value === undefined || value === null || value === '';
+    const label = labelOf(version, name);
+    const missing = () => t(isChoice(schema, hintsOf(version, name)) ? 'problem.choose_field' : 'problem.enter_field',
+      { label: inSentence(label) });
     if (empty) {
-      if (required.includes(name)) said[`/data/${name}`] = t('problem.required');
+      if (required.includes(name)) said[`/data/${name}`] = missing();
       continue;
     }
+    const { min, max } = schema.format === 'date' ? dateBounds(schema, today) : {};
     if (typeof value === 'string' && schema.minLength && [...value].length < schema.minLength) {
-      said[`/data/${name}`] = t('problem.required');
+      said[`/data/${name}`] = missing();
+    } else if (schema.format === 'date' && (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)
+      || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))) {
+      said[`/data/${name}`] = t('problem.date_of', { label });
+    } else if (max && value > max) {
+      said[`/data/${name}`] = t(max === today ? 'problem.date_not_after_today' : 'problem.date_not_after', { label, date: formatDate(max) });
+    } else if (min && value < min) {
+      said[`/data/${name}`] = t(min === today ? 'problem.date_not_before_today' : 'problem.date_not_before', { label, date: formatDate(min) });
     } else if (typeof value === 'string' && schema.pattern && !matches(schema.pattern, value)) {
       said[`/data/${name}`] = t('problem.pattern');
     } else if ((schema.type === 'integer' || schema.type === 'number') && typeof value !== 'number') {

@@ -1,6 +1,6 @@
 // The services explain a refusal in English (problem details); a citizen reading Vietnamese gets
 // a plain Vietnamese sentence for every rule we know, and the service's words only as a last resort.
-import { currentLocale, t } from './i18n.js';
+import { currentLocale, formatDate, t } from './i18n.js';
 
 // [pattern of the service's message, key of our sentence]
 const KNOWN = [
@@ -18,6 +18,8 @@ const KNOWN = [
   [/link is not valid|link has expired/i, 'problem.link_invalid'],
   [/code has expired/i, 'problem.code_expired'],
   [/6 digits|not the code|not the current code/i, 'problem.code_wrong'],
+  [/must not be after (\d{4}-\d{2}-\d{2})/i, 'problem.date_after'],
+  [/must not be before (\d{4}-\d{2}-\d{2})/i, 'problem.date_before'],
   [/not a valid date|date/i, 'problem.date'],
   [/not a field of this form/i, 'problem.unknown_field'],
   [/is not one of|enum/i, 'problem.choice'],
@@ -33,7 +35,8 @@ export function explain(pointer, message) {
     const found = pattern.exec(text);
     if (found) {
       if (currentLocale() === 'en' && key !== 'problem.required') return capitalise(text);
-      return t(key, { n: found[1] || '' });
+      const n = key.startsWith('problem.date_') ? formatDate(found[1]) : found[1] || '';
+      return t(key, { n });
     }
   }
   if (currentLocale() === 'en') return capitalise(text || t('problem.invalid'));

@@ -4,7 +4,7 @@ import { Autosave, keptEdits } from '../autosave.js';
 import { backLink, busy, notice, page, requireRole } from '../blocks.js';
 import { fill, h } from '../dom.js';
 import { errorSummary, showProblems } from '../fields.js';
-import { schemaForm } from '../forms.js';
+import { localProblems, schemaForm } from '../forms.js';
 import { formatTime, pick, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { documentSlot } from '../uploads.js';
@@ -26,6 +26,40 @@ export async function loadDossier(id) {
 
 function sameValues(kept, data) {
   return Object.entries(kept).every(([k, v]) => (v === null ? !(k in data) : Object.is(data[k], v)));
+}
+
+// Once the citizen has asked to go on to the check (or the check page found something), the form shows
+// what is still wrong each time it opens, so a way back from the check page keeps the messages beside the fields.
+const checkedKey = (id) => `motcua.checked.${id}`;
+const refusedKey = (id) => `motcua.refused.${id}`;
+
+/** The check page found `said` (pointer → sentence, from the page or the server): the form shows it on return. */
+export function rememberProblems(id, said) {
+  sessionStorage.setItem(checkedKey(id), '1');
+  if (Object.keys(said).length) sessionStorage.setItem(refusedKey(id), JSON.stringify(said));
+  else sessionStorage.removeItem(refusedKey(id));
+}
+
+function rememberedProblems(id) {
+  if (!sessionStorage.getItem(checkedKey(id))) return null;
+  const kept = sessionStorage.getItem(refusedKey(id));
+  sessionStorage.removeItem(refusedKey(id));
+  try {
+    return kept ? JSON.parse(kept) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Required documents not uploaded yet (pointer → sentence). */
+export function missingDocuments(version, documents) {
+  const said = {};
+  for (const spec of version.required_documents) {
+    if (spec.required && !documents.some((d) => d && d.document_key === spec.key)) {
+      said[`/documents/${spec.key}`] = t('documents.missing');
+    }
+  }
+  return said;
 }
 
 export function lastComment(application) {
@@ -97,19 +131,37 @@ export default async function apply(ctx) {
     setState('saved');
   }
 
+  const uploaded = Object.fromEntries(application.documents.map((d) => [d.document_key, d]));
   const slots = version.required_documents.map((spec) => documentSlot({
     applicationId: id,
     spec,
-    current: application.documents.find((d) => d.document_key === spec.key) || null,
+    current: uploaded[spec.key] || null,
     editable: true,
-    onChange: () => {},
+    onChange: (doc) => { uploaded[spec.key] = doc; },
   }));
+  // the documents take part in the check like fields: a message beside each, a link to its file input
+  const targets = { ...form.fields };
+  const labels = { ...form.labels };
+  version.required_documents.forEach((spec, i) => {
+    targets[`/documents/${spec.key}`] = { setError: slots[i].setError, input: { id: `doc-${spec.key}` } };
+    labels[`/documents/${spec.key}`] = pick(spec, 'name');
+  });
+  const problemsNow = () => ({
+    ...localProblems(version, form.values()),
+    ...missingDocuments(version, Object.values(uploaded)),
+  });
 
   const next = h('button', { type: 'button', class: 'button', id: 'to-review' }, t('apply.continue'));
   next.addEventListener('click', () => busy(next, async () => {
     await keeper.flush();
     if (keeper.hasPending()) {
       summary.show([{ text: t(keeper.conflicted ? 'conflict.title' : 'autosave.must_save') }]);
+      return;
+    }
+    sessionStorage.setItem(checkedKey(id), '1');
+    const said = problemsNow();
+    if (Object.keys(said).length) {
+      showProblems(summary, targets, { said }, labels);
       return;
     }
     navigate(`/applications/${encodeURIComponent(id)}/review`);
@@ -132,5 +184,12 @@ export default async function apply(ctx) {
       h('h2', { id: 'documents-title' }, t('procedure.documents')),
       slots.length ? h('div', { class: 'stack' }, slots.map((s) => s.element)) : h('p', {}, t('procedure.no_documents'))),
     h('div', { class: 'button-row' }, next));
+  // back from the check page (its "change" link, a link of its list, Back): what is still wrong, beside each field
+  const remembered = rememberedProblems(id);
+  if (remembered) {
+    const said = { ...remembered, ...problemsNow() };
+    for (const pointer of Object.keys(remembered)) if (!(pointer in targets)) delete said[pointer];
+    if (Object.keys(said).length) showProblems(summary, targets, { said }, labels, { focus: false });
+  }
   return () => keeper.stop();
 }

@@ -6,6 +6,7 @@ import { formatMoney, pick, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { hasRole, session } from '../session.js';
 import { rememberIntent } from '../intent.js';
+import { feesOf, legalTextsOf, resultDeliveryOf, stepsOf, templatesOf } from '../guidance.js';
 
 let agencies = null;
 
@@ -168,7 +169,11 @@ export async function procedure(ctx) {
       h('strong', {}, pick(d, 'name')), ' ',
       h('span', { class: `badge ${d.required ? 'badge-required' : 'badge-optional'}` }, t(d.required ? 'documents.required' : 'documents.optional')),
       h('br'), h('span', { class: 'hint' }, acceptedText(d))))) : h('p', {}, t('procedure.no_documents')),
-    proc.legal_basis.length ? [h('h2', {}, t('procedure.legal_basis')), h('ul', {}, proc.legal_basis.map((l) => h('li', { lang: 'vi' }, l)))] : null,
+    stepsOf(proc),
+    templatesOf(proc),
+    resultDeliveryOf(proc),
+    feesOf(proc),
+    legalTextsOf(proc),
     h('div', { class: 'apply-box' }, start, status));
   if (resuming && session()) {
     if (hasRole('citizen')) await busy(start, begin);

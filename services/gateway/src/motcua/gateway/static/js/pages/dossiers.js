@@ -8,6 +8,7 @@ import { displayValue, fieldOrder, labelOf } from '../forms.js';
 import { formatDate, formatDateTime, formatSize, pick, statusText, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { EDITABLE, lastComment, loadDossier } from './apply.js';
+import { deliveryFacts } from '../guidance.js';
 import { agencyList, agencyName } from './catalogue.js';
 import { ratingSection } from './rating.js';
 import { paymentSection } from './payment.js';
@@ -131,6 +132,7 @@ export async function dossier(ctx) {
     actions, status, rating,
     h('h2', {}, t('dossier.timeline')),
     application.history?.length ? timeline(application) : h('p', {}, t('dossier.no_history')),
+    collectionOf(version, application),
     resultOf(application),
     slips ? [h('h2', {}, t('slips.title')), slips] : null,
     h('h2', {}, t('apply.form_title')),
@@ -138,6 +140,15 @@ export async function dossier(ctx) {
     h('h2', {}, t('procedure.documents')),
     documentsOf(version, application),
     EDITABLE.has(application.status) ? null : h('p', { class: 'hint' }, t('dossier.locked')));
+}
+
+/** A completed dossier: what the applicant receives, where and how to collect it (the procedure's result_delivery). */
+function collectionOf(version, application) {
+  if (application.status !== 'completed' || !version.result_delivery) return null;
+  return h('section', { class: 'panel', id: 'collect-result', 'aria-labelledby': 'collect-title' },
+    h('h2', { id: 'collect-title' }, t('dossier.collect_title')),
+    h('p', {}, t('dossier.collect_intro')),
+    deliveryFacts(version.result_delivery));
 }
 
 function withdrawForm(id, status) {

@@ -3,14 +3,14 @@ import { api } from '../api.js';
 import { applicantSection } from '../applicant.js';
 import { backLink, busy, facts, failure, notice, page, requireRole } from '../blocks.js';
 import { h, randomKey } from '../dom.js';
-import { errorSummary } from '../fields.js';
+import { errorSummary, withLabel } from '../fields.js';
 import { displayValue, fieldOrder, labelOf, localProblems } from '../forms.js';
 import { explain } from '../problems.js';
 import { formatDate, formatDateTime, formatMoney, formatSize, pick, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { agencyList, agencyName } from './catalogue.js';
 import { session } from '../session.js';
-import { EDITABLE, loadDossier } from './apply.js';
+import { EDITABLE, loadDossier, rememberProblems } from './apply.js';
 
 /** One Idempotency-Key per dossier and attempt, kept across a reload so a retry cannot submit twice. */
 function submitKey(id) {
@@ -57,11 +57,13 @@ export async function review(ctx) {
     const [, part, name] = pointer.split('/');
     return part === 'documents' ? `${formLink}#doc-${name}` : `${formLink}#field-${name}`;
   };
-  const showList = (said) => {
+  const showList = (said, options) => {
+    rememberProblems(id, said); // the form shows them beside the fields when the citizen goes back to it
     const entries = Object.entries(said).map(([pointer, text]) => h('a', { href: fixLink(pointer) },
-      labelFor(pointer) ? `${labelFor(pointer)}: ${text}` : text));
-    summary.show(entries.map((link) => ({ text: link })));
+      withLabel(labelFor(pointer), text)));
+    summary.show(entries.map((link) => ({ text: link })), options);
   };
+  const localCheck = () => ({ ...localProblems(version, application.data), ...missingDocuments(version, application) });
 
   const answers = fieldOrder(version).map((name) => [labelOf(version, name),
     displayValue(version, name, application.data[name]) || h('span', { class: 'hint' }, t('review.empty')),
@@ -74,7 +76,7 @@ export async function review(ctx) {
   const submit = h('button', { type: 'button', class: 'button button-large', id: 'submit-application' },
     t(application.status === 'supplement_requested' ? 'review.resubmit' : 'review.submit'));
   submit.addEventListener('click', () => busy(submit, async () => {
-    const local = { ...localProblems(version, application.data), ...missingDocuments(version, application) };
+    const local = localCheck();
     if (Object.keys(local).length) {
       showList(local);
       return;
@@ -115,6 +117,9 @@ export async function review(ctx) {
     h('h2', {}, t('review.declaration_title')),
     h('p', {}, t('review.declaration')),
     h('div', { class: 'button-row' }, submit));
+  // reached with something still missing (an address typed, Back): said at once, as the form's check does
+  const pending = localCheck();
+  if (Object.keys(pending).length) showList(pending, { focus: false });
 }
 
 export async function receipt(ctx) {
