@@ -87,3 +87,27 @@ async def test_a_business_profile_names_its_tax_code_and_its_name_and_staff_publ
         await asyncio.sleep(0.5)
         # officers and admins file no dossier: the profile topic holds the business alone
         assert {e.subject for e in await identity.profiles.poll()} == {who.id}
+
+
+async def test_accounts_activated_before_profiles_existed_are_published_once_after_the_upgrade(launch: Any) -> None:
+    async with launch() as identity:
+        before = await identity.citizen(identity.person(full_name="Phạm Văn Cũ"))
+        now = await identity.citizen(identity.person(full_name="Đặng Thị Mới"))
+        await identity.profiles.wait_for("AccountProfileChanged", before.id)
+        # as an account of the version before profiles looked: never published, and the pass never run
+        await identity.db["accounts"].update_one({"_id": before.id}, {"$unset": {"profile_published_at": ""}})
+        await identity.db["upgrade_passes"].delete_many({})
+
+    async with launch() as upgraded:  # the first start of the new version publishes it, in the background
+        published = await upgraded.profiles.wait_for("AccountProfileChanged", before.id, count=2)
+        assert published[-1].data.full_name == "Phạm Văn Cũ"
+        stored = await upgraded.db["accounts"].find_one({"_id": before.id})
+        assert stored["profile_published_at"] is not None
+        assert await upgraded.db["upgrade_passes"].count_documents({"_id": "applicant-profiles-v1"}) == 1
+
+    async with launch() as again:  # later starts publish nothing more
+        later = await again.citizen(again.person(full_name="Lý Văn Sau"))  # published after any backfill
+        await again.profiles.wait_for("AccountProfileChanged", later.id)
+        seen = await again.profiles.poll()
+        assert [e.subject for e in seen].count(before.id) == 2
+        assert [e.subject for e in seen].count(now.id) == 1

@@ -10,7 +10,7 @@ from motcua.common.auth import TokenVerifier
 from motcua.common.runtime import Background, Runtime
 from motcua.common.sealing import EventSealer
 from motcua.common.web import create_app
-from motcua.identity import api, discovery, factor_routes, factor_store, keys, registration, twofactor
+from motcua.identity import api, discovery, factor_routes, factor_store, keys, profiles, registration, twofactor
 from motcua.identity.deps import Identity
 from motcua.identity.factor_store import FactorStore
 from motcua.identity.passwords import Hasher
@@ -71,6 +71,7 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
         return {
             "signing-key-heartbeat": _keep_key_listed(idn),
             "totp-secret-sealing": twofactor.seal_stored_secrets(idn),
+            "applicant-profile-backfill": profiles.publish_missing(idn),
         }
 
     app = create_app(

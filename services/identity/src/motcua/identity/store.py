@@ -12,7 +12,7 @@ from typing import Any
 from motcua.common import counters, mongo
 from motcua.identity import sealing
 from motcua.identity.limits import Lockout
-from motcua.identity.model import AGENCY_ROLES, Account
+from motcua.identity.model import AGENCY_ROLES, CITIZEN_TYPES, Account
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -22,6 +22,7 @@ CHALLENGES = "mfa_challenges"
 THROTTLES = "throttles"
 COUNTERS = "rate_limits"
 KEYS = "signing_keys"
+PASSES = "upgrade_passes"  # one-off background passes over the accounts, recorded once complete
 
 # Where an account keeps a TOTP secret: while enrolling, and once two-factor is on.
 TOTP_SECRETS = ("mfa_enrolment.secret", "mfa.secret")
@@ -121,6 +122,7 @@ class Store:
         self.throttles = db[THROTTLES]
         self.counters = db[COUNTERS]
         self.keys = db[KEYS]
+        self.passes = db[PASSES]
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -312,6 +314,26 @@ class Store:
         return None if doc is None else int(doc[field]["attempts"])
 
     # --- TOTP secrets (sealed; see `sealing`) ----------------------------------------------------
+
+    async def unpublished_profiles(self, after: str, limit: int) -> list[mongo.Document]:
+        """Active applicants (by id, after `after`) whose profile was never published."""
+        query = {
+            "_id": {"$gt": after},
+            "status": "active",
+            "account_type": {"$in": sorted(CITIZEN_TYPES)},
+            "profile_published_at": {"$exists": False},
+        }
+        return await self.accounts.find(query).sort("_id", ASCENDING).limit(limit).to_list()
+
+    async def mark_profiles_published(self, ids: list[str], at: datetime, session: mongo.Session) -> None:
+        await self.accounts.update_many({"_id": {"$in": ids}}, {"$set": {"profile_published_at": at}}, session=session)
+
+    async def pass_done(self, name: str) -> bool:
+        """Whether a one-off background pass over the accounts (an upgrade's) has completed."""
+        return await self.passes.find_one({"_id": name}) is not None
+
+    async def mark_pass_done(self, name: str, at: datetime) -> None:
+        await self.passes.update_one({"_id": name}, {"$setOnInsert": {"done_at": at}}, upsert=True)
 
     async def secrets_to_seal(self, current_kid: str, after: str, limit: int) -> list[mongo.Document]:
         """Accounts (by id, after `after`) holding a TOTP secret in plain or sealed with another key."""

@@ -110,7 +110,7 @@ async def _record_proof(
             phone_verified=proof == "phone" or bool(doc.get("phone_verified_at")),
         )
         if activating:
-            changes |= {"status": "active", "activated_at": now}
+            changes |= {"status": "active", "activated_at": now, "profile_published_at": now}
         await idn.store.record_proof(
             account_id, changes, phone=proof == "phone", activating=activating, session=session
         )
