@@ -5,6 +5,9 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+# pytest processes (pytest-xdist), each with its own Kafka and database servers; whole files go to one process.
+# Most of the suite waits on servers and subprocesses, so two share two cores well; TEST_WORKERS=1 for one.
+TEST_WORKERS ?= 2
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
@@ -77,7 +80,7 @@ lint: install portal/node_modules/.package-lock.json
 	portal/node_modules/.bin/eslint $(PORTAL_JS)
 
 test: prerequisites install servers test-tools $(SLIP_FONT) $(PORTAL_BUNDLE) lint
-	$(VENV)/bin/pytest -q -ra --durations=15
+	$(VENV)/bin/pytest -q -ra --durations=25 -n $(TEST_WORKERS) --dist loadfile
 
 bench: prerequisites install servers $(SLIP_FONT) $(PORTAL_BUNDLE)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

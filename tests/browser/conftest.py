@@ -8,6 +8,7 @@ the gateway only, with its Content-Security-Policy enforced; a CSP violation fai
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -54,7 +55,12 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> 
     if not ESBUILD.is_file():
         pytest.fail("esbuild is missing: cd portal && npm ci (make test does this)")
     # the portal as it ships: bundled from the modules of this checkout (fast: well under a second)
-    subprocess.run(["node", "build.mjs"], cwd=ROOT / "portal", check=True, capture_output=True)  # noqa: ASYNC221
+    # (under a lock, and only when stale: test workers share this checkout, and one may be serving it)
+    with (ROOT / "portal" / ".build.lock").open("w") as lock:  # noqa: ASYNC230 - a moment at start-up
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(  # noqa: ASYNC221
+            ["node", "build.mjs", "--if-stale"], cwd=ROOT / "portal", check=True, capture_output=True
+        )
     overrides = {
         **outbox.settings,
         "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
