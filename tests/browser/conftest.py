@@ -56,7 +56,7 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> 
         pytest.fail("esbuild is missing: cd portal && npm ci (make test does this)")
     # the portal as it ships: bundled from the modules of this checkout (fast: well under a second)
     # (under a lock, and only when stale: test workers share this checkout, and one may be serving it)
-    with (ROOT / "portal" / ".build.lock").open("w") as lock:  # noqa: ASYNC230 - a moment at start-up
+    with (ROOT / "portal" / ".build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         subprocess.run(  # noqa: ASYNC221
             ["node", "build.mjs", "--if-stale"], cwd=ROOT / "portal", check=True, capture_output=True
