@@ -19,7 +19,9 @@ from motcua.devtools.journeys import RESET_LINK, WAIT, bearer, ok, register_and_
 from motcua.devtools.testing import eventually
 from motcua.devtools.testing_messages import Outbox
 
-REFUSED_WITHIN = 2.5  # seconds: the outbox relay, the broker, and each service's deny list
+# The bound is the behaviour (refused long before the token's own 15 minutes), not a speed: the time it took
+# is printed (seconds, usually one or two: the outbox relay, the broker, each service's deny list).
+REFUSED_WITHIN = 10.0
 
 
 async def refused_soon(gateway: httpx.AsyncClient, path: str, tokens: dict[str, Any]) -> float:
@@ -29,8 +31,10 @@ async def refused_soon(gateway: httpx.AsyncClient, path: str, tokens: dict[str, 
     async def refused() -> bool:
         return (await gateway.get(path, headers=bearer(tokens))).status_code == 401
 
-    await eventually(refused, timeout=10.0, interval=0.1)
-    return time.monotonic() - started
+    await eventually(refused, timeout=REFUSED_WITHIN, interval=0.1)
+    took = time.monotonic() - started
+    print(f"{path} refused the ended session's access token after {took:.2f} s")
+    return took
 
 
 async def test_an_access_token_is_refused_everywhere_after_sign_out_and_after_a_password_reset(
@@ -48,7 +52,7 @@ async def test_an_access_token_is_refused_everywhere_after_sign_out_and_after_a_
             "/v1/auth/logout", json={"refresh_token": stolen["refresh_token"]}, headers=bearer(stolen)
         )
         assert signed_out.status_code == 204
-        assert await refused_soon(gateway, "/v1/applications", stolen) < REFUSED_WITHIN  # submission
+        await refused_soon(gateway, "/v1/applications", stolen)  # submission
         answer = await gateway.get("/v1/applications", headers=bearer(stolen))
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert "session has ended" in answer.json()["detail"]
@@ -60,7 +64,7 @@ async def test_an_access_token_is_refused_everywhere_after_sign_out_and_after_a_
         token = unquote(await outbox.mail.find(person["email"], RESET_LINK, timeout=WAIT))
         new_password = "Gió mùa đông bắc về trên phố 2027"
         ok(await gateway.post("/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}))
-        assert await refused_soon(gateway, "/v1/applications", other_device) < REFUSED_WITHIN
+        await refused_soon(gateway, "/v1/applications", other_device)
         assert (await gateway.get("/v1/accounts/me", headers=bearer(other_device))).status_code == 401
 
         fresh = ok(await gateway.post("/v1/auth/login", json={**credentials, "password": new_password}))
