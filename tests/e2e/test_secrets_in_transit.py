@@ -64,9 +64,11 @@ async def test_the_outbox_and_the_topic_hold_no_usable_link_or_code(
 
     # the topic, as a reader with the wrong ACL (or a broker backup) sees it
     topic = topics.prefixed(platform.env.get("KAFKA_TOPIC_PREFIX", ""), topics.IDENTITY_ACCOUNT)
-    records = await raw_records(platform.env["KAFKA_BOOTSTRAP_SERVERS"], topic, at_least=len(stored))
+    # (the outbox also holds the applicant's profile, for its own topic: checked above, counted apart here)
+    on_account_topic = [doc for doc in stored if doc["topic"] == topic]
+    records = await raw_records(platform.env["KAFKA_BOOTSTRAP_SERVERS"], topic, at_least=len(on_account_topic))
     mine = [(value, headers) for value, headers in records if person["id"] in headers]
-    assert len(mine) >= len(stored)
+    assert len(mine) >= len(on_account_topic)
     for value, headers in mine:
         for secret in secrets:
             assert secret.encode() not in value, "a record on the topic carries a secret"
