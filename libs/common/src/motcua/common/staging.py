@@ -10,6 +10,10 @@ each retry of the transaction, which drops what a failed try staged) and writes 
 Only for documents the rest of the transaction does not read back: a staged insert is invisible until
 the flush. A duplicate key surfaces at the flush, inside the same transaction, so it aborts it as an
 immediate insert would.
+
+The same span also holds what the batch's handlers read once for all of them (`remembered`): a read of
+the whole batch's needs made at its start, kept up to date by the handlers' own writes, and forgotten
+with the try of the transaction that made it.
 """
 
 from __future__ import annotations
@@ -24,10 +28,16 @@ class Staging:
 
     def __init__(self) -> None:
         self._open: dict[int, dict[str, tuple[mongo.Collection, list[dict[str, Any]]]]] = {}
+        self._memo: dict[int, dict[str, Any]] = {}
 
     def begin(self, session: mongo.Session) -> None:
-        """The transaction's work starts (or starts again): nothing staged yet."""
+        """The transaction's work starts (or starts again): nothing staged or remembered yet."""
         self._open[id(session)] = {}
+        self._memo[id(session)] = {}
+
+    def remembered(self, session: mongo.Session) -> dict[str, Any] | None:
+        """What this try of the session's transaction read once for its handlers; None outside a staging."""
+        return self._memo.get(id(session))
 
     async def insert(self, session: mongo.Session, collection: mongo.Collection, docs: list[dict[str, Any]]) -> None:
         """Stage `docs` for `collection` in the session's transaction; written at once when no staging is open."""
@@ -43,9 +53,11 @@ class Staging:
     async def flush(self, session: mongo.Session) -> None:
         """Write what the transaction staged, in the order staged within each collection."""
         staged = self._open.pop(id(session), {})
+        self._memo.pop(id(session), None)
         for collection, docs in staged.values():
             await collection.insert_many(docs, ordered=True, session=session)
 
     def discard(self, session: mongo.Session) -> None:
-        """Forget what a transaction staged (it is not going to commit)."""
+        """Forget what a transaction staged and remembered (it is not going to commit, or has flushed)."""
         self._open.pop(id(session), None)
+        self._memo.pop(id(session), None)
