@@ -221,7 +221,8 @@ class Relay:
                     {"$project": {"_id": 1, "operationType": 1, "documentKey": 1}},
                 ]
                 async with await self._events.watch(pipeline, max_await_time_ms=5000) as stream:
-                    self._outbox.written.set()  # anything written while the stream was not open
+                    self._pending_again += 1  # anything written while the stream was not open: a look,
+                    self._outbox.written.set()  # even if a read in progress meanwhile found nothing
                     async for change in stream:
                         if self._announce(change):
                             self._outbox.written.set()
