@@ -1,7 +1,7 @@
 from typing import Any
 
-from motcua.catalogue.folding import fold, words
 from motcua.catalogue.search import Entry, Query, SearchIndex, folded_fields
+from motcua.common.folding import fold, words
 
 
 def entry(code: str, name: str, name_en: str = "", description: str = "", **summary: Any) -> Entry:

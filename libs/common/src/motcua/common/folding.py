@@ -1,7 +1,8 @@
 """Vietnamese text folded for search: no case, no diacritics, đ as d, and one spelling of a final i/y.
 
-The same rules as the catalogue's search (motcua.catalogue.folding), shared here for the services that search
-names: an officer types "nguyen thi", "NGUYỄN THỊ" or "Nguyên Thi" and meets the same stored key.
+One set of rules for every search: citizens type "dang ky kinh doanh", "ĐĂNG KÝ KINH DOANH" or "đăng kí" in
+the catalogue, an officer types "nguyen thi", "NGUYỄN THỊ" or "Nguyên Thi" at the desk; each meets the same
+stored words, so queries and stored fields go through the same `fold`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ def _strip_marks(text: str) -> str:
 
 
 def _one_i(word: str) -> str:
-    """`Vỹ`/`Vĩ`, `Lý`/`Lí`, `Quý`/`Quí`: a final y after consonants is written either way (the vowels' y stays)."""
+    """`ký`/`kí`, `Lý`/`Lí`, `sỹ`/`sĩ`, `quý`/`quí`: a final y after consonants is written either way.
+
+    Only that position is folded, so `tuyến`, `huy` or `may` keep their y (and stay apart from `mai`)."""
     if len(word) < 2 or not word.endswith("y"):
         return word
     head = word[:-1]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from motcua.catalogue.folding import fold, words
+from motcua.common.folding import fold, words
 
 
 def folded_fields(code: str, name: str, name_en: str, description: str, description_en: str) -> dict[str, Any]:
