@@ -295,7 +295,7 @@ async def test_a_payment_confirmed_after_the_dossier_was_withdrawn_is_refunded_a
     await eventually(lambda: _is(paying, owner, app_id, "refunded"))
 
     async def refunded_at_the_provider() -> bool:  # the refund call follows the commit that recorded it
-        return paying.gateway.transactions[txn_ref].refunded
+        return bool(paying.gateway.transactions[txn_ref].refunded)
 
     await eventually(refunded_at_the_provider)
     assert await _types(paying, app_id, 4) == [COMPLETED, REFUNDED]
