@@ -64,7 +64,6 @@ class Outbox:
         self._settings = settings
         self._source = f"/motcua/{settings.service_name}"
         self.written = asyncio.Event()
-        self.commits = 0  # how many times this process said it committed events (`notify`)
 
     async def add(
         self,
@@ -113,7 +112,6 @@ class Outbox:
 
     def notify(self) -> None:
         """Tell this process's relay there is something to publish (call after the commit)."""
-        self.commits += 1
         self.written.set()
 
 
@@ -148,13 +146,6 @@ class Relay:
         self._woken = True  # look once at start: events may have waited for us
         self._next_poll = 0.0
         self._lease = Lease(self._state, "relay_lease", seconds=lease_seconds, owner=self._owner)
-        # What the change stream announced, so that a round whose read already covered it is not followed by
-        # another read that finds nothing: the ids of inserts announced and not yet read, the recent ids read
-        # as pending (their own announcement, often arriving after the read, says nothing new), and a count of
-        # the other changes announced (events marked pending again), which always mean a look.
-        self._announced: set[str] = set()
-        self._read: dict[str, None] = {}
-        self._pending_again = 0
         self.published = 0
         self.healthy = False
 
@@ -197,7 +188,6 @@ class Relay:
         An idle relay reads nothing: it only renews its lease, every third of the lease's length.
         """
         if not await self._lease.hold():
-            self._announced.clear()  # a holder looks at once when it takes the lease
             await self._sleep(self._lease_seconds / 3)
             self._woken = True  # the next holder must look: the last one may have died mid-batch
             return
@@ -206,7 +196,7 @@ class Relay:
         if self._woken or time.monotonic() >= self._next_poll:
             self._woken = False
             self._next_poll = time.monotonic() + self._idle_poll
-            if await self._publish_batch() >= self._batch_size:
+            if await self._publish_batch() > 0:
                 self._woken = True  # there may be more: look again at once
                 return
             await self._prune()
@@ -216,44 +206,14 @@ class Relay:
         """Wake the relay when any replica writes an event, or a replay marks events pending again."""
         while not self._stopping.is_set():
             try:
-                pipeline: list[dict[str, Any]] = [
-                    {"$match": {"$or": WAKING_CHANGES}},
-                    {"$project": {"_id": 1, "operationType": 1, "documentKey": 1}},
-                ]
+                pipeline: list[dict[str, Any]] = [{"$match": {"$or": WAKING_CHANGES}}, {"$project": {"_id": 1}}]
                 async with await self._events.watch(pipeline, max_await_time_ms=5000) as stream:
-                    self._pending_again += 1  # anything written while the stream was not open: a look,
-                    self._outbox.written.set()  # even if a read in progress meanwhile found nothing
-                    async for change in stream:
-                        if self._announce(change):
-                            self._outbox.written.set()
+                    self._outbox.written.set()  # anything written while the stream was not open
+                    async for _ in stream:
+                        self._outbox.written.set()
             except PyMongoError as exc:
                 log.warning("relay_change_stream_trouble", error=str(exc))
                 await asyncio.sleep(1.0)
-
-    def _announce(self, change: dict[str, Any]) -> bool:
-        """Note a change the stream reports; False when it is an insert this relay has already read."""
-        if change.get("operationType") != "insert":
-            self._pending_again += 1
-            return True
-        event_id = str(change.get("documentKey", {}).get("_id"))
-        if event_id in self._read:
-            return False
-        if len(self._announced) > 10 * self._batch_size:
-            self._announced.clear()  # a flood: look until it is read rather than keep every id
-            self._woken = True
-        self._announced.add(event_id)
-        return True
-
-    def _after_read(self, before: set[str], commits: int, pending_again: int, found: list[str]) -> None:
-        """After a read that was not full: forget the announcements it covered (made before it started, or of
-        what it found), and when nothing new came meanwhile, the wake they caused (no second, empty read)."""
-        for event_id in found:
-            self._read[event_id] = None
-        while len(self._read) > 10 * self._batch_size:
-            del self._read[next(iter(self._read))]
-        self._announced -= before | set(found)
-        if not self._announced and commits == self._outbox.commits and pending_again == self._pending_again:
-            self._outbox.written.clear()
 
     async def stop(self, *, drain_seconds: float = 5.0) -> None:
         """Publish what is pending (for at most `drain_seconds`), then stop."""
@@ -277,12 +237,9 @@ class Relay:
 
     async def _publish_batch(self) -> int:
         assert self._producer is not None
-        before, commits, pending_again = set(self._announced), self._outbox.commits, self._pending_again
         pending = (
             await self._events.find({"published_at": None}).sort("seq", ASCENDING).limit(self._batch_size).to_list()
         )
-        if len(pending) < self._batch_size:
-            self._after_read(before, commits, pending_again, [str(d["_id"]) for d in pending])
         if not pending:
             self.healthy = True
             return 0
