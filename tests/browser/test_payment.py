@@ -69,6 +69,20 @@ async def _citizen_with_a_dossier(base: str, outbox: Outbox) -> tuple[str, str]:
     return email, app_id
 
 
+async def pay_on_the_providers_page(page: Page, app_id: str) -> None:
+    """Pay now, then pay on the local provider's page, back to the dossier, until the IPN made it paid."""
+    await page.get_by_role("button", name="Thanh toán ngay").click()
+    await expect(page.get_by_role("heading", name="Cổng thanh toán VNPAY (local)")).to_be_visible()
+    await page.get_by_role("button", name="Thanh toán", exact=True).click()
+    await page.wait_for_url(f"**/applications/{app_id}?payment=returned")
+
+    async def paid() -> bool:
+        await page.reload()
+        return await page.locator("#payment").get_attribute("data-payment-status") == "paid"
+
+    await eventually(paid, timeout=30, interval=1)
+
+
 async def test_a_citizen_pays_the_fee_on_the_providers_page_and_comes_back_to_a_paid_dossier(
     open_page: object, platform: devservers.Platform, outbox: Outbox
 ) -> None:
@@ -81,16 +95,7 @@ async def test_a_citizen_pays_the_fee_on_the_providers_page_and_comes_back_to_a_
     section = page.locator("#payment")
     await expect(section).to_contain_text("Chưa thanh toán")
     await expect(section).to_contain_text("15.000")
-    await page.get_by_role("button", name="Thanh toán ngay").click()
-    await expect(page.get_by_role("heading", name="Cổng thanh toán VNPAY (local)")).to_be_visible()
-    await page.get_by_role("button", name="Thanh toán", exact=True).click()
-    await page.wait_for_url(f"**/applications/{app_id}?payment=returned")
-
-    async def paid() -> bool:
-        await page.reload()
-        return await page.locator("#payment").get_attribute("data-payment-status") == "paid"
-
-    await eventually(paid, timeout=30, interval=1)
+    await pay_on_the_providers_page(page, app_id)
     await expect(section).to_contain_text("Đã thanh toán")
     await expect(page.get_by_role("button", name="Thanh toán ngay")).to_have_count(0)
 
@@ -151,16 +156,7 @@ async def test_a_fee_due_at_result_is_announced_then_paid_after_the_result_which
     await expect(desk.locator("#result-withheld")).to_contain_text("sau khi nộp lệ phí")
     await expect(desk.locator("#result-download")).to_be_visible()  # the agency has it at once
 
-    await page.get_by_role("button", name="Thanh toán ngay").click()
-    await expect(page.get_by_role("heading", name="Cổng thanh toán VNPAY (local)")).to_be_visible()
-    await page.get_by_role("button", name="Thanh toán", exact=True).click()
-    await page.wait_for_url(f"**/applications/{app_id}?payment=returned")
-
-    async def paid() -> bool:
-        await page.reload()
-        return await page.locator("#payment").get_attribute("data-payment-status") == "paid"
-
-    await eventually(paid, timeout=30, interval=1)
+    await pay_on_the_providers_page(page, app_id)
     await expect(section).to_contain_text("Đã nộp lệ phí khi nhận kết quả")
     await expect(page.locator("#result-download")).to_be_visible()
     await expect(page.locator("#result-code")).not_to_be_empty()

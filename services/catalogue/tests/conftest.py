@@ -119,3 +119,13 @@ async def catalogue(settings_for: Callable[..., Settings], verifier: TokenVerifi
         httpx.AsyncClient(base_url=url, timeout=20) as http,
     ):
         yield http
+
+
+@pytest.fixture
+async def small_catalogue(
+    settings_for: Callable[..., Settings], verifier: TokenVerifier, small_seed: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The catalogue seeded with two procedures (`small_seed`), served over HTTP."""
+    app = build_app(settings_for(catalogue_seed_dir=small_seed), verifier=verifier)
+    async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
+        yield http

@@ -2,32 +2,14 @@
 what the fee pays for; it is validated (422 naming it), published in ProcedurePublished, and set in the seed
 where the fee is paid when the result is received."""
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
-from motcua.catalogue.app import build_app
-from motcua.catalogue.settings import Settings
 from motcua.common import topics
-from motcua.common.auth import TokenVerifier
-from motcua.devtools.testing import Isolation, Stack, TokenMinter, read_events, running_app
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, read_events
 
-
-@pytest.fixture
-async def small_catalogue(
-    settings_for: Callable[..., Settings], verifier: TokenVerifier, small_seed: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(settings_for(catalogue_seed_dir=small_seed), verifier=verifier)
-    async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
-        yield http
-
-
-def _pointers(response: httpx.Response) -> list[str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    return [e["pointer"] for e in response.json()["errors"]]
+from .test_publishing import problem_pointers
 
 
 async def test_a_bad_fee_due_is_refused_with_422_naming_it(
@@ -42,13 +24,13 @@ async def test_a_bad_fee_due_is_refused_with_422_naming_it(
         {"fee_due": "at_result", "fee_vnd": 0},
     ):
         response = await small_catalogue.post("/v1/procedures", json={**good, **change}, headers=admin)
-        assert _pointers(response) == ["/fee_due"], change
+        assert problem_pointers(response) == ["/fee_due"], change
     assert (await small_catalogue.get("/v1/procedures/FEE-01/draft", headers=admin)).status_code == 404
     draft = {k: v for k, v in good.items() if k != "code"}
     refused = await small_catalogue.put(
         "/v1/procedures/SEED-01/draft", json={**draft, "fee_due": "later"}, headers=admin
     )
-    assert _pointers(refused) == ["/fee_due"]
+    assert problem_pointers(refused) == ["/fee_due"]
 
 
 async def test_a_fee_paid_at_result_is_published_for_submission_to_read(

@@ -8,9 +8,7 @@ from motcua.common import topics
 from motcua.common.contracts.catalogue import ProcedurePublished
 from motcua.devtools.testing import Isolation, Stack, TokenMinter, read_events
 
-from .test_publishing import PUBLISHED, problem_pointers, small_catalogue
-
-__all__ = ["small_catalogue"]  # the fixture, shared
+from .test_publishing import PUBLISHED, problem_pointers
 
 GUIDANCE: dict[str, Any] = {
     "steps": [

@@ -1,28 +1,14 @@
 """Admins create, publish, republish and retire procedures; citizens and consumers see each step."""
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
-from motcua.catalogue.app import build_app
-from motcua.catalogue.settings import Settings
 from motcua.common import topics
-from motcua.common.auth import TokenVerifier
-from motcua.devtools.testing import Isolation, Stack, TokenMinter, read_events, running_app
+from motcua.devtools.testing import Isolation, Stack, TokenMinter, read_events
 
 PUBLISHED = "motcua.catalogue.ProcedurePublished.v1"
 RETIRED = "motcua.catalogue.ProcedureRetired.v1"
-
-
-@pytest.fixture
-async def small_catalogue(
-    settings_for: Callable[..., Settings], verifier: TokenVerifier, small_seed: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(settings_for(catalogue_seed_dir=small_seed), verifier=verifier)
-    async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
-        yield http
 
 
 def problem_pointers(response: httpx.Response) -> list[str]:

@@ -23,24 +23,33 @@ def _officer(identity: Any, agency: str, roles: list[str], name: str) -> dict[st
     return {**body, "agency_code": agency, "roles": roles}
 
 
+async def _desk(
+    identity: Any, desk_roles: list[str]
+) -> tuple[dict[str, str], dict[str, dict[str, Any]], dict[str, str], dict[str, dict[str, Any]]]:
+    """The admin's headers, and three officers created and signed in: BTP's lead (approver), BTP's desk officer
+    (`desk_roles`) and another agency's lead; their bodies, ids and tokens by key."""
+    admin = await staff.sign_in(
+        identity.http, ADMIN["identity_bootstrap_admin_email"], ADMIN["identity_bootstrap_admin_password"]
+    )
+    as_admin = {"Authorization": f"Bearer {admin['access_token']}"}
+    people = {
+        "lead": _officer(identity, "BTP", ["approver"], "Ngô Đức Lãnh"),
+        "desk": _officer(identity, "BTP", desk_roles, "Lê Văn Tiếp"),
+        "other": _officer(identity, "UBND-XA", ["approver"], "Hoàng Thị Xa"),
+    }
+    ids: dict[str, str] = {}
+    tokens: dict[str, dict[str, Any]] = {}
+    for key, body in people.items():
+        created = await identity.http.post("/v1/admin/officers", json=body, headers=as_admin)
+        assert created.status_code == 201, created.text
+        ids[key] = created.json()["id"]
+        tokens[key] = await staff.sign_in(identity.http, body["email"], body["password"])
+    return as_admin, people, ids, tokens
+
+
 async def test_the_agencys_lead_or_an_admin_sets_an_officers_roles_and_no_one_else(launch: Any) -> None:
     async with launch(**ADMIN) as identity:
-        admin = await staff.sign_in(
-            identity.http, ADMIN["identity_bootstrap_admin_email"], ADMIN["identity_bootstrap_admin_password"]
-        )
-        as_admin = {"Authorization": f"Bearer {admin['access_token']}"}
-        people = {
-            "lead": _officer(identity, "BTP", ["approver"], "Ngô Đức Lãnh"),
-            "desk": _officer(identity, "BTP", ["intake"], "Lê Văn Tiếp"),
-            "other": _officer(identity, "UBND-XA", ["approver"], "Hoàng Thị Xa"),
-        }
-        ids: dict[str, str] = {}
-        tokens: dict[str, dict[str, Any]] = {}
-        for key, body in people.items():
-            created = await identity.http.post("/v1/admin/officers", json=body, headers=as_admin)
-            assert created.status_code == 201, created.text
-            ids[key] = created.json()["id"]
-            tokens[key] = await staff.sign_in(identity.http, body["email"], body["password"])
+        as_admin, people, ids, tokens = await _desk(identity, ["intake"])
 
         def bearer(key: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {tokens[key]['access_token']}"}
@@ -91,22 +100,7 @@ async def test_the_agencys_lead_or_an_admin_sets_an_officers_roles_and_no_one_el
 
 async def test_a_disabled_officer_cannot_sign_in_loses_every_session_and_leaves_the_directory(launch: Any) -> None:
     async with launch(**ADMIN) as identity:
-        admin = await staff.sign_in(
-            identity.http, ADMIN["identity_bootstrap_admin_email"], ADMIN["identity_bootstrap_admin_password"]
-        )
-        as_admin = {"Authorization": f"Bearer {admin['access_token']}"}
-        people = {
-            "lead": _officer(identity, "BTP", ["approver"], "Ngô Đức Lãnh"),
-            "desk": _officer(identity, "BTP", ["intake", "specialist"], "Lê Văn Tiếp"),
-            "other": _officer(identity, "UBND-XA", ["approver"], "Hoàng Thị Xa"),
-        }
-        ids: dict[str, str] = {}
-        tokens: dict[str, dict[str, Any]] = {}
-        for key, body in people.items():
-            created = await identity.http.post("/v1/admin/officers", json=body, headers=as_admin)
-            assert created.status_code == 201, created.text
-            ids[key] = created.json()["id"]
-            tokens[key] = await staff.sign_in(identity.http, body["email"], body["password"])
+        as_admin, people, ids, tokens = await _desk(identity, ["intake", "specialist"])
 
         def bearer(key: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {tokens[key]['access_token']}"}

@@ -170,6 +170,7 @@ async def _settle(
     frm = ["pending", EXPIRED] if settles_to == PaymentStatus.PAID else ["pending"]
 
     async def work(session: mongo.Session) -> bool:
+        late.clear()  # a retried transaction decides afresh
         record = await payments.settle(session, txn_ref, frm, settles_to.value, {**fields, "settled_at": at})
         if record is None:
             return False  # settled meanwhile by another notice or the query
@@ -207,7 +208,7 @@ async def _settle(
     late: list[dict[str, Any]] = []
     done = await mongo.in_transaction(submission.store.client, work)
     submission.outbox.notify()
-    for record in late[-1:]:
+    for record in late:
         await _refund(submission, {**record, "status": "refunding"}, request_id=request_id)
     return bool(done)
 
