@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from motcua.common import kafka, mongo, topics
 from motcua.common.consumer import INDEXES as INBOX_INDEXES
 from motcua.common.consumer import Consumer, Handler
@@ -494,3 +495,103 @@ async def _relay_published(relay: Relay, n: int) -> bool:
 
 async def _handled_at_least(consumer: Consumer, n: int) -> bool:
     return consumer.handled >= n
+
+
+class _ClientGivesUpOnce(Consumer):
+    """A consumer whose Kafka client gives up once, after handling its first batch and before committing it
+    (as aiokafka does when its group coordination dies: the next poll raises)."""
+
+    gave_up = False
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not self.gave_up:
+            self.gave_up = True
+            raise KafkaError("Unexpected error during coordination")
+        await super()._commit(offsets)
+
+
+async def test_a_consumer_whose_kafka_client_gives_up_starts_a_new_one_and_the_redelivery_is_a_no_op(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+
+    async def work(session: mongo.Session) -> None:
+        await outbox.add(session, [_locked("first", 1)])
+
+    await mongo.in_transaction(mongo_client, work)
+    consumer = _ClientGivesUpOnce(
+        client=mongo_client,
+        db=db,
+        settings=settings,
+        group="g",
+        topic_names=[TOPIC],
+        handlers={AccountLocked.ce_type: _counting_handler(db)},
+    )
+    with capture_logs() as logs:
+        async with _running(Relay(db, settings, outbox).run()), _running(consumer.run()) as consuming:
+            await eventually(lambda: _handled_at_least(consumer, 2), timeout=60)  # the first, redelivered
+            assert await db["effects"].count_documents({}) == 1  # and the inbox made that a no-op
+
+            async def second(session: mongo.Session) -> None:
+                await outbox.add(session, [_locked("second", 1)])
+
+            await mongo.in_transaction(mongo_client, second)
+            outbox.notify()
+            await eventually(lambda: _effects_at_least(db, 2), timeout=60)
+            assert not consuming.done()
+    assert consumer.gave_up
+    assert [e["restarts"] for e in logs if e["event"] == "consumer_restarting"] == [1]
+    keys = sorted(d["key"] for d in await db["effects"].find({}).to_list(None))
+    assert keys == ["first", "second"]
+
+
+SESSION_MS = 6000  # the broker's smallest session (group.min.session.timeout.ms)
+
+
+async def test_a_consumer_whose_process_stood_still_past_its_session_rejoins_and_handles_what_came_since(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    """A paused process (a long GC, a frozen VM, a blocked loop) is expelled from its group by the broker; the
+    batch it held commits after the expulsion. It must rejoin and go on, never stop consuming for good."""
+    settings = _settings(stack, isolation, consumer_session_timeout_ms=SESSION_MS)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    outbox = Outbox(db, settings)
+    counting = _counting_handler(db)
+
+    async def stalling(envelope: Envelope, session: mongo.Session) -> None:
+        data = envelope.data
+        assert isinstance(data, AccountLocked)
+        if data.account_id == "stalls":
+            time.sleep(SESSION_MS / 1000 * 1.5)  # noqa: ASYNC251 -- the stall itself: the whole loop stands still
+        await counting(envelope, session)
+
+    async def add(*events: AccountLocked) -> None:
+        async def work(session: mongo.Session) -> None:
+            await outbox.add(session, list(events))
+
+        await mongo.in_transaction(mongo_client, work)
+        outbox.notify()
+
+    consumer = Consumer(
+        client=mongo_client,
+        db=db,
+        settings=settings,
+        group="g",
+        topic_names=[TOPIC],
+        handlers={AccountLocked.ce_type: stalling},
+    )
+    async with _running(Relay(db, settings, outbox).run()), _running(consumer.run()) as consuming:
+        await add(_locked("before", 1))
+        await eventually(lambda: _effects_at_least(db, 1), timeout=30)
+        await add(_locked("stalls", 1))  # its handler holds the loop past the session, then commits
+        await eventually(lambda: _effects_at_least(db, 2), timeout=30)
+        time.sleep(SESSION_MS / 1000 * 1.5)  # noqa: ASYNC251 -- and the loop stands still between polls too
+        await add(_locked("after", 1), _locked("after", 2))
+        await eventually(lambda: _effects_at_least(db, 4), timeout=60)
+        assert not consuming.done()
+    keys = sorted(d["key"] for d in await db["effects"].find({}).to_list(None))
+    assert keys == ["after", "after", "before", "stalls"]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from motcua.common import kafka, mongo, topics
 from motcua.common.events import Envelope, InvalidEnvelope, decode
 from motcua.common.settings import ServiceSettings
@@ -73,28 +73,28 @@ class Consumer:
         return time.monotonic() - self.last_poll < 30
 
     async def run(self) -> None:
-        """Consume until `stop()`."""
+        """Consume until `stop()`. A Kafka client that gives up (its group coordination died, a commit refused
+        for a partition a rebalance took away) is replaced by a new one after a pause: a consumer never stops
+        for good while the service runs; what it had not committed is redelivered, and the inbox makes that
+        harmless."""
+        restarts = 0
         try:
-            await self._start()
-            assert self._consumer is not None
-            log.info("consumer_started", group=self.group, topics=self._topics)
+            await self._start_dead_letters()
             while not self._stopping.is_set():
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
-                self.last_poll = time.monotonic()
-                if not batches:
-                    continue
-                if self._stopping.is_set():
-                    return  # uncommitted records are redelivered; the inbox makes them no-ops
-                # every partition's records in one transaction (each partition's in its order): a quiet
-                # topic spread over many partitions hands over a record or two per partition
-                await self._process_batch([r for records in batches.values() for r in records])
-                await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                began = time.monotonic()
+                try:
+                    await self._consume()
+                    return
+                except KafkaError as exc:
+                    restarts = 1 if time.monotonic() - began > 60 else restarts + 1
+                    log.error("consumer_restarting", group=self.group, error=repr(exc), restarts=restarts)
+                    await self._stop_client()
+                    await asyncio.sleep(min(0.5 * restarts, 10.0))
         except asyncio.CancelledError:
             if not self._stopping.is_set():
                 raise  # killed: leave without committing
         finally:
-            if self._consumer is not None:
-                await self._consumer.stop()
+            await self._stop_client()
             if self._dlq is not None:
                 await self._dlq.stop()
             log.info("consumer_stopped", group=self.group, handled=self.handled)
@@ -103,7 +103,30 @@ class Consumer:
         """Stop after the record in hand; what was not committed will be redelivered."""
         self._stopping.set()
 
-    async def _start(self) -> None:
+    async def _consume(self) -> None:
+        self._consumer = await self._join()
+        log.info("consumer_started", group=self.group, topics=self._topics)
+        while not self._stopping.is_set():
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
+            self.last_poll = time.monotonic()
+            if not batches:
+                continue
+            if self._stopping.is_set():
+                return  # uncommitted records are redelivered; the inbox makes them no-ops
+            # every partition's records in one transaction (each partition's in its order): a quiet
+            # topic spread over many partitions hands over a record or two per partition
+            await self._process_batch([r for records in batches.values() for r in records])
+            await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+
+    async def _stop_client(self) -> None:
+        client, self._consumer = self._consumer, None
+        if client is not None:
+            try:
+                await client.stop()
+            except KafkaError as exc:  # leaving the group failed: the broker expels it after its session
+                log.warning("consumer_leave_failed", group=self.group, error=repr(exc))
+
+    async def _start_dead_letters(self) -> None:
         bootstrap = self._settings.kafka_bootstrap_servers
         dead_letters = [topics.dead_letter(t) for t in self._topics]
         while True:
@@ -114,9 +137,13 @@ class Consumer:
             except (KafkaError, OSError) as exc:
                 log.warning("consumer_broker_not_ready", group=self.group, error=str(exc))
                 await asyncio.sleep(1.0)
-        self._consumer = AIOKafkaConsumer(
+        self._dlq = kafka.producer(self._settings)
+        await kafka.start_with_retry(self._dlq)
+
+    async def _join(self) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(
             *self._topics,
-            bootstrap_servers=bootstrap,
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
             group_id=self.group,
             client_id=f"motcua-{self._settings.service_name}",
             enable_auto_commit=False,
@@ -129,13 +156,11 @@ class Consumer:
         )
         while True:
             try:
-                await self._consumer.start()
-                break
+                await consumer.start()
+                return consumer
             except KafkaError as exc:
                 log.warning("consumer_broker_not_ready", group=self.group, error=str(exc))
                 await asyncio.sleep(1.0)
-        self._dlq = kafka.producer(self._settings)
-        await kafka.start_with_retry(self._dlq)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
@@ -143,8 +168,9 @@ class Consumer:
             await self._consumer.commit(offsets)
             if self._after_commit is not None:
                 self._after_commit()
-        except CommitFailedError as exc:
-            # The partition moved to another member during a rebalance; it will redeliver, harmlessly.
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved during a rebalance (to another member, or away and back after this member
+            # was expelled for standing still past its session): it will redeliver, harmlessly.
             log.warning("consumer_commit_failed", group=self.group, error=str(exc))
 
     async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
