@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,6 +112,7 @@ class Service:
     db: mongo.Database
     minter: TokenMinter
     producer: AIOKafkaProducer
+    app: Any = None  # the FastAPI app, to say where its background tasks stand when a wait fails
     # the citizens made here (their Authorization header → account id and type), and those identity has told of
     citizens: dict[str, tuple[str, str]] = field(default_factory=dict)
     profiled: set[str] = field(default_factory=set)
@@ -126,6 +127,42 @@ class Service:
                 self.topic(event.topic), value=record.value, key=record.key, headers=record.headers
             )
 
+    async def consumed(self, check: Callable[[], Awaitable[bool]]) -> None:
+        """`eventually(check)` for what the service's consumers write; a timeout also says how the service's
+        consumers were (its /readyz), so a failure in CI tells a slow consumer from a dead one."""
+        try:
+            await eventually(check)
+        except AssertionError as exc:
+            ready = await self.http.get("/readyz")
+            raise AssertionError(
+                f"{exc}; the service's /readyz: {ready.status_code} {ready.text}; its loops:\n{self._loops()}"
+            ) from None
+
+    def _loops(self) -> str:
+        """Where each of the service's background tasks stands (or how it ended)."""
+        runtime = getattr(self.app.state, "runtime", None) if self.app is not None else None
+        lines = []
+        for task in getattr(runtime, "tasks", []):
+            if task.done():
+                ended = "cancelled" if task.cancelled() else repr(task.exception())
+                lines.append(f"{task.get_name()}: ended ({ended})")
+                continue
+            where: list[str] = []
+            awaited: Any = task.get_coro()
+            while awaited is not None and len(where) < 16:  # the chain of awaits, outermost first
+                frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+                if frame is None:
+                    where.append(type(awaited).__name__)
+                    break
+                where.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+                awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+            lines.append(f"{task.get_name()}: {' -> '.join(where)}")
+        for consumer in getattr(runtime, "consumers", []):
+            client = getattr(consumer, "_consumer", None)
+            assigned = sorted(f"{tp.topic}/{tp.partition}" for tp in client.assignment()) if client else None
+            lines.append(f"{consumer.group}: handled {consumer.handled}, assigned {assigned}")
+        return "\n".join(lines)
+
     async def catalogue_publishes(self, *published: ProcedurePublished) -> None:
         """Publish on the catalogue's topic and wait until submission's read model has every version."""
         await self.publish(*published)
@@ -134,7 +171,7 @@ class Service:
         async def stored() -> bool:
             return await self.db["procedures"].count_documents({"_id": {"$in": sorted(wanted)}}) == len(wanted)
 
-        await eventually(stored)
+        await self.consumed(stored)
 
     async def application_events(
         self, application_id: str, count: int, *, settle: float = 0.0, timeout: float = 20.0
@@ -207,7 +244,7 @@ class Service:
             )
             return found is not None
 
-        await eventually(stored)
+        await self.consumed(stored)
         self.profiled.add(sub)
         return event
 
@@ -242,7 +279,7 @@ class Service:
         async def stored() -> bool:
             return await self.db["officers"].count_documents({"_id": sub}) == 1
 
-        await eventually(stored)
+        await self.consumed(stored)
         return self.officer(agency, roles, sub=sub), sub
 
     async def draft(self, who: dict[str, str], code: str) -> tuple[dict[str, Any], str]:
@@ -353,7 +390,13 @@ async def _running(
     try:
         async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
             yield Service(
-                url=url, http=http, settings=settings, db=client[isolation.db_name], minter=minter, producer=producer
+                url=url,
+                http=http,
+                settings=settings,
+                db=client[isolation.db_name],
+                minter=minter,
+                producer=producer,
+                app=app,
             )
     finally:
         await producer.stop()
