@@ -52,6 +52,13 @@ async def _schema(db: mongo.Database) -> None:
     await mongo.ensure_collections(db, {**OUTBOX_INDEXES, **INBOX_INDEXES, "effects": [], "accounts": [], "order": []})
 
 
+async def _prepared(client: mongo.Client, settings: ServiceSettings) -> tuple[mongo.Database, Outbox]:
+    """The test's database, with the outbox's and the inbox's schema, and its outbox."""
+    db = client[settings.database_name]
+    await _schema(db)
+    return db, Outbox(db, settings)
+
+
 @contextlib.asynccontextmanager
 async def _running(coro: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.ensure_future(coro)
@@ -64,15 +71,22 @@ async def _running(coro: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
 
 
 def _counting_consumer(
-    client: mongo.Client, db: mongo.Database, settings: ServiceSettings, group: str = "g"
+    client: mongo.Client,
+    db: mongo.Database,
+    settings: ServiceSettings,
+    group: str = "g",
+    *,
+    kind: type[Consumer] = Consumer,
+    handler: Handler | None = None,
 ) -> Consumer:
-    return Consumer(
+    """A consumer of TOPIC (of `kind`) whose handler writes each event's effect (or runs `handler`)."""
+    return kind(
         client=client,
         db=db,
         settings=settings,
         group=group,
         topic_names=[TOPIC],
-        handlers={AccountLocked.ce_type: _counting_handler(db)},
+        handlers={AccountLocked.ce_type: handler or _counting_handler(db)},
     )
 
 
@@ -103,14 +117,22 @@ async def _write_events(client: mongo.Client, outbox: Outbox, keys: list[str], p
         outbox.notify()
 
 
+async def _add(client: mongo.Client, outbox: Outbox, *events: AccountLocked) -> None:
+    """Commit `events` in one transaction and tell this process's relay."""
+
+    async def work(session: mongo.Session) -> None:
+        await outbox.add(session, list(events))
+
+    await mongo.in_transaction(client, work)
+    outbox.notify()
+
+
 @pytest.mark.timeout(600)
 async def test_ten_thousand_events_survive_a_relay_killed_mid_stream_and_reach_a_group_of_two_once_each(
     stack: Stack, isolation: Isolation, mongo_client: mongo.Client
 ) -> None:
     settings = _settings(stack, isolation)
-    db = mongo_client[settings.database_name]
-    await _schema(db)
-    outbox = Outbox(db, settings)
+    db, outbox = await _prepared(mongo_client, settings)
     keys = [f"acc-{i}" for i in range(40)]
     per_key = 250
     total = len(keys) * per_key
@@ -169,14 +191,7 @@ async def test_a_failing_handler_is_retried_then_its_record_is_dead_lettered_and
         await outbox.add(session, [_locked("a", 1), _locked("poison", 1), _locked("b", 1)])
 
     await mongo.in_transaction(mongo_client, work)
-    consumer = Consumer(
-        client=mongo_client,
-        db=db,
-        settings=settings,
-        group="g",
-        topic_names=[TOPIC],
-        handlers={AccountLocked.ce_type: handle},
-    )
+    consumer = _counting_consumer(mongo_client, db, settings, handler=handle)
     async with _running(Relay(db, settings, outbox).run()), _running(consumer.run()):
         await eventually(lambda: _effects_at_least(db, 2))
         dead = await _read_raw(stack.kafka_bootstrap, topics.dead_letter(settings.topic(TOPIC)), 1)
@@ -263,23 +278,14 @@ async def test_a_consumer_killed_before_committing_gets_the_event_again_and_the_
     stack: Stack, isolation: Isolation, mongo_client: mongo.Client
 ) -> None:
     settings = _settings(stack, isolation)
-    db = mongo_client[settings.database_name]
-    await _schema(db)
-    outbox = Outbox(db, settings)
+    db, outbox = await _prepared(mongo_client, settings)
 
     async def work(session: mongo.Session) -> None:
         await outbox.add(session, [_locked("only", 1)])
 
     await mongo.in_transaction(mongo_client, work)
     async with _running(Relay(db, settings, outbox).run()):
-        dying = _DiesBeforeCommit(
-            client=mongo_client,
-            db=db,
-            settings=settings,
-            group="g",
-            topic_names=[TOPIC],
-            handlers={AccountLocked.ce_type: _counting_handler(db)},
-        )
+        dying = _counting_consumer(mongo_client, db, settings, kind=_DiesBeforeCommit)
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(dying.run(), 30)
         assert dying.handled == 1
@@ -297,9 +303,7 @@ async def test_a_failure_between_the_domain_write_and_the_outbox_write_leaves_ne
     stack: Stack, isolation: Isolation, mongo_client: mongo.Client
 ) -> None:
     settings = _settings(stack, isolation)
-    db = mongo_client[settings.database_name]
-    await _schema(db)
-    outbox = Outbox(db, settings)
+    db, outbox = await _prepared(mongo_client, settings)
 
     async def work(session: mongo.Session) -> None:
         await db["accounts"].insert_one({"_id": "acc-1", "status": "locked"}, session=session)
@@ -326,9 +330,7 @@ async def test_a_relay_that_finds_its_topic_deleted_republishes_the_window_and_e
     stack: Stack, isolation: Isolation, mongo_client: mongo.Client
 ) -> None:
     settings = _settings(stack, isolation)
-    db = mongo_client[settings.database_name]
-    await _schema(db)
-    outbox = Outbox(db, settings)
+    db, outbox = await _prepared(mongo_client, settings)
     relay = Relay(db, settings, outbox, topic_check_seconds=0.5)
     with capture_logs() as logs:
         async with _running(relay.run()):
@@ -514,34 +516,17 @@ async def test_a_consumer_whose_kafka_client_gives_up_starts_a_new_one_and_the_r
     stack: Stack, isolation: Isolation, mongo_client: mongo.Client
 ) -> None:
     settings = _settings(stack, isolation)
-    db = mongo_client[settings.database_name]
-    await _schema(db)
-    outbox = Outbox(db, settings)
-
-    async def work(session: mongo.Session) -> None:
-        await outbox.add(session, [_locked("first", 1)])
-
-    await mongo.in_transaction(mongo_client, work)
-    consumer = _ClientGivesUpOnce(
-        client=mongo_client,
-        db=db,
-        settings=settings,
-        group="g",
-        topic_names=[TOPIC],
-        handlers={AccountLocked.ce_type: _counting_handler(db)},
-    )
+    db, outbox = await _prepared(mongo_client, settings)
+    await _add(mongo_client, outbox, _locked("first", 1))
+    consumer = _counting_consumer(mongo_client, db, settings, kind=_ClientGivesUpOnce)
     with capture_logs() as logs:
         async with _running(Relay(db, settings, outbox).run()), _running(consumer.run()) as consuming:
             await eventually(lambda: _handled_at_least(consumer, 2), timeout=60)  # the first, redelivered
             assert await db["effects"].count_documents({}) == 1  # and the inbox made that a no-op
-
-            async def second(session: mongo.Session) -> None:
-                await outbox.add(session, [_locked("second", 1)])
-
-            await mongo.in_transaction(mongo_client, second)
-            outbox.notify()
+            await _add(mongo_client, outbox, _locked("second", 1))
             await eventually(lambda: _effects_at_least(db, 2), timeout=60)
             assert not consuming.done()
+    assert isinstance(consumer, _ClientGivesUpOnce)
     assert consumer.gave_up
     assert [e["restarts"] for e in logs if e["event"] == "consumer_restarting"] == [1]
     keys = sorted(d["key"] for d in await db["effects"].find({}).to_list(None))
@@ -557,9 +542,7 @@ async def test_a_consumer_whose_process_stood_still_past_its_session_rejoins_and
     """A paused process (a long GC, a frozen VM, a blocked loop) is expelled from its group by the broker; the
     batch it held commits after the expulsion. It must rejoin and go on, never stop consuming for good."""
     settings = _settings(stack, isolation, consumer_session_timeout_ms=SESSION_MS)
-    db = mongo_client[settings.database_name]
-    await _schema(db)
-    outbox = Outbox(db, settings)
+    db, outbox = await _prepared(mongo_client, settings)
     counting = _counting_handler(db)
 
     async def stalling(envelope: Envelope, session: mongo.Session) -> None:
@@ -569,28 +552,16 @@ async def test_a_consumer_whose_process_stood_still_past_its_session_rejoins_and
             time.sleep(SESSION_MS / 1000 * 1.5)  # noqa: ASYNC251 -- the stall itself: the whole loop stands still
         await counting(envelope, session)
 
-    async def add(*events: AccountLocked) -> None:
-        async def work(session: mongo.Session) -> None:
-            await outbox.add(session, list(events))
-
-        await mongo.in_transaction(mongo_client, work)
-        outbox.notify()
-
-    consumer = Consumer(
-        client=mongo_client,
-        db=db,
-        settings=settings,
-        group="g",
-        topic_names=[TOPIC],
-        handlers={AccountLocked.ce_type: stalling},
-    )
+    consumer = _counting_consumer(mongo_client, db, settings, handler=stalling)
     async with _running(Relay(db, settings, outbox).run()), _running(consumer.run()) as consuming:
-        await add(_locked("before", 1))
+        await _add(mongo_client, outbox, _locked("before", 1))
         await eventually(lambda: _effects_at_least(db, 1), timeout=30)
-        await add(_locked("stalls", 1))  # its handler holds the loop past the session, then commits
+        await _add(
+            mongo_client, outbox, _locked("stalls", 1)
+        )  # its handler holds the loop past the session, then commits
         await eventually(lambda: _effects_at_least(db, 2), timeout=30)
         time.sleep(SESSION_MS / 1000 * 1.5)  # noqa: ASYNC251 -- and the loop stands still between polls too
-        await add(_locked("after", 1), _locked("after", 2))
+        await _add(mongo_client, outbox, _locked("after", 1), _locked("after", 2))
         await eventually(lambda: _effects_at_least(db, 4), timeout=60)
         assert not consuming.done()
     keys = sorted(d["key"] for d in await db["effects"].find({}).to_list(None))
