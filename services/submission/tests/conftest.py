@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
 from motcua.common import kafka, mongo, topics
 from motcua.common.auth import TokenVerifier
 from motcua.common.clock import Clock, now
@@ -23,7 +24,14 @@ from motcua.common.contracts.catalogue import ProcedurePublished, ProcedureRetir
 from motcua.common.contracts.identity import AccountProfileChanged, OfficerProfileChanged
 from motcua.common.events import Envelope, Event, decode, encode
 from motcua.devtools.payment_provider import LocalGateway, ProviderConfig, build_provider
-from motcua.devtools.testing import Isolation, Stack, TokenMinter, eventually, running_app, topic_partitions
+from motcua.devtools.testing import (
+    Isolation,
+    Stack,
+    TokenMinter,
+    consumed_by,
+    running_app,
+    topic_partitions,
+)
 from motcua.submission.app import build_app
 from motcua.submission.settings import Settings
 
@@ -112,7 +120,7 @@ class Service:
     db: mongo.Database
     minter: TokenMinter
     producer: AIOKafkaProducer
-    app: Any = None  # the FastAPI app, to say where its background tasks stand when a wait fails
+    app: FastAPI  # to say where its background tasks stand when a wait fails
     # the citizens made here (their Authorization header → account id and type), and those identity has told of
     citizens: dict[str, tuple[str, str]] = field(default_factory=dict)
     profiled: set[str] = field(default_factory=set)
@@ -128,40 +136,8 @@ class Service:
             )
 
     async def consumed(self, check: Callable[[], Awaitable[bool]]) -> None:
-        """`eventually(check)` for what the service's consumers write; a timeout also says how the service's
-        consumers were (its /readyz), so a failure in CI tells a slow consumer from a dead one."""
-        try:
-            await eventually(check)
-        except AssertionError as exc:
-            ready = await self.http.get("/readyz")
-            raise AssertionError(
-                f"{exc}; the service's /readyz: {ready.status_code} {ready.text}; its loops:\n{self._loops()}"
-            ) from None
-
-    def _loops(self) -> str:
-        """Where each of the service's background tasks stands (or how it ended)."""
-        runtime = getattr(self.app.state, "runtime", None) if self.app is not None else None
-        lines = []
-        for task in getattr(runtime, "tasks", []):
-            if task.done():
-                ended = "cancelled" if task.cancelled() else repr(task.exception())
-                lines.append(f"{task.get_name()}: ended ({ended})")
-                continue
-            where: list[str] = []
-            awaited: Any = task.get_coro()
-            while awaited is not None and len(where) < 16:  # the chain of awaits, outermost first
-                frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
-                if frame is None:
-                    where.append(type(awaited).__name__)
-                    break
-                where.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
-                awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
-            lines.append(f"{task.get_name()}: {' -> '.join(where)}")
-        for consumer in getattr(runtime, "consumers", []):
-            client = getattr(consumer, "_consumer", None)
-            assigned = sorted(f"{tp.topic}/{tp.partition}" for tp in client.assignment()) if client else None
-            lines.append(f"{consumer.group}: handled {consumer.handled}, assigned {assigned}")
-        return "\n".join(lines)
+        """Wait for what the service's consumers write (a timeout says how its loops stood)."""
+        await consumed_by(self.app, self.http, check)
 
     async def catalogue_publishes(self, *published: ProcedurePublished) -> None:
         """Publish on the catalogue's topic and wait until submission's read model has every version."""

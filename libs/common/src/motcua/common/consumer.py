@@ -72,6 +72,12 @@ class Consumer:
         """Polled the broker recently: the loop is alive and not stuck."""
         return time.monotonic() - self.last_poll < 30
 
+    @property
+    def assignment(self) -> list[str]:
+        """The partitions this member holds now, as "topic/partition"; [] while it has no client."""
+        client = self._consumer
+        return sorted(f"{tp.topic}/{tp.partition}" for tp in client.assignment()) if client is not None else []
+
     async def run(self) -> None:
         """Consume until `stop()`. A Kafka client that gives up (its group coordination died, a commit refused
         for a partition a rebalance took away) is replaced by a new one after a pause: a consumer never stops
@@ -127,6 +133,7 @@ class Consumer:
                 log.warning("consumer_leave_failed", group=self.group, error=repr(exc))
 
     async def _start_dead_letters(self) -> None:
+        """Make sure the topics and their dead-letter topics exist, and start the dead-letter producer."""
         bootstrap = self._settings.kafka_bootstrap_servers
         dead_letters = [topics.dead_letter(t) for t in self._topics]
         while True:

@@ -35,6 +35,19 @@ def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return event_dict
 
 
+class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler on `sys.stdout` as it is at each record (as structlog's `PrintLoggerFactory()` is), not on
+    the stream that was `sys.stdout` when logging was configured, since replaced and closed."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure(*, service: str, fmt: str = "json", level: str = "INFO") -> None:
     """Route structlog and the standard library's logging through one renderer."""
     shared: list[Any] = [
@@ -57,7 +70,7 @@ def configure(*, service: str, fmt: str = "json", level: str = "INFO") -> None:
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _CurrentStdout()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 import uvicorn
@@ -352,6 +353,42 @@ async def eventually(check: Any, *, timeout: float = 20.0, interval: float = 0.1
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def background_report(app: FastAPI) -> str:
+    """Where each of a running service's background tasks stands (its chain of awaits) or how it ended, and
+    what each consumer has handled and holds: what a failed wait on a consumer needs to say."""
+    runtime = getattr(app.state, "runtime", None)
+    lines = []
+    for task in getattr(runtime, "tasks", []):
+        if task.done():
+            ended = "cancelled" if task.cancelled() else repr(task.exception())
+            lines.append(f"{task.get_name()}: ended ({ended})")
+            continue
+        where: list[str] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None and len(where) < 16:  # outermost first
+            frame = getattr(awaited, "cr_frame", None)
+            if frame is None:
+                where.append(type(awaited).__name__)
+                break
+            where.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+            awaited = getattr(awaited, "cr_await", None)
+        lines.append(f"{task.get_name()}: {' -> '.join(where)}")
+    for consumer in getattr(runtime, "consumers", []):
+        lines.append(f"{consumer.group}: handled {consumer.handled}, assigned {consumer.assignment}")
+    return "\n".join(lines)
+
+
+async def consumed_by(app: FastAPI, http: httpx.AsyncClient, check: Any, *, timeout: float = 20.0) -> Any:
+    """`eventually(check)` for what a running service's consumers write; at the deadline the AssertionError
+    also carries the service's /readyz and `background_report`, so a slow consumer is told from a dead one."""
+    try:
+        return await eventually(check, timeout=timeout)
+    except AssertionError as exc:
+        ready = await http.get("/readyz")
+        report = background_report(app)
+        raise AssertionError(f"{exc}; /readyz: {ready.status_code} {ready.text}; its loops:\n{report}") from None
 
 
 @dataclass(frozen=True)
