@@ -556,9 +556,8 @@ async def test_a_consumer_whose_process_stood_still_past_its_session_rejoins_and
     async with _running(Relay(db, settings, outbox).run()), _running(consumer.run()) as consuming:
         await _add(mongo_client, outbox, _locked("before", 1))
         await eventually(lambda: _effects_at_least(db, 1), timeout=30)
-        await _add(
-            mongo_client, outbox, _locked("stalls", 1)
-        )  # its handler holds the loop past the session, then commits
+        # its handler holds the loop past the session, then commits
+        await _add(mongo_client, outbox, _locked("stalls", 1))
         await eventually(lambda: _effects_at_least(db, 2), timeout=30)
         time.sleep(SESSION_MS / 1000 * 1.5)  # noqa: ASYNC251 -- and the loop stands still between polls too
         await _add(mongo_client, outbox, _locked("after", 1), _locked("after", 2))
