@@ -1,8 +1,8 @@
 """Every query on a hot path uses an index, in the database server's own `explain` output.
 
 The commands explained are the ones the product sends: a command listener records what the
-relay, notification's claims and submission's lists send, and the test asks the server to explain
-exactly those. A query that scans the collection, or sorts its matches in memory, costs more with
+relay, notification's claims and batch contact reads and submission's lists send, and the test asks
+the server to explain exactly those. A query that scans the collection, or sorts its matches in memory, costs more with
 every dossier already stored.
 """
 
@@ -168,7 +168,24 @@ async def test_notifications_claims_leases_and_lists_use_indexes(
         for n in range(30)
     ]
     await db[notification_store.DELIVERIES].insert_many([d.to_doc() for d in deliveries])
+    accounts = [str(uuid.uuid4()) for _ in range(30)]
+    await db[notification_store.CONTACTS].insert_many(
+        [
+            {"_id": a, "full_name": "An", "email": f"{a}@example.vn", "phone": "+84912345678", "locale": "vi"}
+            for a in accounts
+        ]
+    )
+
+    async def batch_contacts(session: mongo.Session) -> None:  # what the consumer's batch reads before its handlers
+        store.staging.begin(session)
+        try:
+            await store.read_contacts(session, accounts[:5])
+            assert await store.find_contact(session, accounts[0]) is not None
+        finally:
+            store.staging.discard(session)
+
     try:
+        await mongo.in_transaction(watched, batch_contacts)
         token = uuid.uuid4().hex
         claimed = await store.claim(channel="email", token=token, limit=10, lease_seconds=30, now=now)
         assert claimed

@@ -565,3 +565,51 @@ async def test_a_consumer_whose_process_stood_still_past_its_session_rejoins_and
         assert not consuming.done()
     keys = sorted(d["key"] for d in await db["effects"].find({}).to_list(None))
     assert keys == ["after", "after", "before", "stalls"]
+
+
+class _OutboxCommands(monitoring.CommandListener):
+    """The commands a client sends to the outbox collection, by name (the change stream's own excepted)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command.get(event.command_name) == "outbox":
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_relay_reads_once_per_commit_and_is_not_woken_again_by_the_notice_of_what_it_read(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db = mongo_client[settings.database_name]
+    await _schema(db)
+    listener = _OutboxCommands()
+    watched = mongo.connect(stack.mongodb_uri, listeners=[listener])
+    outbox = Outbox(watched[settings.database_name], settings)
+    relay = Relay(watched[settings.database_name], settings, outbox, idle_poll_seconds=60)
+    other_replica = Outbox(db, settings)
+    try:
+        async with _running(relay.run()):
+            await eventually(lambda: _relay_healthy(relay))
+            await asyncio.sleep(0.5)  # the change stream is open
+            for n in range(1, 4):  # this process's commits: woken by notify, then told again by the stream
+                listener.names.clear()
+                await _write_events(watched, outbox, [f"local-{n}"], 1)
+                await eventually(lambda n=n: _relay_published(relay, n), timeout=10)
+                await asyncio.sleep(1.0)  # the change stream's notice of the insert has come meanwhile
+                assert [c for c in listener.names if c != "insert"] == ["find", "update"], listener.names
+            listener.names.clear()
+            await _write_events(mongo_client, other_replica, ["remote"], 2)  # another replica's: the stream alone
+            await eventually(lambda: _relay_published(relay, 5), timeout=10)
+            await asyncio.sleep(1.0)
+            assert listener.names == ["find", "update"], listener.names
+    finally:
+        await watched.close()
+    assert await db["outbox"].count_documents({"published_at": None}) == 0

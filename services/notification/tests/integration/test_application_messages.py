@@ -56,6 +56,30 @@ async def test_an_application_received_sends_one_email_one_sms_and_one_in_app_no
     assert "04/12/2026" in sms.text
 
 
+async def test_events_handled_together_each_reach_their_applicant_with_details_that_came_in_the_same_batch(
+    kit: Any, service: Any
+) -> None:
+    # a consumer batch reads its applicants' contacts once: one who registers in the same batch as their
+    # first dossier, and one with two dossiers in it, still get every message
+    newcomer = kit.account(full_name="Trần Văn Nam")
+    regular = kit.account(full_name="Lê Thị Mai")
+    await kit.send(regular)
+    first = kit.received(regular, tracking_code="HS-AAAA-0001")
+    second = kit.received(regular, tracking_code="HS-AAAA-0002")
+    hers = kit.received(newcomer, tracking_code="HS-AAAA-0003")
+    await kit.send(first, newcomer, hers, second)
+
+    async def delivered() -> bool:
+        return len(kit.smtp.to(regular.email)) == 2 and len(kit.smtp.to(newcomer.email)) == 1
+
+    await eventually(delivered)
+    codes = sorted(next(w for w in m.subject.split() if w.startswith("HS-")) for m in kit.smtp.to(regular.email))
+    assert codes == ["HS-AAAA-0001", "HS-AAAA-0002"]
+    [mail] = kit.smtp.to(newcomer.email)
+    assert "HS-AAAA-0003" in mail.subject
+    assert mail.message["To"].addresses[0].display_name == "Trần Văn Nam"
+
+
 async def test_a_citizen_reads_and_marks_read_their_notifications_in_their_language_and_no_one_else_sees_them(
     kit: Any, service: Any
 ) -> None:

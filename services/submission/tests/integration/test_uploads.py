@@ -133,9 +133,31 @@ async def test_documents_are_frozen_once_submitted(service: Any, samples: Any) -
     app_id = await service.ready_to_submit(who, procedure.code)
     assert (await service.submit(who, app_id)).status_code == 200
     doc_id = (await service.http.get(f"/v1/applications/{app_id}", headers=who)).json()["documents"][0]["id"]
+    before = await stored_files(service)
     late = await service.upload(who, app_id, "marriage_certificate", samples.PDF)
     assert late.status_code == 409
+    assert await stored_files(service) == before  # the refused small file was never written
     assert (await service.http.delete(f"/v1/applications/{app_id}/documents/{doc_id}", headers=who)).status_code == 409
+
+
+async def test_a_small_file_is_stored_attached_with_its_attachment(service: Any, samples: Any) -> None:
+    procedure = samples.birth_registration()
+    await service.catalogue_publishes(procedure)
+    who = service.citizen()
+    draft, _ = await service.draft(who, procedure.code)
+    before = await stored_files(service)
+    uploaded = await service.upload(who, draft["id"], "birth_certificate_medical", samples.PDF)
+    assert uploaded.status_code == 201, uploaded.text
+    file_id = uploaded.json()["id"]
+    # one chunk and one record, written in the attachment's transaction: recorded attached from the start
+    record = await service.db["documents.files"].find_one({"_id": file_id})
+    assert record is not None
+    assert (record["metadata"]["application_id"], record["metadata"]["attached"]) == (draft["id"], True)
+    assert (record["length"], record["chunkSize"]) == (len(samples.PDF), 255 * 1024)
+    assert await service.db["documents.chunks"].count_documents({"files_id": file_id}) == 1
+    assert await stored_files(service) == (before[0] + 1, before[1] + 1)
+    downloaded = await service.http.get(f"/v1/applications/{draft['id']}/documents/{file_id}", headers=who)
+    assert downloaded.content == samples.PDF
 
 
 async def test_files_never_attached_are_swept_and_attached_ones_kept(

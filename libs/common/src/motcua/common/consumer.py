@@ -29,6 +29,9 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[Envelope, mongo.Session], Awaitable[None]]
+# Called once per batch transaction before its handlers, with every event of the batch: reads what they all
+# need in one command (kept in the staging's `remembered`), rather than one read per event.
+Prepare = Callable[[mongo.Session, list[Envelope]], Awaitable[None]]
 
 INBOX = "inbox"
 INDEXES: dict[str, list[IndexModel]] = {INBOX: []}
@@ -50,6 +53,7 @@ class Consumer:
         handlers: Mapping[str, Handler],
         after_commit: Callable[[], None] | None = None,
         staging: Staging | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         self._client = client
         self._inbox = db[INBOX]
@@ -59,6 +63,7 @@ class Consumer:
         self._handlers = dict(handlers)
         self._after_commit = after_commit
         self._staging = staging  # the handlers' staged inserts, written once per transaction
+        self._prepare = prepare if staging is not None else None  # what it reads is kept in the staging
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -221,6 +226,8 @@ class Consumer:
             ordered=True,
         )
         async with self._staged(session):
+            if self._prepare is not None:
+                await self._prepare(session, [e for e, _ in work])
             for envelope, handler in work:
                 self._in_hand = envelope.id
                 with structlog.contextvars.bound_contextvars(

@@ -64,6 +64,7 @@ class Outbox:
         self._settings = settings
         self._source = f"/motcua/{settings.service_name}"
         self.written = asyncio.Event()
+        self.commits = 0  # how many times this process said it committed events (`notify`)
 
     async def add(
         self,
@@ -112,7 +113,63 @@ class Outbox:
 
     def notify(self) -> None:
         """Tell this process's relay there is something to publish (call after the commit)."""
+        self.commits += 1
         self.written.set()
+
+
+class Announcements:
+    """What the outbox's change stream announced, so that a read which already covered it is not followed by
+    another that finds nothing.
+
+    It keeps the ids of inserts announced and not yet read, the recent ids read as pending (their own
+    announcement, often arriving after the read, says nothing new), and a count of the changes that always
+    mean a look: events marked pending again, a reopened stream, a flood of inserts too large to keep by id.
+    """
+
+    def __init__(self, *, keep: int) -> None:
+        self._keep = keep
+        self._ids: set[str] = set()
+        self._read: dict[str, None] = {}
+        self._looks = 0
+
+    def must_look(self) -> None:
+        """A change that means a look whatever a read in progress finds."""
+        self._looks += 1
+
+    def forget(self) -> None:
+        """Forget what was announced (a relay that takes the lease looks at once anyway)."""
+        self._ids.clear()
+
+    def note(self, change: dict[str, Any]) -> bool:
+        """Note a change the stream reports; False when it is an insert already read (no wake needed)."""
+        if change.get("operationType") != "insert":
+            self.must_look()
+            return True
+        event_id = str(change.get("documentKey", {}).get("_id"))
+        if event_id in self._read:
+            return False
+        if len(self._ids) >= self._keep:
+            # A flood: forget the ids rather than keep every one, and count it as a change that always means
+            # a look, so that the read in progress (which may not cover them) cannot clear the wake they caused.
+            self._ids.clear()
+            self.must_look()
+        self._ids.add(event_id)
+        return True
+
+    def before_read(self) -> tuple[frozenset[str], int]:
+        """What a read about to start will cover: the ids announced so far, and the count of looks."""
+        return frozenset(self._ids), self._looks
+
+    def covered(self, before: tuple[frozenset[str], int], found: list[str]) -> bool:
+        """After a read that was not full: forget the announcements it covered (made before it started, or of
+        what it found); True when nothing came meanwhile that it may not have seen."""
+        ids, looks = before
+        for event_id in found:
+            self._read[event_id] = None
+        while len(self._read) > self._keep:
+            del self._read[next(iter(self._read))]
+        self._ids -= ids | set(found)
+        return not self._ids and looks == self._looks
 
 
 class Relay:
@@ -146,6 +203,7 @@ class Relay:
         self._woken = True  # look once at start: events may have waited for us
         self._next_poll = 0.0
         self._lease = Lease(self._state, "relay_lease", seconds=lease_seconds, owner=self._owner)
+        self._announcements = Announcements(keep=10 * batch_size)
         self.published = 0
         self.healthy = False
 
@@ -188,6 +246,7 @@ class Relay:
         An idle relay reads nothing: it only renews its lease, every third of the lease's length.
         """
         if not await self._lease.hold():
+            self._announcements.forget()  # a holder looks at once when it takes the lease
             await self._sleep(self._lease_seconds / 3)
             self._woken = True  # the next holder must look: the last one may have died mid-batch
             return
@@ -196,7 +255,7 @@ class Relay:
         if self._woken or time.monotonic() >= self._next_poll:
             self._woken = False
             self._next_poll = time.monotonic() + self._idle_poll
-            if await self._publish_batch() > 0:
+            if await self._publish_batch() >= self._batch_size:
                 self._woken = True  # there may be more: look again at once
                 return
             await self._prune()
@@ -206,11 +265,16 @@ class Relay:
         """Wake the relay when any replica writes an event, or a replay marks events pending again."""
         while not self._stopping.is_set():
             try:
-                pipeline: list[dict[str, Any]] = [{"$match": {"$or": WAKING_CHANGES}}, {"$project": {"_id": 1}}]
+                pipeline: list[dict[str, Any]] = [
+                    {"$match": {"$or": WAKING_CHANGES}},
+                    {"$project": {"_id": 1, "operationType": 1, "documentKey": 1}},
+                ]
                 async with await self._events.watch(pipeline, max_await_time_ms=5000) as stream:
-                    self._outbox.written.set()  # anything written while the stream was not open
-                    async for _ in stream:
-                        self._outbox.written.set()
+                    self._announcements.must_look()  # anything written while the stream was not open: a look,
+                    self._outbox.written.set()  # even if a read in progress meanwhile found nothing
+                    async for change in stream:
+                        if self._announcements.note(change):
+                            self._outbox.written.set()
             except PyMongoError as exc:
                 log.warning("relay_change_stream_trouble", error=str(exc))
                 await asyncio.sleep(1.0)
@@ -237,9 +301,14 @@ class Relay:
 
     async def _publish_batch(self) -> int:
         assert self._producer is not None
+        before, commits = self._announcements.before_read(), self._outbox.commits
         pending = (
             await self._events.find({"published_at": None}).sort("seq", ASCENDING).limit(self._batch_size).to_list()
         )
+        if len(pending) < self._batch_size:
+            covered = self._announcements.covered(before, [str(d["_id"]) for d in pending])
+            if covered and commits == self._outbox.commits:
+                self._outbox.written.clear()  # the wake this read answered: no second, empty read
         if not pending:
             self.healthy = True
             return 0

@@ -74,6 +74,7 @@ def build_app(settings: Settings | None = None, *, verifier: TokenVerifier | Non
                 handlers=notification.desk.handlers(),
                 after_commit=after_commit,
                 staging=notification.store.staging,
+                prepare=notification.desk.prepare,
             )
         ]
 

@@ -82,6 +82,13 @@ class Desk:
             PaymentCompleted.ce_type: self.payment_receipt,
         }
 
+    async def prepare(self, session: mongo.Session, envelopes: list[Envelope]) -> None:
+        """Before a consumer batch: the contacts of every applicant its events concern, in one read."""
+        applicants = [
+            e.data.applicant_account_id for e in envelopes if isinstance(e.data, ApplicationEvent | PaymentCompleted)
+        ]
+        await self._store.read_contacts(session, applicants)
+
     async def officer_changed(self, envelope: Envelope, session: mongo.Session) -> None:
         data = envelope.data
         assert isinstance(data, OfficerProfileChanged)

@@ -63,6 +63,12 @@ def _moved(m: Move) -> Doc:
     return update
 
 
+def _contact(account_id: str, doc: Doc | None) -> Contact | None:
+    if doc is None or "email" not in doc:  # only the directory's entry has come so far
+        return None
+    return Contact(account_id, doc["full_name"], doc["email"], doc["phone"], doc["locale"])
+
+
 class Store:
     """The service's collections, for one database."""
 
@@ -95,12 +101,33 @@ class Store:
             upsert=True,
             session=session,
         )
+        known = self._known_contacts(session)
+        if known is not None:  # later events of the same batch see the new details
+            known[contact.account_id] = contact
 
     async def find_contact(self, session: mongo.Session, account_id: str) -> Contact | None:
+        """The account's contact details; from the batch's one read (`read_contacts`) when it made one."""
+        known = self._known_contacts(session)
+        if known is not None and account_id in known:
+            return known[account_id]
         doc = await self._contacts.find_one({"_id": account_id}, session=session)
-        if doc is None or "email" not in doc:  # only the directory's entry has come so far
-            return None
-        return Contact(account_id, doc["full_name"], doc["email"], doc["phone"], doc["locale"])
+        return _contact(account_id, doc)
+
+    async def read_contacts(self, session: mongo.Session, account_ids: list[str]) -> None:
+        """Read the contacts of a consumer batch's accounts in one command, for `find_contact` to answer from
+        for the rest of this try of the transaction (kept in the staging, which drops it with the try)."""
+        memo = self.staging.remembered(session)
+        if memo is None or not account_ids:
+            return
+        wanted = sorted(set(account_ids))
+        docs = await self._contacts.find({"_id": {"$in": wanted}}, session=session).to_list()
+        found = {str(d["_id"]): d for d in docs}
+        memo[CONTACTS] = {a: _contact(a, found.get(a)) for a in wanted}
+
+    def _known_contacts(self, session: mongo.Session) -> dict[str, Contact | None] | None:
+        memo = self.staging.remembered(session)
+        known: dict[str, Contact | None] | None = memo.get(CONTACTS) if memo is not None else None
+        return known
 
     async def save_officer(
         self, session: mongo.Session, account_id: str, *, agency_code: str, roles: list[str], active: bool

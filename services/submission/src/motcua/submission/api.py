@@ -190,7 +190,7 @@ async def upload(
         await uploads.drain(request.stream(), drain_limit)  # so the client reads the refusal, not a reset
         raise
     procedure = await applications.pinned(store, app)
-    ref = await uploads.receive(
+    received = await uploads.receive(
         request.stream(),
         request.headers.get("content-type", ""),
         procedure,
@@ -198,8 +198,8 @@ async def upload(
         metadata={"application_id": app.id, "owner_id": app.owner_id},
         drain_limit=drain_limit,
     )
-    await applications.attach(submission, app, ref)
-    return DocumentPublic.of(ref)
+    await applications.attach(submission, app, received.ref, received)
+    return DocumentPublic.of(received.ref)
 
 
 # What a browser may show in the page (the upload's type is sniffed from its bytes, never taken from the client).

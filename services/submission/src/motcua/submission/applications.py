@@ -32,6 +32,7 @@ from motcua.submission.model import (
     start_draft,
 )
 from motcua.submission.store import Store
+from motcua.submission.uploads import Received
 from motcua.submission.workflow import OFFICER_ACTIONS, Action, Role, require_role
 from pymongo.errors import DuplicateKeyError
 
@@ -120,15 +121,31 @@ async def autosave(
     return app.model_copy(update={"data": data, "revision": app.revision + 1, "updated_at": at})
 
 
-async def attach(submission: Submission, app: Application, ref: DocumentRef) -> None:
-    """Attach an uploaded file; the file it replaces (same document key) is deleted."""
+async def attach(submission: Submission, app: Application, ref: DocumentRef, upload: Received | None = None) -> None:
+    """Attach a stored file, or an upload received (`upload`); the file it replaces (same document key) is deleted.
+
+    A small upload (one GridFS chunk, not yet written) is stored in the same transaction as its attachment:
+    its chunk, its record and the application's reference commit together, or nothing is stored."""
     store = submission.store
-    attached, replaced = await store.attach(app, ref)
-    if not attached:
-        await store.delete_file(ref.id)
-        app.ensure_editable()
-        raise ChangedMeanwhile("The application stopped being editable during the upload.")
-    await store.mark_attached(ref.id)
+    if upload is not None and upload.content is not None:
+        content = upload.content
+
+        async def work(session: mongo.Session) -> tuple[bool, DocumentRef | None]:
+            attached, replaced = await store.attach(app, ref, session=session)
+            if not attached:
+                app.ensure_editable()
+                raise ChangedMeanwhile("The application stopped being editable during the upload.")
+            await store.put_small_file(session, ref.id, upload.stored_name, upload.metadata, content)
+            return attached, replaced
+
+        _, replaced = await mongo.in_transaction(store.client, work)
+    else:
+        attached, replaced = await store.attach(app, ref)
+        if not attached:
+            await store.delete_file(ref.id)
+            app.ensure_editable()
+            raise ChangedMeanwhile("The application stopped being editable during the upload.")
+        await store.mark_attached(ref.id)
     if replaced is not None:
         await store.delete_file(replaced.id)
     log.info("document_attached", application_id=app.id, document_key=ref.document_key, size=ref.size)

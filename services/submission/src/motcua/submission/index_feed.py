@@ -24,6 +24,7 @@ from motcua.common.contracts.submission import (
     ApplicationStatusChanged,
 )
 from motcua.common.events import Envelope
+from motcua.common.staging import Staging
 from motcua.submission.index_model import FINISHED, Dossier, Month, Rating
 from pymongo import ASCENDING, IndexModel
 
@@ -92,15 +93,16 @@ def changes(event: _EVENT) -> dict[str, Any]:
     return {"$set": {**about, **finished}, "$push": pushes}
 
 
-def handlers(db: mongo.Database) -> Mapping[str, Handler]:
+def handlers(db: mongo.Database, staging: Staging | None = None) -> Mapping[str, Handler]:
     """Each event of a dossier updates its one document, inside the consumer's transaction (the inbox
-    makes a redelivery a no-op)."""
+    makes a redelivery a no-op); with `staging`, a batch's updates go in one ordered `bulk_write`."""
     dossiers = db[DOSSIERS]
+    staging = staging or Staging()  # never begun: each update written at once
 
     async def apply(envelope: Envelope, session: mongo.Session) -> None:
         event = envelope.data
         assert isinstance(event, _EVENT)
-        await dossiers.update_one({"_id": event.application_id}, changes(event), upsert=True, session=session)
+        await staging.update(session, dossiers, {"_id": event.application_id}, changes(event), upsert=True)
 
     types = (ApplicationReceived, ApplicationStatusChanged, ApologyIssued, ApplicationRated, ApplicationAssigned)
     return {t.ce_type: apply for t in types}
@@ -109,6 +111,7 @@ def handlers(db: mongo.Database) -> Mapping[str, Handler]:
 def consumers(submission: Submission) -> list[Consumer]:
     """The index's consumer: the submission topic, in its own group, into `index_dossiers`."""
     store, settings = submission.store, submission.settings
+    staging = Staging()
     return [
         Consumer(
             client=store.client,
@@ -116,7 +119,8 @@ def consumers(submission: Submission) -> list[Consumer]:
             settings=settings,
             group=settings.index_consumer_group,
             topic_names=[topics.SUBMISSION_APPLICATION],
-            handlers=handlers(store.db),
+            handlers=handlers(store.db, staging),
+            staging=staging,
         )
     ]
 

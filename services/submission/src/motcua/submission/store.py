@@ -274,13 +274,16 @@ class Store:
         )
         return result.modified_count == 1
 
-    async def attach(self, app: Application, ref: DocumentRef) -> tuple[bool, DocumentRef | None]:
+    async def attach(
+        self, app: Application, ref: DocumentRef, *, session: mongo.Session | None = None
+    ) -> tuple[bool, DocumentRef | None]:
         """Put `ref` under its key while the application is editable; (attached, the file it replaced)."""
         before = await self.applications.find_one_and_update(
             {"_id": app.id, "status": {"$in": _EDITABLE}},
             {"$set": {f"documents.{ref.document_key}": _bson(ref.model_dump()), "updated_at": ref.uploaded_at}},
             projection={f"documents.{ref.document_key}": 1},
             return_document=ReturnDocument.BEFORE,
+            session=session,
         )
         if before is None:
             return False, None
@@ -293,11 +296,15 @@ class Store:
         """A file to write an upload into, as it arrives."""
         return self.files.open_upload_stream_with_id(file_id, filename, metadata=metadata)
 
-    async def put_small_file(self, file_id: str, filename: str, metadata: dict[str, Any], data: bytes) -> None:
-        """A file of one chunk, as GridFS stores it (the chunk, then the file's record), in two writes: without
-        the reads GridFS's upload stream makes each time to check its indexes (made at start-up here)."""
+    async def put_small_file(
+        self, session: mongo.Session, file_id: str, filename: str, metadata: dict[str, Any], data: bytes
+    ) -> None:
+        """A file of one chunk, as GridFS stores it (the chunk, then the file's record), in two writes inside
+        the caller's transaction, which attaches it: recorded attached, since both commit or neither does.
+        Without the reads GridFS's upload stream makes each time to check its indexes (made at start-up here)."""
         assert len(data) <= CHUNK_BYTES
-        await self.db[f"{BUCKET}.chunks"].insert_one({"files_id": file_id, "n": 0, "data": Binary(data)})
+        chunk = {"files_id": file_id, "n": 0, "data": Binary(data)}
+        await self.db[f"{BUCKET}.chunks"].insert_one(chunk, session=session)
         await self.file_records.insert_one(
             {
                 "_id": file_id,
@@ -305,8 +312,9 @@ class Store:
                 "chunkSize": CHUNK_BYTES,
                 "uploadDate": datetime.now(UTC),
                 "filename": filename,
-                "metadata": metadata,
-            }
+                "metadata": {**metadata, "attached": True},
+            },
+            session=session,
         )
 
     async def open_file(self, file_id: str) -> AsyncGridOut | None:

@@ -120,7 +120,6 @@ class _Receipt:
     digest: Any = field(default_factory=hashlib.sha256)
     sink: AsyncGridIn | None = None
     small: bytearray = field(default_factory=bytearray)  # a file that fits in one chunk, kept until the end
-    stored_small: bool = False
     file_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def refuse(self, error: DomainError) -> None:
@@ -216,18 +215,15 @@ class _Receipt:
             data, self.small = bytes(self.small) + data, bytearray()
         await self.sink.write(data)
 
-    async def close(self) -> None:
-        """Store what was received: a small file in two writes (its chunk, then its record), a large one closed."""
+    async def close(self) -> bytes | None:
+        """Close a large file streamed into GridFS; a small one is handed back, stored with its attachment."""
         if self.sink is not None:
             await self.sink.close()
-        elif self.small:
-            await self.store.put_small_file(self.file_id, self.filename or "document", self.metadata, bytes(self.small))
-            self.stored_small = True
+            return None
+        return bytes(self.small)
 
     async def discard(self) -> None:
         """Remove whatever reached GridFS (chunks of an open file, or a closed file)."""
-        if self.stored_small:
-            await self.store.delete_file(self.file_id)
         if self.sink is None:
             return
         if self.sink.closed:
@@ -259,6 +255,17 @@ class _Receipt:
         )
 
 
+@dataclass(frozen=True)
+class Received:
+    """An upload accepted: its description, and a file of one chunk still to be written (`content`), which
+    `applications.attach` stores in the same transaction as the attachment; None when already in GridFS."""
+
+    ref: DocumentRef
+    content: bytes | None
+    stored_name: str
+    metadata: dict[str, Any]
+
+
 async def drain(stream: AsyncIterator[bytes], limit: int) -> None:
     """Read and discard a body that is refused anyway, up to `limit` bytes."""
     received = 0
@@ -284,8 +291,9 @@ async def receive(
     *,
     metadata: dict[str, Any],
     drain_limit: int,
-) -> DocumentRef:
-    """Store the uploaded document in GridFS and describe it, or raise why not (nothing left stored)."""
+) -> Received:
+    """Receive the uploaded document (a large one streamed into GridFS) and describe it, or raise why not
+    (nothing left stored)."""
     parts = _Parts()
     parser = MultipartParser(boundary_of(content_type), parts.callbacks())
     receipt = _Receipt(procedure=procedure, store=store, metadata=metadata)
@@ -317,8 +325,8 @@ async def receive(
             with suppress(MultipartParseError):
                 parser.finalize()
         ref = receipt.finish()
-        await receipt.close()
-        return ref
+        content = await receipt.close()
+        return Received(ref, content, receipt.filename or "document", metadata)
     except BaseException:
         await receipt.discard()
         raise
