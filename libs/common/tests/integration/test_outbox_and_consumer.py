@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 from motcua.common import kafka, mongo, topics
 from motcua.common.consumer import INDEXES as INBOX_INDEXES
 from motcua.common.consumer import Consumer, Handler
@@ -613,3 +613,45 @@ async def test_a_relay_reads_once_per_commit_and_is_not_woken_again_by_the_notic
     finally:
         await watched.close()
     assert await db["outbox"].count_documents({"published_at": None}) == 0
+
+
+class _SpentProducer(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka ships no types
+    """A real producer in the state aiokafka leaves one in after a leader change desynchronised its sequence
+    numbers (aio-libs/aiokafka#1017): every send fails with OutOfOrderSequenceNumber, for ever."""
+
+    async def send(self, *args: object, **kwargs: object) -> asyncio.Future[object]:
+        refused: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        refused.set_exception(OutOfOrderSequenceNumber())
+        return refused
+
+
+class _RelayStartingSpent(Relay):
+    """A relay whose first producer is spent; the ones it makes afterwards are real and well."""
+
+    producers: int = 0
+
+    async def _new_producer(self) -> AIOKafkaProducer:
+        self.producers += 1
+        if self.producers > 1:
+            return await super()._new_producer()
+        spent = _SpentProducer(bootstrap_servers=self._settings.kafka_bootstrap_servers)
+        await spent.start()
+        return spent
+
+
+async def test_a_relay_whose_producer_can_never_send_again_replaces_it_and_publishes_every_event_once(
+    stack: Stack, isolation: Isolation, mongo_client: mongo.Client
+) -> None:
+    settings = _settings(stack, isolation)
+    db, outbox = await _prepared(mongo_client, settings)
+    await _add(mongo_client, outbox, *(_locked(f"spent-{n}", n) for n in range(3)))
+    relay = _RelayStartingSpent(db, settings, outbox)
+    consumer = _counting_consumer(mongo_client, db, settings)
+    with capture_logs() as logs:
+        async with _running(relay.run()), _running(consumer.run()):
+            await eventually(lambda: _effects_at_least(db, 3), timeout=60)
+            await asyncio.sleep(1.0)  # nothing more comes
+    assert relay.producers == 2
+    assert [e["event"] for e in logs if e["event"] == "relay_producer_replaced"] == ["relay_producer_replaced"]
+    keys = sorted(d["key"] for d in await db["effects"].find({}).to_list(None))
+    assert keys == ["spent-0", "spent-1", "spent-2"]

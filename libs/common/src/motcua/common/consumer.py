@@ -334,7 +334,12 @@ class Consumer:
                 )
                 break
             except KafkaError as exc:
-                log.warning("dead_letter_broker_trouble", error=str(exc))
+                log.warning("dead_letter_broker_trouble", error=repr(exc))
+                if kafka.spends_producer(exc):  # it would refuse for ever: a new one (see kafka.SPENDING_PRODUCER)
+                    spent, self._dlq = self._dlq, kafka.producer(self._settings)
+                    with contextlib.suppress(KafkaError, OSError):
+                        await spent.stop()
+                    await kafka.start_with_retry(self._dlq)
                 await asyncio.sleep(1.0)
         self.dead_lettered += 1
         log.error(

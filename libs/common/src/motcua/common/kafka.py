@@ -10,7 +10,14 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from motcua.common import topics
 from motcua.common.settings import ServiceSettings
 
@@ -56,6 +63,24 @@ def producer(settings: ServiceSettings) -> AIOKafkaProducer:
         retry_backoff_ms=200,
         **client_options(settings),
     )
+
+
+# Errors after which an idempotent producer never sends again: its sequence numbers and the broker's disagree,
+# and aiokafka (unlike the Java client) does not reset them (aio-libs/aiokafka#1017: "producing messages stops
+# until we restart pods"). Seen here after a leader change at broker start: NotLeaderForPartition, then
+# OutOfOrderSequenceNumber on every later send. Only a new producer (a new producer id) sends again.
+SPENDING_PRODUCER: tuple[type[KafkaError], ...] = (
+    OutOfOrderSequenceNumber,
+    InvalidProducerEpoch,
+    ProducerFenced,
+    UnknownProducerId,
+    InvalidProducerIdMapping,
+)
+
+
+def spends_producer(exc: BaseException) -> bool:
+    """True when `exc` leaves the producer that raised it unable to send again."""
+    return isinstance(exc, SPENDING_PRODUCER)
 
 
 async def start_with_retry(client: AIOKafkaProducer, *, delay: float = 0.5) -> None:

@@ -117,6 +117,11 @@ class Outbox:
         self.written.set()
 
 
+def _ignore_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class Announcements:
     """What the outbox's change stream announced, so that a read which already covered it is not followed by
     another that finds nothing.
@@ -213,8 +218,7 @@ class Relay:
         It wakes when this process commits events (`Outbox.notify`) and when any replica does (a change
         stream on the outbox); `idle_poll_seconds` is only the safety net for a stream that missed one.
         """
-        self._producer = kafka.producer(self._settings)
-        await kafka.start_with_retry(self._producer)
+        self._producer = await self._new_producer()
         log.info("relay_started", owner=self._owner)
         watcher = asyncio.create_task(self._watch_inserts())
         try:
@@ -223,7 +227,9 @@ class Relay:
                     await self._round()
                 except (KafkaError, OSError) as exc:
                     self.healthy = False
-                    log.warning("relay_broker_trouble", error=str(exc))
+                    log.warning("relay_broker_trouble", error=repr(exc))
+                    if kafka.spends_producer(exc):
+                        await self._replace_producer(exc)
                     self._last_topic_check = 0.0  # a topic may have been deleted meanwhile: look before sending
                     await self._sleep(1.0)
                     self._woken = True
@@ -237,8 +243,25 @@ class Relay:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await self._lease.release()
-            await self._producer.stop()
+            if self._producer is not None:
+                await self._producer.stop()
             log.info("relay_stopped", published=self.published)
+
+    async def _new_producer(self) -> AIOKafkaProducer:
+        producer = kafka.producer(self._settings)
+        await kafka.start_with_retry(producer)
+        return producer
+
+    async def _replace_producer(self, exc: BaseException) -> None:
+        """A producer that cannot send again is stopped and a new one started (a new producer id, fresh
+        sequence numbers). What the old one may have written without an answer is published again; the
+        consumers' inbox makes that a no-op."""
+        old, self._producer = self._producer, None
+        log.warning("relay_producer_replaced", error=repr(exc))
+        if old is not None:
+            with contextlib.suppress(KafkaError, OSError):
+                await old.stop()
+        self._producer = await self._new_producer()
 
     async def _round(self) -> None:
         """Hold the lease; publish when woken by a write (or the safety poll is due); otherwise wait.
@@ -338,6 +361,8 @@ class Relay:
                 error = exc
                 break  # later ones are republished next round, in order
             done.append(doc)
+        for fut in futures[len(done) + 1 :]:  # their outcome no longer matters: retrieve it, so nothing is left unread
+            fut.add_done_callback(_ignore_outcome)
         if done:
             await self._mark_published(done)
             self.published += len(done)
