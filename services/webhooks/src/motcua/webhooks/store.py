@@ -289,7 +289,9 @@ class Store:
         order = DESCENDING if newest_first else ASCENDING
         cursor = self.deliveries.find(query, _SUMMARY).sort([("arrived_at", order), ("seq", order)])
         docs = [d async for d in cursor.skip(skip).limit(limit)]
-        return docs, await self.deliveries.count_documents(query)
+        if len(docs) < limit and (docs or skip == 0):  # the last page: the total is what it shows, at that moment
+            return docs, skip + len(docs)
+        return docs, max(await self.deliveries.count_documents(query), skip + len(docs))
 
     async def redrive(self, subscription_id: str, ids: Sequence[str] | None, now: datetime) -> int:
         """Shelved deliveries back in the queue, in their dossiers' order, with a fresh time to deliver."""
