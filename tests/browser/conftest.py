@@ -38,16 +38,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def outbox() -> Iterator[Outbox]:
-    """Every email and SMS the platform of this module sent."""
+    """Every email and SMS the browser tests' platform sent (tests find theirs by their own addresses)."""
     with Outbox() as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> AsyncIterator[devservers.Platform]:
-    """Every service and server as separate processes on free ports; stopped by PID afterwards."""
+    """Every service and server as separate processes on free ports, started once for the browser tests of this
+    test process (a start costs ~20 s of two cores); stopped by PID afterwards. Each test works with accounts,
+    dossiers and procedures of its own. A module needing other settings overrides this fixture."""
     if not CHROMIUM.is_file():  # noqa: ASYNC240 - a stat at start-up
         pytest.fail("Debian's chromium is missing: apt-get install -y chromium (make test does this)")
     if not AXE.is_file():
@@ -70,6 +72,11 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> 
         "GATEWAY_RATE_LIMIT_BURST": "2000",
         "DELIVERY_RETRY_BACKOFF_SECONDS": "0.5",
         "DELIVERY_RETRY_BACKOFF_MAX_SECONDS": "2",
+        # every test registers its citizens from this one address, one platform for all of them: the
+        # per-address limit is the identity tests' subject, not these pages'
+        "IDENTITY_REGISTRATIONS_PER_IP_PER_HOUR": "100000",
+        # the citizen pages' resend buttons are pressed right after registration: one a second, not a minute
+        "IDENTITY_RESEND_INTERVAL_SECONDS": "1",
     }
     var = tmp_path_factory.mktemp("portal-platform")
     async with running_platform(var, overrides) as running:
@@ -78,7 +85,7 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> 
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

@@ -9,13 +9,11 @@ code in a field of its own; the receipt that stands alone on paper; and the word
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
-from motcua.devtools import devservers
-from motcua.devtools.testing import eventually, running_platform
+from motcua.devtools.testing import eventually
 from motcua.devtools.testing_messages import Outbox
 from playwright.async_api import FilePayload, Page, expect
 
@@ -34,20 +32,6 @@ from .kit import activated_citizen as activated_citizen_through
 PHONE = 390
 BIRTH = "HT-KS-01"
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-@pytest.fixture(scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> AsyncIterator[devservers.Platform]:
-    """The platform of conftest.py, but a resend allowed after a second (not a minute): the pages' resend
-    buttons are pressed right after registration here."""
-    overrides = {
-        **outbox.settings,
-        "GATEWAY_RATE_LIMIT_PER_SECOND": "500",
-        "GATEWAY_RATE_LIMIT_BURST": "2000",
-        "IDENTITY_RESEND_INTERVAL_SECONDS": "1",
-    }
-    async with running_platform(tmp_path_factory.mktemp("portal-citizen"), overrides) as running:
-        yield running
 
 
 async def phone_page(open_page: Any) -> Page:
