@@ -6,9 +6,9 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 # pytest processes (pytest-xdist), each with its own Kafka and database servers; whole files go to one process.
-# One by default: with two on two cores, one run in seven lost a broker's consumer groups for minutes (see
-# docs/engineering.md). TEST_WORKERS=2 halves the time on a machine with cores to spare.
-TEST_WORKERS ?= 1
+# Two by default (17 min on two cores, 24.5 min with one): the consumer groups once lost with two were a logging
+# fault, since mended (docs/engineering.md, "Test processes"). TEST_WORKERS=1 runs one process.
+TEST_WORKERS ?= 2
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
