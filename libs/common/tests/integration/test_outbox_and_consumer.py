@@ -610,6 +610,9 @@ async def test_a_relay_reads_once_per_commit_and_is_not_woken_again_by_the_notic
             await eventually(lambda: _relay_published(relay, 5), timeout=10)
             await asyncio.sleep(1.0)
             assert listener.names == ["find", "update"], listener.names
+            listener.names.clear()
+            await asyncio.sleep(12)  # idle: the stream's waits end and begin again inside the client's time limit,
+            assert listener.names == [], listener.names  # so it is never reopened, and nothing is read
     finally:
         await watched.close()
     assert await db["outbox"].count_documents({"published_at": None}) == 0

@@ -49,6 +49,8 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+STREAM_AWAIT_MS = 2000  # how long the server holds one wait of the change stream for changes (< timeoutMS)
+
 # What a change stream on the outbox wakes the relay for: a new event, or one marked pending again (a replay)
 WAKING_CHANGES: list[dict[str, Any]] = [
     {"operationType": "insert"},
@@ -292,11 +294,15 @@ class Relay:
                     {"$match": {"$or": WAKING_CHANGES}},
                     {"$project": {"_id": 1, "operationType": 1, "documentKey": 1}},
                 ]
-                async with await self._events.watch(pipeline, max_await_time_ms=5000) as stream:
+                async with await self._events.watch(pipeline, max_await_time_ms=STREAM_AWAIT_MS) as stream:
                     self._announcements.must_look()  # anything written while the stream was not open: a look,
                     self._outbox.written.set()  # even if a read in progress meanwhile found nothing
-                    async for change in stream:
-                        if self._announcements.note(change):
+                    while not self._stopping.is_set():
+                        # one wait at a time, each inside the client's 5 s per-operation limit (timeoutMS): `async
+                        # for` waits for a change under one such limit, so a quiet stream failed every 5 s and was
+                        # reopened, and the relay read the outbox each time
+                        change = await stream.try_next()
+                        if change is not None and self._announcements.note(change):
                             self._outbox.written.set()
             except PyMongoError as exc:
                 log.warning("relay_change_stream_trouble", error=str(exc))
