@@ -472,13 +472,16 @@ async def test_an_idle_relay_reads_nothing_and_wakes_on_another_replicas_commit_
 
 
 class _CommandNames(monitoring.CommandListener):
-    """The names of the commands a client sends (getMore of the open change stream is not a read of ours)."""
+    """The names of the commands a client sends, or only those naming `collection` (then the change stream's
+    getMore, which names a cursor, is left out)."""
 
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
+    def __init__(self, names: list[str] | None = None, *, collection: str | None = None) -> None:
+        self.names = names if names is not None else []
+        self._collection = collection
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
+        if self._collection is None or event.command.get(event.command_name) == self._collection:
+            self.names.append(event.command_name)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -567,34 +570,15 @@ async def test_a_consumer_whose_process_stood_still_past_its_session_rejoins_and
     assert keys == ["after", "after", "before", "stalls"]
 
 
-class _OutboxCommands(monitoring.CommandListener):
-    """The commands a client sends to the outbox collection, by name (the change stream's own excepted)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command.get(event.command_name) == "outbox":
-            self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_a_relay_reads_once_per_commit_and_is_not_woken_again_by_the_notice_of_what_it_read(
     stack: Stack, isolation: Isolation, mongo_client: mongo.Client
 ) -> None:
     settings = _settings(stack, isolation)
-    db = mongo_client[settings.database_name]
-    await _schema(db)
-    listener = _OutboxCommands()
+    db, other_replica = await _prepared(mongo_client, settings)
+    listener = _CommandNames(collection="outbox")
     watched = mongo.connect(stack.mongodb_uri, listeners=[listener])
     outbox = Outbox(watched[settings.database_name], settings)
     relay = Relay(watched[settings.database_name], settings, outbox, idle_poll_seconds=60)
-    other_replica = Outbox(db, settings)
     try:
         async with _running(relay.run()):
             await eventually(lambda: _relay_healthy(relay))
