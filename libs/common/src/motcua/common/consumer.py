@@ -149,8 +149,7 @@ class Consumer:
             except (KafkaError, OSError) as exc:
                 log.warning("consumer_broker_not_ready", group=self.group, error=str(exc))
                 await asyncio.sleep(1.0)
-        self._dlq = kafka.producer(self._settings)
-        await kafka.start_with_retry(self._dlq)
+        self._dlq = await kafka.started_producer(self._settings)
 
     async def _join(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
@@ -336,10 +335,8 @@ class Consumer:
             except KafkaError as exc:
                 log.warning("dead_letter_broker_trouble", error=repr(exc))
                 if kafka.spends_producer(exc):  # it would refuse for ever: a new one (see kafka.SPENDING_PRODUCER)
-                    spent, self._dlq = self._dlq, kafka.producer(self._settings)
-                    with contextlib.suppress(KafkaError, OSError):
-                        await spent.stop()
-                    await kafka.start_with_retry(self._dlq)
+                    await kafka.stop_quietly(self._dlq)
+                    self._dlq = await kafka.started_producer(self._settings)
                 await asyncio.sleep(1.0)
         self.dead_lettered += 1
         log.error(

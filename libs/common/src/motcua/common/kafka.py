@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -81,6 +82,19 @@ SPENDING_PRODUCER: tuple[type[KafkaError], ...] = (
 def spends_producer(exc: BaseException) -> bool:
     """True when `exc` leaves the producer that raised it unable to send again."""
     return isinstance(exc, SPENDING_PRODUCER)
+
+
+async def started_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """A `producer`, started (retrying until the broker answers)."""
+    made = producer(settings)
+    await start_with_retry(made)
+    return made
+
+
+async def stop_quietly(spent: AIOKafkaProducer) -> None:
+    """Stop a producer being replaced (one `spends_producer` gave up on); its own trouble stopping is moot."""
+    with contextlib.suppress(KafkaError, OSError):
+        await spent.stop()
 
 
 async def start_with_retry(client: AIOKafkaProducer, *, delay: float = 0.5) -> None:

@@ -250,19 +250,16 @@ class Relay:
             log.info("relay_stopped", published=self.published)
 
     async def _new_producer(self) -> AIOKafkaProducer:
-        producer = kafka.producer(self._settings)
-        await kafka.start_with_retry(producer)
-        return producer
+        return await kafka.started_producer(self._settings)
 
     async def _replace_producer(self, exc: BaseException) -> None:
         """A producer that cannot send again is stopped and a new one started (a new producer id, fresh
         sequence numbers). What the old one may have written without an answer is published again; the
         consumers' inbox makes that a no-op."""
-        old, self._producer = self._producer, None
+        spent, self._producer = self._producer, None
         log.warning("relay_producer_replaced", error=repr(exc))
-        if old is not None:
-            with contextlib.suppress(KafkaError, OSError):
-                await old.stop()
+        if spent is not None:
+            await kafka.stop_quietly(spent)
         self._producer = await self._new_producer()
 
     async def _round(self) -> None:

@@ -198,7 +198,7 @@ async def upload(
         metadata={"application_id": app.id, "owner_id": app.owner_id},
         drain_limit=drain_limit,
     )
-    await applications.attach(submission, app, received.ref, received)
+    await applications.attach(submission, app, received)
     return DocumentPublic.of(received.ref)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 from motcua.common import mongo
@@ -121,30 +121,35 @@ async def autosave(
     return app.model_copy(update={"data": data, "revision": app.revision + 1, "updated_at": at})
 
 
-async def attach(submission: Submission, app: Application, ref: DocumentRef, upload: Received | None = None) -> None:
-    """Attach a stored file, or an upload received (`upload`); the file it replaces (same document key) is deleted.
+def _changed_meanwhile(app: Application) -> NoReturn:
+    app.ensure_editable()
+    raise ChangedMeanwhile("The application stopped being editable during the upload.")
+
+
+async def attach(submission: Submission, app: Application, document: DocumentRef | Received) -> None:
+    """Attach a stored file, or an upload received; the file it replaces (same document key) is deleted.
 
     A small upload (one GridFS chunk, not yet written) is stored in the same transaction as its attachment:
     its chunk, its record and the application's reference commit together, or nothing is stored."""
     store = submission.store
-    if upload is not None and upload.content is not None:
-        content = upload.content
+    if isinstance(document, Received) and document.content is not None:
+        upload, content = document, document.content
+        ref = upload.ref
 
-        async def work(session: mongo.Session) -> tuple[bool, DocumentRef | None]:
+        async def work(session: mongo.Session) -> DocumentRef | None:
             attached, replaced = await store.attach(app, ref, session=session)
             if not attached:
-                app.ensure_editable()
-                raise ChangedMeanwhile("The application stopped being editable during the upload.")
+                _changed_meanwhile(app)
             await store.put_small_file(session, ref.id, upload.stored_name, upload.metadata, content)
-            return attached, replaced
+            return replaced
 
-        _, replaced = await mongo.in_transaction(store.client, work)
+        replaced = await mongo.in_transaction(store.client, work)
     else:
+        ref = document.ref if isinstance(document, Received) else document
         attached, replaced = await store.attach(app, ref)
         if not attached:
             await store.delete_file(ref.id)
-            app.ensure_editable()
-            raise ChangedMeanwhile("The application stopped being editable during the upload.")
+            _changed_meanwhile(app)
         await store.mark_attached(ref.id)
     if replaced is not None:
         await store.delete_file(replaced.id)
