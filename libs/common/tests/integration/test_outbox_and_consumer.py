@@ -460,7 +460,8 @@ async def test_an_idle_relay_reads_nothing_and_wakes_on_another_replicas_commit_
     try:
         async with _running(relay.run()):
             await eventually(lambda: _relay_healthy(relay))
-            await asyncio.sleep(0.5)  # the change stream is open
+            await eventually(lambda: _answered(listener, "aggregate"))  # the change stream is open,
+            await asyncio.sleep(1.0)  # and the look its opening asks for is over
             reads.clear()
             await asyncio.sleep(4.0)  # idle: nothing to publish
             assert [r for r in reads if r in ("find", "aggregate", "count")] == []
@@ -478,16 +479,24 @@ class _CommandNames(monitoring.CommandListener):
     def __init__(self, names: list[str] | None = None, *, collection: str | None = None) -> None:
         self.names = names if names is not None else []
         self._collection = collection
+        self._asked: dict[int, str] = {}
+        self.answered: list[str] = []  # the names of those commands the server has answered
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if self._collection is None or event.command.get(event.command_name) == self._collection:
             self.names.append(event.command_name)
+            self._asked[event.request_id] = event.command_name
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        if event.request_id in self._asked:
+            self.answered.append(self._asked.pop(event.request_id))
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
+
+
+async def _answered(listener: _CommandNames, name: str) -> bool:
+    return name in listener.answered
 
 
 async def _relay_healthy(relay: Relay) -> bool:
@@ -582,7 +591,8 @@ async def test_a_relay_reads_once_per_commit_and_is_not_woken_again_by_the_notic
     try:
         async with _running(relay.run()):
             await eventually(lambda: _relay_healthy(relay))
-            await asyncio.sleep(0.5)  # the change stream is open
+            await eventually(lambda: _answered(listener, "aggregate"))  # the change stream is open,
+            await asyncio.sleep(1.0)  # and the look its opening asks for is over
             for n in range(1, 4):  # this process's commits: woken by notify, then told again by the stream
                 listener.names.clear()
                 await _write_events(watched, outbox, [f"local-{n}"], 1)
