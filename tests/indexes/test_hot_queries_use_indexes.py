@@ -99,6 +99,8 @@ async def _running(coro: Awaitable[None]) -> AsyncIterator[None]:
         yield
     finally:
         task.cancel()
+        done, _ = await asyncio.wait([task], timeout=30)
+        assert done, f"the relay ignored its cancellation: {task.get_stack()}"
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
 

@@ -63,7 +63,8 @@ class Slots:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.queue_seconds)
+            async with asyncio.timeout(self.queue_seconds):  # not `wait_for`: see motcua.common.waiting
+                await asyncio.shield(waiter)
         except TimeoutError:
             if waiter.done():
                 return True  # handed over just as the wait ran out: keep it

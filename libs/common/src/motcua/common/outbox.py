@@ -29,6 +29,7 @@ from motcua.common.events import Envelope, Event, encode
 from motcua.common.lease import Lease
 from motcua.common.settings import ServiceSettings
 from motcua.common.staging import Staging
+from motcua.common.waiting import set_within
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import PyMongoError
 
@@ -241,6 +242,7 @@ class Relay:
                     await self._sleep(1.0)
                     self._woken = True
         finally:
+            self._stopping.set()  # cancelled rather than stopped: the watcher's loop ends too
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
@@ -317,11 +319,7 @@ class Relay:
 
     async def _sleep(self, seconds: float) -> bool:
         """Wait up to `seconds` for a write; True when one woke us."""
-        try:
-            await asyncio.wait_for(self._outbox.written.wait(), seconds)
-            woken = True
-        except TimeoutError:
-            woken = False
+        woken = await set_within(self._outbox.written, seconds)
         self._outbox.written.clear()
         return woken
 

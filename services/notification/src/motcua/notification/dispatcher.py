@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import structlog
 from motcua.common.outbox import Outbox
+from motcua.common.waiting import set_within
 from motcua.notification import model, settling
 from motcua.notification.deliveries import Delivery
 from motcua.notification.model import (
@@ -101,9 +102,7 @@ class Dispatcher:
         """Finish and settle the batches in hand (for at most `timeout` seconds), then close the providers."""
         self._stopping.set()
         self.wake()
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
+        if not await set_within(self._idle, timeout):
             log.warning("dispatcher_stopped_mid_batch")  # what is in flight stays `sending`, then `unknown`
         for sender in self.senders:
             try:
@@ -140,11 +139,7 @@ class Dispatcher:
     async def _pause(self, channel: str, seconds: float) -> bool:
         """Wait up to `seconds` for new work; True when woken by it."""
         wake = self._wake[channel]
-        try:
-            await asyncio.wait_for(wake.wait(), seconds)
-            woken = True
-        except TimeoutError:
-            woken = False
+        woken = await set_within(wake, seconds)
         wake.clear()
         return woken
 
@@ -294,10 +289,7 @@ class Dispatcher:
                     await self._recover_abandoned()
                 except PyMongoError as exc:
                     log.warning("recovery_database_trouble", error=str(exc))
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), every)
-                except TimeoutError:
-                    pass
+                await set_within(self._stopping, every)
         finally:
             self._left()
 

@@ -11,7 +11,6 @@ mid-attempt) makes the delivery due again. No database transaction is held acros
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 
 import httpx
 import structlog
+from motcua.common.waiting import set_within
 from motcua.webhooks import sending
 from motcua.webhooks.addresses import Policy
 from motcua.webhooks.model import Attempt, Breaker, Key, RetryPolicy, SubscriptionStatus, signing_keys
@@ -123,8 +123,7 @@ class Lane:
                     pause = 1.0
                 if pause > 0 and not self._stopping:
                     self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=pause)
+                    await set_within(self._wake, pause)
             if self._in_flight:
                 await asyncio.wait(list(self._in_flight.values()), timeout=self._d.settings.webhooks_timeout_seconds)
 
@@ -301,8 +300,7 @@ class Dispatcher:
             except PyMongoError as exc:
                 log.warning("webhook_dispatcher_database_trouble", error=str(exc))
             self._refresh.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._refresh.wait(), timeout=self.settings.webhooks_refresh_seconds)
+            await set_within(self._refresh, self.settings.webhooks_refresh_seconds)
 
     async def stop(self) -> None:
         self._stopping = True
