@@ -70,24 +70,37 @@ OVERRIDES = {
     "MONGODB_COMMAND_COUNTS": "1",  # each service counts its database commands on /metrics
 }
 COUNTED = ("identity", "catalogue", "submission", "notification")
-_COMMAND_LINE = re.compile(r'^motcua_mongodb_commands_total\{command="([^"]+)"\} ([0-9.e+]+)$', re.MULTILINE)
+_COMMAND_LINE = re.compile(
+    r'^motcua_mongodb_commands_total\{collection="([^"]*)",command="([^"]+)"\} ([0-9.e+]+)$', re.MULTILINE
+)
 
 
 async def command_counts(platform: devservers.Platform) -> dict[str, dict[str, float]]:
-    """Each service's database commands so far, by command name (read from its /metrics)."""
+    """Each service's database commands so far, by "command collection" (read from its /metrics)."""
     counts: dict[str, dict[str, float]] = {}
     async with httpx.AsyncClient(timeout=10) as http:
         for name in COUNTED:
             if name in platform.services:
                 text = (await http.get(f"{platform.url(name)}/metrics")).text
-                counts[name] = {cmd: float(n) for cmd, n in _COMMAND_LINE.findall(text)}
+                counts[name] = {f"{cmd} {coll}".strip(): float(n) for coll, cmd, n in _COMMAND_LINE.findall(text)}
     return counts
+
+
+def by_command(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """A per-collection table folded to command names."""
+    folded: dict[str, dict[str, float]] = {}
+    for service, counts in table.items():
+        names: dict[str, float] = {}
+        for key, n in counts.items():
+            names[key.split()[0]] = names.get(key.split()[0], 0.0) + n
+        folded[service] = {cmd: round(n, 2) for cmd, n in sorted(names.items())}
+    return folded
 
 
 def per_dossier(
     before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], dossiers: int
 ) -> dict[str, dict[str, float]]:
-    """The commands the run added, per dossier filed, by service and command name."""
+    """The commands the run added, per dossier filed, by service and command (and collection)."""
     table: dict[str, dict[str, float]] = {}
     for service, counts in after.items():
         added = {cmd: n - before.get(service, {}).get(cmd, 0.0) for cmd, n in counts.items()}
@@ -321,8 +334,9 @@ def summary(
         # the server's best bare rate: what it could do if a dossier cost one such transaction
         "ratio_bare_transactions_per_dossier": round(max(bare.values()) / rate, 1) if rate else None,
         # counted by every service's command listener over the filing phase, idle background work included
-        "commands_per_dossier": commands,
+        "commands_per_dossier": by_command(commands),
         "commands_per_dossier_total": round(sum(sum(c.values()) for c in commands.values()), 1),
+        "commands_per_dossier_by_collection": commands,
     }
 
 
@@ -395,6 +409,9 @@ def markdown(result: dict[str, Any]) -> str:
         table += [f"| {cmd} | " + " | ".join(f"{c.get(cmd, 0):g}" for c in commands.values()) + " |" for cmd in names]
         totals = " | ".join(f"**{sum(c.values()):.1f}**" for c in commands.values())
         table += [f"| **all ({result['commands_per_dossier_total']:g})** | {totals} |"]
+        detail: dict[str, dict[str, float]] = result.get("commands_per_dossier_by_collection", {})
+        heaviest = sorted(((n, f"{svc} {key}") for svc, c in detail.items() for key, n in c.items()), reverse=True)
+        table += ["", "heaviest: " + ", ".join(f"{what} {n:g}" for n, what in heaviest[:12])]
     return "\n".join(table) + "\n"
 
 

@@ -142,5 +142,7 @@ async def test_with_command_counts_on_metrics_lists_the_database_commands_the_se
     app = create_app(settings, title="demo", routers=[])
     async with running_app(app) as url, httpx.AsyncClient(base_url=url) as http:
         await http.get("/readyz")  # pings the database
+        await app.state.runtime.db["things"].find_one({"_id": "none"})
         metrics = (await http.get("/metrics")).text
-    assert 'motcua_mongodb_commands_total{command="ping"}' in metrics
+    assert 'motcua_mongodb_commands_total{collection="",command="ping"}' in metrics
+    assert 'motcua_mongodb_commands_total{collection="things",command="find"} 1.0' in metrics

@@ -158,7 +158,8 @@ async def existing_topics(bootstrap: str, **options: Any) -> set[str]:
 async def ping(bootstrap: str, timeout: float = 2.0, **options: Any) -> bool:
     """True when a broker answers a metadata request within `timeout` seconds."""
     try:
-        await asyncio.wait_for(existing_topics(bootstrap, **options), timeout)
+        async with asyncio.timeout(timeout):  # not `wait_for`: see motcua.common.waiting
+            await existing_topics(bootstrap, **options)
         return True
     except (TimeoutError, KafkaError, OSError):
         return False

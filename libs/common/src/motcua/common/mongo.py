@@ -28,13 +28,15 @@ T = TypeVar("T")
 
 
 class CommandCounts(monitoring.CommandListener):
-    """The database commands this process sends, by command name: what a request or an event costs."""
+    """The database commands this process sends, by command name and collection ("" for none, as `ping`):
+    what a request or an event costs, and where."""
 
     def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[tuple[str, str]] = Counter()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.counts[event.command_name] += 1
+        target = event.command.get(event.command_name)
+        self.counts[event.command_name, target if isinstance(target, str) else ""] += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -134,7 +136,8 @@ async def in_transaction(client: Client, work: Callable[[Session], Awaitable[T]]
 async def ping(client: Client, timeout: float = 2.0) -> bool:
     """True when the server answers within `timeout` seconds."""
     try:
-        await asyncio.wait_for(client.admin.command("ping"), timeout)
+        async with asyncio.timeout(timeout):  # not `wait_for`: see motcua.common.waiting
+            await client.admin.command("ping")
         return True
     except (TimeoutError, PyMongoError):
         return False

@@ -149,15 +149,18 @@ def _operations(settings: ServiceSettings, registry: CollectorRegistry) -> APIRo
 
 
 class _CommandCollector(Collector):
-    """`motcua_mongodb_commands_total{command=...}`: the commands every client of this process sent."""
+    """`motcua_mongodb_commands_total{command=...,collection=...}`: the commands every client of this process
+    sent."""
 
     def __init__(self, counting: mongo.CommandCounts) -> None:
         self._counting = counting
 
     def collect(self) -> Iterator[Metric]:
-        family = CounterMetricFamily("motcua_mongodb_commands", "MongoDB commands sent, by name", labels=["command"])
-        for name, count in sorted(self._counting.counts.items()):
-            family.add_metric([name], count)
+        family = CounterMetricFamily(
+            "motcua_mongodb_commands", "MongoDB commands sent, by name and collection", labels=["command", "collection"]
+        )
+        for (name, collection), count in sorted(self._counting.counts.items()):
+            family.add_metric([name, collection], count)
         yield family
 
 
