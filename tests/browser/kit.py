@@ -93,7 +93,7 @@ async def citizen_tokens(
 
 async def created_officer(client: httpx.AsyncClient, agency: str, *, full_name: str = "Trần Văn Bình") -> str:
     """An officer of `agency` with every desk role, created by the admin: their email (password OFFICER_PASSWORD)."""
-    admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    admin = {"access_token": await staff.access_token(client, ADMIN_EMAIL, ADMIN_PASSWORD)}
     tag = uuid.uuid4().hex[:8]
     email = f"canbo.{tag}@ubnd.example.vn"
     created = await client.post(

@@ -184,7 +184,7 @@ async def test_an_admin_lands_on_the_admin_page_creates_an_officer_and_changes_r
 ) -> None:
     base_url = platform.url("gateway")
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)  # enrols the admin's authenticator the first time
+        await staff.access_token(client, ADMIN_EMAIL, ADMIN_PASSWORD)  # enrols the admin's authenticator the first time
         code = await staff.enrolled(client, ADMIN_EMAIL).next_code()
 
     page = await open_page(width=1280)
@@ -237,7 +237,7 @@ async def test_an_admin_lands_on_the_admin_page_creates_an_officer_and_changes_r
     await row.get_by_role("button", name="Lưu vai trò").click()
     await expect(row).to_contain_text("Hãy chọn ít nhất một vai trò.")
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        admin = {"access_token": await staff.access_token(client, ADMIN_EMAIL, ADMIN_PASSWORD)}
         listed = await client.get("/v1/admin/officers?agency=UBND-XA&page_size=100", headers=bearer(admin))
         mine = [o for o in listed.json()["items"] if o["email"] == email]
         assert [o["agency_roles"] for o in mine] == [["specialist", "approver"]]
@@ -287,7 +287,7 @@ async def test_an_admin_takes_a_procedure_from_draft_to_published_to_retired(
     base_url = platform.url("gateway")
     code = f"TEST-{uuid.uuid4().hex[:6].upper()}"
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        admin = await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)  # the page's session needs its refresh token
         current = (await client.get("/v1/procedures/HT-KS-01")).json()
         version = (await client.get(f"/v1/procedures/HT-KS-01/versions/{current['version']}")).json()
         content = {k: v for k, v in version.items() if k not in ("code", "version", "published_at")}

@@ -149,7 +149,7 @@ class Pressure:
         return str((await staff.sign_in(client, username, password))["access_token"])
 
     async def admin(self, client: httpx.AsyncClient) -> Person:
-        token = await self.staff_sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        token = await staff.access_token(client, ADMIN_EMAIL, ADMIN_PASSWORD)
         me = expect(await client.get("/v1/accounts/me", headers={"Authorization": f"Bearer {token}"}), 200)
         return Person(me["id"], ADMIN_EMAIL, me.get("phone", ""), ("admin",), token)
 
