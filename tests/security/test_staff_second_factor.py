@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,11 +20,14 @@ ADMIN_PASSWORD = "Quản-trị-Bảo-Mật-Hai-Lớp-2026"
 OFFICER_PASSWORD = "Một cửa phường Hoàn Kiếm tiếp dân 2026"
 
 
-@pytest.fixture
-async def gateway(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, devservers.Platform]]:
+@pytest.fixture(scope="module")
+async def gateway(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[httpx.AsyncClient, devservers.Platform]]:
+    """One platform for the module; each test works on officers of its own, so none depends on another's."""
     overrides = {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL, "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD}
     async with (
-        running_platform(tmp_path / "var", overrides) as platform,
+        running_platform(tmp_path_factory.mktemp("staff-second-factor") / "var", overrides) as platform,
         httpx.AsyncClient(base_url=platform.url("gateway"), timeout=30) as client,
     ):
         yield client, platform
@@ -35,13 +37,23 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_the_password_alone_opens_no_service_to_an_admin_or_an_officer(gateway: Any) -> None:
-    client, _ = gateway
-    answer = (await client.post("/v1/auth/login", json={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).json()
-    assert answer["mfa_enrolment_required"] is True
-    assert "access_token" not in answer
-    stolen = bearer(answer["enrolment_token"])
-    # what an attacker holding the password tries with the token it got: every service refuses it
+async def new_officer(client: httpx.AsyncClient) -> dict[str, str]:
+    """An officer the admin has just created: the credentials of their first sign-in."""
+    admin = bearer(await staff.access_token(client, ADMIN_EMAIL, ADMIN_PASSWORD))
+    officer = {
+        "full_name": "Lê Thị Cán Bộ",
+        "email": f"canbo.{uuid.uuid4().hex[:8]}@ubnd.example.vn",
+        "phone": "098" + "".join(secrets.choice("0123456789") for _ in range(7)),
+        "password": OFFICER_PASSWORD,
+        "agency_code": "UBND-XA",
+    }
+    created = await client.post("/v1/admin/officers", json=officer, headers=admin)
+    assert created.status_code == 201, created.text
+    return {"username": officer["email"], "password": OFFICER_PASSWORD}
+
+
+async def refused_everywhere(client: httpx.AsyncClient, token: str) -> None:
+    """What an attacker holding a password tries with the token it got: every service refuses it."""
     for method, path, body in (
         ("POST", "/v1/admin/officers", {}),
         ("GET", "/v1/accounts/me", None),
@@ -50,30 +62,38 @@ async def test_the_password_alone_opens_no_service_to_an_admin_or_an_officer(gat
         ("GET", "/v1/webhooks", None),
         ("GET", "/v1/notifications", None),
     ):
-        refused = await client.request(method, path, json=body, headers=stolen)
+        refused = await client.request(method, path, json=body, headers=bearer(token))
         assert refused.status_code == 401, (path, refused.status_code, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
 
-    admin = bearer((await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD))["access_token"])
-    officer = {
-        "full_name": "Lê Thị Cán Bộ",
-        "email": f"canbo.{uuid.uuid4().hex[:8]}@ubnd.example.vn",
-        "phone": "098" + "".join(secrets.choice("0123456789") for _ in range(7)),
-        "password": OFFICER_PASSWORD,
-        "agency_code": "UBND-XA",
-    }
-    assert (await client.post("/v1/admin/officers", json=officer, headers=admin)).status_code == 201
-    credentials = {"username": officer["email"], "password": OFFICER_PASSWORD}
+
+async def test_the_password_alone_opens_no_service_to_an_admin_or_an_officer(gateway: Any) -> None:
+    client, _ = gateway
+    # the admin's password: before enrolment it gives an enrolment token, after it a second-factor step; neither
+    # is an access token, and no service takes either
+    answer = (await client.post("/v1/auth/login", json={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).json()
+    assert "access_token" not in answer
+    assert answer.get("mfa_enrolment_required") or answer.get("mfa_required"), answer
+    await refused_everywhere(client, answer.get("enrolment_token") or answer["mfa_token"])
+    # an officer's, at their first sign-in: enrolment only
+    credentials = await new_officer(client)
     first = (await client.post("/v1/auth/login", json=credentials)).json()
-    desk = await client.get("/v1/agency/applications", headers=bearer(first["enrolment_token"]))
-    assert desk.status_code == 401
-    signed_in = await staff.sign_in(client, officer["email"], OFFICER_PASSWORD)
+    assert first["mfa_enrolment_required"] is True
+    assert "access_token" not in first
+    await refused_everywhere(client, first["enrolment_token"])
+    signed_in = await staff.sign_in(client, credentials["username"], credentials["password"])
     assert (await client.get("/v1/agency/applications", headers=bearer(signed_in["access_token"]))).status_code == 200
+    # and once enrolled, the password alone gives the second-factor step, which opens nothing either
+    again = (await client.post("/v1/auth/login", json=credentials)).json()
+    assert again["mfa_required"] is True
+    assert "access_token" not in again
+    await refused_everywhere(client, again["mfa_token"])
 
 
 async def test_a_stolen_access_token_cannot_change_the_second_factors(gateway: Any) -> None:
     client, _ = gateway
-    stolen = bearer((await staff.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD))["access_token"])
+    credentials = await new_officer(client)
+    stolen = bearer((await staff.sign_in(client, credentials["username"], credentials["password"]))["access_token"])
     for path, body in (
         ("/v1/accounts/me/mfa/webauthn/register/options", None),
         ("/v1/accounts/me/mfa/webauthn/register/options", {"password": "đoán bừa"}),
@@ -85,14 +105,14 @@ async def test_a_stolen_access_token_cannot_change_the_second_factors(gateway: A
     # the guesses counted: two more and the account is locked, for the thief and at the sign-in page alike
     for _ in range(2):
         await client.post("/v1/accounts/me/mfa/recovery-codes", json={"password": "đoán bừa"}, headers=stolen)
-    locked = await client.post("/v1/auth/login", json={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    locked = await client.post("/v1/auth/login", json=credentials)
     assert locked.status_code == 429
 
 
 async def test_an_officer_signs_in_with_a_passkey_of_the_portal_and_not_with_one_made_elsewhere(gateway: Any) -> None:
     client, platform = gateway
     origin = platform.env["PUBLIC_BASE_URL"]
-    token = (await client.post("/v1/auth/login", json={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).json()
+    token = (await client.post("/v1/auth/login", json=await new_officer(client))).json()
     enrolling = bearer(token["enrolment_token"])
     device = SoftwareAuthenticator(origin)
     options = (await client.post("/v1/accounts/me/mfa/webauthn/register/options", headers=enrolling)).json()
@@ -117,4 +137,4 @@ async def test_an_officer_signs_in_with_a_passkey_of_the_portal_and_not_with_one
     signed_in = await with_passkey(origin)
     assert signed_in.status_code == 200, signed_in.text
     me = await client.get("/v1/accounts/me", headers=bearer(signed_in.json()["access_token"]))
-    assert me.json()["roles"] == ["admin"]
+    assert me.json()["roles"] == ["officer"]
