@@ -9,7 +9,6 @@ threads while the test waits on a blocking step (a restart).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from motcua.devtools import devservers
@@ -20,16 +19,18 @@ ADMIN_EMAIL = "quantri.e2e@motcua.example.vn"  # identity refuses special-use do
 ADMIN_PASSWORD = "Quản-trị-Kiểm-thử-Đầu-Cuối-2026"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def outbox() -> Iterator[Outbox]:
-    """Every email and SMS the platform of this test sent."""
+    """Every email and SMS the platform sent (tests read their own people's: one platform serves them all)."""
     with Outbox() as running:
         yield running
 
 
-@pytest.fixture
-async def platform(tmp_path: Path, outbox: Outbox) -> AsyncIterator[devservers.Platform]:
-    """Every service and server as separate processes on free ports; stopped by PID afterwards."""
+@pytest.fixture(scope="session")
+async def platform(tmp_path_factory: pytest.TempPathFactory, outbox: Outbox) -> AsyncIterator[devservers.Platform]:
+    """Every service and server as separate processes on free ports, for the test process's e2e modules (each
+    works on people of its own, and leaves the platform running: a restart in a test is undone by it); stopped
+    by PID afterwards."""
     overrides = {
         **outbox.settings,
         "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -38,7 +39,7 @@ async def platform(tmp_path: Path, outbox: Outbox) -> AsyncIterator[devservers.P
         "DELIVERY_RETRY_BACKOFF_MAX_SECONDS": "2",
         "LOG_LEVEL": "INFO",
     }
-    var = tmp_path / "var"
+    var = tmp_path_factory.mktemp("e2e") / "var"
     async with running_platform(var, overrides) as running:
         yield running
     print(log_tails(var / "log"))
