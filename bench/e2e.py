@@ -92,7 +92,8 @@ def by_command(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]
     for service, counts in table.items():
         names: dict[str, float] = {}
         for key, n in counts.items():
-            names[key.split()[0]] = names.get(key.split()[0], 0.0) + n
+            cmd = key.split()[0]
+            names[cmd] = names.get(cmd, 0.0) + n
         folded[service] = {cmd: round(n, 2) for cmd, n in sorted(names.items())}
     return folded
 

@@ -505,6 +505,10 @@ async def _answered(listener: _CommandNames, name: str) -> bool:
     return name in listener.answered
 
 
+async def _noticed(listener: _CommandNames) -> bool:
+    return "notice" in listener.names
+
+
 async def _relay_healthy(relay: Relay) -> bool:
     return relay.healthy
 
@@ -607,7 +611,8 @@ async def test_a_relay_reads_once_per_commit_and_is_not_woken_again_by_the_notic
                 listener.names.clear()
                 await _add(watched, outbox, _locked(f"local-{n}", 0), marked=listener.names)
                 await eventually(lambda n=n: _relay_published(relay, n), timeout=10)
-                await asyncio.sleep(1.0)  # the change stream's notice of the insert has come meanwhile
+                await eventually(lambda: _noticed(listener), timeout=10)  # the stream's notice of the insert,
+                await asyncio.sleep(1.0)  # and time for any read it would wrongly cause
                 if listener.names.index("notify") < listener.names.index("notice"):
                     # woken by the commit's notify: one read; the stream's notice of what it read wakes nothing
                     assert reads() == ["notify", "find", "update"], listener.names
